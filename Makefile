@@ -1,0 +1,37 @@
+# `make test` and `make demo` work on a machine with only python3 and make.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: test demo lint typecheck pytest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamp files: reinstall only when pyproject.toml changes.
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[sqlite,openai]"
+	touch $@
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff format --check src tests examples
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy src
+
+pytest: $(VENV)/.dev-installed
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+demo: $(VENV)/.demo-installed
+	$(BIN)/python examples/quickstart.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
