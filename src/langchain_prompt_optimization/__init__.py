@@ -1,0 +1,41 @@
+"""LangChain v1 agent middleware that improves an agent's prompts per user from feedback."""
+
+from __future__ import annotations
+
+from langchain_prompt_optimization.errors import (
+    PromptOptimizationError,
+    TrajectoryNotFoundError,
+    UnknownPromptError,
+    UnknownUserError,
+    UnknownVersionError,
+)
+from langchain_prompt_optimization.middleware import (
+    SYSTEM_PROMPT,
+    PromptOptimizationMiddleware,
+    PromptOptimizationState,
+)
+from langchain_prompt_optimization.optimizer import OptimizationOutcome
+from langchain_prompt_optimization.review import PromptRegistry
+from langchain_prompt_optimization.stores import (
+    FeedbackItem,
+    PromptVersion,
+    default_store_uri,
+    open_store,
+)
+
+__all__ = [
+    "SYSTEM_PROMPT",
+    "FeedbackItem",
+    "OptimizationOutcome",
+    "PromptOptimizationError",
+    "PromptOptimizationMiddleware",
+    "PromptOptimizationState",
+    "PromptRegistry",
+    "PromptVersion",
+    "TrajectoryNotFoundError",
+    "UnknownPromptError",
+    "UnknownUserError",
+    "UnknownVersionError",
+    "default_store_uri",
+    "open_store",
+]

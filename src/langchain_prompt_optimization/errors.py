@@ -1,0 +1,64 @@
+"""Errors raised to callers of the package's public API."""
+
+from __future__ import annotations
+
+__all__ = [
+    "PromptOptimizationError",
+    "TrajectoryNotFoundError",
+    "UnknownPromptError",
+    "UnknownUserError",
+    "UnknownVersionError",
+]
+
+
+class PromptOptimizationError(Exception):
+    """Base class of this package's errors."""
+
+
+class TrajectoryNotFoundError(PromptOptimizationError, KeyError):
+    """Feedback named a trajectory id that is not stored (or is not an id of ours)."""
+
+    def __init__(self, trajectory_id: object, why: str) -> None:
+        self.trajectory_id = trajectory_id
+        self.why = why
+        super().__init__(f"unknown trajectory id {trajectory_id!r}: {why}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownUserError(PromptOptimizationError, KeyError):
+    """Nothing is stored for this user id."""
+
+    def __init__(self, user_id: str | None) -> None:
+        self.user_id = user_id
+        shown = "the default namespace" if user_id is None else repr(user_id)
+        super().__init__(f"no prompts or runs are stored for user {shown}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownPromptError(PromptOptimizationError, KeyError):
+    """The prompt name is not managed for this user."""
+
+    def __init__(self, user_id: str | None, prompt: str) -> None:
+        self.user_id = user_id
+        self.prompt = prompt
+        super().__init__(f"prompt {prompt!r} is not managed for user {user_id!r}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownVersionError(PromptOptimizationError, KeyError):
+    """The version number does not exist in the prompt's history."""
+
+    def __init__(self, user_id: str | None, prompt: str, version: int) -> None:
+        self.user_id = user_id
+        self.prompt = prompt
+        self.version = version
+        super().__init__(f"prompt {prompt!r} of user {user_id!r} has no version {version}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])

@@ -1,0 +1,11 @@
+"""Agent hooks: pin prompt versions, swap the system prompt, capture runs, schedule learning."""
+
+from __future__ import annotations
+
+from langchain_prompt_optimization.middleware.prompt_optimization import (
+    SYSTEM_PROMPT,
+    PromptOptimizationMiddleware,
+    PromptOptimizationState,
+)
+
+__all__ = ["SYSTEM_PROMPT", "PromptOptimizationMiddleware", "PromptOptimizationState"]

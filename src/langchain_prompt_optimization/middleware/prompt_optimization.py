@@ -1,0 +1,801 @@
+"""Prompt optimization middleware: pin prompt versions per user, capture runs, learn from feedback."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, cast
+
+from langchain.agents.middleware.internal_call_transformer import InternalCallTransformer
+from langchain.agents.middleware.types import (
+    AgentMiddleware,
+    AgentState,
+    ContextT,
+    ModelRequest,
+    ModelResponse,
+    OmitFromInput,
+    OmitFromOutput,
+    PrivateStateAttr,
+    ResponseT,
+)
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import SystemMessage
+from langgraph.errors import GraphBubbleUp
+from langgraph.store.base import BaseStore
+from typing_extensions import NotRequired, override
+
+from langchain_prompt_optimization.optimizer.engine import MODES, Mode, OptimizationEngine
+from langchain_prompt_optimization.optimizer.run import (
+    KINDS,
+    OptimizationOutcome,
+    OptimizerKind,
+    OptimizerSettings,
+)
+from langchain_prompt_optimization.stores import (
+    DEFAULT_PREFIX,
+    FeedbackItem,
+    FeedbackValue,
+    Job,
+    PinResult,
+    PromptSpec,
+    StoreLayout,
+    TrajectoryRecord,
+    UserRef,
+    adrive,
+    default_store_uri,
+    drive,
+    messages_to_json,
+    open_store,
+)
+from langchain_prompt_optimization.stores.records import utcnow
+
+if TYPE_CHECKING:
+    from langchain_core.messages import AIMessage, AnyMessage
+    from langgraph.runtime import Runtime
+    from langmem import Prompt
+
+__all__ = [
+    "SYSTEM_PROMPT",
+    "PromptOptimizationMiddleware",
+    "PromptOptimizationState",
+]
+
+logger = logging.getLogger(__name__)
+
+SYSTEM_PROMPT = "system"
+"""Name under which the agent's own system prompt is managed."""
+
+_PINNED = "prompt_optimization_pinned"
+_META = "prompt_optimization_meta"
+_LAST_MESSAGE = "prompt_optimization_last_message_id"
+_LAST_PIN_CACHE = 1024
+
+
+class PromptOptimizationState(AgentState[ResponseT]):
+    """State added by `PromptOptimizationMiddleware`.
+
+    Attributes:
+        trajectory_id: Id of this run's recorded trajectory; give it to `add_feedback`.
+        prompt_versions: `{prompt name: version number}` that served this run.
+        feedback: Input only: feedback on the previous run of the same thread (a string, or
+            a dict in langmem's feedback shape; a numeric `"score"` key is taken as the score).
+    """
+
+    trajectory_id: NotRequired[Annotated[str, OmitFromInput]]
+    prompt_versions: NotRequired[Annotated[dict[str, int], OmitFromInput]]
+    feedback: NotRequired[Annotated[FeedbackValue | None, OmitFromOutput]]
+    prompt_optimization_pinned: NotRequired[Annotated[dict[str, str], PrivateStateAttr]]
+    prompt_optimization_meta: NotRequired[Annotated[dict[str, Any], PrivateStateAttr]]
+    prompt_optimization_last_message_id: NotRequired[Annotated[str | None, PrivateStateAttr]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pin:
+    versions: dict[str, int]
+    texts: dict[str, str]
+
+
+def _default_user_id(runtime: Runtime[Any]) -> object:
+    context = getattr(runtime, "context", None)
+    if context is None:
+        return None
+    if isinstance(context, Mapping):
+        return context.get("user_id")
+    return getattr(context, "user_id", None)
+
+
+def _validate_feedback(feedback: object, score: object) -> tuple[FeedbackValue, float | None]:
+    if isinstance(feedback, str):
+        if not feedback.strip():
+            msg = "feedback must not be empty"
+            raise ValueError(msg)
+    elif isinstance(feedback, Mapping):
+        if not feedback:
+            msg = "feedback dict must not be empty"
+            raise ValueError(msg)
+        feedback = dict(feedback)
+    else:
+        msg = f"feedback must be a str or a dict, got {type(feedback).__name__}"
+        raise TypeError(msg)
+    if isinstance(feedback, dict) and score is None and "score" in feedback:
+        score = feedback["score"]
+    if score is not None:
+        if isinstance(score, bool) or not isinstance(score, int | float):
+            msg = f"score must be a number or None, got {type(score).__name__}"
+            raise TypeError(msg)
+        if not math.isfinite(score):
+            msg = "score must be finite"
+            raise ValueError(msg)
+        score = float(score)
+    return cast("FeedbackValue", feedback), cast("float | None", score)
+
+
+def _messages_of_run(messages: Sequence[AnyMessage], last_id: str | None) -> list[AnyMessage]:
+    """The messages added since the previous run of this thread ended."""
+    if last_id:
+        for index, message in enumerate(messages):
+            if message.id == last_id:
+                return list(messages[index + 1 :])
+    return list(messages)
+
+
+class PromptOptimizationMiddleware(
+    AgentMiddleware[PromptOptimizationState[ResponseT], ContextT, ResponseT]
+):
+    """Make an agent improve its prompts, per user, from feedback.
+
+    Each run is served the active version of every managed prompt for its user (pinned in
+    one store read before the run, so a run never mixes versions) and recorded as a
+    trajectory (one store write after the run). Feedback on a trajectory — through
+    `add_feedback`, or the `feedback` input key on the next run of the same thread — is
+    stored; every `optimize_every` new items, langmem's multi-prompt optimizer rewrites
+    the user's prompts. Candidates that are empty, langmem's "No recommendations." sentinel,
+    or that drop a `{variable}` are recorded as rejected and never served. Each change is
+    an appended version; `PromptRegistry` reads the history.
+
+    The user's run never fails because of this middleware: a store or optimizer error is
+    logged and the run is served the last good prompt (or the base prompt).
+
+    Put it first in `middleware=[...]` so it sees the agent's own system prompt.
+
+    Example:
+        ```python
+        from langchain.agents import create_agent
+        from langchain_prompt_optimization import PromptOptimizationMiddleware
+
+        mw = PromptOptimizationMiddleware()
+        agent = create_agent(model, tools, system_prompt="You are an email assistant.",
+                             middleware=[mw], store=store, context_schema=Context)
+        result = agent.invoke({"messages": [...]}, context=Context(user_id="jane@x.com"))
+        mw.add_feedback(result["trajectory_id"], "Always sign emails as John Doe.")
+        ```
+    """
+
+    state_schema = PromptOptimizationState  # type: ignore[assignment]
+    transformers = (InternalCallTransformer,)
+
+    def __init__(
+        self,
+        *,
+        optimizer_model: str | BaseChatModel | None = None,
+        kind: OptimizerKind = "prompt_memory",
+        optimizer_config: dict[str, Any] | None = None,
+        optimize_every: int = 1,
+        mode: Mode = "inline",
+        store: BaseStore | str | None = None,
+        prompts: Sequence[Prompt] | None = None,
+        update_instructions: str | None = None,
+        when_to_update: str | None = None,
+        get_user_id: Callable[[Runtime[Any]], object] | None = None,
+        namespace_prefix: Sequence[str] = DEFAULT_PREFIX,
+        max_feedback_per_optimization: int = 20,
+        max_trajectory_chars: int = 8_000,
+    ) -> None:
+        """Configure the middleware; everything is validated here.
+
+        Args:
+            optimizer_model: Model that rewrites prompts: a `BaseChatModel`, or a
+                `"provider:model"` string for `init_chat_model` (created at first use).
+                Default: the agent's own model, taken from its first model request.
+            kind: langmem optimizer kind. Default `"prompt_memory"`: one model call per
+                changed prompt (plus one credit-assignment call when several prompts are
+                managed), where `"metaprompt"` makes `max_reflection_steps` calls (default
+                5) and `"gradient"` at least three (reflection, then an update). Per-user
+                learning runs often, for many users, so the default minimizes cost; the
+                candidate checks guard against its full rewrites. Choose `"gradient"` when
+                feedback is subtle and cost matters less.
+            optimizer_config: langmem config for the kind (`max_reflection_steps`, ...).
+            optimize_every: Optimize a user after this many new feedback items.
+            mode: `"inline"` (the optimization runs before `add_feedback` returns),
+                `"background"` (a thread / asyncio task; never delays a response; wait with
+                `drain()` / `adrain()`), or `"external"` (only record; workers optimize).
+            store: A `BaseStore` or a store URI (see `open_store`). Default: the store given
+                to `create_agent(store=...)`; if none, an embedded SQLite file at
+                `default_store_uri()` (`$PROMPTOPT_STORE`, else
+                `~/.local/share/langchain-prompt-optimization/store.db`).
+            prompts: Extra named prompts (langmem `Prompt` dicts: `name`, `prompt`,
+                `update_instructions`, `when_to_update`) optimized together with the system
+                prompt. Read their current text with `get_prompt(name, user_id=...)`, or
+                in a run with `prompt_for_run(state, name)`.
+            update_instructions: langmem guidance on how to update the system prompt.
+            when_to_update: langmem guidance on when the system prompt should change (used
+                for credit assignment when several prompts are managed).
+            get_user_id: `runtime -> user id`. Default: `runtime.context.user_id`, or
+                `runtime.context["user_id"]`. A run with no user id (or an unusable one)
+                uses the default namespace, addressed as `user_id=None`.
+            namespace_prefix: Store namespace prefix; use one per agent sharing a store.
+            max_feedback_per_optimization: Most feedback items one optimization reads.
+            max_trajectory_chars: Each trajectory is cut to its latest messages within this
+                many characters before it reaches the optimizer.
+
+        Raises:
+            ValueError: On an unknown `kind` or `mode`, a non-positive count, an invalid
+                prompt list or namespace prefix, or a store URI that cannot be opened.
+            TypeError: On arguments of the wrong type.
+        """
+        super().__init__()
+        if kind not in KINDS:
+            msg = f"kind must be one of {', '.join(KINDS)}; got {kind!r}"
+            raise ValueError(msg)
+        if mode not in MODES:
+            msg = f"mode must be one of {', '.join(MODES)}; got {mode!r}"
+            raise ValueError(msg)
+        for name, value in (
+            ("optimize_every", optimize_every),
+            ("max_feedback_per_optimization", max_feedback_per_optimization),
+            ("max_trajectory_chars", max_trajectory_chars),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                msg = f"{name} must be a positive int; got {value!r}"
+                raise ValueError(msg)
+        if optimizer_model is not None and not isinstance(optimizer_model, str | BaseChatModel):
+            msg = (
+                "optimizer_model must be a 'provider:model' string or a BaseChatModel; "
+                f"got {type(optimizer_model).__name__}"
+            )
+            raise TypeError(msg)
+        if isinstance(optimizer_model, str) and not optimizer_model.strip():
+            msg = "optimizer_model must not be an empty string"
+            raise ValueError(msg)
+        if optimizer_config is not None and not isinstance(optimizer_config, Mapping):
+            msg = f"optimizer_config must be a dict; got {type(optimizer_config).__name__}"
+            raise TypeError(msg)
+        if get_user_id is not None and not callable(get_user_id):
+            msg = "get_user_id must be callable: runtime -> user id"
+            raise TypeError(msg)
+        for name, text in (
+            ("update_instructions", update_instructions),
+            ("when_to_update", when_to_update),
+        ):
+            if text is not None and not isinstance(text, str):
+                msg = f"{name} must be a str or None"
+                raise TypeError(msg)
+
+        self._layout = StoreLayout(namespace_prefix)
+        self._named = _validate_prompts(prompts)
+        self._system_guidance = (update_instructions, when_to_update)
+        self._specs: dict[str, PromptSpec] = dict(self._named)
+        self._specs_lock = threading.Lock()
+        if isinstance(store, str):
+            store = open_store(store)
+        elif store is not None and not isinstance(store, BaseStore):
+            msg = f"store must be a BaseStore or a URI string; got {type(store).__name__}"
+            raise TypeError(msg)
+        self._store: BaseStore | None = store
+        self._default_store: BaseStore | None = None
+        self._seen_store: BaseStore | None = None
+        self._optimizer_model = optimizer_model
+        self._agent_model: BaseChatModel | None = None
+        self._model_lock = threading.Lock()
+        self._get_user_id = get_user_id or _default_user_id
+        self._engine = OptimizationEngine(
+            layout=self._layout,
+            settings=OptimizerSettings(
+                kind=kind,
+                config=dict(optimizer_config) if optimizer_config else None,
+                max_feedback=max_feedback_per_optimization,
+                max_trajectory_chars=max_trajectory_chars,
+            ),
+            mode=mode,
+            optimize_every=optimize_every,
+        )
+        self._last_pins: OrderedDict[str, _Pin] = OrderedDict()
+        self._last_pins_lock = threading.Lock()
+
+    # -- configuration accessors -------------------------------------------------------------
+
+    @property
+    def mode(self) -> Mode:
+        """The optimization mode."""
+        return self._engine.mode
+
+    @property
+    def prompt_names(self) -> list[str]:
+        """Managed prompt names: `"system"` first, then the named prompts."""
+        return [SYSTEM_PROMPT, *self._named]
+
+    # -- store and model resolution ----------------------------------------------------------
+
+    def _run_store(self, runtime: Runtime[Any]) -> BaseStore:
+        store = self._store or getattr(runtime, "store", None)
+        if store is None:
+            if self._default_store is None:
+                self._default_store = open_store(default_store_uri())
+            store = self._default_store
+        self._seen_store = store
+        return store
+
+    def _api_store(self) -> BaseStore:
+        store = self._store or self._seen_store
+        if store is None:
+            msg = (
+                "PromptOptimizationMiddleware does not know its store yet: pass store= to the "
+                "middleware, or run the agent once in this process"
+            )
+            raise RuntimeError(msg)
+        return store
+
+    def _model(self) -> BaseChatModel | None:
+        with self._model_lock:
+            if isinstance(self._optimizer_model, str):
+                from langchain.chat_models import init_chat_model
+
+                self._optimizer_model = init_chat_model(self._optimizer_model)
+            return self._optimizer_model or self._agent_model
+
+    def _current_specs(self) -> dict[str, PromptSpec]:
+        with self._specs_lock:
+            return dict(self._specs)
+
+    def _observe_system_prompt(self, text: str | None) -> None:
+        base = text or ""
+        spec = self._specs.get(SYSTEM_PROMPT)
+        if spec is not None and spec.prompt == base:
+            return
+        with self._specs_lock:
+            self._specs = {
+                SYSTEM_PROMPT: PromptSpec(SYSTEM_PROMPT, base, *self._system_guidance),
+                **{k: v for k, v in self._specs.items() if k != SYSTEM_PROMPT},
+            }
+
+    def _resolve_user(self, runtime: Runtime[Any]) -> UserRef:
+        try:
+            raw = self._get_user_id(runtime)
+        except GraphBubbleUp:
+            raise
+        except Exception:
+            logger.exception("get_user_id raised; using the default namespace")
+            return UserRef.of(None)
+        if raw is None:
+            return UserRef.of(None)
+        if not isinstance(raw, str):
+            if isinstance(raw, bool) or not isinstance(raw, int | uuid.UUID):
+                logger.warning(
+                    "user id of type %s is not usable; using the default namespace",
+                    type(raw).__name__,
+                )
+                return UserRef.of(None)
+            raw = str(raw)
+        if not raw:
+            logger.warning("empty user id; using the default namespace")
+            return UserRef.of(None)
+        return UserRef.of(raw)
+
+    # -- before_agent: pin ---------------------------------------------------------------------
+
+    def _pin_job(
+        self, state: PromptOptimizationState[Any], user: UserRef, thread_id: str | None
+    ) -> Job[tuple[PinResult, str | None]]:
+        wants_target = state.get("feedback") is not None and not state.get("trajectory_id")
+        pin = yield from self._layout.pin(
+            user, self.prompt_names, thread_id=thread_id if wants_target else None
+        )
+        target = state.get("trajectory_id") or pin.thread_trajectory
+        return pin, target
+
+    def _pin_update(
+        self,
+        state: PromptOptimizationState[Any],
+        user: UserRef,
+        pinned: tuple[PinResult, str | None] | None,
+        error: BaseException | None,
+    ) -> dict[str, Any]:
+        meta: dict[str, Any] = {"user": user.user_id}
+        if pinned is not None:
+            pin, target = pinned
+            current = _Pin(
+                versions={
+                    name: pin.active[name].version if name in pin.active else 1
+                    for name in self.prompt_names
+                },
+                texts={name: active.text for name, active in pin.active.items()},
+            )
+            with self._last_pins_lock:
+                self._last_pins[user.label] = current
+                self._last_pins.move_to_end(user.label)
+                while len(self._last_pins) > _LAST_PIN_CACHE:
+                    self._last_pins.popitem(last=False)
+            meta["registered"] = pin.user_registered
+            meta["stored_specs"] = {k: v.to_json() for k, v in pin.specs.items()}
+        else:
+            logger.warning(
+                "could not read prompt versions for %r (%s); serving the last good prompts",
+                user.user_id,
+                error,
+            )
+            with self._last_pins_lock:
+                cached = self._last_pins.get(user.label)
+            current = cached or _Pin({name: 1 for name in self.prompt_names}, {})
+            target = state.get("trajectory_id")
+            meta["pin_error"] = f"{type(error).__name__}: {error}"
+        feedback = state.get("feedback")
+        if feedback is not None:
+            meta["feedback"] = {"target": target, "value": feedback}
+        return {
+            "trajectory_id": self._layout.new_trajectory_id(user),
+            "prompt_versions": current.versions,
+            _PINNED: current.texts,
+            _META: meta,
+            _LAST_MESSAGE: state.get(_LAST_MESSAGE),
+            "feedback": None,
+        }
+
+    @override
+    def before_agent(
+        self, state: PromptOptimizationState[ResponseT], runtime: Runtime[ContextT]
+    ) -> dict[str, Any] | None:
+        """Pin the active version of every managed prompt for this run's user (one read)."""
+        user = self._resolve_user(runtime)
+        try:
+            store = self._run_store(runtime)
+            pinned = drive(self._pin_job(state, user, _thread_id(runtime)), store)
+        except GraphBubbleUp:
+            raise
+        except Exception as exc:
+            return self._pin_update(state, user, None, exc)
+        return self._pin_update(state, user, pinned, None)
+
+    @override
+    async def abefore_agent(
+        self, state: PromptOptimizationState[ResponseT], runtime: Runtime[ContextT]
+    ) -> dict[str, Any] | None:
+        """Async twin of `before_agent`."""
+        user = self._resolve_user(runtime)
+        try:
+            store = self._run_store(runtime)
+            pinned = await adrive(self._pin_job(state, user, _thread_id(runtime)), store)
+        except GraphBubbleUp:
+            raise
+        except Exception as exc:
+            return self._pin_update(state, user, None, exc)
+        return self._pin_update(state, user, pinned, None)
+
+    # -- wrap_model_call: swap, no store I/O ---------------------------------------------------
+
+    def _swap_system_prompt(self, request: ModelRequest[ContextT]) -> ModelRequest[ContextT]:
+        self._observe_system_prompt(request.system_prompt)
+        if self._agent_model is None:
+            self._agent_model = request.model
+        pinned = (request.state.get(_PINNED) or {}).get(SYSTEM_PROMPT)  # type: ignore[attr-defined]
+        if pinned is None or pinned == request.system_prompt:
+            return request
+        return request.override(system_message=SystemMessage(content=pinned))
+
+    @override
+    def wrap_model_call(
+        self,
+        request: ModelRequest[ContextT],
+        handler: Callable[[ModelRequest[ContextT]], ModelResponse[ResponseT]],
+    ) -> ModelResponse[ResponseT] | AIMessage:
+        """Serve the pinned system prompt to the model."""
+        return handler(self._swap_system_prompt(request))
+
+    @override
+    async def awrap_model_call(
+        self,
+        request: ModelRequest[ContextT],
+        handler: Callable[[ModelRequest[ContextT]], Awaitable[ModelResponse[ResponseT]]],
+    ) -> ModelResponse[ResponseT] | AIMessage:
+        """Async twin of `wrap_model_call`."""
+        return await handler(self._swap_system_prompt(request))
+
+    # -- after_agent: capture ------------------------------------------------------------------
+
+    def _capture_job(
+        self, state: PromptOptimizationState[Any], runtime: Runtime[Any]
+    ) -> tuple[UserRef, Job[Any], FeedbackItem | None] | None:
+        trajectory_id = state.get("trajectory_id")
+        meta = state.get(_META)
+        if not trajectory_id or meta is None:
+            return None
+        user = UserRef.of(meta.get("user"))
+        messages = state.get("messages", [])
+        record = TrajectoryRecord(
+            id=trajectory_id,
+            user_id=user.user_id,
+            thread_id=_thread_id(runtime),
+            prompt_versions=dict(state.get("prompt_versions") or {}),
+            messages=messages_to_json(_messages_of_run(messages, state.get(_LAST_MESSAGE))),
+            created_at=utcnow(),
+            pin_error=meta.get("pin_error"),
+        )
+        specs = self._current_specs()
+        stored = meta.get("stored_specs")
+        changed = stored is not None and stored != {k: v.to_json() for k, v in specs.items()}
+        feedback_item = None
+        inband = meta.get("feedback")
+        if inband is not None:
+            feedback_item = self._inband_feedback(inband)
+        job = self._layout.capture(
+            user,
+            record,
+            register_user=meta.get("registered") is not True,
+            specs=specs if changed else None,
+            feedback=feedback_item,
+        )
+        return user, job, feedback_item
+
+    @staticmethod
+    def _inband_feedback(inband: dict[str, Any]) -> FeedbackItem | None:
+        target = inband.get("target")
+        if not target:
+            logger.warning("in-band feedback ignored: no previous run on this thread")
+            return None
+        try:
+            value, score = _validate_feedback(inband.get("value"), None)
+        except (TypeError, ValueError) as exc:
+            logger.warning("in-band feedback ignored: %s", exc)
+            return None
+        return FeedbackItem.new(target, value, score, source="in_band")
+
+    def _after_update(self, state: PromptOptimizationState[Any]) -> dict[str, Any]:
+        messages = state.get("messages", [])
+        return {_LAST_MESSAGE: messages[-1].id if messages else None}
+
+    @override
+    def after_agent(
+        self, state: PromptOptimizationState[ResponseT], runtime: Runtime[ContextT]
+    ) -> dict[str, Any] | None:
+        """Record the run (one write); with in-band feedback, maybe schedule an optimization."""
+        try:
+            store = self._run_store(runtime)
+            prepared = self._capture_job(state, runtime)
+            if prepared is None:
+                return None
+            user, job, feedback_item = prepared
+            drive(job, store)
+            if feedback_item is not None:
+                pending = drive(self._layout.new_pending_count(user), store)
+                if self._engine.triggered(pending):
+                    self._engine.schedule(store, user, self._model, self._current_specs())
+        except GraphBubbleUp:
+            raise
+        except Exception:
+            logger.exception("could not record the run; the agent's answer is unaffected")
+        return self._after_update(state)
+
+    @override
+    async def aafter_agent(
+        self, state: PromptOptimizationState[ResponseT], runtime: Runtime[ContextT]
+    ) -> dict[str, Any] | None:
+        """Async twin of `after_agent`."""
+        try:
+            store = self._run_store(runtime)
+            prepared = self._capture_job(state, runtime)
+            if prepared is None:
+                return None
+            user, job, feedback_item = prepared
+            await adrive(job, store)
+            if feedback_item is not None:
+                pending = await adrive(self._layout.new_pending_count(user), store)
+                if self._engine.triggered(pending):
+                    await self._engine.aschedule(store, user, self._model, self._current_specs())
+        except GraphBubbleUp:
+            raise
+        except Exception:
+            logger.exception("could not record the run; the agent's answer is unaffected")
+        return self._after_update(state)
+
+    # -- feedback and optimization API ---------------------------------------------------------
+
+    def _feedback_job(
+        self, trajectory_id: str, feedback: object, score: object
+    ) -> Job[tuple[UserRef, FeedbackItem, int]]:
+        value, checked_score = _validate_feedback(feedback, score)
+        user, _ = yield from self._layout.resolve_trajectory(trajectory_id)
+        item = FeedbackItem.new(trajectory_id, value, checked_score, source="api")
+        pending = yield from self._layout.add_feedback(user, item)
+        return user, item, pending
+
+    def add_feedback(
+        self,
+        trajectory_id: str,
+        feedback: FeedbackValue,
+        *,
+        score: float | None = None,
+    ) -> str:
+        """Record feedback on a run; optimize the user's prompts when the trigger fires.
+
+        In `inline` mode a triggered optimization finishes before this returns; in
+        `background` mode it starts in a thread; in `external` mode workers pick it up.
+        Optimization failures are recorded on the prompt history, never raised here.
+
+        Args:
+            trajectory_id: `result["trajectory_id"]` of the run; the id alone is enough,
+                from any process sharing the store.
+            feedback: Free text, or a dict in langmem's feedback shape.
+            score: Optional numeric score.
+
+        Returns:
+            The feedback id.
+
+        Raises:
+            TrajectoryNotFoundError: (a `KeyError`) if no such trajectory is stored.
+            TypeError: If feedback or score has the wrong type.
+            ValueError: If feedback is empty or the score is not finite.
+            RuntimeError: If the middleware has no store yet (see `store=`).
+
+        Example:
+            ```python
+            mw.add_feedback(result["trajectory_id"], "Always sign emails as John Doe.")
+            ```
+        """
+        store = self._api_store()
+        user, item, pending = drive(self._feedback_job(trajectory_id, feedback, score), store)
+        if self._engine.triggered(pending):
+            self._engine.schedule(store, user, self._model, self._current_specs())
+        return item.id
+
+    async def aadd_feedback(
+        self,
+        trajectory_id: str,
+        feedback: FeedbackValue,
+        *,
+        score: float | None = None,
+    ) -> str:
+        """Async twin of `add_feedback` (background work runs as an asyncio task)."""
+        store = self._api_store()
+        job = self._feedback_job(trajectory_id, feedback, score)
+        user, item, pending = await adrive(job, store)
+        if self._engine.triggered(pending):
+            await self._engine.aschedule(store, user, self._model, self._current_specs())
+        return item.id
+
+    def optimize_now(self, user_id: str | None = None) -> OptimizationOutcome:
+        """Optimize a user's prompts from their pending feedback now, whatever the mode.
+
+        Args:
+            user_id: The user; `None` is the default namespace.
+
+        Returns:
+            What the optimization did (`status`, appended `versions`, `error`).
+        """
+        return self._engine.optimize(
+            self._api_store(), UserRef.of(user_id), self._model(), self._current_specs()
+        )
+
+    async def aoptimize_now(self, user_id: str | None = None) -> OptimizationOutcome:
+        """Async twin of `optimize_now`."""
+        return await self._engine.aoptimize(
+            self._api_store(), UserRef.of(user_id), self._model(), self._current_specs()
+        )
+
+    def get_prompt(self, name: str = SYSTEM_PROMPT, *, user_id: str | None = None) -> str:
+        """The text of a managed prompt currently active for a user (the base if never changed).
+
+        Raises:
+            KeyError: If `name` is not a managed prompt, or the system prompt's base is not
+                known yet (no run, no recorded configuration).
+        """
+        return drive(self._get_prompt_job(name, user_id), self._api_store())
+
+    async def aget_prompt(self, name: str = SYSTEM_PROMPT, *, user_id: str | None = None) -> str:
+        """Async twin of `get_prompt`."""
+        return await adrive(self._get_prompt_job(name, user_id), self._api_store())
+
+    def _get_prompt_job(self, name: str, user_id: str | None) -> Job[str]:
+        if name not in self.prompt_names:
+            msg = f"{name!r} is not a managed prompt; managed: {self.prompt_names}"
+            raise KeyError(msg)
+        active, stored = yield from self._layout.read_active(UserRef.of(user_id), [name])
+        if name in active:
+            return active[name].text
+        spec = self._current_specs().get(name) or stored.get(name)
+        if spec is None:
+            msg = f"the base text of {name!r} is not known yet: run the agent once"
+            raise KeyError(msg)
+        return spec.prompt
+
+    def prompt_for_run(self, state: Mapping[str, Any], name: str = SYSTEM_PROMPT) -> str:
+        """The text of a managed prompt pinned for the current run (for tools and nodes).
+
+        Raises:
+            KeyError: If `name` is not a managed prompt.
+        """
+        pinned = (state.get(_PINNED) or {}).get(name)
+        if pinned is not None:
+            return str(pinned)
+        spec = self._current_specs().get(name)
+        if spec is None:
+            msg = f"{name!r} is not a managed prompt; managed: {self.prompt_names}"
+            raise KeyError(msg)
+        return spec.prompt
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait for background optimizations started from sync code (tests, shutdown).
+
+        Returns:
+            `True` if none is still running.
+        """
+        return self._engine.drain(timeout)
+
+    async def adrain(self, timeout: float | None = None) -> bool:
+        """Wait for background optimizations (asyncio tasks and threads)."""
+        return await self._engine.adrain(timeout)
+
+    def close(self) -> None:
+        """Wait for background work and release threads."""
+        self._engine.close()
+
+
+def _thread_id(runtime: Runtime[Any]) -> str | None:
+    info = getattr(runtime, "execution_info", None)
+    thread_id = getattr(info, "thread_id", None)
+    if thread_id is None:
+        try:
+            from langgraph.config import get_config
+
+            thread_id = get_config().get("configurable", {}).get("thread_id")
+        except RuntimeError:
+            return None
+    return str(thread_id) if thread_id is not None else None
+
+
+def _validate_prompts(prompts: Sequence[Prompt] | None) -> dict[str, PromptSpec]:
+    if prompts is None:
+        return {}
+    if isinstance(prompts, str | bytes | Mapping) or not isinstance(prompts, Sequence):
+        msg = "prompts must be a list of langmem Prompt dicts ({'name': ..., 'prompt': ...})"
+        raise TypeError(msg)
+    specs: dict[str, PromptSpec] = {}
+    allowed = {"name", "prompt", "update_instructions", "when_to_update"}
+    for entry in prompts:
+        if not isinstance(entry, Mapping):
+            msg = f"each prompt must be a dict with 'name' and 'prompt'; got {entry!r}"
+            raise TypeError(msg)
+        unknown = set(entry) - allowed
+        if unknown:
+            msg = f"prompt {entry.get('name')!r} has unknown keys {sorted(unknown)}"
+            raise ValueError(msg)
+        name, text = entry.get("name"), entry.get("prompt")
+        if not isinstance(name, str) or not name.strip():
+            msg = f"prompt name must be a non-empty str; got {name!r}"
+            raise ValueError(msg)
+        if name == SYSTEM_PROMPT:
+            msg = (
+                f"{SYSTEM_PROMPT!r} is the agent's system prompt; configure it with "
+                "update_instructions= / when_to_update="
+            )
+            raise ValueError(msg)
+        if name in specs:
+            msg = f"duplicate prompt name {name!r}"
+            raise ValueError(msg)
+        if not isinstance(text, str):
+            msg = f"prompt {name!r} must have a str 'prompt'"
+            raise TypeError(msg)
+        for key in ("update_instructions", "when_to_update"):
+            if entry.get(key) is not None and not isinstance(entry.get(key), str):
+                msg = f"prompt {name!r}: {key} must be a str or None"
+                raise TypeError(msg)
+        specs[name] = PromptSpec(
+            name=name,
+            prompt=text,
+            update_instructions=entry.get("update_instructions"),
+            when_to_update=entry.get("when_to_update"),
+        )
+    return specs

@@ -1,0 +1,33 @@
+"""Learning: triggers, running langmem's multi-prompt optimizer, candidate checks."""
+
+from __future__ import annotations
+
+from langchain_prompt_optimization.optimizer.checks import (
+    NO_RECOMMENDATIONS,
+    check_candidate,
+    template_variables,
+    undo_langmem_escaping,
+)
+from langchain_prompt_optimization.optimizer.engine import MODES, Mode, OptimizationEngine
+from langchain_prompt_optimization.optimizer.run import (
+    KINDS,
+    OptimizationOutcome,
+    OptimizerKind,
+    OptimizerSettings,
+    optimize_user,
+)
+
+__all__ = [
+    "KINDS",
+    "MODES",
+    "NO_RECOMMENDATIONS",
+    "Mode",
+    "OptimizationEngine",
+    "OptimizationOutcome",
+    "OptimizerKind",
+    "OptimizerSettings",
+    "check_candidate",
+    "optimize_user",
+    "template_variables",
+    "undo_langmem_escaping",
+]

@@ -1,0 +1,235 @@
+"""When and where optimizations run: the trigger and the inline / background / external modes."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
+
+from langchain_prompt_optimization.optimizer.run import (
+    OptimizationOutcome,
+    OptimizerSettings,
+    optimize_user,
+)
+from langchain_prompt_optimization.stores import StoreLayout, adrive, drive
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+    from langgraph.store.base import BaseStore
+
+    from langchain_prompt_optimization.stores import Job, PromptSpec, UserRef
+
+__all__ = ["MODES", "Mode", "OptimizationEngine"]
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["inline", "background", "external"]
+MODES: tuple[str, ...] = ("inline", "background", "external")
+_MAX_ROUNDS = 5
+
+
+class OptimizationEngine:
+    """Runs optimizations for namespaces, one at a time per namespace.
+
+    Args:
+        layout: The store layout.
+        settings: Optimizer settings.
+        mode: `inline`, `background` or `external` (record only).
+        optimize_every: Pending, not yet attempted feedback items that trigger a run.
+    """
+
+    def __init__(
+        self,
+        *,
+        layout: StoreLayout,
+        settings: OptimizerSettings,
+        mode: Mode,
+        optimize_every: int,
+    ) -> None:
+        self.layout = layout
+        self.settings = settings
+        self.mode = mode
+        self.optimize_every = optimize_every
+        self.owner = f"promptopt-{uuid.uuid4().hex[:12]}"
+        self._locks_guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._futures: set[concurrent.futures.Future[OptimizationOutcome]] = set()
+        self._tasks: set[asyncio.Task[OptimizationOutcome]] = set()
+
+    def triggered(self, new_pending: int) -> bool:
+        """Whether `new_pending` not-yet-attempted feedback items call for an optimization."""
+        return new_pending >= self.optimize_every
+
+    def _lock(self, user: UserRef) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(user.label, threading.Lock())
+
+    # -- running now ----------------------------------------------------------------------------
+
+    def optimize(
+        self,
+        store: BaseStore,
+        user: UserRef,
+        model: BaseChatModel | None,
+        specs: dict[str, PromptSpec],
+    ) -> OptimizationOutcome:
+        """Optimize `user` now, then again while new feedback keeps triggering (blocking)."""
+        if model is None:
+            return _no_model(user)
+        lock = self._lock(user)
+        if not lock.acquire(blocking=False):
+            return OptimizationOutcome(user.user_id, "busy")
+        try:
+            outcome = OptimizationOutcome(user.user_id, "no_feedback")
+            for _ in range(_MAX_ROUNDS):
+                outcome = drive(self._job(user, model, specs), store)
+                if outcome.status not in ("optimized", "unchanged"):
+                    break
+                if not self.triggered(drive(self.layout.new_pending_count(user), store)):
+                    break
+            return outcome
+        finally:
+            lock.release()
+
+    async def aoptimize(
+        self,
+        store: BaseStore,
+        user: UserRef,
+        model: BaseChatModel | None,
+        specs: dict[str, PromptSpec],
+    ) -> OptimizationOutcome:
+        """Async twin of `optimize`."""
+        if model is None:
+            return _no_model(user)
+        lock = self._lock(user)
+        if not lock.acquire(blocking=False):
+            return OptimizationOutcome(user.user_id, "busy")
+        try:
+            outcome = OptimizationOutcome(user.user_id, "no_feedback")
+            for _ in range(_MAX_ROUNDS):
+                outcome = await adrive(self._job(user, model, specs), store)
+                if outcome.status not in ("optimized", "unchanged"):
+                    break
+                if not self.triggered(await adrive(self.layout.new_pending_count(user), store)):
+                    break
+            return outcome
+        finally:
+            lock.release()
+
+    def _job(
+        self, user: UserRef, model: BaseChatModel, specs: dict[str, PromptSpec]
+    ) -> Job[OptimizationOutcome]:
+        return optimize_user(
+            self.layout, user, model=model, specs=specs, settings=self.settings, owner=self.owner
+        )
+
+    # -- scheduling by mode ---------------------------------------------------------------------
+
+    def schedule(
+        self,
+        store: BaseStore,
+        user: UserRef,
+        model: Callable[[], BaseChatModel | None],
+        specs: dict[str, PromptSpec],
+    ) -> OptimizationOutcome | None:
+        """Start a triggered optimization as the mode says; never raises.
+
+        Returns:
+            The outcome in `inline` mode; `None` when it runs elsewhere or later.
+        """
+        if self.mode == "external":
+            return None
+        if self.mode == "inline":
+            return self._guarded(self.optimize, store, user, model(), specs)
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=2, thread_name_prefix="promptopt"
+            )
+        future = self._executor.submit(self._guarded, self.optimize, store, user, model(), specs)
+        self._futures.add(future)
+        future.add_done_callback(self._futures.discard)
+        return None
+
+    async def aschedule(
+        self,
+        store: BaseStore,
+        user: UserRef,
+        model: Callable[[], BaseChatModel | None],
+        specs: dict[str, PromptSpec],
+    ) -> OptimizationOutcome | None:
+        """Async twin of `schedule`: background work is an asyncio task on the running loop."""
+        if self.mode == "external":
+            return None
+        if self.mode == "inline":
+            return await self._aguarded(store, user, model(), specs)
+        task = asyncio.create_task(self._aguarded(store, user, model(), specs))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return None
+
+    def _guarded(
+        self,
+        fn: Callable[..., OptimizationOutcome],
+        store: BaseStore,
+        user: UserRef,
+        model: BaseChatModel | None,
+        specs: dict[str, PromptSpec],
+    ) -> OptimizationOutcome:
+        try:
+            return fn(store, user, model, specs)
+        except Exception as exc:
+            logger.exception("optimization of %r failed", user.user_id)
+            return OptimizationOutcome(user.user_id, "failed", error=f"{type(exc).__name__}: {exc}")
+
+    async def _aguarded(
+        self,
+        store: BaseStore,
+        user: UserRef,
+        model: BaseChatModel | None,
+        specs: dict[str, PromptSpec],
+    ) -> OptimizationOutcome:
+        try:
+            return await self.aoptimize(store, user, model, specs)
+        except Exception as exc:
+            logger.exception("optimization of %r failed", user.user_id)
+            return OptimizationOutcome(user.user_id, "failed", error=f"{type(exc).__name__}: {exc}")
+
+    # -- waiting --------------------------------------------------------------------------------
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait for background optimizations started from sync code.
+
+        Returns:
+            `True` if none is left running.
+        """
+        futures = set(self._futures)
+        if futures:
+            concurrent.futures.wait(futures, timeout=timeout)
+        return all(f.done() for f in futures)
+
+    async def adrain(self, timeout: float | None = None) -> bool:
+        """Wait for background optimizations, both asyncio tasks and threads."""
+        tasks = set(self._tasks)
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+        threads_done = await asyncio.to_thread(self.drain, timeout)
+        return threads_done and all(t.done() for t in tasks)
+
+    def close(self) -> None:
+        """Wait for background threads and shut the pool down."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+
+def _no_model(user: UserRef) -> OptimizationOutcome:
+    msg = (
+        "no optimizer model: pass optimizer_model= or run the agent once so its model is known"
+    )
+    logger.warning("optimization of %r skipped: %s", user.user_id, msg)
+    return OptimizationOutcome(user.user_id, "failed", error=msg)

@@ -1,0 +1,312 @@
+"""One optimization of one user namespace: lease, load, langmem, checks, commit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from langchain.agents.middleware.internal_call_transformer import internal_call_metadata
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.runnables.config import set_config_context
+from langmem import create_multi_prompt_optimizer
+
+from langchain_prompt_optimization.optimizer.checks import check_candidate, undo_langmem_escaping
+from langchain_prompt_optimization.stores import (
+    ActivePrompt,
+    FeedbackItem,
+    NewVersion,
+    PromptSpec,
+    PromptVersion,
+    StoreLayout,
+    TrajectoryRecord,
+    UserRef,
+    messages_from_json,
+)
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.outputs import LLMResult
+    from langgraph.store.base import BaseStore
+
+    from langchain_prompt_optimization.stores import Job
+
+__all__ = [
+    "KINDS",
+    "OptimizationOutcome",
+    "OptimizerCall",
+    "OptimizerSettings",
+    "optimize_user",
+]
+
+logger = logging.getLogger(__name__)
+
+OptimizerKind = Literal["gradient", "metaprompt", "prompt_memory"]
+KINDS: tuple[str, ...] = ("gradient", "metaprompt", "prompt_memory")
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizerSettings:
+    """How optimizations run.
+
+    Attributes:
+        kind: langmem optimizer kind.
+        config: langmem optimizer config (e.g. `max_reflection_steps`).
+        max_feedback: Most feedback items fed to one optimization (oldest first; the rest
+            wait for the next one).
+        max_trajectory_chars: Each trajectory is cut to its most recent messages within
+            this many characters of content.
+        lease_seconds: How long a namespace lease lives if its holder dies.
+    """
+
+    kind: OptimizerKind = "prompt_memory"
+    config: dict[str, Any] | None = None
+    max_feedback: int = 20
+    max_trajectory_chars: int = 8_000
+    lease_seconds: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizationOutcome:
+    """What an optimization did.
+
+    Attributes:
+        user_id: The namespace's user id (`None`: the default namespace).
+        status: `optimized` (at least one new version was appended, accepted or not),
+            `unchanged` (the optimizer kept every prompt), `no_feedback`, `busy` (another
+            optimizer holds the namespace), or `failed` (the optimizer raised; recorded).
+        versions: Appended versions by prompt name.
+        feedback_ids: Feedback items this optimization consumed or attempted.
+        error: The error text when `failed`.
+    """
+
+    user_id: str | None
+    status: Literal["optimized", "unchanged", "no_feedback", "busy", "failed"]
+    versions: dict[str, PromptVersion] = field(default_factory=dict)
+    feedback_ids: tuple[str, ...] = ()
+    error: str | None = None
+
+
+class _UsageCounter(BaseCallbackHandler):
+    """Counts the optimizer's model calls and the tokens they report."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls = 0
+        self.input_tokens = 0
+        self.output_tokens = 0
+
+    def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
+        with self._lock:
+            self.calls += 1
+            for generations in response.generations:
+                for generation in generations:
+                    usage = getattr(getattr(generation, "message", None), "usage_metadata", None)
+                    if usage:
+                        self.input_tokens += int(usage.get("input_tokens", 0))
+                        self.output_tokens += int(usage.get("output_tokens", 0))
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "calls": self.calls,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizerCall:
+    """A request to run langmem's multi-prompt optimizer (sync `invoke` / async `ainvoke`).
+
+    The call runs in its own config context: tagged internal, with only our usage counter
+    as callback, so it never streams into the user's run.
+    """
+
+    model: BaseChatModel
+    settings: OptimizerSettings
+    payload: dict[str, Any]
+
+    def _config(self, counter: _UsageCounter) -> Any:
+        return {
+            "callbacks": [counter],
+            "metadata": {"lc_source": "prompt_optimization", **internal_call_metadata()},
+            "tags": ["prompt_optimization"],
+        }
+
+    def _optimizer(self) -> Any:
+        return create_multi_prompt_optimizer(
+            self.model, kind=self.settings.kind, config=self.settings.config
+        )
+
+    def run(self, store: BaseStore) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        counter = _UsageCounter()
+        optimizer = self._optimizer()
+        with set_config_context(self._config(counter)) as ctx:
+            result = ctx.run(optimizer.invoke, self.payload)
+        return list(result), counter.as_dict()
+
+    async def arun(self, store: BaseStore) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        counter = _UsageCounter()
+        optimizer = self._optimizer()
+        with set_config_context(self._config(counter)) as ctx:
+            result = await asyncio.create_task(optimizer.ainvoke(self.payload), context=ctx)
+        return list(result), counter.as_dict()
+
+
+def _feedback_for_langmem(item: FeedbackItem) -> str | dict[str, Any]:
+    if item.score is None:
+        return item.feedback
+    if isinstance(item.feedback, dict):
+        return {**item.feedback, "score": item.score}
+    return {"feedback": item.feedback, "score": item.score}
+
+
+def _recent_messages(trajectory: TrajectoryRecord | None, budget: int) -> list[Any]:
+    """The trajectory's most recent messages whose content fits in `budget` characters."""
+    if trajectory is None:
+        return []
+    messages = messages_from_json(trajectory.messages)
+    kept: list[Any] = []
+    used = 0
+    for message in reversed(messages):
+        size = len(str(message.content))
+        if kept and used + size > budget:
+            break
+        kept.append(message)
+        used += size
+    return list(reversed(kept))
+
+
+def _prompt_payload(spec: PromptSpec, current: str) -> dict[str, Any]:
+    payload: dict[str, Any] = {"name": spec.name, "prompt": current}
+    if spec.update_instructions:
+        payload["update_instructions"] = spec.update_instructions
+    if spec.when_to_update:
+        payload["when_to_update"] = spec.when_to_update
+    return payload
+
+
+def optimize_user(
+    layout: StoreLayout,
+    user: UserRef,
+    *,
+    model: BaseChatModel,
+    specs: dict[str, PromptSpec],
+    settings: OptimizerSettings,
+    owner: str,
+) -> Job[OptimizationOutcome]:
+    """Optimize one namespace's prompts from its pending feedback.
+
+    Takes the namespace lease, loads pending feedback (oldest first, within the budget) and
+    its trajectories, runs langmem's multi-prompt optimizer over every managed prompt, checks
+    each changed prompt, appends the results and consumes the feedback in one batch. An
+    optimizer error is recorded as a `failed` entry on each prompt's history and the
+    feedback stays pending; the active prompts stay byte-identical.
+
+    Args:
+        layout: The store layout.
+        user: The namespace.
+        model: Optimizer chat model.
+        specs: Managed prompts known to the caller (code wins over the recorded config).
+        settings: Optimizer settings.
+        owner: Lease owner id.
+
+    Returns:
+        The outcome.
+    """
+    if not (yield from layout.acquire_lease(user, owner, settings.lease_seconds)):
+        return OptimizationOutcome(user.user_id, "busy")
+    try:
+        return (yield from _optimize_leased(layout, user, model, specs, settings))
+    finally:
+        try:
+            yield from layout.release_lease(user, owner)
+        except Exception:
+            logger.warning("could not release the optimizer lease of %r", user.user_id)
+
+
+def _optimize_leased(
+    layout: StoreLayout,
+    user: UserRef,
+    model: BaseChatModel,
+    local_specs: dict[str, PromptSpec],
+    settings: OptimizerSettings,
+) -> Job[OptimizationOutcome]:
+    pending = yield from layout.pending_feedback(user)
+    if not pending:
+        return OptimizationOutcome(user.user_id, "no_feedback")
+    batch = pending[: settings.max_feedback]
+    ids = tuple(fb.id for fb in batch)
+    trajectories = yield from layout.load_trajectories(
+        user, list(dict.fromkeys(fb.trajectory_id for fb in batch))
+    )
+    stored_specs = yield from layout.read_specs()
+    specs = {**stored_specs, **local_specs}
+    if not specs:
+        msg = "no prompt is known for this namespace yet: run the agent once first"
+        yield from layout.mark_attempted(user, batch)
+        return OptimizationOutcome(user.user_id, "failed", feedback_ids=ids, error=msg)
+    names = list(specs)
+    active, _ = yield from layout.read_active(user, names)
+    current = {name: active[name].text if name in active else specs[name].prompt for name in names}
+    bases: dict[str, ActivePrompt | str] = {
+        name: active.get(name) or specs[name].prompt for name in names
+    }
+    payload = {
+        "trajectories": [
+            (
+                _recent_messages(trajectories.get(fb.trajectory_id), settings.max_trajectory_chars),
+                _feedback_for_langmem(fb),
+            )
+            for fb in batch
+        ],
+        "prompts": [_prompt_payload(specs[name], current[name]) for name in names],
+    }
+    try:
+        result, usage = yield OptimizerCall(model, settings, payload)
+    except Exception as exc:
+        error = f"optimizer raised {type(exc).__name__}: {exc}"
+        logger.warning("optimization of %r failed: %s", user.user_id, error)
+        failed = [NewVersion(name, "", "failed", error) for name in names]
+        versions = yield from layout.commit_optimization(
+            user,
+            bases=bases,
+            candidates=failed,
+            feedback=(),
+            optimizer_kind=settings.kind,
+            usage={},
+        )
+        yield from layout.mark_attempted(user, batch)
+        return OptimizationOutcome(user.user_id, "failed", versions, ids, error)
+    candidates = list(_candidates(result, current))
+    versions = yield from layout.commit_optimization(
+        user,
+        bases=bases,
+        candidates=candidates,
+        feedback=batch,
+        optimizer_kind=settings.kind,
+        usage=usage,
+    )
+    status: Literal["optimized", "unchanged"] = "optimized" if versions else "unchanged"
+    return OptimizationOutcome(user.user_id, status, versions, ids)
+
+
+def _candidates(result: Sequence[dict[str, Any]], current: dict[str, str]) -> list[NewVersion]:
+    out: list[NewVersion] = []
+    for entry in result:
+        name = entry.get("name")
+        if name not in current:
+            continue
+        raw = entry.get("prompt")
+        text = undo_langmem_escaping(raw if isinstance(raw, str) else "", current[name])
+        if text == current[name]:
+            continue
+        reason = check_candidate(text, current[name])
+        if reason is None:
+            out.append(NewVersion(name, text, "accepted", "optimized from feedback"))
+        else:
+            out.append(NewVersion(name, text, "rejected", reason))
+    return out

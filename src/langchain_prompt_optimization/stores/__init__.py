@@ -1,0 +1,50 @@
+"""Store layer: the one place that knows namespaces, keys, record shapes and leases."""
+
+from __future__ import annotations
+
+from langchain_prompt_optimization.stores.io import Job, StoreBatch, adrive, drive
+from langchain_prompt_optimization.stores.layout import (
+    DEFAULT_PREFIX,
+    ActivePrompt,
+    NewVersion,
+    PinResult,
+    StoreLayout,
+    UserRef,
+    decode_label,
+    encode_label,
+)
+from langchain_prompt_optimization.stores.open import default_store_uri, mask_uri, open_store
+from langchain_prompt_optimization.stores.records import (
+    FeedbackItem,
+    FeedbackValue,
+    PromptSpec,
+    PromptVersion,
+    TrajectoryRecord,
+    messages_from_json,
+    messages_to_json,
+)
+
+__all__ = [
+    "DEFAULT_PREFIX",
+    "ActivePrompt",
+    "FeedbackItem",
+    "FeedbackValue",
+    "Job",
+    "NewVersion",
+    "PinResult",
+    "PromptSpec",
+    "PromptVersion",
+    "StoreBatch",
+    "StoreLayout",
+    "TrajectoryRecord",
+    "UserRef",
+    "adrive",
+    "decode_label",
+    "default_store_uri",
+    "drive",
+    "encode_label",
+    "mask_uri",
+    "messages_from_json",
+    "messages_to_json",
+    "open_store",
+]

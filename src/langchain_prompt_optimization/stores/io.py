@@ -1,0 +1,91 @@
+"""Sans-I/O jobs: logic written once as a generator, driven by a sync or an async driver.
+
+A job yields requests (a store batch, a model call, ...) and receives their results. The sync
+driver runs each request with blocking calls, the async driver awaits the `a*` twins, so every
+store interaction has one implementation and two faithful entry points.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from langgraph.store.base import BaseStore, Op, Result
+
+__all__ = ["Job", "Request", "StoreBatch", "adrive", "drive"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Request(Protocol):
+    """Something a job asks its driver to do."""
+
+    def run(self, store: BaseStore) -> Any:
+        """Do it with blocking calls."""
+        ...
+
+    async def arun(self, store: BaseStore) -> Any:
+        """Do it with async calls."""
+        ...
+
+
+Job = Generator[Request, Any, T]
+"""A generator yielding `Request`s, receiving their results, returning `T`."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreBatch:
+    """One store round trip: `store.batch(ops)` / `store.abatch(ops)`."""
+
+    ops: Sequence[Op]
+
+    def run(self, store: BaseStore) -> list[Result]:
+        """Execute the batch synchronously."""
+        return store.batch(self.ops)
+
+    async def arun(self, store: BaseStore) -> list[Result]:
+        """Execute the batch asynchronously.
+
+        Stores without an async implementation (`SqliteStore` raises `NotImplementedError`
+        from `abatch`) run their sync `batch` in a worker thread so the event loop never blocks.
+        """
+        try:
+            return await store.abatch(self.ops)
+        except NotImplementedError:
+            return await asyncio.to_thread(store.batch, self.ops)
+
+
+def drive(job: Job[T], store: BaseStore) -> T:
+    """Run a job to completion with blocking I/O."""
+    try:
+        request = next(job)
+        while True:
+            try:
+                result = request.run(store)
+            except BaseException as exc:  # noqa: BLE001 - handed back to the job
+                request = job.throw(exc)
+            else:
+                request = job.send(result)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+async def adrive(job: Job[T], store: BaseStore) -> T:
+    """Run a job to completion with async I/O."""
+    try:
+        request = next(job)
+        while True:
+            try:
+                result = await request.arun(store)
+            except BaseException as exc:  # noqa: BLE001 - handed back to the job
+                request = job.throw(exc)
+            else:
+                request = job.send(result)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]

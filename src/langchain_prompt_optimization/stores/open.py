@@ -1,0 +1,146 @@
+"""`open_store(uri)`: a ready LangGraph `BaseStore` from a URI."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from langgraph.store.base import BaseStore
+
+__all__ = ["default_store_uri", "mask_uri", "open_store"]
+
+logger = logging.getLogger(__name__)
+
+STORE_ENV = "PROMPTOPT_STORE"
+"""Environment variable naming the store URI used when none is given."""
+
+
+def default_store_uri() -> str:
+    """The embedded SQLite store used when neither the middleware nor the agent has one.
+
+    `$PROMPTOPT_STORE` if set, else `sqlite:///` + `$XDG_DATA_HOME` (default
+    `~/.local/share`) + `/langchain-prompt-optimization/store.db`.
+    """
+    env = os.environ.get(STORE_ENV)
+    if env:
+        return env
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return "sqlite:///" + str(base / "langchain-prompt-optimization" / "store.db")
+
+
+def mask_uri(uri: str) -> str:
+    """The URI with any password replaced by `***`, for error messages and logs."""
+    return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", uri)
+
+
+def open_store(uri: str) -> BaseStore:
+    """Open a LangGraph store from a URI, with its tables set up.
+
+    Supported URIs:
+
+    - `memory://` — a new `InMemoryStore` (tests; nothing persists).
+    - `sqlite:///relative/path.db`, `sqlite:////absolute/path.db` — a `SqliteStore` file
+      (the SQLAlchemy convention), opened with WAL and a busy timeout so several processes can
+      share it; parent directories are created. Needs the `sqlite` extra.
+    - `postgresql://user:pass@host:port/db` (or `postgres://`) — a pooled `PostgresStore`.
+      Needs the `postgres` extra.
+
+    Args:
+        uri: The store URI.
+
+    Returns:
+        A ready `BaseStore`.
+
+    Raises:
+        ValueError: If the URI is malformed, its scheme unknown, or the store cannot be
+            opened (the message names the URI with its password masked).
+
+    Example:
+        ```python
+        store = open_store("sqlite:///prompts.db")
+        ```
+    """
+    if not isinstance(uri, str) or "://" not in uri:
+        msg = f"malformed store URI {uri!r}: expected memory://, sqlite:///path or postgresql://"
+        raise ValueError(msg)
+    scheme = uri.split("://", 1)[0].lower()
+    if scheme == "memory":
+        from langgraph.store.memory import InMemoryStore
+
+        return InMemoryStore()
+    if scheme == "sqlite":
+        return _open_sqlite(uri)
+    if scheme in ("postgresql", "postgres"):
+        return _open_postgres(uri)
+    msg = (
+        f"unknown store URI scheme {scheme!r} in {mask_uri(uri)!r}: "
+        "expected memory://, sqlite:///path or postgresql://"
+    )
+    raise ValueError(msg)
+
+
+def _open_sqlite(uri: str) -> BaseStore:
+    try:
+        from langgraph.store.sqlite import SqliteStore
+    except ImportError as exc:  # pragma: no cover - depends on installed extras
+        msg = "sqlite:// stores need the 'sqlite' extra: pip install 'langchain-prompt-optimization[sqlite]'"
+        raise ValueError(msg) from exc
+    rest = uri[len("sqlite://") :]
+    if not rest.startswith("/") or rest == "/":
+        msg = f"malformed SQLite URI {uri!r}: use sqlite:///relative.db or sqlite:////abs.db"
+        raise ValueError(msg)
+    path = Path(rest[1:])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None, timeout=30.0
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        store = SqliteStore(conn)
+        store.setup()
+    except (OSError, sqlite3.Error) as exc:
+        msg = f"cannot open SQLite store {uri!r}: {exc}"
+        raise ValueError(msg) from exc
+    return store
+
+
+def _open_postgres(uri: str) -> BaseStore:
+    try:
+        from langgraph.store.postgres import PostgresStore
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
+    except ImportError as exc:  # pragma: no cover - depends on installed extras
+        msg = (
+            "postgresql:// stores need the 'postgres' extra: "
+            "pip install 'langchain-prompt-optimization[postgres]'"
+        )
+        raise ValueError(msg) from exc
+    parts = urlsplit(uri)
+    if not parts.hostname and not parts.path.strip("/"):
+        msg = f"malformed PostgreSQL URI {mask_uri(uri)!r}"
+        raise ValueError(msg)
+    pool: ConnectionPool | None = None
+    try:
+        pool = ConnectionPool(
+            uri,
+            min_size=1,
+            max_size=10,
+            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+            open=False,
+        )
+        pool.open(wait=True, timeout=10.0)
+        store = PostgresStore(pool)  # type: ignore[arg-type]
+        store.setup()
+    except Exception as exc:
+        if pool is not None:
+            pool.close()
+        msg = f"cannot open PostgreSQL store {mask_uri(uri)!r}: {type(exc).__name__}: {exc}"
+        raise ValueError(mask_uri(msg)) from None
+    return store

@@ -1,0 +1,270 @@
+"""Record shapes kept in the store, and their JSON (de)serialization."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from langchain_core.messages import BaseMessage, messages_from_dict, messages_to_dict
+
+__all__ = [
+    "FeedbackItem",
+    "FeedbackValue",
+    "PromptSpec",
+    "PromptVersion",
+    "TrajectoryRecord",
+    "VersionOutcome",
+    "content_hash",
+    "messages_from_json",
+    "messages_to_json",
+    "parse_time",
+    "utcnow",
+]
+
+FeedbackValue = str | dict[str, Any]
+"""Feedback is free text, or a dict in langmem's `AnnotatedTrajectory` feedback shape."""
+
+VersionOutcome = Literal["accepted", "rejected", "failed"]
+"""What happened to a candidate when it was appended.
+
+`accepted` versions were activated when written; `rejected` candidates failed a check and
+were never served; `failed` marks an optimizer error (the entry carries no usable text).
+"""
+
+
+def utcnow() -> datetime:
+    """Current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def parse_time(value: str) -> datetime:
+    """Parse a stored ISO-8601 timestamp."""
+    return datetime.fromisoformat(value)
+
+
+def content_hash(text: str) -> str:
+    """Stable hash of a prompt text (hex sha256), stored on every version."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def messages_to_json(messages: list[BaseMessage]) -> list[dict[str, Any]]:
+    """Serialize messages to plain JSON dicts (whatever provider metadata they carry)."""
+    return json.loads(json.dumps(messages_to_dict(messages), default=str))  # type: ignore[no-any-return]
+
+
+def messages_from_json(data: list[dict[str, Any]]) -> list[BaseMessage]:
+    """Inverse of `messages_to_json`."""
+    return messages_from_dict(data)
+
+
+@dataclass(frozen=True, slots=True)
+class PromptSpec:
+    """A managed prompt: its base text from code and langmem's update guidance."""
+
+    name: str
+    prompt: str
+    update_instructions: str | None = None
+    when_to_update: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form, as stored in the prompt configuration record."""
+        return {
+            "name": self.name,
+            "prompt": self.prompt,
+            "update_instructions": self.update_instructions,
+            "when_to_update": self.when_to_update,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PromptSpec:
+        """Inverse of `to_json`."""
+        return cls(
+            name=data["name"],
+            prompt=data["prompt"],
+            update_instructions=data.get("update_instructions"),
+            when_to_update=data.get("when_to_update"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PromptVersion:
+    """One entry of a prompt's append-only history.
+
+    Attributes:
+        prompt: Name of the prompt (`"system"` for the agent's system prompt).
+        version: Explicit version number, 1 for the base text, never reused.
+        text: The prompt text (empty for a `failed` entry).
+        status: `"active"` for the version being served; otherwise the stored outcome:
+            `"inactive"` (was accepted, since replaced), `"rejected"`, or `"failed"`.
+        created_at: When the version was appended.
+        reason: Why the entry exists (base, optimization, refusal reason, error).
+        parent: The version the candidate was derived from.
+        feedback_ids: Feedback items the optimizer consumed to produce it.
+        optimizer_kind: langmem optimizer kind, when produced by an optimizer.
+        content_hash: sha256 of `text`.
+        usage: Optimizer usage: `calls`, `input_tokens`, `output_tokens`.
+    """
+
+    prompt: str
+    version: int
+    text: str
+    status: str
+    created_at: datetime
+    reason: str
+    parent: int | None = None
+    feedback_ids: tuple[str, ...] = ()
+    optimizer_kind: str | None = None
+    content_hash: str = ""
+    usage: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form. `status` is stored as the creation outcome, not as `active`."""
+        return {
+            "prompt": self.prompt,
+            "version": self.version,
+            "text": self.text,
+            "outcome": "accepted" if self.status in ("active", "inactive") else self.status,
+            "created_at": self.created_at.isoformat(),
+            "reason": self.reason,
+            "parent": self.parent,
+            "feedback_ids": list(self.feedback_ids),
+            "optimizer_kind": self.optimizer_kind,
+            "content_hash": self.content_hash or content_hash(self.text),
+            "usage": dict(self.usage),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, active_version: int | None) -> PromptVersion:
+        """Build from a stored record; `active_version` decides `active` vs `inactive`."""
+        outcome = data["outcome"]
+        if outcome == "accepted":
+            status = "active" if data["version"] == active_version else "inactive"
+        else:
+            status = outcome
+        return cls(
+            prompt=data["prompt"],
+            version=int(data["version"]),
+            text=data["text"],
+            status=status,
+            created_at=parse_time(data["created_at"]),
+            reason=data.get("reason", ""),
+            parent=data.get("parent"),
+            feedback_ids=tuple(data.get("feedback_ids", ())),
+            optimizer_kind=data.get("optimizer_kind"),
+            content_hash=data.get("content_hash", ""),
+            usage=dict(data.get("usage") or {}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TrajectoryRecord:
+    """One agent run as recorded by the middleware."""
+
+    id: str
+    user_id: str | None
+    thread_id: str | None
+    prompt_versions: dict[str, int]
+    messages: list[dict[str, Any]]
+    created_at: datetime
+    pin_error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "id": self.id,
+            "user_id": self.user_id,
+            "thread_id": self.thread_id,
+            "prompt_versions": dict(self.prompt_versions),
+            "messages": self.messages,
+            "created_at": self.created_at.isoformat(),
+            "pin_error": self.pin_error,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TrajectoryRecord:
+        """Inverse of `to_json`."""
+        return cls(
+            id=data["id"],
+            user_id=data.get("user_id"),
+            thread_id=data.get("thread_id"),
+            prompt_versions={k: int(v) for k, v in data.get("prompt_versions", {}).items()},
+            messages=list(data.get("messages", [])),
+            created_at=parse_time(data["created_at"]),
+            pin_error=data.get("pin_error"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackItem:
+    """Feedback on one trajectory.
+
+    Attributes:
+        id: Feedback id.
+        trajectory_id: The run the feedback is about.
+        feedback: Free text, or a dict (langmem's `AnnotatedTrajectory` feedback shape).
+        score: Optional numeric score.
+        source: `"api"` (`add_feedback`), `"in_band"` (the `feedback` input key), or `"cli"`.
+        status: `"pending"` until an optimization consumes it, then `"consumed"`.
+        attempts: Optimizations that tried this item and failed.
+        created_at: When it was recorded.
+        consumed_by: `{prompt: version}` the optimization that consumed it produced.
+    """
+
+    id: str
+    trajectory_id: str
+    feedback: FeedbackValue
+    score: float | None
+    source: str
+    status: str
+    attempts: int
+    created_at: datetime
+    consumed_by: dict[str, int] | None = None
+
+    @classmethod
+    def new(
+        cls, trajectory_id: str, feedback: FeedbackValue, score: float | None, *, source: str
+    ) -> FeedbackItem:
+        """A new pending item with a fresh id."""
+        return cls(
+            id=uuid.uuid4().hex,
+            trajectory_id=trajectory_id,
+            feedback=feedback,
+            score=score,
+            source=source,
+            status="pending",
+            attempts=0,
+            created_at=utcnow(),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "id": self.id,
+            "trajectory_id": self.trajectory_id,
+            "feedback": self.feedback,
+            "score": self.score,
+            "source": self.source,
+            "status": self.status,
+            "attempts": self.attempts,
+            "created_at": self.created_at.isoformat(),
+            "consumed_by": self.consumed_by,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FeedbackItem:
+        """Inverse of `to_json`."""
+        return cls(
+            id=data["id"],
+            trajectory_id=data["trajectory_id"],
+            feedback=data["feedback"],
+            score=data.get("score"),
+            source=data.get("source", "api"),
+            status=data["status"],
+            attempts=int(data.get("attempts", 0)),
+            created_at=parse_time(data["created_at"]),
+            consumed_by=data.get("consumed_by"),
+        )
