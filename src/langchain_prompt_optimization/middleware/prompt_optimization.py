@@ -1,4 +1,4 @@
-"""Prompt optimization middleware: pin prompt versions per user, capture runs, learn from feedback."""
+"""Prompt optimization middleware: pin prompts per user, capture runs, learn from feedback."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, Final, NotRequired, cast
 
 from langchain.agents.middleware.internal_call_transformer import InternalCallTransformer
 from langchain.agents.middleware.types import (
@@ -27,7 +27,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import SystemMessage
 from langgraph.errors import GraphBubbleUp
 from langgraph.store.base import BaseStore
-from typing_extensions import NotRequired, override
+from typing_extensions import override
 
 from langchain_prompt_optimization.optimizer.engine import MODES, Mode, OptimizationEngine
 from langchain_prompt_optimization.optimizer.run import (
@@ -70,9 +70,9 @@ logger = logging.getLogger(__name__)
 SYSTEM_PROMPT = "system"
 """Name under which the agent's own system prompt is managed."""
 
-_PINNED = "prompt_optimization_pinned"
-_META = "prompt_optimization_meta"
-_LAST_MESSAGE = "prompt_optimization_last_message_id"
+_PINNED: Final = "prompt_optimization_pinned"
+_META: Final = "prompt_optimization_meta"
+_LAST_MESSAGE: Final = "prompt_optimization_last_message_id"
 _LAST_PIN_CACHE = 1024
 
 
@@ -132,7 +132,7 @@ def _validate_feedback(feedback: object, score: object) -> tuple[FeedbackValue, 
             msg = "score must be finite"
             raise ValueError(msg)
         score = float(score)
-    return cast("FeedbackValue", feedback), cast("float | None", score)
+    return cast("FeedbackValue", feedback), score
 
 
 def _messages_of_run(messages: Sequence[AnyMessage], last_id: str | None) -> list[AnyMessage]:

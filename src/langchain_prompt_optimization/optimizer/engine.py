@@ -7,7 +7,6 @@ import concurrent.futures
 import logging
 import threading
 import uuid
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 from langchain_prompt_optimization.optimizer.run import (
@@ -18,6 +17,8 @@ from langchain_prompt_optimization.optimizer.run import (
 from langchain_prompt_optimization.stores import StoreLayout, adrive, drive
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from langchain_core.language_models import BaseChatModel
     from langgraph.store.base import BaseStore
 
@@ -228,8 +229,6 @@ class OptimizationEngine:
 
 
 def _no_model(user: UserRef) -> OptimizationOutcome:
-    msg = (
-        "no optimizer model: pass optimizer_model= or run the agent once so its model is known"
-    )
+    msg = "no optimizer model: pass optimizer_model= or run the agent once so its model is known"
     logger.warning("optimization of %r skipped: %s", user.user_id, msg)
     return OptimizationOutcome(user.user_id, "failed", error=msg)

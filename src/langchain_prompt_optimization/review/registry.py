@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from langchain_prompt_optimization.stores import (
@@ -18,6 +17,8 @@ from langchain_prompt_optimization.stores import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from langgraph.store.base import BaseStore
 
 __all__ = ["PromptRegistry"]

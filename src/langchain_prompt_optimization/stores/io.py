@@ -68,7 +68,7 @@ def drive(job: Job[T], store: BaseStore) -> T:
         while True:
             try:
                 result = request.run(store)
-            except BaseException as exc:  # noqa: BLE001 - handed back to the job
+            except BaseException as exc:
                 request = job.throw(exc)
             else:
                 request = job.send(result)
@@ -83,7 +83,7 @@ async def adrive(job: Job[T], store: BaseStore) -> T:
         while True:
             try:
                 result = await request.arun(store)
-            except BaseException as exc:  # noqa: BLE001 - handed back to the job
+            except BaseException as exc:
                 request = job.throw(exc)
             else:
                 request = job.send(result)

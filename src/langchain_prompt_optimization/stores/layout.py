@@ -26,7 +26,6 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +48,8 @@ from langchain_prompt_optimization.stores.records import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
     from langgraph.store.base import Op
 
 __all__ = [
@@ -265,7 +266,10 @@ class StoreLayout:
                 PutOp(
                     self._thread_ns(user),
                     trajectory.thread_id,
-                    {"trajectory_id": trajectory.id, "updated_at": trajectory.created_at.isoformat()},
+                    {
+                        "trajectory_id": trajectory.id,
+                        "updated_at": trajectory.created_at.isoformat(),
+                    },
                 )
             )
         if register_user:
@@ -484,9 +488,13 @@ class StoreLayout:
                 usage=usage,
             )
             ops.append(PutOp(ns, _version_key(number), version.to_json()))
-            serving = (number, cand.text) if cand.outcome == "accepted" else (
-                active_version,
-                active_text,
+            serving = (
+                (number, cand.text)
+                if cand.outcome == "accepted"
+                else (
+                    active_version,
+                    active_text,
+                )
             )
             ops.append(
                 PutOp(
@@ -502,9 +510,7 @@ class StoreLayout:
                 )
             )
             appended[cand.prompt] = version
-        consumed_by = {
-            name: v.version for name, v in appended.items() if v.status == "active"
-        }
+        consumed_by = {name: v.version for name, v in appended.items() if v.status == "active"}
         for fb in feedback:
             record = {**fb.to_json(), "status": "consumed", "consumed_by": consumed_by}
             ops.append(PutOp(self._feedback_ns(user), fb.id, record))
@@ -563,10 +569,9 @@ class StoreLayout:
         return [item.value.get("user_id") for item in ordered]
 
 
-def _specs_from(item: Item | None | Any) -> dict[str, PromptSpec]:
+def _specs_from(item: Item | Any | None) -> dict[str, PromptSpec]:
     if not isinstance(item, Item):
         return {}
     return {
         name: PromptSpec.from_json(data) for name, data in item.value.get("prompts", {}).items()
     }
-

@@ -89,7 +89,10 @@ def _open_sqlite(uri: str) -> BaseStore:
     try:
         from langgraph.store.sqlite import SqliteStore
     except ImportError as exc:  # pragma: no cover - depends on installed extras
-        msg = "sqlite:// stores need the 'sqlite' extra: pip install 'langchain-prompt-optimization[sqlite]'"
+        msg = (
+            "sqlite:// stores need the 'sqlite' extra: "
+            "pip install 'langchain-prompt-optimization[sqlite]'"
+        )
         raise ValueError(msg) from exc
     rest = uri[len("sqlite://") :]
     if not rest.startswith("/") or rest == "/":

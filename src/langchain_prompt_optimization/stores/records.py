@@ -7,9 +7,12 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.messages import BaseMessage, messages_from_dict, messages_to_dict
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = [
     "FeedbackItem",
@@ -51,9 +54,9 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def messages_to_json(messages: list[BaseMessage]) -> list[dict[str, Any]]:
+def messages_to_json(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     """Serialize messages to plain JSON dicts (whatever provider metadata they carry)."""
-    return json.loads(json.dumps(messages_to_dict(messages), default=str))  # type: ignore[no-any-return]
+    return json.loads(json.dumps(messages_to_dict(list(messages)), default=str))  # type: ignore[no-any-return]
 
 
 def messages_from_json(data: list[dict[str, Any]]) -> list[BaseMessage]:

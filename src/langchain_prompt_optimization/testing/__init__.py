@@ -8,5 +8,18 @@ from langchain_prompt_optimization.testing.models import (
     ScriptedOptimizerModel,
     ScriptedRequest,
 )
+from langchain_prompt_optimization.testing.stores import (
+    BatchRecord,
+    InstrumentedStore,
+    StoreUnavailableError,
+)
 
-__all__ = ["Rewrite", "ScriptedChatModel", "ScriptedOptimizerModel", "ScriptedRequest"]
+__all__ = [
+    "BatchRecord",
+    "InstrumentedStore",
+    "Rewrite",
+    "ScriptedChatModel",
+    "ScriptedOptimizerModel",
+    "ScriptedRequest",
+    "StoreUnavailableError",
+]

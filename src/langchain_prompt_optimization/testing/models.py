@@ -9,7 +9,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
@@ -24,10 +24,10 @@ if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
 __all__ = [
+    "Rewrite",
     "ScriptedChatModel",
     "ScriptedOptimizerModel",
     "ScriptedRequest",
-    "Rewrite",
 ]
 
 Rewrite = Callable[[str, str], str]
@@ -136,11 +136,11 @@ class ScriptedChatModel(BaseChatModel):
     def reply(self, request: ScriptedRequest) -> AIMessage | str:
         """The scripted reply to `request` (override in subclasses)."""
         if callable(self.responses):
-            return self.responses(request)
+            return cast("AIMessage | str", self.responses(request))
         with self._lock:
             if self._position >= len(self.responses):
                 if self.repeat_last and self.responses:
-                    return self.responses[-1]
+                    return cast("AIMessage | str", self.responses[-1])
                 msg = (
                     f"ScriptedChatModel ran out of responses after {len(self.responses)} "
                     "calls; add replies or set repeat_last=True"
@@ -148,7 +148,7 @@ class ScriptedChatModel(BaseChatModel):
                 raise IndexError(msg)
             reply = self.responses[self._position]
             self._position += 1
-            return reply
+            return cast("AIMessage | str", reply)
 
     def _generate(
         self,
@@ -268,5 +268,7 @@ class ScriptedOptimizerModel(ScriptedChatModel):
 def _tool_call(name: str, args: dict[str, Any]) -> AIMessage:
     return AIMessage(
         content="",
-        tool_calls=[{"name": name, "args": args, "id": f"call_{next(_counter)}", "type": "tool_call"}],
+        tool_calls=[
+            {"name": name, "args": args, "id": f"call_{next(_counter)}", "type": "tool_call"}
+        ],
     )
