@@ -1,0 +1,80 @@
+"""open_store: memory, SQLite paths, and clear errors for bad URIs."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from langgraph.store.memory import InMemoryStore
+
+from langchain_prompt_optimization import default_store_uri, open_store
+from langchain_prompt_optimization.stores import mask_uri
+
+
+def test_memory_uri():
+    assert isinstance(open_store("memory://"), InMemoryStore)
+
+
+def test_sqlite_relative_and_absolute_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rel = open_store("sqlite:///nested/dir/rel.db")
+    rel.put(("a",), "k", {"v": 1})
+    assert (tmp_path / "nested" / "dir" / "rel.db").exists()
+    absolute = tmp_path / "abs.db"
+    store = open_store(f"sqlite:///{absolute}")
+    store.put(("a",), "k", {"v": 2})
+    again = open_store(f"sqlite:///{absolute}")
+    assert again.get(("a",), "k").value == {"v": 2}
+    journal = again.conn.execute("PRAGMA journal_mode").fetchone()[0]  # type: ignore[attr-defined]
+    assert journal == "wal"
+
+
+@pytest.mark.parametrize(
+    ("uri", "match"),
+    [
+        ("", "malformed store URI"),
+        ("prompts.db", "malformed store URI"),
+        ("redis://localhost", "unknown store URI scheme"),
+        ("sqlite://relative.db", "malformed SQLite URI"),
+        ("sqlite:///", "malformed SQLite URI"),
+        ("sqlite:////proc/forbidden/x.db", "cannot open SQLite store"),
+    ],
+)
+def test_bad_uris_fail_with_a_clear_message(uri, match):
+    with pytest.raises(ValueError, match=match):
+        open_store(uri)
+
+
+def test_passwords_are_masked_in_errors():
+    assert mask_uri("postgresql://bob:s3cret@db:5432/x") == "postgresql://bob:***@db:5432/x"
+    with pytest.raises(ValueError, match="unknown store URI scheme") as info:
+        open_store("mysql://bob:s3cret@db/x")
+    assert "s3cret" not in str(info.value)
+
+
+def test_default_store_uri_follows_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("PROMPTOPT_STORE", "memory://")
+    assert default_store_uri() == "memory://"
+    monkeypatch.delenv("PROMPTOPT_STORE")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    expected = "sqlite:///" + os.path.join(tmp_path, "langchain-prompt-optimization", "store.db")
+    assert default_store_uri() == expected
+
+
+def test_zero_argument_middleware_uses_the_embedded_sqlite_store(monkeypatch, tmp_path):
+    from langchain.agents import create_agent
+
+    from langchain_prompt_optimization import PromptOptimizationMiddleware, PromptRegistry
+    from langchain_prompt_optimization.testing import ScriptedChatModel
+
+    monkeypatch.delenv("PROMPTOPT_STORE", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    mw = PromptOptimizationMiddleware()
+    agent = create_agent(ScriptedChatModel(responses=["hi"]), system_prompt="Be kind.", middleware=[mw])
+    result = agent.invoke({"messages": [("user", "hello")]}, context={"user_id": "ann"})
+    db = tmp_path / "langchain-prompt-optimization" / "store.db"
+    assert db.exists()
+    registry = PromptRegistry(f"sqlite:///{db}")
+    assert registry.users() == ["ann"]
+    assert registry.current("ann").text == "Be kind."
+    assert result["trajectory_id"]
