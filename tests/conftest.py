@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from langchain.agents import create_agent
-from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 
 from langchain_prompt_optimization import PromptOptimizationMiddleware, open_store
@@ -17,6 +15,11 @@ from langchain_prompt_optimization.testing import (
     ScriptedOptimizerModel,
     ScriptedRequest,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from langgraph.store.base import BaseStore
 
 BASE_PROMPT = "You are an email assistant."
 SIGN_RULE = "Always sign emails as John Doe."

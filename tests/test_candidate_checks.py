@@ -15,7 +15,7 @@ from langchain_prompt_optimization.optimizer import (
 from .conftest import BASE_PROMPT, make_harness
 
 KINDS = ["prompt_memory", "metaprompt", "gradient"]
-TEMPLATE = "You help {user_name}. Reply as JSON like {\"to\": \"a@b.c\", \"meta\": {\"cc\": []}}."
+TEMPLATE = 'You help {user_name}. Reply as JSON like {"to": "a@b.c", "meta": {"cc": []}}.'
 
 
 def _refusal(store, kind, rewrite, system_prompt=BASE_PROMPT):
@@ -29,7 +29,11 @@ def _refusal(store, kind, rewrite, system_prompt=BASE_PROMPT):
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(
     ("candidate", "reason"),
-    [("", "empty candidate"), ("   \n\t ", "empty candidate"), ("No recommendations.", "No recommendations")],
+    [
+        ("", "empty candidate"),
+        ("   \n\t ", "empty candidate"),
+        ("No recommendations.", "No recommendations"),
+    ],
 )
 def test_empty_and_sentinel_candidates_are_refused(store, kind, candidate, reason):
     history, served = _refusal(store, kind, lambda cur, text: candidate)
@@ -73,7 +77,8 @@ def test_optimizer_error_is_recorded_and_feedback_kept(store, kind):
     history = PromptRegistry(store).history("u")
     assert history[0].status == "failed"
     assert "provider exploded" in history[0].reason
-    assert history[1].text == BASE_PROMPT and history[1].status == "active"
+    assert history[1].text == BASE_PROMPT
+    assert history[1].status == "active"
     # The feedback was not lost: once the optimizer works, it is learned.
     h.optimizer.fail_with = None
     assert h.middleware.optimize_now("u").status == "optimized"
@@ -101,7 +106,7 @@ def test_undo_escaping_restores_carried_text_byte_for_byte():
 
 
 def test_template_variables_ignore_literal_and_doubled_braces():
-    assert template_variables("Hi {name}, {{literal}} {\"json\": 1} {a_1}") == {"name", "a_1"}
+    assert template_variables('Hi {name}, {{literal}} {"json": 1} {a_1}') == {"name", "a_1"}
 
 
 def test_check_candidate_accepts_a_sound_rewrite():

@@ -1,4 +1,4 @@
-"""The core loop through create_agent: run, feedback, optimize, the next run is served the new prompt."""
+"""The core loop through create_agent: run, feedback, optimize, next run gets the new prompt."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from langchain_prompt_optimization import (
     PromptRegistry,
     TrajectoryNotFoundError,
 )
-
 from langchain_prompt_optimization.stores import StoreLayout, UserRef, drive
 
 from .conftest import BASE_PROMPT, SIGN_RULE, Context, make_harness
@@ -259,7 +258,9 @@ def test_named_prompts_are_optimized_together_and_readable_per_user(store):
     assert result["prompt_versions"] == {"system": 1, "triage": 1}
     assert h.middleware.get_prompt("triage", user_id="u") == "Ignore newsletters."
     h.middleware.add_feedback(result["trajectory_id"], "The newsletter from Acme matters.")
-    assert h.middleware.get_prompt("triage", user_id="u") == "Ignore newsletters. Never ignore Acme."
+    assert (
+        h.middleware.get_prompt("triage", user_id="u") == "Ignore newsletters. Never ignore Acme."
+    )
     assert h.middleware.get_prompt("triage", user_id="v") == "Ignore newsletters."
     assert h.middleware.get_prompt(user_id="u") == BASE_PROMPT
     assert PromptRegistry(store).current("u", prompt="triage").version == 2

@@ -113,9 +113,9 @@ def test_default_optimizer_model_is_the_agents_model(store):
 
     def agent_model_reply(request):
         if "GeneralResponse" in request.tools:
-            return ScriptedOptimizerModel(
-                rewrite=lambda cur, text: f"{cur}\n{SIGN_RULE}"
-            ).reply(request)
+            return ScriptedOptimizerModel(rewrite=lambda cur, text: f"{cur}\n{SIGN_RULE}").reply(
+                request
+            )
         return "Hello"
 
     model = ScriptedChatModel(responses=agent_model_reply)
@@ -139,7 +139,11 @@ def test_default_optimizer_model_is_the_agents_model(store):
         ({"store": "nope://x"}, ValueError, "unknown store URI scheme"),
         ({"store": "not a uri"}, ValueError, "malformed store URI"),
         ({"prompts": [{"name": "system", "prompt": "x"}]}, ValueError, "system prompt"),
-        ({"prompts": [{"name": "a", "prompt": "x"}, {"name": "a", "prompt": "y"}]}, ValueError, "duplicate"),
+        (
+            {"prompts": [{"name": "a", "prompt": "x"}, {"name": "a", "prompt": "y"}]},
+            ValueError,
+            "duplicate",
+        ),
         ({"prompts": [{"name": "a"}]}, TypeError, "must have a str"),
         ({"prompts": [{"name": "a", "prompt": "x", "when": 1}]}, ValueError, "unknown keys"),
         ({"prompts": {"name": "a", "prompt": "x"}}, TypeError, "list of langmem Prompt"),

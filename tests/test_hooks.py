@@ -1,4 +1,4 @@
-"""Hooks called directly with a built Runtime: one read batch, one write batch, no I/O on the model path."""
+"""Hooks called directly with a built Runtime: one read, one write, no I/O on the model path."""
 
 from __future__ import annotations
 
@@ -143,8 +143,9 @@ def test_system_message_none_is_handled(store):
 
 
 def test_trajectory_is_json_with_run_messages_and_versions(store):
-    from langchain_prompt_optimization.stores import StoreLayout, UserRef, drive
     from langgraph.checkpoint.memory import InMemorySaver
+
+    from langchain_prompt_optimization.stores import StoreLayout, UserRef, drive
 
     h = make_harness(store, checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "t"}}

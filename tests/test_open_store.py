@@ -70,7 +70,9 @@ def test_zero_argument_middleware_uses_the_embedded_sqlite_store(monkeypatch, tm
     monkeypatch.delenv("PROMPTOPT_STORE", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     mw = PromptOptimizationMiddleware()
-    agent = create_agent(ScriptedChatModel(responses=["hi"]), system_prompt="Be kind.", middleware=[mw])
+    agent = create_agent(
+        ScriptedChatModel(responses=["hi"]), system_prompt="Be kind.", middleware=[mw]
+    )
     result = agent.invoke({"messages": [("user", "hello")]}, context={"user_id": "ann"})
     db = tmp_path / "langchain-prompt-optimization" / "store.db"
     assert db.exists()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from langgraph.store.base import BaseStore, GetOp, ListNamespacesOp, PutOp, SearchOp
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from langgraph.store.base import Op, Result
 
 __all__ = ["BatchRecord", "InstrumentedStore", "StoreUnavailableError"]
