@@ -292,3 +292,38 @@ def test_history_survives_a_new_middleware_and_registry(store):
     again.ask("u")
     assert again.model.requests[-1].system_prompt.endswith(SIGN_RULE)
     assert PromptRegistry(store).users() == ["u"]
+
+
+def test_feedback_must_be_json(store):
+    import datetime
+
+    h = make_harness(store)
+    tid = h.ask("u")["trajectory_id"]
+    with pytest.raises(TypeError, match="JSON-serializable"):
+        h.middleware.add_feedback(tid, {"when": datetime.datetime.now()})
+
+
+def test_concurrent_triggers_for_one_user_run_one_optimization_at_a_time(store):
+    import threading
+
+    started = threading.Event()
+    release = threading.Event()
+    calls = []
+
+    def slow(current, text):
+        calls.append(1)
+        started.set()
+        release.wait(5)
+        return f"{current}\n{SIGN_RULE}" if SIGN_RULE not in current else current
+
+    h = make_harness(store, rewrite=slow)
+    tids = [h.ask("u")["trajectory_id"] for _ in range(2)]
+    first = threading.Thread(target=h.middleware.add_feedback, args=(tids[0], "John Doe"))
+    first.start()
+    assert started.wait(5)
+    outcome = h.middleware.optimize_now("u")
+    assert outcome.status == "busy"
+    release.set()
+    first.join(5)
+    versions = [v.version for v in PromptRegistry(store).history("u")]
+    assert versions == sorted(set(versions), reverse=True)

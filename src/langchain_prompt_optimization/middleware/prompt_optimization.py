@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
@@ -122,6 +123,11 @@ def _validate_feedback(feedback: object, score: object) -> tuple[FeedbackValue, 
     else:
         msg = f"feedback must be a str or a dict, got {type(feedback).__name__}"
         raise TypeError(msg)
+    try:
+        json.dumps(feedback)
+    except (TypeError, ValueError) as exc:
+        msg = f"feedback must be JSON-serializable: {exc}"
+        raise TypeError(msg) from None
     if isinstance(feedback, dict) and score is None and "score" in feedback:
         score = feedback["score"]
     if score is not None:

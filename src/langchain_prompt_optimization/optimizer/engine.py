@@ -56,8 +56,8 @@ class OptimizationEngine:
         self.mode = mode
         self.optimize_every = optimize_every
         self.owner = f"promptopt-{uuid.uuid4().hex[:12]}"
-        self._locks_guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
+        self._in_flight_guard = threading.Lock()
+        self._in_flight: set[str] = set()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._futures: set[concurrent.futures.Future[OptimizationOutcome]] = set()
         self._tasks: set[asyncio.Task[OptimizationOutcome]] = set()
@@ -66,9 +66,17 @@ class OptimizationEngine:
         """Whether `new_pending` not-yet-attempted feedback items call for an optimization."""
         return new_pending >= self.optimize_every
 
-    def _lock(self, user: UserRef) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(user.label, threading.Lock())
+    def _claim(self, user: UserRef) -> bool:
+        """Claim the namespace in this process; `False` if an optimization already runs."""
+        with self._in_flight_guard:
+            if user.label in self._in_flight:
+                return False
+            self._in_flight.add(user.label)
+            return True
+
+    def _release(self, user: UserRef) -> None:
+        with self._in_flight_guard:
+            self._in_flight.discard(user.label)
 
     # -- running now ----------------------------------------------------------------------------
 
@@ -82,8 +90,7 @@ class OptimizationEngine:
         """Optimize `user` now, then again while new feedback keeps triggering (blocking)."""
         if model is None:
             return _no_model(user)
-        lock = self._lock(user)
-        if not lock.acquire(blocking=False):
+        if not self._claim(user):
             return OptimizationOutcome(user.user_id, "busy")
         try:
             outcome = OptimizationOutcome(user.user_id, "no_feedback")
@@ -95,7 +102,7 @@ class OptimizationEngine:
                     break
             return outcome
         finally:
-            lock.release()
+            self._release(user)
 
     async def aoptimize(
         self,
@@ -107,8 +114,7 @@ class OptimizationEngine:
         """Async twin of `optimize`."""
         if model is None:
             return _no_model(user)
-        lock = self._lock(user)
-        if not lock.acquire(blocking=False):
+        if not self._claim(user):
             return OptimizationOutcome(user.user_id, "busy")
         try:
             outcome = OptimizationOutcome(user.user_id, "no_feedback")
@@ -120,7 +126,7 @@ class OptimizationEngine:
                     break
             return outcome
         finally:
-            lock.release()
+            self._release(user)
 
     def _job(
         self, user: UserRef, model: BaseChatModel, specs: dict[str, PromptSpec]
