@@ -10,7 +10,6 @@ from langchain_prompt_optimization import (
     PromptRegistry,
     TrajectoryNotFoundError,
 )
-from langchain_prompt_optimization.stores import StoreLayout, UserRef, drive
 
 from .conftest import BASE_PROMPT, SIGN_RULE, Context, make_harness
 
@@ -165,7 +164,7 @@ def test_in_band_feedback_without_a_checkpointer_uses_the_thread_id(store):
     )
     current = PromptRegistry(store).current("jane")
     assert current.version == 2
-    (item,) = drive(StoreLayout().all_feedback(UserRef.of("jane")), store)
+    (item,) = PromptRegistry(store).feedback("jane", pending_only=False)
     assert item.trajectory_id == first["trajectory_id"]
     assert item.source == "in_band"
     assert item.status == "consumed"

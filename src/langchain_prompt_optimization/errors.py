@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 __all__ = [
+    "InvalidTransitionError",
+    "NamespaceBusyError",
     "PromptOptimizationError",
     "TrajectoryNotFoundError",
     "UnknownPromptError",
@@ -62,3 +64,17 @@ class UnknownVersionError(PromptOptimizationError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class InvalidTransitionError(PromptOptimizationError, ValueError):
+    """A review action the version's status does not allow (e.g. approving an active one)."""
+
+
+class NamespaceBusyError(PromptOptimizationError, RuntimeError):
+    """Another optimizer or reviewer holds the namespace's lease; retry shortly."""
+
+    def __init__(self, user_id: str | None) -> None:
+        self.user_id = user_id
+        super().__init__(
+            f"the prompts of {user_id!r} are being changed by another process; retry shortly"
+        )

@@ -10,7 +10,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Final, NotRequired, cast
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, NotRequired, cast
 
 from langchain.agents.middleware.internal_call_transformer import InternalCallTransformer
 from langchain.agents.middleware.types import (
@@ -39,11 +39,12 @@ from langchain_prompt_optimization.optimizer.run import (
 )
 from langchain_prompt_optimization.stores import (
     DEFAULT_PREFIX,
+    ActivePrompt,
     FeedbackItem,
     FeedbackValue,
     Job,
-    PinResult,
     PromptSpec,
+    PromptVersion,
     StoreLayout,
     TrajectoryRecord,
     UserRef,
@@ -53,7 +54,7 @@ from langchain_prompt_optimization.stores import (
     messages_to_json,
     open_store,
 )
-from langchain_prompt_optimization.stores.records import utcnow
+from langchain_prompt_optimization.stores.records import content_hash, utcnow
 
 if TYPE_CHECKING:
     from langchain_core.messages import AIMessage, AnyMessage
@@ -97,8 +98,34 @@ class PromptOptimizationState(AgentState[ResponseT]):
 
 @dataclass(frozen=True, slots=True)
 class _Pin:
+    """What a run is served: version numbers, texts and lineage base hashes by prompt."""
+
     versions: dict[str, int]
     texts: dict[str, str]
+    base_hashes: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Capture:
+    """What `after_agent` writes, and for whom."""
+
+    user: UserRef
+    owner: UserRef
+    job: Job[None]
+    feedback: FeedbackItem | None
+    versions: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pinned:
+    """The pin read, after any lineage restart for a base changed in code."""
+
+    active: dict[str, ActivePrompt]
+    deferred: dict[str, str]
+    registered: bool
+    specs: dict[str, PromptSpec]
+    target: str | None
+    requeued: int
 
 
 def _default_user_id(runtime: Runtime[Any]) -> object:
@@ -201,6 +228,9 @@ class PromptOptimizationMiddleware(
         namespace_prefix: Sequence[str] = DEFAULT_PREFIX,
         max_feedback_per_optimization: int = 20,
         max_trajectory_chars: int = 8_000,
+        scope: Literal["user", "global"] = "user",
+        require_approval: bool | None = None,
+        on_base_change: Literal["new_lineage", "carry"] = "new_lineage",
     ) -> None:
         """Configure the middleware; everything is validated here.
 
@@ -238,6 +268,16 @@ class PromptOptimizationMiddleware(
             max_feedback_per_optimization: Most feedback items one optimization reads.
             max_trajectory_chars: Each trajectory is cut to its latest messages within this
                 many characters before it reaches the optimizer.
+            scope: `"user"`: one lineage of prompt versions per user namespace. `"global"`:
+                one lineage shared by all users, learned from everyone's feedback.
+            require_approval: New versions are stored `pending` and not served until
+                approved (`PromptRegistry.approve`). Default: `False` for `scope="user"`,
+                `True` for `scope="global"`, since one user's feedback reaches everyone.
+            on_base_change: What happens to a lineage when its base text in code changes
+                (detected through the base hash stored on every version).
+                `"new_lineage"`: start a new lineage from the new base; the old history
+                stays readable. `"carry"`: the same, then re-optimize the new base with the
+                feedback the old lineage had learned from.
 
         Raises:
             ValueError: On an unknown `kind` or `mode`, a non-positive count, an invalid
@@ -274,6 +314,15 @@ class PromptOptimizationMiddleware(
         if get_user_id is not None and not callable(get_user_id):
             msg = "get_user_id must be callable: runtime -> user id"
             raise TypeError(msg)
+        if scope not in ("user", "global"):
+            msg = f"scope must be 'user' or 'global'; got {scope!r}"
+            raise ValueError(msg)
+        if on_base_change not in ("new_lineage", "carry"):
+            msg = f"on_base_change must be 'new_lineage' or 'carry'; got {on_base_change!r}"
+            raise ValueError(msg)
+        if require_approval is not None and not isinstance(require_approval, bool):
+            msg = "require_approval must be a bool or None"
+            raise TypeError(msg)
         for name, text in (
             ("update_instructions", update_instructions),
             ("when_to_update", when_to_update),
@@ -299,6 +348,10 @@ class PromptOptimizationMiddleware(
         self._agent_model: BaseChatModel | None = None
         self._model_lock = threading.Lock()
         self._get_user_id = get_user_id or _default_user_id
+        self._scope = scope
+        self._on_base_change = on_base_change
+        if require_approval is None:
+            require_approval = scope == "global"
         self._engine = OptimizationEngine(
             layout=self._layout,
             settings=OptimizerSettings(
@@ -306,6 +359,7 @@ class PromptOptimizationMiddleware(
                 config=dict(optimizer_config) if optimizer_config else None,
                 max_feedback=max_feedback_per_optimization,
                 max_trajectory_chars=max_trajectory_chars,
+                require_approval=require_approval,
             ),
             mode=mode,
             optimize_every=optimize_every,
@@ -319,6 +373,20 @@ class PromptOptimizationMiddleware(
     def mode(self) -> Mode:
         """The optimization mode."""
         return self._engine.mode
+
+    @property
+    def scope(self) -> Literal["user", "global"]:
+        """`"user"` (a lineage per user) or `"global"` (one shared lineage)."""
+        return self._scope
+
+    @property
+    def require_approval(self) -> bool:
+        """Whether new versions wait for approval."""
+        return self._engine.settings.require_approval
+
+    def _owner(self, user: UserRef) -> UserRef:
+        """The owner of the lineage that serves `user`."""
+        return UserRef.global_lineage() if self._scope == "global" else user
 
     @property
     def prompt_names(self) -> list[str]:
@@ -394,40 +462,100 @@ class PromptOptimizationMiddleware(
 
     # -- before_agent: pin ---------------------------------------------------------------------
 
+    def _code_base(self, name: str, stored: dict[str, PromptSpec]) -> str | None:
+        """The base text of a prompt in code (system: as last observed, else as recorded)."""
+        spec = self._specs.get(name) or stored.get(name)
+        return spec.prompt if spec is not None else None
+
+    def _rebase_job(
+        self, owner: UserRef, name: str, base: str, old_hash: str
+    ) -> Job[tuple[PromptVersion, int] | None]:
+        """Start a new lineage from a changed base; `None` if the lease is taken right now."""
+        holder = self._engine.holder
+        if not (yield from self._layout.acquire_lease(owner, holder, 60.0)):
+            return None
+        try:
+            reason = "base prompt changed in code: new lineage"
+            if self._on_base_change == "carry":
+                reason += " (learned feedback carried over)"
+            version = yield from self._layout.rebase(owner, name, base, reason=reason)
+            requeued = 0
+            if version is not None and self._on_base_change == "carry":
+                requeued = yield from self._layout.requeue_lineage_feedback(owner, name, old_hash)
+        finally:
+            yield from self._layout.release_lease(owner, holder)
+        if version is None:
+            return None
+        logger.info(
+            "prompt %r of %r: base changed in code, new lineage v%s",
+            name,
+            owner.user_id,
+            version.version,
+        )
+        return version, requeued
+
     def _pin_job(
-        self, state: PromptOptimizationState[Any], user: UserRef, thread_id: str | None
-    ) -> Job[tuple[PinResult, str | None]]:
+        self,
+        state: PromptOptimizationState[Any],
+        user: UserRef,
+        owner: UserRef,
+        thread_id: str | None,
+    ) -> Job[_Pinned]:
         wants_target = state.get("feedback") is not None and not state.get("trajectory_id")
         pin = yield from self._layout.pin(
-            user, self.prompt_names, thread_id=thread_id if wants_target else None
+            user, owner, self.prompt_names, thread_id=thread_id if wants_target else None
         )
-        target = state.get("trajectory_id") or pin.thread_trajectory
-        return pin, target
+        active = dict(pin.active)
+        deferred: dict[str, str] = {}
+        requeued = 0
+        for name, pointer in pin.active.items():
+            base = self._code_base(name, pin.specs)
+            if base is None or not pointer.base_hash or pointer.base_hash == content_hash(base):
+                continue
+            rebased = yield from self._rebase_job(owner, name, base, pointer.base_hash)
+            if rebased is None:
+                del active[name]
+                deferred[name] = base
+                continue
+            version, count = rebased
+            active[name] = ActivePrompt(version.version, base, version.version, version.base_hash)
+            requeued += count
+        return _Pinned(
+            active=active,
+            deferred=deferred,
+            registered=pin.user_registered,
+            specs=pin.specs,
+            target=state.get("trajectory_id") or pin.thread_trajectory,
+            requeued=requeued,
+        )
+
+    def _remember(self, user: UserRef, pin: _Pin) -> None:
+        with self._last_pins_lock:
+            self._last_pins[user.label] = pin
+            self._last_pins.move_to_end(user.label)
+            while len(self._last_pins) > _LAST_PIN_CACHE:
+                self._last_pins.popitem(last=False)
 
     def _pin_update(
         self,
         state: PromptOptimizationState[Any],
         user: UserRef,
-        pinned: tuple[PinResult, str | None] | None,
+        pinned: _Pinned | None,
         error: BaseException | None,
     ) -> dict[str, Any]:
         meta: dict[str, Any] = {"user": user.user_id}
         if pinned is not None:
-            pin, target = pinned
-            current = _Pin(
-                versions={
-                    name: pin.active[name].version if name in pin.active else 1
-                    for name in self.prompt_names
-                },
-                texts={name: active.text for name, active in pin.active.items()},
-            )
-            with self._last_pins_lock:
-                self._last_pins[user.label] = current
-                self._last_pins.move_to_end(user.label)
-                while len(self._last_pins) > _LAST_PIN_CACHE:
-                    self._last_pins.popitem(last=False)
-            meta["registered"] = pin.user_registered
-            meta["stored_specs"] = {k: v.to_json() for k, v in pin.specs.items()}
+            versions = {name: 1 for name in self.prompt_names}
+            versions.update({name: p.version for name, p in pinned.active.items()})
+            versions.update({name: 0 for name in pinned.deferred})
+            texts = {name: p.text for name, p in pinned.active.items()}
+            texts.update(pinned.deferred)
+            hashes = {name: p.base_hash for name, p in pinned.active.items()}
+            current = _Pin(versions, texts, hashes)
+            self._remember(user, current)
+            meta["registered"] = pinned.registered
+            meta["stored_specs"] = {k: v.to_json() for k, v in pinned.specs.items()}
+            target = pinned.target
         else:
             logger.warning(
                 "could not read prompt versions for %r (%s); serving the last good prompts",
@@ -436,9 +564,10 @@ class PromptOptimizationMiddleware(
             )
             with self._last_pins_lock:
                 cached = self._last_pins.get(user.label)
-            current = cached or _Pin({name: 1 for name in self.prompt_names}, {})
+            current = cached or _Pin({name: 1 for name in self.prompt_names}, {}, {})
             target = state.get("trajectory_id")
             meta["pin_error"] = f"{type(error).__name__}: {error}"
+        meta["base_hashes"] = current.base_hashes
         feedback = state.get("feedback")
         if feedback is not None:
             meta["feedback"] = {"target": target, "value": feedback}
@@ -457,9 +586,12 @@ class PromptOptimizationMiddleware(
     ) -> dict[str, Any] | None:
         """Pin the active version of every managed prompt for this run's user (one read)."""
         user = self._resolve_user(runtime)
+        owner = self._owner(user)
         try:
             store = self._run_store(runtime)
-            pinned = drive(self._pin_job(state, user, _thread_id(runtime)), store)
+            pinned = drive(self._pin_job(state, user, owner, _thread_id(runtime)), store)
+            if pinned.requeued:
+                self._engine.schedule(store, owner, self._model, self._current_specs())
         except GraphBubbleUp:
             raise
         except Exception as exc:
@@ -472,9 +604,12 @@ class PromptOptimizationMiddleware(
     ) -> dict[str, Any] | None:
         """Async twin of `before_agent`."""
         user = self._resolve_user(runtime)
+        owner = self._owner(user)
         try:
             store = self._run_store(runtime)
-            pinned = await adrive(self._pin_job(state, user, _thread_id(runtime)), store)
+            pinned = await adrive(self._pin_job(state, user, owner, _thread_id(runtime)), store)
+            if pinned.requeued:
+                await self._engine.aschedule(store, owner, self._model, self._current_specs())
         except GraphBubbleUp:
             raise
         except Exception as exc:
@@ -487,9 +622,13 @@ class PromptOptimizationMiddleware(
         self._observe_system_prompt(request.system_prompt)
         if self._agent_model is None:
             self._agent_model = request.model
-        pinned = (request.state.get(_PINNED) or {}).get(SYSTEM_PROMPT)  # type: ignore[attr-defined]
+        state: Mapping[str, Any] = request.state
+        pinned = (state.get(_PINNED) or {}).get(SYSTEM_PROMPT)
         if pinned is None or pinned == request.system_prompt:
             return request
+        base_hash = ((state.get(_META) or {}).get("base_hashes") or {}).get(SYSTEM_PROMPT)
+        if base_hash and base_hash != content_hash(request.system_prompt or ""):
+            return request  # the base changed in code: serve it (rebased on the next run)
         return request.override(system_message=SystemMessage(content=pinned))
 
     @override
@@ -512,20 +651,34 @@ class PromptOptimizationMiddleware(
 
     # -- after_agent: capture ------------------------------------------------------------------
 
-    def _capture_job(
+    def _served_versions(self, state: PromptOptimizationState[Any]) -> dict[str, int]:
+        """The run's `prompt_versions`, with 0 for a system prompt whose base changed in
+        code during the run (the new base was served; it becomes a version on the next run)."""
+        versions = dict(state.get("prompt_versions") or {})
+        meta = state.get(_META) or {}
+        pinned_hash = (meta.get("base_hashes") or {}).get(SYSTEM_PROMPT)
+        spec = self._specs.get(SYSTEM_PROMPT)
+        pinned = (state.get(_PINNED) or {}).get(SYSTEM_PROMPT)
+        if pinned is not None and pinned_hash and spec and pinned_hash != content_hash(spec.prompt):
+            versions[SYSTEM_PROMPT] = 0
+        return versions
+
+    def _capture(
         self, state: PromptOptimizationState[Any], runtime: Runtime[Any]
-    ) -> tuple[UserRef, Job[Any], FeedbackItem | None] | None:
+    ) -> _Capture | None:
         trajectory_id = state.get("trajectory_id")
         meta = state.get(_META)
         if not trajectory_id or meta is None:
             return None
         user = UserRef.of(meta.get("user"))
+        owner = self._owner(user)
         messages = state.get("messages", [])
+        versions = self._served_versions(state)
         record = TrajectoryRecord(
             id=trajectory_id,
             user_id=user.user_id,
             thread_id=_thread_id(runtime),
-            prompt_versions=dict(state.get("prompt_versions") or {}),
+            prompt_versions=versions,
             messages=messages_to_json(_messages_of_run(messages, state.get(_LAST_MESSAGE))),
             created_at=utcnow(),
             pin_error=meta.get("pin_error"),
@@ -536,18 +689,19 @@ class PromptOptimizationMiddleware(
         feedback_item = None
         inband = meta.get("feedback")
         if inband is not None:
-            feedback_item = self._inband_feedback(inband)
+            feedback_item = self._inband_feedback(inband, user)
         job = self._layout.capture(
             user,
+            owner,
             record,
             register_user=meta.get("registered") is not True,
             specs=specs if changed else None,
             feedback=feedback_item,
         )
-        return user, job, feedback_item
+        return _Capture(user, owner, job, feedback_item, versions)
 
     @staticmethod
-    def _inband_feedback(inband: dict[str, Any]) -> FeedbackItem | None:
+    def _inband_feedback(inband: dict[str, Any], user: UserRef) -> FeedbackItem | None:
         target = inband.get("target")
         if not target:
             logger.warning("in-band feedback ignored: no previous run on this thread")
@@ -557,55 +711,64 @@ class PromptOptimizationMiddleware(
         except (TypeError, ValueError) as exc:
             logger.warning("in-band feedback ignored: %s", exc)
             return None
-        return FeedbackItem.new(target, value, score, source="in_band")
+        return FeedbackItem.new(
+            target, value, score, source="in_band", user_id=user.user_id, user_label=user.label
+        )
 
-    def _after_update(self, state: PromptOptimizationState[Any]) -> dict[str, Any]:
+    def _after_update(
+        self, state: PromptOptimizationState[Any], versions: dict[str, int] | None
+    ) -> dict[str, Any]:
         messages = state.get("messages", [])
-        return {_LAST_MESSAGE: messages[-1].id if messages else None}
+        update: dict[str, Any] = {_LAST_MESSAGE: messages[-1].id if messages else None}
+        if versions is not None and versions != state.get("prompt_versions"):
+            update["prompt_versions"] = versions
+        return update
 
     @override
     def after_agent(
         self, state: PromptOptimizationState[ResponseT], runtime: Runtime[ContextT]
     ) -> dict[str, Any] | None:
         """Record the run (one write); with in-band feedback, maybe schedule an optimization."""
+        capture = None
         try:
             store = self._run_store(runtime)
-            prepared = self._capture_job(state, runtime)
-            if prepared is None:
+            capture = self._capture(state, runtime)
+            if capture is None:
                 return None
-            user, job, feedback_item = prepared
-            drive(job, store)
-            if feedback_item is not None:
-                pending = drive(self._layout.new_pending_count(user), store)
+            drive(capture.job, store)
+            if capture.feedback is not None:
+                pending = drive(self._layout.new_pending_count(capture.owner), store)
                 if self._engine.triggered(pending):
-                    self._engine.schedule(store, user, self._model, self._current_specs())
+                    specs = self._current_specs()
+                    self._engine.schedule(store, capture.owner, self._model, specs)
         except GraphBubbleUp:
             raise
         except Exception:
             logger.exception("could not record the run; the agent's answer is unaffected")
-        return self._after_update(state)
+        return self._after_update(state, capture.versions if capture else None)
 
     @override
     async def aafter_agent(
         self, state: PromptOptimizationState[ResponseT], runtime: Runtime[ContextT]
     ) -> dict[str, Any] | None:
         """Async twin of `after_agent`."""
+        capture = None
         try:
             store = self._run_store(runtime)
-            prepared = self._capture_job(state, runtime)
-            if prepared is None:
+            capture = self._capture(state, runtime)
+            if capture is None:
                 return None
-            user, job, feedback_item = prepared
-            await adrive(job, store)
-            if feedback_item is not None:
-                pending = await adrive(self._layout.new_pending_count(user), store)
+            await adrive(capture.job, store)
+            if capture.feedback is not None:
+                pending = await adrive(self._layout.new_pending_count(capture.owner), store)
                 if self._engine.triggered(pending):
-                    await self._engine.aschedule(store, user, self._model, self._current_specs())
+                    specs = self._current_specs()
+                    await self._engine.aschedule(store, capture.owner, self._model, specs)
         except GraphBubbleUp:
             raise
         except Exception:
             logger.exception("could not record the run; the agent's answer is unaffected")
-        return self._after_update(state)
+        return self._after_update(state, capture.versions if capture else None)
 
     # -- feedback and optimization API ---------------------------------------------------------
 
@@ -614,9 +777,17 @@ class PromptOptimizationMiddleware(
     ) -> Job[tuple[UserRef, FeedbackItem, int]]:
         value, checked_score = _validate_feedback(feedback, score)
         user, _ = yield from self._layout.resolve_trajectory(trajectory_id)
-        item = FeedbackItem.new(trajectory_id, value, checked_score, source="api")
-        pending = yield from self._layout.add_feedback(user, item)
-        return user, item, pending
+        owner = self._owner(user)
+        item = FeedbackItem.new(
+            trajectory_id,
+            value,
+            checked_score,
+            source="api",
+            user_id=user.user_id,
+            user_label=user.label,
+        )
+        pending = yield from self._layout.add_feedback(owner, item)
+        return owner, item, pending
 
     def add_feedback(
         self,
@@ -681,14 +852,14 @@ class PromptOptimizationMiddleware(
         Returns:
             What the optimization did (`status`, appended `versions`, `error`).
         """
-        return self._engine.optimize(
-            self._api_store(), UserRef.of(user_id), self._model(), self._current_specs()
-        )
+        owner = self._owner(UserRef.of(user_id))
+        return self._engine.optimize(self._api_store(), owner, self._model(), self._current_specs())
 
     async def aoptimize_now(self, user_id: str | None = None) -> OptimizationOutcome:
         """Async twin of `optimize_now`."""
+        owner = self._owner(UserRef.of(user_id))
         return await self._engine.aoptimize(
-            self._api_store(), UserRef.of(user_id), self._model(), self._current_specs()
+            self._api_store(), owner, self._model(), self._current_specs()
         )
 
     def get_prompt(self, name: str = SYSTEM_PROMPT, *, user_id: str | None = None) -> str:
@@ -708,7 +879,8 @@ class PromptOptimizationMiddleware(
         if name not in self.prompt_names:
             msg = f"{name!r} is not a managed prompt; managed: {self.prompt_names}"
             raise KeyError(msg)
-        active, stored = yield from self._layout.read_active(UserRef.of(user_id), [name])
+        owner = self._owner(UserRef.of(user_id))
+        active, stored = yield from self._layout.read_active(owner, [name])
         if name in active:
             return active[name].text
         spec = self._current_specs().get(name) or stored.get(name)

@@ -55,7 +55,7 @@ class OptimizationEngine:
         self.settings = settings
         self.mode = mode
         self.optimize_every = optimize_every
-        self.owner = f"promptopt-{uuid.uuid4().hex[:12]}"
+        self.holder = f"promptopt-{uuid.uuid4().hex[:12]}"
         self._in_flight_guard = threading.Lock()
         self._in_flight: set[str] = set()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
@@ -132,7 +132,7 @@ class OptimizationEngine:
         self, user: UserRef, model: BaseChatModel, specs: dict[str, PromptSpec]
     ) -> Job[OptimizationOutcome]:
         return optimize_user(
-            self.layout, user, model=model, specs=specs, settings=self.settings, owner=self.owner
+            self.layout, user, model=model, specs=specs, settings=self.settings, holder=self.holder
         )
 
     # -- scheduling by mode ---------------------------------------------------------------------

@@ -15,7 +15,6 @@ from langmem import create_multi_prompt_optimizer
 
 from langchain_prompt_optimization.optimizer.checks import check_candidate, undo_langmem_escaping
 from langchain_prompt_optimization.stores import (
-    ActivePrompt,
     FeedbackItem,
     NewVersion,
     PromptSpec,
@@ -61,6 +60,7 @@ class OptimizerSettings:
         max_trajectory_chars: Each trajectory is cut to its most recent messages within
             this many characters of content.
         lease_seconds: How long a namespace lease lives if its holder dies.
+        require_approval: New versions wait as `pending` until approved.
     """
 
     kind: OptimizerKind = "prompt_memory"
@@ -68,6 +68,7 @@ class OptimizerSettings:
     max_feedback: int = 20
     max_trajectory_chars: int = 8_000
     lease_seconds: float = 300.0
+    require_approval: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,16 +193,17 @@ def _prompt_payload(spec: PromptSpec, current: str) -> dict[str, Any]:
 
 def optimize_user(
     layout: StoreLayout,
-    user: UserRef,
+    owner: UserRef,
     *,
     model: BaseChatModel,
     specs: dict[str, PromptSpec],
     settings: OptimizerSettings,
-    owner: str,
+    holder: str,
 ) -> Job[OptimizationOutcome]:
-    """Optimize one namespace's prompts from its pending feedback.
+    """Optimize one lineage's prompts from its pending feedback.
 
-    Takes the namespace lease, loads pending feedback (oldest first, within the budget) and
+    `owner` is the lineage owner: a user (`scope="user"`) or the global lineage. Takes its
+    lease, loads pending feedback (oldest first, within the budget) and
     its trajectories, runs langmem's multi-prompt optimizer over every managed prompt, checks
     each changed prompt, appends the results and consumes the feedback in one batch. An
     optimizer error is recorded as a `failed` entry on each prompt's history and the
@@ -209,53 +211,49 @@ def optimize_user(
 
     Args:
         layout: The store layout.
-        user: The namespace.
+        owner: The lineage owner.
         model: Optimizer chat model.
         specs: Managed prompts known to the caller (code wins over the recorded config).
         settings: Optimizer settings.
-        owner: Lease owner id.
+        holder: Lease holder id.
 
     Returns:
         The outcome.
     """
-    if not (yield from layout.acquire_lease(user, owner, settings.lease_seconds)):
-        return OptimizationOutcome(user.user_id, "busy")
+    if not (yield from layout.acquire_lease(owner, holder, settings.lease_seconds)):
+        return OptimizationOutcome(owner.user_id, "busy")
     try:
-        return (yield from _optimize_leased(layout, user, model, specs, settings))
+        return (yield from _optimize_leased(layout, owner, model, specs, settings))
     finally:
         try:
-            yield from layout.release_lease(user, owner)
+            yield from layout.release_lease(owner, holder)
         except Exception:
-            logger.warning("could not release the optimizer lease of %r", user.user_id)
+            logger.warning("could not release the optimizer lease of %r", owner.user_id)
 
 
 def _optimize_leased(
     layout: StoreLayout,
-    user: UserRef,
+    owner: UserRef,
     model: BaseChatModel,
     local_specs: dict[str, PromptSpec],
     settings: OptimizerSettings,
 ) -> Job[OptimizationOutcome]:
-    pending = yield from layout.pending_feedback(user)
+    pending = yield from layout.pending_feedback(owner)
     if not pending:
-        return OptimizationOutcome(user.user_id, "no_feedback")
+        return OptimizationOutcome(owner.user_id, "no_feedback")
     batch = pending[: settings.max_feedback]
     ids = tuple(fb.id for fb in batch)
-    trajectories = yield from layout.load_trajectories(
-        user, list(dict.fromkeys(fb.trajectory_id for fb in batch))
-    )
+    trajectories = yield from layout.load_trajectories(batch)
     stored_specs = yield from layout.read_specs()
     specs = {**stored_specs, **local_specs}
     if not specs:
         msg = "no prompt is known for this namespace yet: run the agent once first"
-        yield from layout.mark_attempted(user, batch)
-        return OptimizationOutcome(user.user_id, "failed", feedback_ids=ids, error=msg)
+        yield from layout.mark_attempted(owner, batch)
+        return OptimizationOutcome(owner.user_id, "failed", feedback_ids=ids, error=msg)
     names = list(specs)
-    active, _ = yield from layout.read_active(user, names)
+    active, _ = yield from layout.read_active(owner, names)
     current = {name: active[name].text if name in active else specs[name].prompt for name in names}
-    bases: dict[str, ActivePrompt | str] = {
-        name: active.get(name) or specs[name].prompt for name in names
-    }
+    base_texts = {name: specs[name].prompt for name in names}
     payload = {
         "trajectories": [
             (
@@ -270,29 +268,30 @@ def _optimize_leased(
         result, usage = yield OptimizerCall(model, settings, payload)
     except Exception as exc:
         error = f"optimizer raised {type(exc).__name__}: {exc}"
-        logger.warning("optimization of %r failed: %s", user.user_id, error)
+        logger.warning("optimization of %r failed: %s", owner.user_id, error)
         failed = [NewVersion(name, "", "failed", error) for name in names]
         versions = yield from layout.commit_optimization(
-            user,
-            bases=bases,
+            owner,
+            base_texts=base_texts,
             candidates=failed,
             feedback=(),
             optimizer_kind=settings.kind,
             usage={},
         )
-        yield from layout.mark_attempted(user, batch)
-        return OptimizationOutcome(user.user_id, "failed", versions, ids, error)
-    candidates = list(_candidates(result, current))
+        yield from layout.mark_attempted(owner, batch)
+        return OptimizationOutcome(owner.user_id, "failed", versions, ids, error)
+    candidates = _candidates(result, current)
     versions = yield from layout.commit_optimization(
-        user,
-        bases=bases,
+        owner,
+        base_texts=base_texts,
         candidates=candidates,
         feedback=batch,
         optimizer_kind=settings.kind,
         usage=usage,
+        require_approval=settings.require_approval,
     )
     status: Literal["optimized", "unchanged"] = "optimized" if versions else "unchanged"
-    return OptimizationOutcome(user.user_id, status, versions, ids)
+    return OptimizationOutcome(owner.user_id, status, versions, ids)
 
 
 def _candidates(result: Sequence[dict[str, Any]], current: dict[str, str]) -> list[NewVersion]:

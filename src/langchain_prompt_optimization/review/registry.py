@@ -1,12 +1,16 @@
-"""`PromptRegistry`: read what the agent learned, per user."""
+"""`PromptRegistry`: see, approve, reject and roll back what the agent learned, per user."""
 
 from __future__ import annotations
 
+import difflib
 import logging
-from typing import TYPE_CHECKING
+import uuid
+from typing import TYPE_CHECKING, Literal
 
+from langchain_prompt_optimization.errors import UnknownUserError, UnknownVersionError
 from langchain_prompt_optimization.stores import (
     DEFAULT_PREFIX,
+    FeedbackItem,
     Job,
     PromptVersion,
     StoreLayout,
@@ -25,32 +29,66 @@ __all__ = ["PromptRegistry"]
 
 logger = logging.getLogger(__name__)
 
+_LEASE_TTL = 30.0
+
 
 class PromptRegistry:
-    """Read and review the prompt versions stored for each user.
+    """Read and govern the prompt versions stored for each user.
+
+    Every method has an async twin (`ausers`, `acurrent`, ...). Changes (`approve`,
+    `reject`, `rollback`) take the namespace's lease, so they never race an optimization;
+    history is append-only.
 
     Args:
         store: The store the middleware writes to (a `BaseStore` or a store URI).
         namespace_prefix: The middleware's `namespace_prefix`.
+        scope: The middleware's `scope`. With `"global"`, every user is served the one
+            shared lineage, so prompt methods address it whatever `user_id` is given.
+        lease_wait: Seconds a change waits for a busy namespace before raising
+            `NamespaceBusyError`.
+
+    Raises:
+        ValueError: On an invalid prefix, scope, or store URI.
 
     Example:
         ```python
         registry = PromptRegistry(store)
-        for version in registry.history("jane.doe@example.com"):
-            print(version.version, version.status, version.reason)
+        for v in registry.history("jane.doe@example.com"):
+            print(v.version, v.status, v.reason)
+        print(registry.diff("jane.doe@example.com", 1, 2))
+        registry.rollback("jane.doe@example.com", 1)
         ```
     """
 
     def __init__(
-        self, store: BaseStore | str, *, namespace_prefix: Sequence[str] = DEFAULT_PREFIX
+        self,
+        store: BaseStore | str,
+        *,
+        namespace_prefix: Sequence[str] = DEFAULT_PREFIX,
+        scope: Literal["user", "global"] = "user",
+        lease_wait: float = 10.0,
     ) -> None:
+        if scope not in ("user", "global"):
+            msg = f"scope must be 'user' or 'global'; got {scope!r}"
+            raise ValueError(msg)
         self.store = open_store(store) if isinstance(store, str) else store
+        self.scope = scope
+        self.lease_wait = lease_wait
         self._layout = StoreLayout(namespace_prefix)
+        self._holder = f"registry-{uuid.uuid4().hex[:12]}"
+
+    def _refs(self, user_id: str | None) -> tuple[UserRef, UserRef]:
+        user = UserRef.of(user_id)
+        owner = UserRef.global_lineage() if self.scope == "global" else user
+        return user, owner
+
+    # -- reading --------------------------------------------------------------------------------
 
     def users(self) -> list[str | None]:
         """Every user id with stored runs or prompts (original strings, oldest first).
 
-        `None` stands for the default namespace (runs without a user id).
+        Paginated internally: never cut at `search`'s default limit. `None` stands for the
+        default namespace (runs without a user id).
         """
         return drive(self._layout.users(), self.store)
 
@@ -58,21 +96,29 @@ class PromptRegistry:
         """Async twin of `users`."""
         return await adrive(self._layout.users(), self.store)
 
+    def _history(self, user_id: str | None, prompt: str) -> Job[list[PromptVersion]]:
+        user, owner = self._refs(user_id)
+        return self._layout.history(user, owner, prompt)
+
     def history(self, user_id: str | None, prompt: str = "system") -> list[PromptVersion]:
-        """Every version of a user's prompt, newest first, including refused candidates.
+        """Every version of a user's prompt, newest first, refused candidates included.
 
         Raises:
             UnknownUserError: If nothing is stored for the user.
             UnknownPromptError: If the prompt is not managed.
         """
-        return drive(self._layout.history(UserRef.of(user_id), prompt), self.store)
+        return drive(self._history(user_id, prompt), self.store)
 
     async def ahistory(self, user_id: str | None, prompt: str = "system") -> list[PromptVersion]:
         """Async twin of `history`."""
-        return await adrive(self._layout.history(UserRef.of(user_id), prompt), self.store)
+        return await adrive(self._history(user_id, prompt), self.store)
+
+    def _current(self, user_id: str | None, prompt: str) -> Job[PromptVersion]:
+        versions = yield from self._history(user_id, prompt)
+        return next(v for v in versions if v.status == "active")
 
     def current(self, user_id: str | None, prompt: str = "system") -> PromptVersion:
-        """The version currently served to the user (status `"active"`).
+        """The version served to the user now (status `"active"`).
 
         Raises:
             UnknownUserError: If nothing is stored for the user.
@@ -84,6 +130,147 @@ class PromptRegistry:
         """Async twin of `current`."""
         return await adrive(self._current(user_id, prompt), self.store)
 
-    def _current(self, user_id: str | None, prompt: str) -> Job[PromptVersion]:
-        versions = yield from self._layout.history(UserRef.of(user_id), prompt)
-        return next(v for v in versions if v.status == "active")
+    def _version(self, user_id: str | None, version: int, prompt: str) -> Job[PromptVersion]:
+        versions = yield from self._history(user_id, prompt)
+        for entry in versions:
+            if entry.version == version:
+                return entry
+        raise UnknownVersionError(user_id, prompt, version)
+
+    def version(self, user_id: str | None, version: int, prompt: str = "system") -> PromptVersion:
+        """One version of a user's prompt.
+
+        Raises:
+            UnknownVersionError: If there is no such version.
+        """
+        return drive(self._version(user_id, version, prompt), self.store)
+
+    async def aversion(
+        self, user_id: str | None, version: int, prompt: str = "system"
+    ) -> PromptVersion:
+        """Async twin of `version`."""
+        return await adrive(self._version(user_id, version, prompt), self.store)
+
+    def _diff(self, user_id: str | None, a: int, b: int, prompt: str) -> Job[str]:
+        versions = yield from self._history(user_id, prompt)
+        by_number = {v.version: v for v in versions}
+        for number in (a, b):
+            if number not in by_number:
+                raise UnknownVersionError(user_id, prompt, number)
+        lines = difflib.unified_diff(
+            by_number[a].text.splitlines(keepends=True),
+            by_number[b].text.splitlines(keepends=True),
+            fromfile=f"{prompt} v{a}",
+            tofile=f"{prompt} v{b}",
+        )
+        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+    def diff(self, user_id: str | None, a: int, b: int, prompt: str = "system") -> str:
+        """Unified diff from version `a` to version `b` (empty when the texts are equal).
+
+        Raises:
+            UnknownVersionError: If either version does not exist.
+        """
+        return drive(self._diff(user_id, a, b, prompt), self.store)
+
+    async def adiff(self, user_id: str | None, a: int, b: int, prompt: str = "system") -> str:
+        """Async twin of `diff`."""
+        return await adrive(self._diff(user_id, a, b, prompt), self.store)
+
+    def _feedback(self, user_id: str | None, pending_only: bool) -> Job[list[FeedbackItem]]:
+        user, owner = self._refs(user_id)
+        if not (yield from self._layout.is_known_user(user)):
+            raise UnknownUserError(user_id)
+        return (yield from self._layout.feedback_of(user, owner, pending_only=pending_only))
+
+    def feedback(self, user_id: str | None, pending_only: bool = True) -> list[FeedbackItem]:
+        """A user's feedback items (oldest first) with trajectory ids, scores and status.
+
+        Raises:
+            UnknownUserError: If nothing is stored for the user.
+        """
+        return drive(self._feedback(user_id, pending_only), self.store)
+
+    async def afeedback(self, user_id: str | None, pending_only: bool = True) -> list[FeedbackItem]:
+        """Async twin of `feedback`."""
+        return await adrive(self._feedback(user_id, pending_only), self.store)
+
+    # -- changing -------------------------------------------------------------------------------
+
+    def _leased(self, user_id: str | None, change: Job[PromptVersion]) -> Job[PromptVersion]:
+        user, owner = self._refs(user_id)
+        if owner == user and not (yield from self._layout.is_known_user(user)):
+            raise UnknownUserError(user_id)
+        return (
+            yield from self._layout.under_lease(
+                owner, self._holder, change, ttl=_LEASE_TTL, wait=self.lease_wait
+            )
+        )
+
+    def _review(
+        self, user_id: str | None, version: int, prompt: str, approve: bool, note: str
+    ) -> Job[PromptVersion]:
+        _, owner = self._refs(user_id)
+        change = self._layout.review(owner, prompt, version, approve=approve, note=note)
+        return self._leased(user_id, change)
+
+    def approve(
+        self, user_id: str | None, version: int, prompt: str = "system", *, note: str = ""
+    ) -> PromptVersion:
+        """Activate a pending version: the user's next run is served it.
+
+        Raises:
+            UnknownVersionError: If there is no such version.
+            InvalidTransitionError: If the version is not pending.
+            NamespaceBusyError: If an optimization holds the namespace too long.
+        """
+        return drive(self._review(user_id, version, prompt, True, note), self.store)
+
+    async def aapprove(
+        self, user_id: str | None, version: int, prompt: str = "system", *, note: str = ""
+    ) -> PromptVersion:
+        """Async twin of `approve`."""
+        return await adrive(self._review(user_id, version, prompt, True, note), self.store)
+
+    def reject(
+        self, user_id: str | None, version: int, prompt: str = "system", *, note: str = ""
+    ) -> PromptVersion:
+        """Reject a pending version; the active one stays.
+
+        Raises:
+            UnknownVersionError: If there is no such version.
+            InvalidTransitionError: If the version is not pending.
+        """
+        return drive(self._review(user_id, version, prompt, False, note), self.store)
+
+    async def areject(
+        self, user_id: str | None, version: int, prompt: str = "system", *, note: str = ""
+    ) -> PromptVersion:
+        """Async twin of `reject`."""
+        return await adrive(self._review(user_id, version, prompt, False, note), self.store)
+
+    def _rollback(
+        self, user_id: str | None, to_version: int, prompt: str, note: str
+    ) -> Job[PromptVersion]:
+        _, owner = self._refs(user_id)
+        return self._leased(user_id, self._layout.rollback(owner, prompt, to_version, note=note))
+
+    def rollback(
+        self, user_id: str | None, to_version: int, prompt: str = "system", *, note: str = ""
+    ) -> PromptVersion:
+        """Append a NEW active version whose text equals `to_version`'s; nothing is rewritten.
+
+        Returns:
+            The new version.
+
+        Raises:
+            UnknownVersionError: If there is no such version.
+            InvalidTransitionError: If the target was never served or is already active.
+        """
+        return drive(self._rollback(user_id, to_version, prompt, note), self.store)
+
+    async def arollback(
+        self, user_id: str | None, to_version: int, prompt: str = "system", *, note: str = ""
+    ) -> PromptVersion:
+        """Async twin of `rollback`."""
+        return await adrive(self._rollback(user_id, to_version, prompt, note), self.store)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 if TYPE_CHECKING:
     from langgraph.store.base import BaseStore, Op, Result
 
-__all__ = ["Job", "Request", "StoreBatch", "adrive", "drive"]
+__all__ = ["Job", "Request", "Sleep", "StoreBatch", "adrive", "drive"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,21 @@ class StoreBatch:
             return await store.abatch(self.ops)
         except NotImplementedError:
             return await asyncio.to_thread(store.batch, self.ops)
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait a little (polling for a lease): `time.sleep` / `asyncio.sleep`."""
+
+    seconds: float
+
+    def run(self, store: BaseStore) -> None:
+        """Block for `seconds`."""
+        time.sleep(self.seconds)
+
+    async def arun(self, store: BaseStore) -> None:
+        """Yield to the event loop for `seconds`."""
+        await asyncio.sleep(self.seconds)
 
 
 def drive(job: Job[T], store: BaseStore) -> T:

@@ -26,17 +26,20 @@ import logging
 import re
 import time
 import uuid
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from langgraph.store.base import GetOp, Item, PutOp, SearchOp
 
 from langchain_prompt_optimization.errors import (
+    InvalidTransitionError,
+    NamespaceBusyError,
     TrajectoryNotFoundError,
     UnknownPromptError,
     UnknownUserError,
+    UnknownVersionError,
 )
-from langchain_prompt_optimization.stores.io import Job, StoreBatch
+from langchain_prompt_optimization.stores.io import Job, Sleep, StoreBatch
 from langchain_prompt_optimization.stores.records import (
     FeedbackItem,
     PromptSpec,
@@ -49,6 +52,7 @@ from langchain_prompt_optimization.stores.records import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from datetime import datetime
 
     from langgraph.store.base import Op
 
@@ -67,6 +71,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PREFIX: tuple[str, ...] = ("prompt_optimization",)
 _DEFAULT_LABEL = "%%default"
+_GLOBAL_LABEL = "%%global"
 _USERS = "%%users"
 _CONFIG = "%%config"
 _ACTIVE_KEY = "active"
@@ -74,6 +79,7 @@ _LEASE_KEY = "lease"
 _PAGE = 200
 _ESCAPE = re.compile(r"[%.\x00-\x1f\x7f]")
 _TRAJECTORY_ID = re.compile(r"^([0-9a-f]{24})-([0-9a-f]{32})$")
+T = TypeVar("T")
 
 
 def encode_label(value: str) -> str:
@@ -115,6 +121,18 @@ class UserRef:
             raise ValueError(msg)
         return cls(user_id, encode_label(user_id))
 
+    @classmethod
+    def from_label(cls, label: str) -> UserRef:
+        """The namespace with this label (inverse of `of(...).label`)."""
+        if label == _DEFAULT_LABEL:
+            return cls(None, label)
+        return cls(decode_label(label), label)
+
+    @classmethod
+    def global_lineage(cls) -> UserRef:
+        """The owner of the one lineage shared by all users in `scope="global"`."""
+        return cls(None, _GLOBAL_LABEL)
+
     @property
     def digest(self) -> str:
         """Short stable digest of the label, embedded in trajectory ids."""
@@ -123,11 +141,41 @@ class UserRef:
 
 @dataclass(frozen=True, slots=True)
 class ActivePrompt:
-    """The active version of one prompt for one user, as pinned for a run."""
+    """A prompt's pointer: the active version (pinned for runs), the latest number, the
+    base hash of the active lineage and the versions awaiting approval."""
 
     version: int
     text: str
     latest: int
+    base_hash: str = ""
+    pending: tuple[int, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ActivePrompt:
+        """Build from the stored pointer record."""
+        return cls(
+            version=int(data["version"]),
+            text=data["text"],
+            latest=int(data["latest"]),
+            base_hash=data.get("base_hash", ""),
+            pending=tuple(int(n) for n in data.get("pending", ())),
+        )
+
+    def to_json(self, prompt: str, now: datetime) -> dict[str, Any]:
+        """The stored pointer record."""
+        return {
+            "prompt": prompt,
+            "version": self.version,
+            "text": self.text,
+            "latest": self.latest,
+            "base_hash": self.base_hash,
+            "pending": list(self.pending),
+            "updated_at": now.isoformat(),
+        }
+
+    def replace(self, **changes: Any) -> ActivePrompt:
+        """A copy with `changes`."""
+        return replace(self, **changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,15 +258,21 @@ class StoreLayout:
     # -- the run path -------------------------------------------------------------------------
 
     def pin(
-        self, user: UserRef, prompts: Iterable[str], *, thread_id: str | None = None
+        self,
+        user: UserRef,
+        owner: UserRef,
+        prompts: Iterable[str],
+        *,
+        thread_id: str | None = None,
     ) -> Job[PinResult]:
         """Read, in ONE batch, the active version of each prompt, the user and the config.
 
+        Prompts are read from the lineage `owner` (the user itself, or the global lineage).
         With `thread_id`, the same batch also reads the thread's last trajectory id (for
         in-band feedback on an agent without a checkpointer).
         """
         names = list(prompts)
-        ops: list[Op] = [GetOp(self._prompt_ns(user, name), _ACTIVE_KEY) for name in names]
+        ops: list[Op] = [GetOp(self._prompt_ns(owner, name), _ACTIVE_KEY) for name in names]
         ops.append(GetOp(self._users_ns(), user.digest))
         ops.append(GetOp(self._config_ns(), "prompts"))
         if thread_id is not None:
@@ -228,10 +282,7 @@ class StoreLayout:
         active: dict[str, ActivePrompt] = {}
         for name, item in zip(names, results[: len(names)], strict=True):
             if isinstance(item, Item):
-                value = item.value
-                active[name] = ActivePrompt(
-                    version=int(value["version"]), text=value["text"], latest=int(value["latest"])
-                )
+                active[name] = ActivePrompt.from_json(item.value)
         user_item, config_item = results[len(names)], results[len(names) + 1]
         return PinResult(
             active=active,
@@ -245,6 +296,7 @@ class StoreLayout:
     def capture(
         self,
         user: UserRef,
+        owner: UserRef,
         trajectory: TrajectoryRecord,
         *,
         register_user: bool,
@@ -260,7 +312,7 @@ class StoreLayout:
             PutOp(self._trajectory_ns(user), trajectory.id, trajectory.to_json()),
         ]
         if feedback is not None:
-            ops.append(PutOp(self._feedback_ns(user), feedback.id, feedback.to_json()))
+            ops.append(PutOp(self._feedback_ns(owner), feedback.id, feedback.to_json()))
         if trajectory.thread_id is not None:
             ops.append(
                 PutOp(
@@ -318,25 +370,19 @@ class StoreLayout:
             raise TrajectoryNotFoundError(trajectory_id, "no such trajectory in the store")
         return user, TrajectoryRecord.from_json(item.value)
 
-    def add_feedback(self, user: UserRef, item: FeedbackItem) -> Job[int]:
-        """Store a feedback item; return `new_pending_count` after it."""
-        yield StoreBatch([PutOp(self._feedback_ns(user), item.id, item.to_json())])
-        return (yield from self.new_pending_count(user))
+    def add_feedback(self, owner: UserRef, item: FeedbackItem) -> Job[int]:
+        """Store a feedback item with its lineage owner; return `new_pending_count` after it."""
+        yield StoreBatch([PutOp(self._feedback_ns(owner), item.id, item.to_json())])
+        return (yield from self.new_pending_count(owner))
 
-    def new_pending_count(self, user: UserRef) -> Job[int]:
+    def new_pending_count(self, owner: UserRef) -> Job[int]:
         """How many pending feedback items no optimization has attempted yet (the trigger)."""
-        pending = yield from self.pending_feedback(user)
+        pending = yield from self.pending_feedback(owner)
         return sum(1 for fb in pending if fb.attempts == 0)
 
-    def pending_feedback(self, user: UserRef) -> Job[list[FeedbackItem]]:
-        """All pending feedback of a user, oldest first (paginated, never cut at 10)."""
-        items = yield from self._search_all(self._feedback_ns(user), {"status": "pending"})
-        feedback = [FeedbackItem.from_json(item.value) for item in items]
-        return sorted(feedback, key=lambda fb: (fb.created_at, fb.id))
-
-    def all_feedback(self, user: UserRef) -> Job[list[FeedbackItem]]:
-        """All feedback of a user, oldest first."""
-        items = yield from self._search_all(self._feedback_ns(user), None)
+    def pending_feedback(self, owner: UserRef) -> Job[list[FeedbackItem]]:
+        """All pending feedback of a lineage owner, oldest first (paginated, never cut at 10)."""
+        items = yield from self._search_all(self._feedback_ns(owner), {"status": "pending"})
         feedback = [FeedbackItem.from_json(item.value) for item in items]
         return sorted(feedback, key=lambda fb: (fb.created_at, fb.id))
 
@@ -356,25 +402,26 @@ class StoreLayout:
                 return list(found.values())
             offset += _PAGE
 
-    def load_trajectories(
-        self, user: UserRef, ids: Sequence[str]
-    ) -> Job[dict[str, TrajectoryRecord]]:
-        """Load trajectories by id in one batch; missing ones are left out."""
-        if not ids:
+    def load_trajectories(self, items: Sequence[FeedbackItem]) -> Job[dict[str, TrajectoryRecord]]:
+        """Load the trajectories feedback items are about, in one batch; missing ones are
+        left out (each is read from its own user's namespace)."""
+        keys = list(dict.fromkeys((fb.user_label, fb.trajectory_id) for fb in items))
+        if not keys:
             return {}
-        ns = self._trajectory_ns(user)
-        results = yield StoreBatch([GetOp(ns, tid) for tid in ids])
+        results = yield StoreBatch(
+            [GetOp(self._trajectory_ns(UserRef.from_label(lb)), tid) for lb, tid in keys]
+        )
         return {
             tid: TrajectoryRecord.from_json(item.value)
-            for tid, item in zip(ids, results, strict=True)
+            for (_, tid), item in zip(keys, results, strict=True)
             if isinstance(item, Item)
         }
 
-    def mark_attempted(self, user: UserRef, items: Sequence[FeedbackItem]) -> Job[None]:
+    def mark_attempted(self, owner: UserRef, items: Sequence[FeedbackItem]) -> Job[None]:
         """Count a failed optimization attempt on each item (they stay pending)."""
         ops: list[Op] = [
             PutOp(
-                self._feedback_ns(user),
+                self._feedback_ns(owner),
                 fb.id,
                 {**fb.to_json(), "attempts": fb.attempts + 1},
             )
@@ -385,38 +432,54 @@ class StoreLayout:
 
     # -- leases --------------------------------------------------------------------------------
 
-    def acquire_lease(self, user: UserRef, owner: str, ttl: float) -> Job[bool]:
-        """Take the namespace's optimizer lease unless another live owner holds it."""
-        ns, now = self._user_ns(user), time.time()
+    def acquire_lease(self, owner: UserRef, holder: str, ttl: float) -> Job[bool]:
+        """Take the lineage owner's lease unless another live holder has it."""
+        ns, now = self._user_ns(owner), time.time()
         (item,) = yield StoreBatch([GetOp(ns, _LEASE_KEY)])
-        if isinstance(item, Item):
-            holder, expires = item.value.get("owner"), float(item.value.get("expires_at", 0))
-            if holder != owner and expires > now:
+        if isinstance(item, Item) and item.value:
+            current, expires = item.value.get("owner"), float(item.value.get("expires_at", 0))
+            if current != holder and expires > now:
                 return False
-        yield StoreBatch([PutOp(ns, _LEASE_KEY, {"owner": owner, "expires_at": now + ttl})])
+        yield StoreBatch([PutOp(ns, _LEASE_KEY, {"owner": holder, "expires_at": now + ttl})])
         (check,) = yield StoreBatch([GetOp(ns, _LEASE_KEY)])
-        return isinstance(check, Item) and check.value.get("owner") == owner
+        return isinstance(check, Item) and check.value.get("owner") == holder
 
-    def release_lease(self, user: UserRef, owner: str) -> Job[None]:
+    def release_lease(self, owner: UserRef, holder: str) -> Job[None]:
         """Give the lease back if we still hold it."""
-        ns = self._user_ns(user)
+        ns = self._user_ns(owner)
         (item,) = yield StoreBatch([GetOp(ns, _LEASE_KEY)])
-        if isinstance(item, Item) and item.value.get("owner") == owner:
+        if isinstance(item, Item) and item.value.get("owner") == holder:
             yield StoreBatch([PutOp(ns, _LEASE_KEY, None)])
+
+    def under_lease(
+        self, owner: UserRef, holder: str, job: Job[T], *, ttl: float, wait: float
+    ) -> Job[T]:
+        """Run `job` holding the owner's lease, waiting up to `wait` seconds for it.
+
+        Raises:
+            NamespaceBusyError: If the lease stays taken for `wait` seconds.
+        """
+        deadline = time.monotonic() + wait
+        while not (yield from self.acquire_lease(owner, holder, ttl)):
+            if time.monotonic() >= deadline:
+                raise NamespaceBusyError(owner.user_id)
+            yield Sleep(0.05)
+        try:
+            return (yield from job)
+        finally:
+            yield from self.release_lease(owner, holder)
 
     # -- versions ------------------------------------------------------------------------------
 
     def read_active(
-        self, user: UserRef, names: Sequence[str]
+        self, owner: UserRef, names: Sequence[str]
     ) -> Job[tuple[dict[str, ActivePrompt], dict[str, PromptSpec]]]:
-        """Active version of each named prompt (missing: never optimized) and the config."""
-        ops: list[Op] = [GetOp(self._prompt_ns(user, name), _ACTIVE_KEY) for name in names]
+        """Active version of each named prompt (missing: never changed) and the config."""
+        ops: list[Op] = [GetOp(self._prompt_ns(owner, name), _ACTIVE_KEY) for name in names]
         ops.append(GetOp(self._config_ns(), "prompts"))
         results = yield StoreBatch(ops)
         active = {
-            name: ActivePrompt(
-                int(item.value["version"]), item.value["text"], int(item.value["latest"])
-            )
+            name: ActivePrompt.from_json(item.value)
             for name, item in zip(names, results[:-1], strict=True)
             if isinstance(item, Item)
         }
@@ -427,43 +490,96 @@ class StoreLayout:
         (item,) = yield StoreBatch([GetOp(self._config_ns(), "prompts")])
         return _specs_from(item)
 
+    def _pointer_op(self, owner: UserRef, prompt: str, state: ActivePrompt, now: datetime) -> PutOp:
+        return PutOp(self._prompt_ns(owner, prompt), _ACTIVE_KEY, state.to_json(prompt, now))
+
+    def _version_op(self, owner: UserRef, version: PromptVersion) -> PutOp:
+        return PutOp(
+            self._prompt_ns(owner, version.prompt), _version_key(version.version), version.to_json()
+        )
+
+    def _read_versions(
+        self, owner: UserRef, wanted: Sequence[tuple[str, int]]
+    ) -> Job[dict[tuple[str, int], dict[str, Any]]]:
+        if not wanted:
+            return {}
+        results = yield StoreBatch(
+            [GetOp(self._prompt_ns(owner, name), _version_key(n)) for name, n in wanted]
+        )
+        return {
+            key: dict(item.value)
+            for key, item in zip(wanted, results, strict=True)
+            if isinstance(item, Item)
+        }
+
+    def _supersede_ops(
+        self,
+        owner: UserRef,
+        records: dict[tuple[str, int], dict[str, Any]],
+        numbers: Sequence[tuple[str, int]],
+        note: str,
+        now: datetime,
+    ) -> list[Op]:
+        ops: list[Op] = []
+        for key in numbers:
+            record = records.get(key)
+            if record is not None and record.get("outcome") == "pending":
+                record = {
+                    **record,
+                    "outcome": "superseded",
+                    "review": _review("supersede", note, now),
+                }
+                ops.append(PutOp(self._prompt_ns(owner, key[0]), _version_key(key[1]), record))
+        return ops
+
     def commit_optimization(
         self,
-        user: UserRef,
+        owner: UserRef,
         *,
-        bases: dict[str, ActivePrompt | str],
+        base_texts: dict[str, str],
         candidates: Sequence[NewVersion],
         feedback: Sequence[FeedbackItem],
         optimizer_kind: str,
         usage: dict[str, int],
+        require_approval: bool = False,
     ) -> Job[dict[str, PromptVersion]]:
-        """Append the candidates as new versions and consume the feedback, in ONE batch.
+        """Append candidates as new versions and consume the feedback (one write batch).
 
-        Must run under the namespace lease: version numbers are allocated here.
+        Must run under the owner's lease: version numbers are allocated here from a fresh
+        read of each prompt's pointer. A prompt with no lineage yet first gets its base text
+        as version 1. An `accepted` candidate becomes active, or `pending` when
+        `require_approval`; a new pending candidate supersedes older pending ones.
 
         Args:
-            user: The namespace.
-            bases: Per prompt, its active version, or its base text when it has no lineage yet
-                (the base is then written as version 1 first).
-            candidates: New entries; `accepted` ones become active.
+            owner: The lineage owner (the user, or the global lineage).
+            base_texts: The base text of each prompt, for prompts with no lineage yet.
+            candidates: New entries.
             feedback: The items consumed.
             optimizer_kind: langmem kind that produced the candidates.
             usage: Optimizer usage to store on each new version.
+            require_approval: Make accepted candidates pending.
 
         Returns:
             The appended versions by prompt name.
         """
+        names = [c.prompt for c in candidates]
+        active, _ = yield from self.read_active(owner, names)
+        superseding = [
+            (name, n)
+            for c in candidates
+            if c.outcome == "accepted" and require_approval
+            for name in [c.prompt]
+            for n in (active[name].pending if name in active else ())
+        ]
+        pending_records = yield from self._read_versions(owner, superseding)
         now = utcnow()
         ops: list[Op] = []
         appended: dict[str, PromptVersion] = {}
         feedback_ids = tuple(fb.id for fb in feedback)
         for cand in candidates:
-            base = bases[cand.prompt]
-            ns = self._prompt_ns(user, cand.prompt)
-            if isinstance(base, ActivePrompt):
-                active_version, active_text, latest = base.version, base.text, base.latest
-            else:
-                active_version, active_text, latest = 1, base, 1
+            state = active.get(cand.prompt)
+            if state is None:
+                base = base_texts[cand.prompt]
                 first = PromptVersion(
                     prompt=cand.prompt,
                     version=1,
@@ -471,63 +587,225 @@ class StoreLayout:
                     status="active",
                     created_at=now,
                     reason="base prompt",
+                    base_hash=content_hash(base),
                 )
-                ops.append(PutOp(ns, _version_key(1), first.to_json()))
-            number = latest + 1
+                ops.append(self._version_op(owner, first))
+                state = ActivePrompt(1, base, 1, content_hash(base), ())
+            outcome = cand.outcome
+            if outcome == "accepted" and require_approval:
+                outcome = "pending"
             version = PromptVersion(
                 prompt=cand.prompt,
-                version=number,
+                version=state.latest + 1,
                 text=cand.text,
-                status="active" if cand.outcome == "accepted" else cand.outcome,
+                status="active" if outcome == "accepted" else outcome,
                 created_at=now,
                 reason=cand.reason,
-                parent=active_version,
+                parent=state.version,
                 feedback_ids=feedback_ids,
                 optimizer_kind=optimizer_kind,
                 content_hash=content_hash(cand.text),
                 usage=usage,
+                base_hash=state.base_hash,
             )
-            ops.append(PutOp(ns, _version_key(number), version.to_json()))
-            serving = (
-                (number, cand.text)
-                if cand.outcome == "accepted"
-                else (
-                    active_version,
-                    active_text,
+            ops.append(self._version_op(owner, version))
+            if outcome == "pending":
+                older = [(cand.prompt, n) for n in state.pending]
+                note = f"superseded by v{version.version}"
+                ops += self._supersede_ops(owner, pending_records, older, note, now)
+                state = state.replace(latest=version.version, pending=(version.version,))
+            elif outcome == "accepted":
+                state = state.replace(
+                    version=version.version, text=cand.text, latest=version.version
                 )
-            )
-            ops.append(
-                PutOp(
-                    ns,
-                    _ACTIVE_KEY,
-                    {
-                        "prompt": cand.prompt,
-                        "version": serving[0],
-                        "text": serving[1],
-                        "latest": number,
-                        "updated_at": now.isoformat(),
-                    },
-                )
-            )
+            else:
+                state = state.replace(latest=version.version)
+            ops.append(self._pointer_op(owner, cand.prompt, state, now))
             appended[cand.prompt] = version
-        consumed_by = {name: v.version for name, v in appended.items() if v.status == "active"}
+        consumed_by = {name: v.version for name, v in appended.items() if v.status != "failed"}
         for fb in feedback:
             record = {**fb.to_json(), "status": "consumed", "consumed_by": consumed_by}
-            ops.append(PutOp(self._feedback_ns(user), fb.id, record))
+            ops.append(PutOp(self._feedback_ns(owner), fb.id, record))
         if ops:
             yield StoreBatch(ops)
         return appended
 
-    def history(self, user: UserRef, prompt: str) -> Job[list[PromptVersion]]:
-        """Every version of a prompt for a user, newest first.
+    def get_version(self, owner: UserRef, prompt: str, version: int) -> Job[PromptVersion]:
+        """One version of a prompt.
+
+        Raises:
+            UnknownVersionError: If the prompt has no such version.
+        """
+        history = yield from self.history(owner, owner, prompt)
+        for entry in history:
+            if entry.version == version:
+                return entry
+        raise UnknownVersionError(owner.user_id, prompt, version)
+
+    def _lineage(self, owner: UserRef, prompt: str) -> Job[ActivePrompt]:
+        (item,) = yield StoreBatch([GetOp(self._prompt_ns(owner, prompt), _ACTIVE_KEY)])
+        if not isinstance(item, Item):
+            raise UnknownVersionError(owner.user_id, prompt, 2)
+        return ActivePrompt.from_json(item.value)
+
+    def review(
+        self, owner: UserRef, prompt: str, version: int, *, approve: bool, note: str
+    ) -> Job[PromptVersion]:
+        """Approve (activate) or reject a pending version. Run under the owner's lease.
+
+        Raises:
+            UnknownVersionError: If there is no such version.
+            InvalidTransitionError: If the version is not pending.
+        """
+        state = yield from self._lineage(owner, prompt)
+        records = yield from self._read_versions(owner, [(prompt, version)])
+        record = records.get((prompt, version))
+        if record is None:
+            raise UnknownVersionError(owner.user_id, prompt, version)
+        if record.get("outcome") != "pending":
+            current = PromptVersion.from_json(record, active_version=state.version).status
+            action = "approved" if approve else "rejected"
+            msg = f"v{version} of {prompt!r} is {current}: only pending versions can be {action}"
+            raise InvalidTransitionError(msg)
+        now = utcnow()
+        action = "approve" if approve else "reject"
+        record = {
+            **record,
+            "outcome": "accepted" if approve else "rejected",
+            "review": _review(action, note, now),
+        }
+        pending = tuple(n for n in state.pending if n != version)
+        if approve:
+            state = state.replace(version=version, text=record["text"], pending=pending)
+        else:
+            state = state.replace(pending=pending)
+        yield StoreBatch(
+            [
+                PutOp(self._prompt_ns(owner, prompt), _version_key(version), record),
+                self._pointer_op(owner, prompt, state, now),
+            ]
+        )
+        return PromptVersion.from_json(record, active_version=state.version)
+
+    def rollback(
+        self, owner: UserRef, prompt: str, to_version: int, *, note: str
+    ) -> Job[PromptVersion]:
+        """Append a new active version whose text equals an earlier served version's.
+
+        History is append-only: nothing is rewritten. Run under the owner's lease.
+
+        Raises:
+            UnknownVersionError: If there is no such version.
+            InvalidTransitionError: If the target was never served or is already active.
+        """
+        state = yield from self._lineage(owner, prompt)
+        records = yield from self._read_versions(owner, [(prompt, to_version)])
+        record = records.get((prompt, to_version))
+        if record is None:
+            raise UnknownVersionError(owner.user_id, prompt, to_version)
+        if record.get("outcome") != "accepted":
+            target = PromptVersion.from_json(record, active_version=state.version)
+            msg = (
+                f"cannot roll back to v{to_version} of {prompt!r}: it is {target.status} and was "
+                "never served (approve a pending version instead)"
+            )
+            raise InvalidTransitionError(msg)
+        if to_version == state.version:
+            msg = f"v{to_version} of {prompt!r} is already active"
+            raise InvalidTransitionError(msg)
+        now = utcnow()
+        version = PromptVersion(
+            prompt=prompt,
+            version=state.latest + 1,
+            text=record["text"],
+            status="active",
+            created_at=now,
+            reason=f"rollback to v{to_version}" + (f": {note}" if note else ""),
+            parent=state.version,
+            content_hash=content_hash(record["text"]),
+            base_hash=record.get("base_hash", ""),
+            review=_review("rollback", note, now),
+        )
+        state = state.replace(version=version.version, text=version.text, latest=version.version)
+        yield StoreBatch(
+            [self._version_op(owner, version), self._pointer_op(owner, prompt, state, now)]
+        )
+        return version
+
+    def rebase(
+        self, owner: UserRef, prompt: str, base_text: str, *, reason: str
+    ) -> Job[PromptVersion | None]:
+        """Start a new lineage from a changed base text. Run under the owner's lease.
+
+        Appends the new base as an active version (its `base_hash` starts the new lineage);
+        pending candidates of the old lineage are superseded. The old history stays
+        readable. Returns `None` when the lineage already starts from this base.
+        """
+        active, _ = yield from self.read_active(owner, [prompt])
+        state = active.get(prompt)
+        new_hash = content_hash(base_text)
+        if state is None or state.base_hash == new_hash:
+            return None
+        pending = yield from self._read_versions(owner, [(prompt, n) for n in state.pending])
+        now = utcnow()
+        version = PromptVersion(
+            prompt=prompt,
+            version=state.latest + 1,
+            text=base_text,
+            status="active",
+            created_at=now,
+            reason=reason,
+            parent=None,
+            content_hash=new_hash,
+            base_hash=new_hash,
+        )
+        ops: list[Op] = [self._version_op(owner, version)]
+        ops += self._supersede_ops(
+            owner, pending, [(prompt, n) for n in state.pending], reason, now
+        )
+        state = ActivePrompt(version.version, base_text, version.version, new_hash, ())
+        ops.append(self._pointer_op(owner, prompt, state, now))
+        yield StoreBatch(ops)
+        return version
+
+    def requeue_lineage_feedback(self, owner: UserRef, prompt: str, base_hash: str) -> Job[int]:
+        """Make the feedback learned by a lineage pending again (to carry it to a new base)."""
+        history = yield from self.history(owner, owner, prompt)
+        ids = sorted(
+            {
+                fid
+                for v in history
+                if v.base_hash == base_hash and v.status in ("active", "inactive")
+                for fid in v.feedback_ids
+            }
+        )
+        if not ids:
+            return 0
+        ns = self._feedback_ns(owner)
+        results = yield StoreBatch([GetOp(ns, fid) for fid in ids])
+        ops: list[Op] = [
+            PutOp(
+                ns,
+                item.key,
+                {**item.value, "status": "pending", "attempts": 0, "consumed_by": None},
+            )
+            for item in results
+            if isinstance(item, Item)
+        ]
+        if ops:
+            yield StoreBatch(ops)
+        return len(ops)
+
+    def history(self, user: UserRef, owner: UserRef, prompt: str) -> Job[list[PromptVersion]]:
+        """Every version of a prompt served to `user` (lineage of `owner`), newest first.
 
         A prompt with no lineage yet has one entry: its base text (version 1, active).
 
         Raises:
             UnknownUserError: If nothing is stored for this user.
-            UnknownPromptError: If the prompt is not managed for this user.
+            UnknownPromptError: If the prompt is not managed.
         """
-        ns = self._prompt_ns(user, prompt)
+        ns = self._prompt_ns(owner, prompt)
         pointer, user_item, config_item = yield StoreBatch(
             [
                 GetOp(ns, _ACTIVE_KEY),
@@ -536,12 +814,18 @@ class StoreLayout:
             ]
         )
         if not isinstance(pointer, Item):
-            if not isinstance(user_item, Item):
+            if not isinstance(user_item, Item) and user != owner:
+                raise UnknownUserError(user.user_id)
+            if not isinstance(user_item, Item) and owner.label != _GLOBAL_LABEL:
                 raise UnknownUserError(user.user_id)
             spec = _specs_from(config_item).get(prompt)
             if spec is None:
                 raise UnknownPromptError(user.user_id, prompt)
-            created = parse_time(user_item.value["created_at"])
+            created = (
+                parse_time(user_item.value["created_at"])
+                if isinstance(user_item, Item)
+                else utcnow()
+            )
             return [
                 PromptVersion(
                     prompt=prompt,
@@ -551,22 +835,45 @@ class StoreLayout:
                     created_at=created,
                     reason="base prompt",
                     content_hash=content_hash(spec.prompt),
+                    base_hash=content_hash(spec.prompt),
                 )
             ]
-        active, latest = int(pointer.value["version"]), int(pointer.value["latest"])
-        numbers = list(range(latest, 0, -1))
+        state = ActivePrompt.from_json(pointer.value)
+        numbers = list(range(state.latest, 0, -1))
         results = yield StoreBatch([GetOp(ns, _version_key(n)) for n in numbers])
         return [
-            PromptVersion.from_json(item.value, active_version=active)
+            PromptVersion.from_json(item.value, active_version=state.version)
             for item in results
             if isinstance(item, Item)
         ]
+
+    def feedback_of(
+        self, user: UserRef, owner: UserRef, *, pending_only: bool
+    ) -> Job[list[FeedbackItem]]:
+        """A user's feedback items (stored under the lineage owner), oldest first."""
+        query: dict[str, Any] = {}
+        if pending_only:
+            query["status"] = "pending"
+        if owner != user:
+            query["user_label"] = user.label
+        items = yield from self._search_all(self._feedback_ns(owner), query or None)
+        feedback = [FeedbackItem.from_json(item.value) for item in items]
+        return sorted(feedback, key=lambda fb: (fb.created_at, fb.id))
 
     def users(self) -> Job[list[str | None]]:
         """Every user id with a namespace (original strings; `None` is the default one)."""
         items = yield from self._search_all(self._users_ns(), None)
         ordered = sorted(items, key=lambda item: item.value.get("created_at", ""))
         return [item.value.get("user_id") for item in ordered]
+
+    def is_known_user(self, user: UserRef) -> Job[bool]:
+        """Whether the user has ever been seen."""
+        (item,) = yield StoreBatch([GetOp(self._users_ns(), user.digest)])
+        return isinstance(item, Item)
+
+
+def _review(action: str, note: str, now: datetime) -> dict[str, Any]:
+    return {"action": action, "at": now.isoformat(), "note": note}
 
 
 def _specs_from(item: Item | Any | None) -> dict[str, PromptSpec]:

@@ -31,11 +31,13 @@ __all__ = [
 FeedbackValue = str | dict[str, Any]
 """Feedback is free text, or a dict in langmem's `AnnotatedTrajectory` feedback shape."""
 
-VersionOutcome = Literal["accepted", "rejected", "failed"]
-"""What happened to a candidate when it was appended.
+VersionOutcome = Literal["accepted", "pending", "superseded", "rejected", "failed"]
+"""The stored state of a history entry.
 
-`accepted` versions were activated when written; `rejected` candidates failed a check and
-were never served; `failed` marks an optimizer error (the entry carries no usable text).
+`accepted` versions were activated (the pointer decides whether one is still `active`);
+`pending` ones wait for approval; `superseded` pending ones were overtaken by a newer
+candidate; `rejected` ones failed a check or a reviewer; `failed` marks an optimizer error
+(the entry carries no usable text).
 """
 
 
@@ -101,8 +103,9 @@ class PromptVersion:
         prompt: Name of the prompt (`"system"` for the agent's system prompt).
         version: Explicit version number, 1 for the base text, never reused.
         text: The prompt text (empty for a `failed` entry).
-        status: `"active"` for the version being served; otherwise the stored outcome:
-            `"inactive"` (was accepted, since replaced), `"rejected"`, or `"failed"`.
+        status: `"active"` for the version being served; otherwise `"inactive"` (was
+            accepted, since replaced), `"pending"` (awaits approval), `"superseded"` (a
+            pending version overtaken by a newer one), `"rejected"`, or `"failed"`.
         created_at: When the version was appended.
         reason: Why the entry exists (base, optimization, refusal reason, error).
         parent: The version the candidate was derived from.
@@ -110,6 +113,8 @@ class PromptVersion:
         optimizer_kind: langmem optimizer kind, when produced by an optimizer.
         content_hash: sha256 of `text`.
         usage: Optimizer usage: `calls`, `input_tokens`, `output_tokens`.
+        base_hash: sha256 of the base text the version's lineage started from.
+        review: The last review action: `{"action", "at", "note"}`.
     """
 
     prompt: str
@@ -123,6 +128,8 @@ class PromptVersion:
     optimizer_kind: str | None = None
     content_hash: str = ""
     usage: dict[str, int] = field(default_factory=dict)
+    base_hash: str = ""
+    review: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON form. `status` is stored as the creation outcome, not as `active`."""
@@ -138,6 +145,8 @@ class PromptVersion:
             "optimizer_kind": self.optimizer_kind,
             "content_hash": self.content_hash or content_hash(self.text),
             "usage": dict(self.usage),
+            "base_hash": self.base_hash,
+            "review": self.review,
         }
 
     @classmethod
@@ -160,6 +169,8 @@ class PromptVersion:
             optimizer_kind=data.get("optimizer_kind"),
             content_hash=data.get("content_hash", ""),
             usage=dict(data.get("usage") or {}),
+            base_hash=data.get("base_hash", ""),
+            review=data.get("review"),
         )
 
 
@@ -215,6 +226,8 @@ class FeedbackItem:
         attempts: Optimizations that tried this item and failed.
         created_at: When it was recorded.
         consumed_by: `{prompt: version}` the optimization that consumed it produced.
+        user_id: The user whose run it is about (`None`: the default namespace).
+        user_label: That user's namespace label (where the trajectory is stored).
     """
 
     id: str
@@ -226,13 +239,24 @@ class FeedbackItem:
     attempts: int
     created_at: datetime
     consumed_by: dict[str, int] | None = None
+    user_id: str | None = None
+    user_label: str = ""
 
     @classmethod
     def new(
-        cls, trajectory_id: str, feedback: FeedbackValue, score: float | None, *, source: str
+        cls,
+        trajectory_id: str,
+        feedback: FeedbackValue,
+        score: float | None,
+        *,
+        source: str,
+        user_id: str | None,
+        user_label: str,
     ) -> FeedbackItem:
         """A new pending item with a fresh id."""
         return cls(
+            user_id=user_id,
+            user_label=user_label,
             id=uuid.uuid4().hex,
             trajectory_id=trajectory_id,
             feedback=feedback,
@@ -255,6 +279,8 @@ class FeedbackItem:
             "attempts": self.attempts,
             "created_at": self.created_at.isoformat(),
             "consumed_by": self.consumed_by,
+            "user_id": self.user_id,
+            "user_label": self.user_label,
         }
 
     @classmethod
@@ -270,4 +296,6 @@ class FeedbackItem:
             attempts=int(data.get("attempts", 0)),
             created_at=parse_time(data["created_at"]),
             consumed_by=data.get("consumed_by"),
+            user_id=data.get("user_id"),
+            user_label=data.get("user_label", ""),
         )
