@@ -158,12 +158,13 @@ class PromptRegistry:
             if number not in by_number:
                 raise UnknownVersionError(user_id, prompt, number)
         lines = difflib.unified_diff(
-            by_number[a].text.splitlines(keepends=True),
-            by_number[b].text.splitlines(keepends=True),
+            by_number[a].text.splitlines(),
+            by_number[b].text.splitlines(),
             fromfile=f"{prompt} v{a}",
             tofile=f"{prompt} v{b}",
+            lineterm="",
         )
-        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+        return "".join(f"{line}\n" for line in lines)
 
     def diff(self, user_id: str | None, a: int, b: int, prompt: str = "system") -> str:
         """Unified diff from version `a` to version `b` (empty when the texts are equal).

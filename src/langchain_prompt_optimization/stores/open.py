@@ -39,7 +39,7 @@ def mask_uri(uri: str) -> str:
     return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", uri)
 
 
-def open_store(uri: str) -> BaseStore:
+def open_store(uri: str, *, create: bool = True) -> BaseStore:
     """Open a LangGraph store from a URI, with its tables set up.
 
     Supported URIs:
@@ -53,6 +53,8 @@ def open_store(uri: str) -> BaseStore:
 
     Args:
         uri: The store URI.
+        create: Create a missing SQLite file. With `False` (the CLI), a missing file is an
+            error instead of a new empty store.
 
     Returns:
         A ready `BaseStore`.
@@ -75,7 +77,7 @@ def open_store(uri: str) -> BaseStore:
 
         return InMemoryStore()
     if scheme == "sqlite":
-        return _open_sqlite(uri)
+        return _open_sqlite(uri, create=create)
     if scheme in ("postgresql", "postgres"):
         return _open_postgres(uri)
     msg = (
@@ -85,7 +87,7 @@ def open_store(uri: str) -> BaseStore:
     raise ValueError(msg)
 
 
-def _open_sqlite(uri: str) -> BaseStore:
+def _open_sqlite(uri: str, *, create: bool) -> BaseStore:
     try:
         from langgraph.store.sqlite import SqliteStore
     except ImportError as exc:  # pragma: no cover - depends on installed extras
@@ -99,6 +101,9 @@ def _open_sqlite(uri: str) -> BaseStore:
         msg = f"malformed SQLite URI {uri!r}: use sqlite:///relative.db or sqlite:////abs.db"
         raise ValueError(msg)
     path = Path(rest[1:])
+    if not create and not path.is_file():
+        msg = f"no SQLite store at {str(path)!r} (from {uri!r})"
+        raise ValueError(msg)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(
