@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from langchain_prompt_optimization.errors import (
+    InvalidTransitionError,
+    NamespaceBusyError,
     PromptOptimizationError,
     TrajectoryNotFoundError,
     UnknownPromptError,
@@ -26,6 +28,8 @@ from langchain_prompt_optimization.stores import (
 __all__ = [
     "SYSTEM_PROMPT",
     "FeedbackItem",
+    "InvalidTransitionError",
+    "NamespaceBusyError",
     "OptimizationOutcome",
     "PromptOptimizationError",
     "PromptOptimizationMiddleware",
