@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
@@ -302,27 +304,79 @@ def test_feedback_must_be_json(store):
         h.middleware.add_feedback(tid, {"when": datetime.datetime.now()})
 
 
-def test_concurrent_triggers_for_one_user_run_one_optimization_at_a_time(store):
+def test_concurrent_optimizations_of_one_user_never_fork_versions(store):
+    """Two middleware instances (as two app replicas in one process) race on one store."""
     import threading
 
     started = threading.Event()
     release = threading.Event()
-    calls = []
 
     def slow(current, text):
-        calls.append(1)
         started.set()
         release.wait(5)
-        return f"{current}\n{SIGN_RULE}" if SIGN_RULE not in current else current
+        return f"{current}\n{SIGN_RULE}"
 
-    h = make_harness(store, rewrite=slow)
-    tids = [h.ask("u")["trajectory_id"] for _ in range(2)]
-    first = threading.Thread(target=h.middleware.add_feedback, args=(tids[0], "John Doe"))
+    h = make_harness(store, rewrite=slow, mode="external")
+    h.middleware.add_feedback(h.ask("u")["trajectory_id"], "John Doe")
+    other = make_harness(store, rewrite=slow, mode="external")
+    other.ask("v")  # a replica that has served a run knows the store
+    first = threading.Thread(target=h.middleware.optimize_now, args=("u",))
     first.start()
     assert started.wait(5)
-    outcome = h.middleware.optimize_now("u")
-    assert outcome.status == "busy"
+    assert other.middleware.optimize_now("u").status == "busy"
+    assert h.middleware.optimize_now("u").status == "busy"
     release.set()
     first.join(5)
-    versions = [v.version for v in PromptRegistry(store).history("u")]
-    assert versions == sorted(set(versions), reverse=True)
+    assert len(h.optimizer.requests) == 1
+    assert other.optimizer.requests == []
+    history = PromptRegistry(store).history("u")
+    assert [(v.version, v.status) for v in history] == [(2, "active"), (1, "inactive")]
+    assert other.middleware.optimize_now("u").status == "no_feedback"
+
+
+def test_two_optimizers_reading_the_lease_at_once_do_not_both_win(store):
+    """Both read the lease before either writes it: only one may optimize."""
+    import threading
+
+    from langgraph.store.base import GetOp
+
+    from langchain_prompt_optimization.testing import InstrumentedStore
+
+    barrier = threading.Barrier(2)
+
+    class PausingStore(InstrumentedStore):
+        def batch(self, ops):
+            ops = list(ops)
+            me = threading.current_thread()
+            reads_lease = any(isinstance(op, GetOp) and op.key == "lease" for op in ops)
+            if reads_lease and me.name.startswith("racer") and not getattr(me, "paused", False):
+                me.paused = True  # type: ignore[attr-defined]
+                result = self.inner.batch(ops)
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    barrier.wait(timeout=1)
+                return result
+            return self.inner.batch(ops)
+
+    shared = PausingStore(store)
+    racers = [
+        make_harness(shared, mode="external", rewrite=lambda cur, text, t=tag: f"{cur}\n{t}")
+        for tag in ("RULE A", "RULE B")
+    ]
+    racers[0].middleware.add_feedback(racers[0].ask("u")["trajectory_id"], "x")
+    racers[1].ask("v")
+    outcomes = {}
+    threads = [
+        threading.Thread(
+            name=f"racer-{i}",
+            target=lambda i=i: outcomes.__setitem__(i, racers[i].middleware.optimize_now("u")),
+        )
+        for i in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(o.status for o in outcomes.values()) == ["busy", "optimized"]
+    assert sum(len(r.optimizer.requests) for r in racers) == 1
+    history = PromptRegistry(store).history("u")
+    assert [v.version for v in history] == [2, 1]

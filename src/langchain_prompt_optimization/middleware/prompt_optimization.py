@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -150,11 +149,7 @@ def _validate_feedback(feedback: object, score: object) -> tuple[FeedbackValue, 
     else:
         msg = f"feedback must be a str or a dict, got {type(feedback).__name__}"
         raise TypeError(msg)
-    try:
-        json.dumps(feedback)
-    except (TypeError, ValueError) as exc:
-        msg = f"feedback must be JSON-serializable: {exc}"
-        raise TypeError(msg) from None
+    _check_json(feedback, "feedback")
     if isinstance(feedback, dict) and score is None and "score" in feedback:
         score = feedback["score"]
     if score is not None:
@@ -166,6 +161,34 @@ def _validate_feedback(feedback: object, score: object) -> tuple[FeedbackValue, 
             raise ValueError(msg)
         score = float(score)
     return cast("FeedbackValue", feedback), score
+
+
+def _check_json(value: object, where: str) -> None:
+    """Raise `TypeError` unless `value` stores identically on every backend: JSON with
+    string keys, finite numbers and valid Unicode text."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            msg = f"{where} is not valid Unicode text (lone surrogate)"
+            raise TypeError(msg) from None
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                msg = f"{where} must be JSON with string keys; got key {key!r}"
+                raise TypeError(msg)
+            _check_json(key, where)
+            _check_json(item, where)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_json(item, where)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            msg = f"{where} must be JSON: {value!r} is not a finite number"
+            raise TypeError(msg)
+    elif value is not None and not isinstance(value, bool | int):
+        msg = f"{where} must be JSON-serializable; got {type(value).__name__}"
+        raise TypeError(msg)
 
 
 def _messages_of_run(messages: Sequence[AnyMessage], last_id: str | None) -> list[AnyMessage]:
@@ -305,9 +328,8 @@ class PromptOptimizationMiddleware(
                 f"got {type(optimizer_model).__name__}"
             )
             raise TypeError(msg)
-        if isinstance(optimizer_model, str) and not optimizer_model.strip():
-            msg = "optimizer_model must not be an empty string"
-            raise ValueError(msg)
+        if isinstance(optimizer_model, str):
+            _check_model_name(optimizer_model)
         if optimizer_config is not None and not isinstance(optimizer_config, Mapping):
             msg = f"optimizer_config must be a dict; got {type(optimizer_config).__name__}"
             raise TypeError(msg)
@@ -405,13 +427,19 @@ class PromptOptimizationMiddleware(
         return store
 
     def _api_store(self) -> BaseStore:
+        """The store for API calls: the configured one, the agent's one seen in a run, else
+        the embedded default (what runs of an agent without a store write to)."""
         store = self._store or self._seen_store
         if store is None:
-            msg = (
-                "PromptOptimizationMiddleware does not know its store yet: pass store= to the "
-                "middleware, or run the agent once in this process"
-            )
-            raise RuntimeError(msg)
+            if self._default_store is None:
+                uri = default_store_uri()
+                logger.warning(
+                    "no store passed and no run seen yet: using the embedded default store %s "
+                    "(pass store= if the agent uses another one)",
+                    uri,
+                )
+                self._default_store = open_store(uri)
+            store = self._default_store
         return store
 
     def _model(self) -> BaseChatModel | None:
@@ -455,10 +483,11 @@ class PromptOptimizationMiddleware(
                 )
                 return UserRef.of(None)
             raw = str(raw)
-        if not raw:
-            logger.warning("empty user id; using the default namespace")
+        try:
+            return UserRef.of(raw)
+        except ValueError as exc:
+            logger.warning("unusable user id (%s); using the default namespace", exc)
             return UserRef.of(None)
-        return UserRef.of(raw)
 
     # -- before_agent: pin ---------------------------------------------------------------------
 
@@ -853,13 +882,13 @@ class PromptOptimizationMiddleware(
             What the optimization did (`status`, appended `versions`, `error`).
         """
         owner = self._owner(UserRef.of(user_id))
-        return self._engine.optimize(self._api_store(), owner, self._model(), self._current_specs())
+        return self._engine.optimize(self._api_store(), owner, self._model, self._current_specs())
 
     async def aoptimize_now(self, user_id: str | None = None) -> OptimizationOutcome:
         """Async twin of `optimize_now`."""
         owner = self._owner(UserRef.of(user_id))
         return await self._engine.aoptimize(
-            self._api_store(), owner, self._model(), self._current_specs()
+            self._api_store(), owner, self._model, self._current_specs()
         )
 
     def get_prompt(self, name: str = SYSTEM_PROMPT, *, user_id: str | None = None) -> str:
@@ -919,6 +948,25 @@ class PromptOptimizationMiddleware(
     def close(self) -> None:
         """Wait for background work and release threads."""
         self._engine.close()
+
+
+def _check_model_name(name: str) -> None:
+    """Fail fast on a model string `init_chat_model` could never resolve."""
+    if not name.strip():
+        msg = "optimizer_model must not be an empty string"
+        raise ValueError(msg)
+    try:
+        from langchain.chat_models.base import _parse_model
+    except ImportError:  # pragma: no cover - private helper moved; checked at first use
+        return
+    try:
+        _parse_model(name, None)
+    except ValueError:
+        msg = (
+            f"optimizer_model {name!r}: cannot tell its provider; use 'provider:model', "
+            "e.g. 'openai:gpt-4o-mini', or pass a BaseChatModel"
+        )
+        raise ValueError(msg) from None
 
 
 def _thread_id(runtime: Runtime[Any]) -> str | None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
 import re
-
-from langmem.utils import get_var_healer
+import uuid
 
 __all__ = [
     "NO_RECOMMENDATIONS",
@@ -18,6 +16,7 @@ NO_RECOMMENDATIONS = "No recommendations."
 """langmem's sentinel text for "the prompt needs no change"."""
 
 _VARIABLE = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
+_LANGMEM_VAR = re.compile(r"\{(.+?)\}", re.MULTILINE)  # what langmem's healer treats as a span
 
 
 def template_variables(text: str) -> set[str]:
@@ -25,36 +24,14 @@ def template_variables(text: str) -> set[str]:
     return set(_VARIABLE.findall(text))
 
 
-def _escaped_with_origins(current: str) -> tuple[str, list[int | None]]:
-    """langmem's escaping of `current`, and for each of its characters the index in `current`.
-
-    langmem passes a candidate through the same healer built from the current prompt: lone
-    braces are doubled, the current prompt's `{...}` spans are kept. Inserted braces map to
-    `None`.
-    """
-    escaped = get_var_healer(current)(current)
-    origins: list[int | None] = []
-    i = 0
-    for char in escaped:
-        if i < len(current) and char == current[i]:
-            origins.append(i)
-            i += 1
-        else:
-            origins.append(None)
-    return escaped, origins
-
-
-def _collapse_braces(text: str) -> str:
-    return text.replace("{{", "{").replace("}}", "}")
-
-
 def undo_langmem_escaping(candidate: str, current: str) -> str:
     """Undo the brace escaping langmem applies to a rewritten prompt.
 
-    langmem doubles every lone `{`/`}` of the text its optimizer returns, which would make
-    literal braces (JSON examples) reach the model doubled. Text carried over from the
-    current prompt is restored byte for byte (found by aligning the candidate with the
-    current prompt as langmem would have escaped it); braces in new text are un-doubled.
+    langmem's healer masks the `{...}` spans of the current prompt, doubles every other
+    lone `{`/`}` of the optimizer's answer, and unmasks. This is its exact inverse: mask the
+    same spans, un-double the braces, unmask. Literal braces (JSON examples) and
+    `{variables}` therefore reach the model as the optimizer wrote them. (A `{{` the
+    optimizer itself wrote cannot be told apart from an escaped `{` and comes back single.)
 
     Args:
         candidate: The prompt text langmem returned.
@@ -63,19 +40,17 @@ def undo_langmem_escaping(candidate: str, current: str) -> str:
     Returns:
         The candidate as it should be served.
     """
-    if candidate == current or ("{" not in candidate and "}" not in candidate):
+    if candidate == current:
         return candidate
-    escaped, origins = _escaped_with_origins(current)
-    matcher = difflib.SequenceMatcher(None, escaped, candidate, autojunk=False)
-    out: list[str] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            mapped = [o for o in origins[i1:i2] if o is not None]
-            if mapped:
-                out.append(current[mapped[0] : mapped[-1] + 1])
-        elif tag in ("replace", "insert"):
-            out.append(_collapse_braces(candidate[j1:j2]))
-    return "".join(out)
+    spans = {f"{{{v}}}": f"\x00{uuid.uuid4().hex}\x00" for v in _LANGMEM_VAR.findall(current)}
+    text = candidate
+    if spans:
+        pattern = re.compile("|".join(map(re.escape, sorted(spans, key=len, reverse=True))))
+        text = pattern.sub(lambda m: spans[m.group(0)], text)
+    text = text.replace("{{", "{").replace("}}", "}")
+    for span, token in spans.items():
+        text = text.replace(token, span)
+    return text
 
 
 def check_candidate(candidate: str, current: str) -> str | None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-import threading
 import uuid
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal, Union
+
+from langchain_core.language_models import BaseChatModel
 
 from langchain_prompt_optimization.optimizer.run import (
     OptimizationOutcome,
@@ -17,18 +19,17 @@ from langchain_prompt_optimization.optimizer.run import (
 from langchain_prompt_optimization.stores import StoreLayout, adrive, drive
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from langchain_core.language_models import BaseChatModel
     from langgraph.store.base import BaseStore
 
     from langchain_prompt_optimization.stores import Job, PromptSpec, UserRef
 
-__all__ = ["MODES", "Mode", "OptimizationEngine"]
+__all__ = ["MODES", "Mode", "ModelSource", "OptimizationEngine"]
 
 logger = logging.getLogger(__name__)
 
 Mode = Literal["inline", "background", "external"]
+ModelSource = Union["BaseChatModel", Callable[[], "BaseChatModel | None"], None]
+"""The optimizer model, or a factory called when an optimization starts."""
 MODES: tuple[str, ...] = ("inline", "background", "external")
 _MAX_ROUNDS = 5
 
@@ -56,8 +57,6 @@ class OptimizationEngine:
         self.mode = mode
         self.optimize_every = optimize_every
         self.holder = f"promptopt-{uuid.uuid4().hex[:12]}"
-        self._in_flight_guard = threading.Lock()
-        self._in_flight: set[str] = set()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._futures: set[concurrent.futures.Future[OptimizationOutcome]] = set()
         self._tasks: set[asyncio.Task[OptimizationOutcome]] = set()
@@ -66,67 +65,51 @@ class OptimizationEngine:
         """Whether `new_pending` not-yet-attempted feedback items call for an optimization."""
         return new_pending >= self.optimize_every
 
-    def _claim(self, user: UserRef) -> bool:
-        """Claim the namespace in this process; `False` if an optimization already runs."""
-        with self._in_flight_guard:
-            if user.label in self._in_flight:
-                return False
-            self._in_flight.add(user.label)
-            return True
-
-    def _release(self, user: UserRef) -> None:
-        with self._in_flight_guard:
-            self._in_flight.discard(user.label)
-
     # -- running now ----------------------------------------------------------------------------
 
     def optimize(
         self,
         store: BaseStore,
         user: UserRef,
-        model: BaseChatModel | None,
+        model: ModelSource,
         specs: dict[str, PromptSpec],
     ) -> OptimizationOutcome:
-        """Optimize `user` now, then again while new feedback keeps triggering (blocking)."""
-        if model is None:
-            return _no_model(user)
-        if not self._claim(user):
-            return OptimizationOutcome(user.user_id, "busy")
-        try:
-            outcome = OptimizationOutcome(user.user_id, "no_feedback")
-            for _ in range(_MAX_ROUNDS):
-                outcome = drive(self._job(user, model, specs), store)
-                if outcome.status not in ("optimized", "unchanged"):
-                    break
-                if not self.triggered(drive(self.layout.new_pending_count(user), store)):
-                    break
-            return outcome
-        finally:
-            self._release(user)
+        """Optimize `user` now, then again while new feedback keeps triggering (blocking).
+
+        A model that cannot be created (`model` may be a factory) gives a `failed` outcome;
+        the feedback stays pending.
+        """
+        chat_model = _resolve(model, user)
+        if isinstance(chat_model, OptimizationOutcome):
+            return chat_model
+        outcome = OptimizationOutcome(user.user_id, "no_feedback")
+        for _ in range(_MAX_ROUNDS):
+            outcome = drive(self._job(user, chat_model, specs), store)
+            if outcome.status not in ("optimized", "unchanged"):
+                break
+            if not self.triggered(drive(self.layout.new_pending_count(user), store)):
+                break
+        return outcome
 
     async def aoptimize(
         self,
         store: BaseStore,
         user: UserRef,
-        model: BaseChatModel | None,
+        model: ModelSource,
         specs: dict[str, PromptSpec],
     ) -> OptimizationOutcome:
         """Async twin of `optimize`."""
-        if model is None:
-            return _no_model(user)
-        if not self._claim(user):
-            return OptimizationOutcome(user.user_id, "busy")
-        try:
-            outcome = OptimizationOutcome(user.user_id, "no_feedback")
-            for _ in range(_MAX_ROUNDS):
-                outcome = await adrive(self._job(user, model, specs), store)
-                if outcome.status not in ("optimized", "unchanged"):
-                    break
-                if not self.triggered(await adrive(self.layout.new_pending_count(user), store)):
-                    break
-            return outcome
-        finally:
-            self._release(user)
+        chat_model = _resolve(model, user)
+        if isinstance(chat_model, OptimizationOutcome):
+            return chat_model
+        outcome = OptimizationOutcome(user.user_id, "no_feedback")
+        for _ in range(_MAX_ROUNDS):
+            outcome = await adrive(self._job(user, chat_model, specs), store)
+            if outcome.status not in ("optimized", "unchanged"):
+                break
+            if not self.triggered(await adrive(self.layout.new_pending_count(user), store)):
+                break
+        return outcome
 
     def _job(
         self, user: UserRef, model: BaseChatModel, specs: dict[str, PromptSpec]
@@ -141,7 +124,7 @@ class OptimizationEngine:
         self,
         store: BaseStore,
         user: UserRef,
-        model: Callable[[], BaseChatModel | None],
+        model: ModelSource,
         specs: dict[str, PromptSpec],
     ) -> OptimizationOutcome | None:
         """Start a triggered optimization as the mode says; never raises.
@@ -152,12 +135,12 @@ class OptimizationEngine:
         if self.mode == "external":
             return None
         if self.mode == "inline":
-            return self._guarded(self.optimize, store, user, model(), specs)
+            return self._guarded(self.optimize, store, user, model, specs)
         if self._executor is None:
             self._executor = concurrent.futures.ThreadPoolExecutor(
                 max_workers=2, thread_name_prefix="promptopt"
             )
-        future = self._executor.submit(self._guarded, self.optimize, store, user, model(), specs)
+        future = self._executor.submit(self._guarded, self.optimize, store, user, model, specs)
         self._futures.add(future)
         future.add_done_callback(self._futures.discard)
         return None
@@ -166,15 +149,15 @@ class OptimizationEngine:
         self,
         store: BaseStore,
         user: UserRef,
-        model: Callable[[], BaseChatModel | None],
+        model: ModelSource,
         specs: dict[str, PromptSpec],
     ) -> OptimizationOutcome | None:
         """Async twin of `schedule`: background work is an asyncio task on the running loop."""
         if self.mode == "external":
             return None
         if self.mode == "inline":
-            return await self._aguarded(store, user, model(), specs)
-        task = asyncio.create_task(self._aguarded(store, user, model(), specs))
+            return await self._aguarded(store, user, model, specs)
+        task = asyncio.create_task(self._aguarded(store, user, model, specs))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return None
@@ -184,7 +167,7 @@ class OptimizationEngine:
         fn: Callable[..., OptimizationOutcome],
         store: BaseStore,
         user: UserRef,
-        model: BaseChatModel | None,
+        model: ModelSource,
         specs: dict[str, PromptSpec],
     ) -> OptimizationOutcome:
         try:
@@ -197,7 +180,7 @@ class OptimizationEngine:
         self,
         store: BaseStore,
         user: UserRef,
-        model: BaseChatModel | None,
+        model: ModelSource,
         specs: dict[str, PromptSpec],
     ) -> OptimizationOutcome:
         try:
@@ -234,7 +217,18 @@ class OptimizationEngine:
             self._executor = None
 
 
-def _no_model(user: UserRef) -> OptimizationOutcome:
-    msg = "no optimizer model: pass optimizer_model= or run the agent once so its model is known"
-    logger.warning("optimization of %r skipped: %s", user.user_id, msg)
-    return OptimizationOutcome(user.user_id, "failed", error=msg)
+def _resolve(model: ModelSource, user: UserRef) -> BaseChatModel | OptimizationOutcome:
+    """The optimizer model, or a `failed` outcome saying why there is none."""
+    try:
+        resolved = model() if callable(model) and not isinstance(model, BaseChatModel) else model
+    except Exception as exc:
+        msg = f"cannot create the optimizer model: {type(exc).__name__}: {exc}"
+        logger.warning("optimization of %r skipped: %s", user.user_id, msg)
+        return OptimizationOutcome(user.user_id, "failed", error=msg)
+    if resolved is None:
+        msg = (
+            "no optimizer model: pass optimizer_model= or run the agent once so its model is known"
+        )
+        logger.warning("optimization of %r skipped: %s", user.user_id, msg)
+        return OptimizationOutcome(user.user_id, "failed", error=msg)
+    return resolved

@@ -61,6 +61,8 @@ class OptimizerSettings:
             this many characters of content.
         lease_seconds: How long a namespace lease lives if its holder dies.
         require_approval: New versions wait as `pending` until approved.
+        max_attempts: Failed optimizations a feedback item takes part in before it is set
+            aside as `failed`.
     """
 
     kind: OptimizerKind = "prompt_memory"
@@ -69,6 +71,7 @@ class OptimizerSettings:
     max_trajectory_chars: int = 8_000
     lease_seconds: float = 300.0
     require_approval: bool = False
+    max_attempts: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,27 +161,45 @@ class OptimizerCall:
         return list(result), counter.as_dict()
 
 
-def _feedback_for_langmem(item: FeedbackItem) -> str | dict[str, Any]:
+def _feedback_for_langmem(item: FeedbackItem, budget: int) -> str | dict[str, Any]:
+    feedback: str | dict[str, Any] = (
+        _clip(item.feedback, budget)
+        if isinstance(item.feedback, str)
+        else {k: _clip(v, budget) if isinstance(v, str) else v for k, v in item.feedback.items()}
+    )
     if item.score is None:
-        return item.feedback
-    if isinstance(item.feedback, dict):
-        return {**item.feedback, "score": item.score}
-    return {"feedback": item.feedback, "score": item.score}
+        return feedback
+    if isinstance(feedback, dict):
+        return {**feedback, "score": item.score}
+    return {"feedback": feedback, "score": item.score}
+
+
+def _clip(text: str, budget: int) -> str:
+    """`text` cut to its last `budget` characters, saying how much was cut."""
+    if len(text) <= budget:
+        return text
+    return f"[... {len(text) - budget} characters cut ...]\n{text[-budget:]}"
 
 
 def _recent_messages(trajectory: TrajectoryRecord | None, budget: int) -> list[Any]:
-    """The trajectory's most recent messages whose content fits in `budget` characters."""
+    """The trajectory's most recent messages within `budget` characters of content.
+
+    Older messages are dropped first; a single message longer than what is left has its
+    content cut to its tail.
+    """
     if trajectory is None:
         return []
-    messages = messages_from_json(trajectory.messages)
     kept: list[Any] = []
-    used = 0
-    for message in reversed(messages):
-        size = len(str(message.content))
-        if kept and used + size > budget:
+    left = budget
+    for message in reversed(messages_from_json(trajectory.messages)):
+        if left <= 0:
             break
+        content = message.content if isinstance(message.content, str) else str(message.content)
+        if len(content) > left:
+            content = _clip(content, left)
+            message = message.model_copy(update={"content": content})
         kept.append(message)
-        used += size
+        left -= len(content)
     return list(reversed(kept))
 
 
@@ -248,17 +269,18 @@ def _optimize_leased(
     specs = {**stored_specs, **local_specs}
     if not specs:
         msg = "no prompt is known for this namespace yet: run the agent once first"
-        yield from layout.mark_attempted(owner, batch)
+        yield from layout.mark_attempted(owner, batch, max_attempts=settings.max_attempts)
         return OptimizationOutcome(owner.user_id, "failed", feedback_ids=ids, error=msg)
     names = list(specs)
     active, _ = yield from layout.read_active(owner, names)
     current = {name: active[name].text if name in active else specs[name].prompt for name in names}
+    expected = {name: active[name].latest if name in active else 0 for name in names}
     base_texts = {name: specs[name].prompt for name in names}
     payload = {
         "trajectories": [
             (
                 _recent_messages(trajectories.get(fb.trajectory_id), settings.max_trajectory_chars),
-                _feedback_for_langmem(fb),
+                _feedback_for_langmem(fb, settings.max_trajectory_chars),
             )
             for fb in batch
         ],
@@ -270,7 +292,7 @@ def _optimize_leased(
         error = f"optimizer raised {type(exc).__name__}: {exc}"
         logger.warning("optimization of %r failed: %s", owner.user_id, error)
         failed = [NewVersion(name, "", "failed", error) for name in names]
-        versions = yield from layout.commit_optimization(
+        recorded = yield from layout.commit_optimization(
             owner,
             base_texts=base_texts,
             candidates=failed,
@@ -278,8 +300,8 @@ def _optimize_leased(
             optimizer_kind=settings.kind,
             usage={},
         )
-        yield from layout.mark_attempted(owner, batch)
-        return OptimizationOutcome(owner.user_id, "failed", versions, ids, error)
+        yield from layout.mark_attempted(owner, batch, max_attempts=settings.max_attempts)
+        return OptimizationOutcome(owner.user_id, "failed", recorded or {}, ids, error)
     candidates = _candidates(result, current)
     versions = yield from layout.commit_optimization(
         owner,
@@ -289,7 +311,10 @@ def _optimize_leased(
         optimizer_kind=settings.kind,
         usage=usage,
         require_approval=settings.require_approval,
+        expected_latest=expected,
     )
+    if versions is None:
+        return OptimizationOutcome(owner.user_id, "busy", feedback_ids=ids)
     status: Literal["optimized", "unchanged"] = "optimized" if versions else "unchanged"
     return OptimizationOutcome(owner.user_id, status, versions, ids)
 

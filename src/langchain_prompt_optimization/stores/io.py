@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
+import weakref
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 if TYPE_CHECKING:
     from langgraph.store.base import BaseStore, Op, Result
 
-__all__ = ["Job", "Request", "Sleep", "StoreBatch", "adrive", "drive"]
+__all__ = ["Job", "LocalClaim", "Request", "Sleep", "StoreBatch", "adrive", "drive"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +77,46 @@ class Sleep:
     async def arun(self, store: BaseStore) -> None:
         """Yield to the event loop for `seconds`."""
         await asyncio.sleep(self.seconds)
+
+
+_claims_guard = threading.Lock()
+_claims: weakref.WeakKeyDictionary[BaseStore, dict[str, tuple[str, float]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalClaim:
+    """Claim (or release) a key for one holder among everything in this process using the
+    same store object. Not re-entrant: a second claim by the same holder fails too.
+
+    This closes the window between reading and writing a store lease for threads and
+    tasks of one process; the store lease covers other processes.
+    """
+
+    key: str
+    holder: str
+    ttl: float
+    release: bool = False
+
+    def run(self, store: BaseStore) -> bool:
+        """Claim or release; return whether the claim is ours."""
+        now = time.monotonic()
+        with _claims_guard:
+            claims = _claims.setdefault(store, {})
+            current = claims.get(self.key)
+            if self.release:
+                if current is not None and current[0] == self.holder:
+                    del claims[self.key]
+                return True
+            if current is not None and current[1] > now:
+                return False
+            claims[self.key] = (self.holder, now + self.ttl)
+            return True
+
+    async def arun(self, store: BaseStore) -> bool:
+        """Same as `run` (no I/O)."""
+        return self.run(store)
 
 
 def drive(job: Job[T], store: BaseStore) -> T:

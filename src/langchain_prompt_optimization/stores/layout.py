@@ -39,7 +39,7 @@ from langchain_prompt_optimization.errors import (
     UnknownUserError,
     UnknownVersionError,
 )
-from langchain_prompt_optimization.stores.io import Job, Sleep, StoreBatch
+from langchain_prompt_optimization.stores.io import Job, LocalClaim, Sleep, StoreBatch
 from langchain_prompt_optimization.stores.records import (
     FeedbackItem,
     PromptSpec,
@@ -119,6 +119,11 @@ class UserRef:
         if not user_id:
             msg = "user_id must not be empty (use None for the default namespace)"
             raise ValueError(msg)
+        try:
+            user_id.encode("utf-8")
+        except UnicodeEncodeError:
+            msg = f"user_id {user_id!r} is not valid Unicode text (lone surrogate)"
+            raise ValueError(msg) from None
         return cls(user_id, encode_label(user_id))
 
     @classmethod
@@ -417,13 +422,23 @@ class StoreLayout:
             if isinstance(item, Item)
         }
 
-    def mark_attempted(self, owner: UserRef, items: Sequence[FeedbackItem]) -> Job[None]:
-        """Count a failed optimization attempt on each item (they stay pending)."""
+    def mark_attempted(
+        self, owner: UserRef, items: Sequence[FeedbackItem], *, max_attempts: int
+    ) -> Job[None]:
+        """Count a failed optimization attempt on each item.
+
+        Items stay pending until `max_attempts` failures, then become `failed` so one bad
+        item cannot block a namespace's learning forever (they stay readable).
+        """
         ops: list[Op] = [
             PutOp(
                 self._feedback_ns(owner),
                 fb.id,
-                {**fb.to_json(), "attempts": fb.attempts + 1},
+                {
+                    **fb.to_json(),
+                    "attempts": fb.attempts + 1,
+                    "status": "failed" if fb.attempts + 1 >= max_attempts else "pending",
+                },
             )
             for fb in items
         ]
@@ -433,23 +448,43 @@ class StoreLayout:
     # -- leases --------------------------------------------------------------------------------
 
     def acquire_lease(self, owner: UserRef, holder: str, ttl: float) -> Job[bool]:
-        """Take the lineage owner's lease unless another live holder has it."""
+        """Take the lineage owner's lease unless another live holder has it.
+
+        Within a process the claim is atomic (`LocalClaim`, not re-entrant); across
+        processes the stored lease record (with expiry, so a crashed holder cannot block
+        the namespace forever) is read, written and read back.
+        """
+        key = "/".join(self._user_ns(owner))
+        if not (yield LocalClaim(key, holder, ttl)):
+            return False
         ns, now = self._user_ns(owner), time.time()
-        (item,) = yield StoreBatch([GetOp(ns, _LEASE_KEY)])
-        if isinstance(item, Item) and item.value:
-            current, expires = item.value.get("owner"), float(item.value.get("expires_at", 0))
-            if current != holder and expires > now:
-                return False
-        yield StoreBatch([PutOp(ns, _LEASE_KEY, {"owner": holder, "expires_at": now + ttl})])
-        (check,) = yield StoreBatch([GetOp(ns, _LEASE_KEY)])
-        return isinstance(check, Item) and check.value.get("owner") == holder
+        try:
+            (item,) = yield StoreBatch([GetOp(ns, _LEASE_KEY)])
+            if isinstance(item, Item) and item.value:
+                current = item.value.get("owner")
+                if current != holder and float(item.value.get("expires_at", 0)) > now:
+                    yield LocalClaim(key, holder, ttl, release=True)
+                    return False
+            lease = {"owner": holder, "expires_at": now + ttl}
+            yield StoreBatch([PutOp(ns, _LEASE_KEY, lease)])
+            (check,) = yield StoreBatch([GetOp(ns, _LEASE_KEY)])
+        except BaseException:
+            yield LocalClaim(key, holder, ttl, release=True)
+            raise
+        if isinstance(check, Item) and check.value.get("owner") == holder:
+            return True
+        yield LocalClaim(key, holder, ttl, release=True)
+        return False
 
     def release_lease(self, owner: UserRef, holder: str) -> Job[None]:
         """Give the lease back if we still hold it."""
         ns = self._user_ns(owner)
-        (item,) = yield StoreBatch([GetOp(ns, _LEASE_KEY)])
-        if isinstance(item, Item) and item.value.get("owner") == holder:
-            yield StoreBatch([PutOp(ns, _LEASE_KEY, None)])
+        try:
+            (item,) = yield StoreBatch([GetOp(ns, _LEASE_KEY)])
+            if isinstance(item, Item) and item.value.get("owner") == holder:
+                yield StoreBatch([PutOp(ns, _LEASE_KEY, None)])
+        finally:
+            yield LocalClaim("/".join(ns), holder, 0.0, release=True)
 
     def under_lease(
         self, owner: UserRef, holder: str, job: Job[T], *, ttl: float, wait: float
@@ -542,7 +577,8 @@ class StoreLayout:
         optimizer_kind: str,
         usage: dict[str, int],
         require_approval: bool = False,
-    ) -> Job[dict[str, PromptVersion]]:
+        expected_latest: dict[str, int] | None = None,
+    ) -> Job[dict[str, PromptVersion] | None]:
         """Append candidates as new versions and consume the feedback (one write batch).
 
         Must run under the owner's lease: version numbers are allocated here from a fresh
@@ -558,12 +594,24 @@ class StoreLayout:
             optimizer_kind: langmem kind that produced the candidates.
             usage: Optimizer usage to store on each new version.
             require_approval: Make accepted candidates pending.
+            expected_latest: The latest version number (0: none) of each prompt when the
+                optimization read it; if any moved since, nothing is written.
 
         Returns:
-            The appended versions by prompt name.
+            The appended versions by prompt name, or `None` on a conflict.
         """
         names = [c.prompt for c in candidates]
         active, _ = yield from self.read_active(owner, names)
+        if expected_latest is not None:
+            for name in names:
+                latest = active[name].latest if name in active else 0
+                if latest != expected_latest.get(name, 0):
+                    logger.warning(
+                        "prompt %r of %r changed during the optimization; not committing",
+                        name,
+                        owner.user_id,
+                    )
+                    return None
         superseding = [
             (name, n)
             for c in candidates

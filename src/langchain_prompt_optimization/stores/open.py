@@ -121,6 +121,7 @@ def _open_sqlite(uri: str, *, create: bool) -> BaseStore:
 
 def _open_postgres(uri: str) -> BaseStore:
     try:
+        import psycopg
         from langgraph.store.postgres import PostgresStore
         from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
@@ -136,6 +137,9 @@ def _open_postgres(uri: str) -> BaseStore:
         raise ValueError(msg)
     pool: ConnectionPool | None = None
     try:
+        # One direct connection first: an unreachable server fails fast with its own error,
+        # not after the pool's retries.
+        psycopg.connect(uri, connect_timeout=5).close()
         pool = ConnectionPool(
             uri,
             min_size=1,
@@ -149,6 +153,7 @@ def _open_postgres(uri: str) -> BaseStore:
     except Exception as exc:
         if pool is not None:
             pool.close()
-        msg = f"cannot open PostgreSQL store {mask_uri(uri)!r}: {type(exc).__name__}: {exc}"
+        detail = " ".join(str(exc).split())
+        msg = f"cannot open PostgreSQL store {mask_uri(uri)!r}: {type(exc).__name__}: {detail}"
         raise ValueError(mask_uri(msg)) from None
     return store

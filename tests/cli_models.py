@@ -1,0 +1,14 @@
+"""Models the CLI tests load with `--model python:tests.cli_models:optimizer`."""
+
+from __future__ import annotations
+
+from langchain_prompt_optimization.testing import ScriptedOptimizerModel
+
+SIGN_RULE = "Always sign emails as John Doe."
+
+
+def optimizer() -> ScriptedOptimizerModel:
+    """A scripted optimizer that learns the sign-off rule."""
+    return ScriptedOptimizerModel(
+        rewrite=lambda current, text: current if SIGN_RULE in current else f"{current}\n{SIGN_RULE}"
+    )
