@@ -214,24 +214,26 @@ def _status_style(status: str) -> str:
     }.get(status, "")
 
 
-def _first_line(text: str, width: int = 60) -> str:
+def _last_line(text: str, width: int = 60) -> str:
     line = next((ln for ln in reversed(text.splitlines()) if ln.strip()), "")
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def _history_table(user: str | None, prompt: str, versions: list[PromptVersion]) -> Table:
     table = Table(title=f"{prompt} prompt of {user if user is not None else '(default)'}")
-    for column in ("v", "status", "created", "reason", "parent", "feedback", "last line"):
-        table.add_column(column)
+    for column in ("v", "status", "created", "parent", "feedback"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("reason")
+    table.add_column("last line")
     for v in versions:
         table.add_row(
             str(v.version),
             Text(v.status, style=_status_style(v.status)),
-            v.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            v.reason,
+            v.created_at.strftime("%Y-%m-%d %H:%M"),
             "" if v.parent is None else str(v.parent),
             str(len(v.feedback_ids)),
-            _first_line(v.text),
+            v.reason,
+            _last_line(v.text),
         )
     return table
 
