@@ -42,6 +42,7 @@ from langchain_prompt_optimization.stores import (
     FeedbackItem,
     FeedbackValue,
     Job,
+    PromptConfig,
     PromptSpec,
     PromptVersion,
     StoreLayout,
@@ -122,7 +123,7 @@ class _Pinned:
     active: dict[str, ActivePrompt]
     deferred: dict[str, str]
     registered: bool
-    specs: dict[str, PromptSpec]
+    config: PromptConfig | None
     target: str | None
     requeued: int
 
@@ -404,7 +405,7 @@ class PromptOptimizationMiddleware(
     @property
     def require_approval(self) -> bool:
         """Whether new versions wait for approval."""
-        return self._engine.settings.require_approval
+        return bool(self._engine.settings.require_approval)
 
     def _owner(self, user: UserRef) -> UserRef:
         """The owner of the lineage that serves `user`."""
@@ -553,7 +554,7 @@ class PromptOptimizationMiddleware(
             active=active,
             deferred=deferred,
             registered=pin.user_registered,
-            specs=pin.specs,
+            config=pin.config,
             target=state.get("trajectory_id") or pin.thread_trajectory,
             requeued=requeued,
         )
@@ -583,7 +584,7 @@ class PromptOptimizationMiddleware(
             current = _Pin(versions, texts, hashes)
             self._remember(user, current)
             meta["registered"] = pinned.registered
-            meta["stored_specs"] = {k: v.to_json() for k, v in pinned.specs.items()}
+            meta["stored_config"] = pinned.config.to_json() if pinned.config else {}
             target = pinned.target
         else:
             logger.warning(
@@ -712,9 +713,9 @@ class PromptOptimizationMiddleware(
             created_at=utcnow(),
             pin_error=meta.get("pin_error"),
         )
-        specs = self._current_specs()
-        stored = meta.get("stored_specs")
-        changed = stored is not None and stored != {k: v.to_json() for k, v in specs.items()}
+        config = PromptConfig(self._current_specs(), self.require_approval)
+        stored = meta.get("stored_config")
+        changed = stored is not None and stored != config.to_json()
         feedback_item = None
         inband = meta.get("feedback")
         if inband is not None:
@@ -724,7 +725,7 @@ class PromptOptimizationMiddleware(
             owner,
             record,
             register_user=meta.get("registered") is not True,
-            specs=specs if changed else None,
+            config=config if changed else None,
             feedback=feedback_item,
         )
         return _Capture(user, owner, job, feedback_item, versions)

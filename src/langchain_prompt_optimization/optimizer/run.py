@@ -60,7 +60,8 @@ class OptimizerSettings:
         max_trajectory_chars: Each trajectory is cut to its most recent messages within
             this many characters of content.
         lease_seconds: How long a namespace lease lives if its holder dies.
-        require_approval: New versions wait as `pending` until approved.
+        require_approval: New versions wait as `pending` until approved; `None` follows
+            the policy the middleware recorded in the store (workers).
         max_attempts: Failed optimizations a feedback item takes part in before it is set
             aside as `failed`.
     """
@@ -70,7 +71,7 @@ class OptimizerSettings:
     max_feedback: int = 20
     max_trajectory_chars: int = 8_000
     lease_seconds: float = 300.0
-    require_approval: bool = False
+    require_approval: bool | None = False
     max_attempts: int = 3
 
 
@@ -244,7 +245,7 @@ def optimize_user(
     if not (yield from layout.acquire_lease(owner, holder, settings.lease_seconds)):
         return OptimizationOutcome(owner.user_id, "busy")
     try:
-        return (yield from _optimize_leased(layout, owner, model, specs, settings))
+        return (yield from _optimize_leased(layout, owner, model, specs, settings, holder))
     finally:
         try:
             yield from layout.release_lease(owner, holder)
@@ -258,6 +259,7 @@ def _optimize_leased(
     model: BaseChatModel,
     local_specs: dict[str, PromptSpec],
     settings: OptimizerSettings,
+    holder: str,
 ) -> Job[OptimizationOutcome]:
     pending = yield from layout.pending_feedback(owner)
     if not pending:
@@ -265,8 +267,11 @@ def _optimize_leased(
     batch = pending[: settings.max_feedback]
     ids = tuple(fb.id for fb in batch)
     trajectories = yield from layout.load_trajectories(batch)
-    stored_specs = yield from layout.read_specs()
-    specs = {**stored_specs, **local_specs}
+    config = yield from layout.read_config()
+    specs = {**config.specs, **local_specs}
+    require_approval = (
+        config.require_approval if settings.require_approval is None else settings.require_approval
+    )
     if not specs:
         msg = "no prompt is known for this namespace yet: run the agent once first"
         yield from layout.mark_attempted(owner, batch, max_attempts=settings.max_attempts)
@@ -303,6 +308,9 @@ def _optimize_leased(
         yield from layout.mark_attempted(owner, batch, max_attempts=settings.max_attempts)
         return OptimizationOutcome(owner.user_id, "failed", recorded or {}, ids, error)
     candidates = _candidates(result, current)
+    if not (yield from layout.renew_lease(owner, holder, settings.lease_seconds)):
+        logger.warning("lost the lease of %r during the optimization; not committing", owner)
+        return OptimizationOutcome(owner.user_id, "busy", feedback_ids=ids)
     versions = yield from layout.commit_optimization(
         owner,
         base_texts=base_texts,
@@ -310,7 +318,7 @@ def _optimize_leased(
         feedback=batch,
         optimizer_kind=settings.kind,
         usage=usage,
-        require_approval=settings.require_approval,
+        require_approval=require_approval,
         expected_latest=expected,
     )
     if versions is None:

@@ -17,6 +17,7 @@ from langchain_prompt_optimization.stores.open import default_store_uri, mask_ur
 from langchain_prompt_optimization.stores.records import (
     FeedbackItem,
     FeedbackValue,
+    PromptConfig,
     PromptSpec,
     PromptVersion,
     TrajectoryRecord,
@@ -32,6 +33,7 @@ __all__ = [
     "Job",
     "NewVersion",
     "PinResult",
+    "PromptConfig",
     "PromptSpec",
     "PromptVersion",
     "StoreBatch",

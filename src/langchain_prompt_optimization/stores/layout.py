@@ -40,8 +40,10 @@ from langchain_prompt_optimization.errors import (
     UnknownVersionError,
 )
 from langchain_prompt_optimization.stores.io import Job, LocalClaim, Sleep, StoreBatch
+from langchain_prompt_optimization.stores.leases import StoreLease
 from langchain_prompt_optimization.stores.records import (
     FeedbackItem,
+    PromptConfig,
     PromptSpec,
     PromptVersion,
     TrajectoryRecord,
@@ -74,6 +76,7 @@ _DEFAULT_LABEL = "%%default"
 _GLOBAL_LABEL = "%%global"
 _USERS = "%%users"
 _CONFIG = "%%config"
+_PENDING = "%%pending"
 _ACTIVE_KEY = "active"
 _LEASE_KEY = "lease"
 _PAGE = 200
@@ -189,8 +192,13 @@ class PinResult:
 
     active: dict[str, ActivePrompt]
     user_registered: bool
-    specs: dict[str, PromptSpec]
+    config: PromptConfig | None
     thread_trajectory: str | None = None
+
+    @property
+    def specs(self) -> dict[str, PromptSpec]:
+        """The recorded managed prompts (empty if none recorded yet)."""
+        return self.config.specs if self.config is not None else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +300,7 @@ class StoreLayout:
         return PinResult(
             active=active,
             user_registered=isinstance(user_item, Item),
-            specs=_specs_from(config_item),
+            config=_config_from(config_item),
             thread_trajectory=(
                 thread_item.value["trajectory_id"] if isinstance(thread_item, Item) else None
             ),
@@ -305,7 +313,7 @@ class StoreLayout:
         trajectory: TrajectoryRecord,
         *,
         register_user: bool,
-        specs: dict[str, PromptSpec] | None,
+        config: PromptConfig | None,
         feedback: FeedbackItem | None = None,
     ) -> Job[None]:
         """Write a run's trajectory in ONE batch, with what else the run learned.
@@ -331,8 +339,8 @@ class StoreLayout:
             )
         if register_user:
             ops.append(self._register_user_op(user))
-        if specs is not None:
-            ops.append(self._config_op(specs))
+        if config is not None:
+            ops.append(self._config_op(config))
         yield StoreBatch(ops)
 
     def _register_user_op(self, user: UserRef) -> PutOp:
@@ -342,15 +350,46 @@ class StoreLayout:
             {"user_id": user.user_id, "label": user.label, "created_at": utcnow().isoformat()},
         )
 
-    def _config_op(self, specs: dict[str, PromptSpec]) -> PutOp:
+    def _config_op(self, config: PromptConfig) -> PutOp:
         return PutOp(
             self._config_ns(),
             "prompts",
-            {
-                "prompts": {name: spec.to_json() for name, spec in specs.items()},
-                "updated_at": utcnow().isoformat(),
-            },
+            {**config.to_json(), "updated_at": utcnow().isoformat()},
         )
+
+    # -- pending work (for workers) ------------------------------------------------------------
+
+    def _pending_ns(self) -> tuple[str, ...]:
+        return (*self.prefix, _PENDING)
+
+    def _pending_mark_op(self, owner: UserRef) -> PutOp:
+        return PutOp(
+            self._pending_ns(),
+            owner.label,
+            {"owner": owner.label, "marked_at": utcnow().isoformat()},
+        )
+
+    def mark_pending(self, owner: UserRef) -> Job[None]:
+        """Put the owner in the pending-work index that workers read."""
+        yield StoreBatch([self._pending_mark_op(owner)])
+
+    def pending_owners(self) -> Job[list[UserRef]]:
+        """Owners marked as having triggered, not yet optimized work (oldest mark first)."""
+        items = yield from self._search_all(self._pending_ns(), None)
+        ordered = sorted(items, key=lambda item: item.value.get("marked_at", ""))
+        return [UserRef.from_label(item.key) for item in ordered]
+
+    def settle_pending(self, owner: UserRef) -> Job[bool]:
+        """Remove the owner's mark, then put it back if untried feedback is still pending.
+
+        The removal comes before the re-count, so feedback that arrives meanwhile is never
+        left unmarked. Returns whether the owner is still marked.
+        """
+        yield StoreBatch([PutOp(self._pending_ns(), owner.label, None)])
+        remaining = yield from self.new_pending_count(owner)
+        if remaining:
+            yield StoreBatch([self._pending_mark_op(owner)])
+        return remaining > 0
 
     # -- feedback ------------------------------------------------------------------------------
 
@@ -447,44 +486,67 @@ class StoreLayout:
 
     # -- leases --------------------------------------------------------------------------------
 
+    def _lease_key(self, owner: UserRef) -> str:
+        return "/".join(self._user_ns(owner))
+
     def acquire_lease(self, owner: UserRef, holder: str, ttl: float) -> Job[bool]:
         """Take the lineage owner's lease unless another live holder has it.
 
-        Within a process the claim is atomic (`LocalClaim`, not re-entrant); across
-        processes the stored lease record (with expiry, so a crashed holder cannot block
-        the namespace forever) is read, written and read back.
+        Atomic within a process (`LocalClaim`, not re-entrant) and, on SQLite and PostgreSQL
+        stores, across processes (`StoreLease`: one atomic statement on the lease table).
+        Other stores use a lease record (`"lease"` key) read, written and read back. Every
+        lease expires after `ttl` seconds, so a crashed holder cannot block the owner.
         """
-        key = "/".join(self._user_ns(owner))
+        key = self._lease_key(owner)
         if not (yield LocalClaim(key, holder, ttl)):
             return False
-        ns, now = self._user_ns(owner), time.time()
         try:
-            (item,) = yield StoreBatch([GetOp(ns, _LEASE_KEY)])
-            if isinstance(item, Item) and item.value:
-                current = item.value.get("owner")
-                if current != holder and float(item.value.get("expires_at", 0)) > now:
-                    yield LocalClaim(key, holder, ttl, release=True)
-                    return False
-            lease = {"owner": holder, "expires_at": now + ttl}
-            yield StoreBatch([PutOp(ns, _LEASE_KEY, lease)])
-            (check,) = yield StoreBatch([GetOp(ns, _LEASE_KEY)])
+            won = yield StoreLease(key, holder, ttl, "acquire")
+            if won is None:
+                won = yield from self._acquire_record(owner, holder, ttl)
         except BaseException:
             yield LocalClaim(key, holder, ttl, release=True)
             raise
-        if isinstance(check, Item) and check.value.get("owner") == holder:
-            return True
-        yield LocalClaim(key, holder, ttl, release=True)
-        return False
+        if not won:
+            yield LocalClaim(key, holder, ttl, release=True)
+        return bool(won)
+
+    def _acquire_record(self, owner: UserRef, holder: str, ttl: float) -> Job[bool]:
+        ns, now = self._user_ns(owner), time.time()
+        (item,) = yield StoreBatch([GetOp(ns, _LEASE_KEY)])
+        if isinstance(item, Item) and item.value:
+            current = item.value.get("owner")
+            if current != holder and float(item.value.get("expires_at", 0)) > now:
+                return False
+        yield StoreBatch([PutOp(ns, _LEASE_KEY, {"owner": holder, "expires_at": now + ttl})])
+        (check,) = yield StoreBatch([GetOp(ns, _LEASE_KEY)])
+        return isinstance(check, Item) and check.value.get("owner") == holder
+
+    def renew_lease(self, owner: UserRef, holder: str, ttl: float) -> Job[bool]:
+        """Extend our lease; `False` if it expired and someone else may have taken it."""
+        renewed = yield StoreLease(self._lease_key(owner), holder, ttl, "renew")
+        if renewed is not None:
+            return bool(renewed)
+        ns = self._user_ns(owner)
+        (item,) = yield StoreBatch([GetOp(ns, _LEASE_KEY)])
+        if not (isinstance(item, Item) and item.value and item.value.get("owner") == holder):
+            return False
+        lease = {"owner": holder, "expires_at": time.time() + ttl}
+        yield StoreBatch([PutOp(ns, _LEASE_KEY, lease)])
+        return True
 
     def release_lease(self, owner: UserRef, holder: str) -> Job[None]:
         """Give the lease back if we still hold it."""
-        ns = self._user_ns(owner)
+        key = self._lease_key(owner)
         try:
-            (item,) = yield StoreBatch([GetOp(ns, _LEASE_KEY)])
-            if isinstance(item, Item) and item.value.get("owner") == holder:
-                yield StoreBatch([PutOp(ns, _LEASE_KEY, None)])
+            released = yield StoreLease(key, holder, 0.0, "release")
+            if released is None:
+                ns = self._user_ns(owner)
+                (item,) = yield StoreBatch([GetOp(ns, _LEASE_KEY)])
+                if isinstance(item, Item) and item.value.get("owner") == holder:
+                    yield StoreBatch([PutOp(ns, _LEASE_KEY, None)])
         finally:
-            yield LocalClaim("/".join(ns), holder, 0.0, release=True)
+            yield LocalClaim(key, holder, 0.0, release=True)
 
     def under_lease(
         self, owner: UserRef, holder: str, job: Job[T], *, ttl: float, wait: float
@@ -520,10 +582,10 @@ class StoreLayout:
         }
         return active, _specs_from(results[-1])
 
-    def read_specs(self) -> Job[dict[str, PromptSpec]]:
-        """The prompt configuration recorded by the middleware (base texts and guidance)."""
+    def read_config(self) -> Job[PromptConfig]:
+        """The configuration recorded by the middleware (prompts, approval policy)."""
         (item,) = yield StoreBatch([GetOp(self._config_ns(), "prompts")])
-        return _specs_from(item)
+        return _config_from(item) or PromptConfig()
 
     def _pointer_op(self, owner: UserRef, prompt: str, state: ActivePrompt, now: datetime) -> PutOp:
         return PutOp(self._prompt_ns(owner, prompt), _ACTIVE_KEY, state.to_json(prompt, now))
@@ -922,6 +984,10 @@ class StoreLayout:
 
 def _review(action: str, note: str, now: datetime) -> dict[str, Any]:
     return {"action": action, "at": now.isoformat(), "note": note}
+
+
+def _config_from(item: Item | Any | None) -> PromptConfig | None:
+    return PromptConfig.from_json(item.value) if isinstance(item, Item) else None
 
 
 def _specs_from(item: Item | Any | None) -> dict[str, PromptSpec]:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FeedbackItem",
     "FeedbackValue",
+    "PromptConfig",
     "PromptSpec",
     "PromptVersion",
     "TrajectoryRecord",
@@ -92,6 +93,33 @@ class PromptSpec:
             prompt=data["prompt"],
             update_instructions=data.get("update_instructions"),
             when_to_update=data.get("when_to_update"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PromptConfig:
+    """What the middleware records so any process (a worker) can optimize without the code:
+    the managed prompts' base texts and guidance, and whether new versions need approval."""
+
+    specs: dict[str, PromptSpec] = field(default_factory=dict)
+    require_approval: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form, as stored in the configuration record."""
+        return {
+            "prompts": {name: spec.to_json() for name, spec in self.specs.items()},
+            "require_approval": self.require_approval,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PromptConfig:
+        """Inverse of `to_json`."""
+        return cls(
+            specs={
+                name: PromptSpec.from_json(spec)
+                for name, spec in (data.get("prompts") or {}).items()
+            },
+            require_approval=bool(data.get("require_approval", False)),
         )
 
 
