@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -90,12 +93,67 @@ def make_harness(
     return Harness(agent, middleware, model, optimizer, store)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+PG_URI = os.environ.get("PROMPTOPT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def postgres_available() -> str | None:
+    """Why PostgreSQL cannot be used, or None when it answers."""
+    try:
+        import psycopg
+
+        psycopg.connect(PG_URI, connect_timeout=3).close()
+    except Exception as exc:
+        return f"PostgreSQL at {PG_URI} does not answer: {exc}"
+    return None
+
+
+def need_postgres() -> None:
+    """Skip when PostgreSQL is unreachable; under CI (CI=true) fail instead."""
+    why = postgres_available()
+    if why is None:
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{why} (CI must run the PostgreSQL tests; .ci/run starts the server)")
+    pytest.skip(why)
+
+
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A fresh, empty schema; yields a store URI whose search_path points at it."""
+    import psycopg
+
+    need_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_URI, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in PG_URI else "?"
+    try:
+        yield f"{PG_URI}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_URI, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def pg_uri() -> Iterator[str]:
+    """A store URI on a fresh PostgreSQL schema."""
+    with postgres_schema() as uri:
+        yield uri
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[BaseStore]:
-    """A fresh store: InMemoryStore, and a SqliteStore file (which catches non-JSON records)."""
+    """A fresh store: InMemoryStore, a SqliteStore file and a PostgresStore schema (the SQL
+    stores catch non-JSON records and real concurrency)."""
     if request.param == "memory":
         yield InMemoryStore()
         return
-    sqlite_store = open_store(f"sqlite:///{tmp_path}/store.db")
-    yield sqlite_store
-    sqlite_store.conn.close()  # type: ignore[attr-defined]
+    if request.param == "sqlite":
+        sqlite_store = open_store(f"sqlite:///{tmp_path}/store.db")
+        yield sqlite_store
+        sqlite_store.conn.close()  # type: ignore[attr-defined]
+        return
+    with postgres_schema() as uri:
+        pg_store = open_store(uri)
+        yield pg_store
+        pg_store.conn.close()  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from langchain_prompt_optimization.middleware import (
     PromptOptimizationMiddleware,
     PromptOptimizationState,
 )
-from langchain_prompt_optimization.optimizer import OptimizationOutcome
+from langchain_prompt_optimization.optimizer import OptimizationOutcome, PromptWorker
 from langchain_prompt_optimization.review import PromptRegistry
 from langchain_prompt_optimization.stores import (
     FeedbackItem,
@@ -36,6 +36,7 @@ __all__ = [
     "PromptOptimizationState",
     "PromptRegistry",
     "PromptVersion",
+    "PromptWorker",
     "TrajectoryNotFoundError",
     "UnknownPromptError",
     "UnknownUserError",

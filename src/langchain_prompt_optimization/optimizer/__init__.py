@@ -16,6 +16,7 @@ from langchain_prompt_optimization.optimizer.run import (
     OptimizerSettings,
     optimize_user,
 )
+from langchain_prompt_optimization.optimizer.worker import PromptWorker
 
 __all__ = [
     "KINDS",
@@ -26,6 +27,7 @@ __all__ = [
     "OptimizationOutcome",
     "OptimizerKind",
     "OptimizerSettings",
+    "PromptWorker",
     "check_candidate",
     "optimize_user",
     "template_variables",

@@ -124,6 +124,17 @@ def _parser() -> argparse.ArgumentParser:
     optimize.add_argument(
         "--kind", choices=["gradient", "metaprompt", "prompt_memory"], default="prompt_memory"
     )
+    worker = command("worker", "process pending optimizations (apps in mode='external')")
+    worker.add_argument("--model", required=True, help="as for optimize")
+    worker.add_argument(
+        "--kind", choices=["gradient", "metaprompt", "prompt_memory"], default="prompt_memory"
+    )
+    worker.add_argument("--concurrency", type=int, default=1, help="owners in parallel")
+    worker.add_argument("--once", action="store_true", help="process pending work, then exit")
+    worker.add_argument("--poll", type=float, default=2.0, help="seconds between idle polls")
+    worker.add_argument(
+        "--lease-seconds", type=float, default=300.0, help="lease time-to-live (seconds)"
+    )
     optimize.add_argument(
         "--require-approval",
         action=argparse.BooleanOptionalAction,
@@ -280,6 +291,8 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
     console = out.console
     command = args.command
 
+    if command == "worker":
+        return _worker(args, store, out)
     if command == "users":
         users = registry.users()
 
@@ -343,6 +356,34 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
         )
     elif command == "optimize":
         return _optimize(args, store, registry, user, out)
+    return EXIT_OK
+
+
+def _worker(args: argparse.Namespace, store: Any, out: _Output) -> int:
+    from langchain_prompt_optimization.optimizer import PromptWorker
+
+    try:
+        worker = PromptWorker(
+            store,
+            optimizer_model=_load_model(args.model),
+            kind=args.kind,
+            namespace_prefix=_prefix(args.prefix),
+            concurrency=args.concurrency,
+            poll_interval=args.poll,
+            lease_seconds=args.lease_seconds,
+        )
+    except (TypeError, ValueError) as exc:
+        raise _UsageError(str(exc)) from None
+    if args.once:
+        done = worker.run_once()
+        out.emit(
+            {"optimized": done},
+            lambda: out.console.print(f"optimized {done} namespace(s)"),
+        )
+        return EXIT_OK
+    logging.getLogger("langchain_prompt_optimization").setLevel(logging.INFO)
+    logging.getLogger(__name__).info("worker %s started", worker.holder)
+    worker.run_forever()
     return EXIT_OK
 
 
