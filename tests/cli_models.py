@@ -12,3 +12,14 @@ def optimizer() -> ScriptedOptimizerModel:
     return ScriptedOptimizerModel(
         rewrite=lambda current, text: current if SIGN_RULE in current else f"{current}\n{SIGN_RULE}"
     )
+
+
+def slow_optimizer() -> ScriptedOptimizerModel:
+    """An optimizer that takes 60 seconds (to be killed mid-optimization)."""
+    import time
+
+    def rewrite(current: str, text: str) -> str:
+        time.sleep(60)
+        return f"{current}\n{SIGN_RULE}"
+
+    return ScriptedOptimizerModel(rewrite=rewrite)

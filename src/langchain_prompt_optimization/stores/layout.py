@@ -132,7 +132,7 @@ class UserRef:
     @classmethod
     def from_label(cls, label: str) -> UserRef:
         """The namespace with this label (inverse of `of(...).label`)."""
-        if label == _DEFAULT_LABEL:
+        if label in (_DEFAULT_LABEL, _GLOBAL_LABEL):
             return cls(None, label)
         return cls(decode_label(label), label)
 
