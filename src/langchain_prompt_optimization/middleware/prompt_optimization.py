@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import math
 import threading
@@ -49,16 +50,21 @@ from langchain_prompt_optimization.stores import (
     TrajectoryRecord,
     UserRef,
     adrive,
+    adrive_within,
     default_store_uri,
     drive,
+    drive_within,
     messages_to_json,
     open_store,
 )
+from langchain_prompt_optimization.stores.buffer import WriteBuffer
+from langchain_prompt_optimization.stores.io import write
 from langchain_prompt_optimization.stores.records import content_hash, utcnow
 
 if TYPE_CHECKING:
     from langchain_core.messages import AIMessage, AnyMessage
     from langgraph.runtime import Runtime
+    from langgraph.store.base import Op
     from langmem import Prompt
 
 __all__ = [
@@ -111,7 +117,7 @@ class _Capture:
 
     user: UserRef
     owner: UserRef
-    job: Job[None]
+    ops: list[Op]
     feedback: FeedbackItem | None
     versions: dict[str, int]
 
@@ -252,6 +258,8 @@ class PromptOptimizationMiddleware(
         namespace_prefix: Sequence[str] = DEFAULT_PREFIX,
         max_feedback_per_optimization: int = 20,
         max_trajectory_chars: int = 8_000,
+        store_timeout: float | None = 0.5,
+        max_buffered_writes: int = 1_000,
         scope: Literal["user", "global"] = "user",
         require_approval: bool | None = None,
         on_base_change: Literal["new_lineage", "carry"] = "new_lineage",
@@ -292,6 +300,12 @@ class PromptOptimizationMiddleware(
             max_feedback_per_optimization: Most feedback items one optimization reads.
             max_trajectory_chars: Each trajectory is cut to its latest messages within this
                 many characters before it reaches the optimizer.
+            store_timeout: Seconds a run waits for the store before its hooks give up: the
+                pin read then serves the last known (or base) prompts, a capture write is
+                buffered. `None`: no deadline.
+            max_buffered_writes: Captures kept in memory while the store is down, written
+                when it answers again; beyond that they are dropped (counted in
+                `dropped_writes`, logged).
             scope: `"user"`: one lineage of prompt versions per user namespace. `"global"`:
                 one lineage shared by all users, learned from everyone's feedback.
             require_approval: New versions are stored `pending` and not served until
@@ -315,7 +329,15 @@ class PromptOptimizationMiddleware(
         if mode not in MODES:
             msg = f"mode must be one of {', '.join(MODES)}; got {mode!r}"
             raise ValueError(msg)
+        if store_timeout is not None and (
+            isinstance(store_timeout, bool)
+            or not isinstance(store_timeout, int | float)
+            or store_timeout <= 0
+        ):
+            msg = f"store_timeout must be positive seconds or None; got {store_timeout!r}"
+            raise ValueError(msg)
         for name, value in (
+            ("max_buffered_writes", max_buffered_writes),
             ("optimize_every", optimize_every),
             ("max_feedback_per_optimization", max_feedback_per_optimization),
             ("max_trajectory_chars", max_trajectory_chars),
@@ -387,6 +409,10 @@ class PromptOptimizationMiddleware(
             mode=mode,
             optimize_every=optimize_every,
         )
+        self._store_timeout = store_timeout
+        self._buffer = WriteBuffer(max_buffered_writes)
+        self._io_pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._io_lock = threading.Lock()
         self._last_pins: OrderedDict[str, _Pin] = OrderedDict()
         self._last_pins_lock = threading.Lock()
 
@@ -619,7 +645,8 @@ class PromptOptimizationMiddleware(
         owner = self._owner(user)
         try:
             store = self._run_store(runtime)
-            pinned = drive(self._pin_job(state, user, owner, _thread_id(runtime)), store)
+            job = self._pin_job(state, user, owner, _thread_id(runtime))
+            pinned = drive_within(job, store, self._store_timeout, self._io())
             if pinned.requeued:
                 self._engine.schedule(store, owner, self._model, self._current_specs())
         except GraphBubbleUp:
@@ -637,7 +664,8 @@ class PromptOptimizationMiddleware(
         owner = self._owner(user)
         try:
             store = self._run_store(runtime)
-            pinned = await adrive(self._pin_job(state, user, owner, _thread_id(runtime)), store)
+            job = self._pin_job(state, user, owner, _thread_id(runtime))
+            pinned = await adrive_within(job, store, self._store_timeout)
             if pinned.requeued:
                 await self._engine.aschedule(store, owner, self._model, self._current_specs())
         except GraphBubbleUp:
@@ -720,7 +748,7 @@ class PromptOptimizationMiddleware(
         inband = meta.get("feedback")
         if inband is not None:
             feedback_item = self._inband_feedback(inband, user)
-        job = self._layout.capture(
+        ops = self._layout.capture_ops(
             user,
             owner,
             record,
@@ -728,7 +756,7 @@ class PromptOptimizationMiddleware(
             config=config if changed else None,
             feedback=feedback_item,
         )
-        return _Capture(user, owner, job, feedback_item, versions)
+        return _Capture(user, owner, ops, feedback_item, versions)
 
     @staticmethod
     def _inband_feedback(inband: dict[str, Any], user: UserRef) -> FeedbackItem | None:
@@ -754,6 +782,76 @@ class PromptOptimizationMiddleware(
             update["prompt_versions"] = versions
         return update
 
+    def _io(self) -> concurrent.futures.ThreadPoolExecutor:
+        """Threads that run store calls under a deadline (sync hooks)."""
+        with self._io_lock:
+            if self._io_pool is None:
+                self._io_pool = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=4, thread_name_prefix="promptopt-io"
+                )
+            return self._io_pool
+
+    def _write_capture(self, store: BaseStore, ops: list[Op]) -> bool:
+        """Write a capture (after any buffered ones); on failure buffer it. Never raises."""
+        try:
+            if len(self._buffer):
+                drive_within(self._buffer.flush(), store, self._store_timeout, self._io())
+            drive_within(write(ops), store, self._store_timeout, self._io())
+        except GraphBubbleUp:
+            raise
+        except Exception as exc:
+            return self._buffer_capture(ops, exc)
+        return True
+
+    async def _awrite_capture(self, store: BaseStore, ops: list[Op]) -> bool:
+        """Async twin of `_write_capture`."""
+        try:
+            if len(self._buffer):
+                await adrive_within(self._buffer.flush(), store, self._store_timeout)
+            await adrive_within(write(ops), store, self._store_timeout)
+        except GraphBubbleUp:
+            raise
+        except Exception as exc:
+            return self._buffer_capture(ops, exc)
+        return True
+
+    def _buffer_capture(self, ops: list[Op], exc: BaseException) -> bool:
+        kept = self._buffer.add(ops)
+        logger.warning(
+            "could not record the run (%s: %s); %s for when the store answers",
+            type(exc).__name__,
+            exc,
+            "kept in memory" if kept else "buffer full, dropped",
+        )
+        return False
+
+    @property
+    def buffered_writes(self) -> int:
+        """Captures waiting in memory for the store to answer."""
+        return len(self._buffer)
+
+    @property
+    def dropped_writes(self) -> int:
+        """Captures dropped because the outage buffer was full."""
+        return self._buffer.dropped
+
+    def flush_writes(self) -> int:
+        """Write the captures buffered during a store outage now.
+
+        Returns:
+            How many were written.
+
+        Raises:
+            Exception: The store's error if it still does not answer (they stay buffered).
+        """
+        return drive_within(
+            self._buffer.flush(), self._api_store(), self._store_timeout, self._io()
+        )
+
+    async def aflush_writes(self) -> int:
+        """Async twin of `flush_writes`."""
+        return await adrive_within(self._buffer.flush(), self._api_store(), self._store_timeout)
+
     @override
     def after_agent(
         self, state: PromptOptimizationState[ResponseT], runtime: Runtime[ContextT]
@@ -765,9 +863,11 @@ class PromptOptimizationMiddleware(
             capture = self._capture(state, runtime)
             if capture is None:
                 return None
-            drive(capture.job, store)
+            if not self._write_capture(store, capture.ops):
+                return self._after_update(state, capture.versions)
             if capture.feedback is not None:
-                pending = drive(self._layout.new_pending_count(capture.owner), store)
+                count = self._layout.new_pending_count(capture.owner)
+                pending = drive_within(count, store, self._store_timeout, self._io())
                 if self._engine.triggered(pending):
                     specs = self._current_specs()
                     self._engine.schedule(store, capture.owner, self._model, specs)
@@ -788,9 +888,11 @@ class PromptOptimizationMiddleware(
             capture = self._capture(state, runtime)
             if capture is None:
                 return None
-            await adrive(capture.job, store)
+            if not await self._awrite_capture(store, capture.ops):
+                return self._after_update(state, capture.versions)
             if capture.feedback is not None:
-                pending = await adrive(self._layout.new_pending_count(capture.owner), store)
+                count = self._layout.new_pending_count(capture.owner)
+                pending = await adrive_within(count, store, self._store_timeout)
                 if self._engine.triggered(pending):
                     specs = self._current_specs()
                     await self._engine.aschedule(store, capture.owner, self._model, specs)
@@ -949,6 +1051,9 @@ class PromptOptimizationMiddleware(
     def close(self) -> None:
         """Wait for background work and release threads."""
         self._engine.close()
+        if self._io_pool is not None:
+            self._io_pool.shutdown(wait=False)
+            self._io_pool = None
 
 
 def _check_model_name(name: str) -> None:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from langchain_prompt_optimization.stores.io import Job, StoreBatch, adrive, drive
+from langchain_prompt_optimization.stores.io import (
+    Job,
+    StoreBatch,
+    adrive,
+    adrive_within,
+    drive,
+    drive_within,
+)
 from langchain_prompt_optimization.stores.layout import (
     DEFAULT_PREFIX,
     ActivePrompt,
@@ -41,9 +48,11 @@ __all__ = [
     "TrajectoryRecord",
     "UserRef",
     "adrive",
+    "adrive_within",
     "decode_label",
     "default_store_uri",
     "drive",
+    "drive_within",
     "encode_label",
     "mask_uri",
     "messages_from_json",

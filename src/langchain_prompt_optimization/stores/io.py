@@ -8,6 +8,7 @@ store interaction has one implementation and two faithful entry points.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 import time
@@ -19,7 +20,18 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 if TYPE_CHECKING:
     from langgraph.store.base import BaseStore, Op, Result
 
-__all__ = ["Job", "LocalClaim", "Request", "Sleep", "StoreBatch", "adrive", "drive"]
+__all__ = [
+    "Job",
+    "LocalClaim",
+    "Request",
+    "Sleep",
+    "StoreBatch",
+    "adrive",
+    "adrive_within",
+    "drive",
+    "drive_within",
+    "write",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -147,3 +159,37 @@ async def adrive(job: Job[T], store: BaseStore) -> T:
                 request = job.send(result)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
+
+
+def write(ops: list[Op]) -> Job[None]:
+    """A job that writes `ops` in one batch."""
+    yield StoreBatch(ops)
+
+
+def drive_within(
+    job: Job[T],
+    store: BaseStore,
+    timeout: float | None,
+    executor: concurrent.futures.ThreadPoolExecutor,
+) -> T:
+    """`drive` with a deadline: the job runs on `executor`; past `timeout` seconds this
+    raises `TimeoutError` (the job may still finish in the background)."""
+    if timeout is None:
+        return drive(job, store)
+    future = executor.submit(drive, job, store)
+    try:
+        return future.result(timeout=timeout)
+    except concurrent.futures.TimeoutError:
+        msg = f"the store did not answer within {timeout}s"
+        raise TimeoutError(msg) from None
+
+
+async def adrive_within(job: Job[T], store: BaseStore, timeout: float | None) -> T:
+    """`adrive` with a deadline (`TimeoutError` past `timeout` seconds)."""
+    if timeout is None:
+        return await adrive(job, store)
+    try:
+        return await asyncio.wait_for(adrive(job, store), timeout)
+    except TimeoutError:
+        msg = f"the store did not answer within {timeout}s"
+        raise TimeoutError(msg) from None

@@ -306,7 +306,7 @@ class StoreLayout:
             ),
         )
 
-    def capture(
+    def capture_ops(
         self,
         user: UserRef,
         owner: UserRef,
@@ -315,8 +315,8 @@ class StoreLayout:
         register_user: bool,
         config: PromptConfig | None,
         feedback: FeedbackItem | None = None,
-    ) -> Job[None]:
-        """Write a run's trajectory in ONE batch, with what else the run learned.
+    ) -> list[Op]:
+        """The ops of a run's ONE write batch: its trajectory and what else the run learned.
 
         The same batch carries the thread pointer, the user's registration and the prompt
         configuration when they are new, and in-band feedback on the previous run.
@@ -341,7 +341,7 @@ class StoreLayout:
             ops.append(self._register_user_op(user))
         if config is not None:
             ops.append(self._config_op(config))
-        yield StoreBatch(ops)
+        return ops
 
     def _register_user_op(self, user: UserRef) -> PutOp:
         return PutOp(

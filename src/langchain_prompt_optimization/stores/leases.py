@@ -85,12 +85,17 @@ class _PostgresLeases:
     """Leases in the PostgreSQL database of a `PostgresStore` (server clock decides expiry)."""
 
     def __init__(self, store: Any) -> None:
+        import psycopg
+
         self.store = store
-        self._execute(
-            f"CREATE TABLE IF NOT EXISTS {LEASE_TABLE} "
-            "(key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TIMESTAMPTZ NOT NULL)",
-            (),
-        )
+        try:
+            self._execute(
+                f"CREATE TABLE IF NOT EXISTS {LEASE_TABLE} "
+                "(key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TIMESTAMPTZ NOT NULL)",
+                (),
+            )
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
+            pass  # another process created it at the same moment
 
     def _execute(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         with self.store._cursor() as cur:
@@ -137,6 +142,12 @@ def lease_backend(store: BaseStore) -> _Backend | None:
     with _backends_guard:
         if target in _backends:
             return _backends[target]
+        backend = _create_backend(target)
+        _backends[target] = backend
+        return backend
+
+
+def _create_backend(target: Any) -> _Backend | None:
     backend: _Backend | None = None
     try:
         from langgraph.store.sqlite import SqliteStore
@@ -153,8 +164,6 @@ def lease_backend(store: BaseStore) -> _Backend | None:
                 backend = _PostgresLeases(target)
         except ImportError:  # pragma: no cover - extra not installed
             pass
-    with _backends_guard:
-        _backends[target] = backend
     return backend
 
 
