@@ -12,6 +12,7 @@ here (InMemoryStore, custom stores) fall back to a lease record in the store (se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -88,14 +89,13 @@ class _PostgresLeases:
         import psycopg
 
         self.store = store
-        try:
+        # Another process may create it at the same moment.
+        with contextlib.suppress(psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
             self._execute(
                 f"CREATE TABLE IF NOT EXISTS {LEASE_TABLE} "
                 "(key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TIMESTAMPTZ NOT NULL)",
                 (),
             )
-        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
-            pass  # another process created it at the same moment
 
     def _execute(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         with self.store._cursor() as cur:
