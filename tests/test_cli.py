@@ -23,7 +23,8 @@ def run(*args: str, store: str | None = None, env: dict[str, str] | None = None)
     command = [str(PROMPTOPT)]
     if store is not None:
         command += ["--store", store]
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", **(env or {})}
+    path = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    full_env = {**os.environ, "PYTHONPATH": path, "COLUMNS": "200", **(env or {})}
     full_env.pop("PROMPTOPT_STORE", None) if env is None or "PROMPTOPT_STORE" not in env else None
     return subprocess.run(
         [*command, *args], capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=120

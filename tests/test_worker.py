@@ -134,7 +134,7 @@ def test_run_forever_stops_cleanly():
 
 
 def _worker_process(uri: str, model: str, *extra: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     return subprocess.Popen(
         [str(PROMPTOPT), "--store", uri, "worker", "--model", model, "--poll", "0.1", *extra],
         cwd=ROOT,
@@ -159,7 +159,7 @@ def test_worker_command_once_and_sigterm(tmp_path):
     once = subprocess.run(
         [str(PROMPTOPT), "--store", uri, "--json", "worker", "--once", "--model",
          "python:tests.cli_models:optimizer"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])},
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert once.returncode == 0, once.stderr

@@ -45,7 +45,6 @@ from langchain_prompt_optimization.stores import (
     Job,
     PromptConfig,
     PromptSpec,
-    PromptVersion,
     StoreLayout,
     TrajectoryRecord,
     UserRef,
@@ -120,6 +119,7 @@ class _Capture:
     ops: list[Op]
     feedback: FeedbackItem | None
     versions: dict[str, int]
+    carry: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -524,31 +524,34 @@ class PromptOptimizationMiddleware(
         return spec.prompt if spec is not None else None
 
     def _rebase_job(
-        self, owner: UserRef, name: str, base: str, old_hash: str
-    ) -> Job[tuple[PromptVersion, int] | None]:
-        """Start a new lineage from a changed base; `None` if the lease is taken right now."""
+        self, owner: UserRef, name: str, base: str
+    ) -> Job[tuple[ActivePrompt, int] | None]:
+        """Start a new lineage from a changed base: the pointer after, and how much feedback
+        was requeued to carry over. `None` if the lease is taken right now."""
         holder = self._engine.holder
         if not (yield from self._layout.acquire_lease(owner, holder, 60.0)):
             return None
+        requeued = 0
         try:
             reason = "base prompt changed in code: new lineage"
             if self._on_base_change == "carry":
                 reason += " (learned feedback carried over)"
-            version = yield from self._layout.rebase(owner, name, base, reason=reason)
-            requeued = 0
-            if version is not None and self._on_base_change == "carry":
-                requeued = yield from self._layout.requeue_lineage_feedback(owner, name, old_hash)
+            rebased = yield from self._layout.rebase(owner, name, base, reason=reason)
+            if rebased is None:
+                return None
+            after, previous = rebased
+            if previous is not None and self._on_base_change == "carry":
+                requeued = yield from self._layout.requeue_learned_feedback(owner, name, previous)
         finally:
             yield from self._layout.release_lease(owner, holder)
-        if version is None:
-            return None
-        logger.info(
-            "prompt %r of %r: base changed in code, new lineage v%s",
-            name,
-            owner.user_id,
-            version.version,
-        )
-        return version, requeued
+        if previous is not None:
+            logger.info(
+                "prompt %r of %r: base changed in code, new lineage v%s",
+                name,
+                owner.user_id,
+                after.version,
+            )
+        return after, requeued
 
     def _pin_job(
         self,
@@ -566,15 +569,23 @@ class PromptOptimizationMiddleware(
         requeued = 0
         for name, pointer in pin.active.items():
             base = self._code_base(name, pin.specs)
-            if base is None or not pointer.base_hash or pointer.base_hash == content_hash(base):
+            if base is None or not pointer.base_hash:
                 continue
-            rebased = yield from self._rebase_job(owner, name, base, pointer.base_hash)
+            code_hash = content_hash(base)
+            if pointer.base_hash == code_hash:
+                continue
+            if code_hash in pointer.retired_bases:
+                # This process runs an older base than the lineage (a rolling deploy): serve
+                # its own base, never rebase backwards.
+                del active[name]
+                deferred[name] = base
+                continue
+            rebased = yield from self._rebase_job(owner, name, base)
             if rebased is None:
                 del active[name]
                 deferred[name] = base
                 continue
-            version, count = rebased
-            active[name] = ActivePrompt(version.version, base, version.version, version.base_hash)
+            active[name], count = rebased
             requeued += count
         return _Pinned(
             active=active,
@@ -611,6 +622,8 @@ class PromptOptimizationMiddleware(
             self._remember(user, current)
             meta["registered"] = pinned.registered
             meta["stored_config"] = pinned.config.to_json() if pinned.config else {}
+            if pinned.requeued:
+                meta["carry"] = pinned.requeued
             target = pinned.target
         else:
             logger.warning(
@@ -647,8 +660,6 @@ class PromptOptimizationMiddleware(
             store = self._run_store(runtime)
             job = self._pin_job(state, user, owner, _thread_id(runtime))
             pinned = drive_within(job, store, self._store_timeout, self._io())
-            if pinned.requeued:
-                self._engine.schedule(store, owner, self._model, self._current_specs())
         except GraphBubbleUp:
             raise
         except Exception as exc:
@@ -666,8 +677,6 @@ class PromptOptimizationMiddleware(
             store = self._run_store(runtime)
             job = self._pin_job(state, user, owner, _thread_id(runtime))
             pinned = await adrive_within(job, store, self._store_timeout)
-            if pinned.requeued:
-                await self._engine.aschedule(store, owner, self._model, self._current_specs())
         except GraphBubbleUp:
             raise
         except Exception as exc:
@@ -741,7 +750,7 @@ class PromptOptimizationMiddleware(
             created_at=utcnow(),
             pin_error=meta.get("pin_error"),
         )
-        config = PromptConfig(self._current_specs(), self.require_approval)
+        config = PromptConfig(self._current_specs(), self.require_approval, self._scope)
         stored = meta.get("stored_config")
         changed = stored is not None and stored != config.to_json()
         feedback_item = None
@@ -756,7 +765,7 @@ class PromptOptimizationMiddleware(
             config=config if changed else None,
             feedback=feedback_item,
         )
-        return _Capture(user, owner, ops, feedback_item, versions)
+        return _Capture(user, owner, ops, feedback_item, versions, bool(meta.get("carry")))
 
     @staticmethod
     def _inband_feedback(inband: dict[str, Any], user: UserRef) -> FeedbackItem | None:
@@ -865,7 +874,10 @@ class PromptOptimizationMiddleware(
                 return None
             if not self._write_capture(store, capture.ops):
                 return self._after_update(state, capture.versions)
-            if capture.feedback is not None:
+            if capture.carry:
+                specs = self._current_specs()
+                self._engine.schedule(store, capture.owner, self._model, specs)
+            elif capture.feedback is not None:
                 count = self._layout.new_pending_count(capture.owner)
                 pending = drive_within(count, store, self._store_timeout, self._io())
                 if self._engine.triggered(pending):
@@ -890,7 +902,10 @@ class PromptOptimizationMiddleware(
                 return None
             if not await self._awrite_capture(store, capture.ops):
                 return self._after_update(state, capture.versions)
-            if capture.feedback is not None:
+            if capture.carry:
+                specs = self._current_specs()
+                await self._engine.aschedule(store, capture.owner, self._model, specs)
+            elif capture.feedback is not None:
                 count = self._layout.new_pending_count(capture.owner)
                 pending = await adrive_within(count, store, self._store_timeout)
                 if self._engine.triggered(pending):

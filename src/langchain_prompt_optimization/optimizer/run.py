@@ -277,8 +277,14 @@ def _optimize_leased(
         yield from layout.mark_attempted(owner, batch, max_attempts=settings.max_attempts)
         return OptimizationOutcome(owner.user_id, "failed", feedback_ids=ids, error=msg)
     names = list(specs)
+    restricted = _only_prompts(batch)
+    if restricted is not None:
+        names = [name for name in names if name in restricted] or names
     active, _ = yield from layout.read_active(owner, names)
+    heads = yield from layout.pending_heads(owner, active)
     current = {name: active[name].text if name in active else specs[name].prompt for name in names}
+    current.update({name: text for name, (_, text) in heads.items()})
+    parents = {name: number for name, (number, _) in heads.items()}
     expected = {name: active[name].latest if name in active else 0 for name in names}
     base_texts = {name: specs[name].prompt for name in names}
     payload = {
@@ -320,11 +326,19 @@ def _optimize_leased(
         usage=usage,
         require_approval=require_approval,
         expected_latest=expected,
+        parents=parents,
     )
     if versions is None:
         return OptimizationOutcome(owner.user_id, "busy", feedback_ids=ids)
     status: Literal["optimized", "unchanged"] = "optimized" if versions else "unchanged"
     return OptimizationOutcome(owner.user_id, status, versions, ids)
+
+
+def _only_prompts(batch: Sequence[FeedbackItem]) -> set[str] | None:
+    """The prompts a batch concerns when every item is restricted (carried feedback)."""
+    if not batch or any(fb.only_prompts is None for fb in batch):
+        return None
+    return {name for fb in batch for name in fb.only_prompts or ()}
 
 
 def _candidates(result: Sequence[dict[str, Any]], current: dict[str, str]) -> list[NewVersion]:

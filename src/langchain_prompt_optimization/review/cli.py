@@ -77,7 +77,12 @@ def _parser() -> argparse.ArgumentParser:
         default="/".join(DEFAULT_PREFIX),
         help="namespace prefix, labels joined by '/' (default: prompt_optimization)",
     )
-    parser.add_argument("--scope", choices=["user", "global"], default="user")
+    parser.add_argument(
+        "--scope",
+        choices=["user", "global"],
+        default=None,
+        help="the middleware's scope (default: as recorded in the store)",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
 
@@ -214,6 +219,10 @@ class _Output:
             render()
 
 
+def _shown(user: str | None) -> str:
+    return user if user is not None else "(default namespace)"
+
+
 def _status_style(status: str) -> str:
     return {
         "active": "bold green",
@@ -231,7 +240,7 @@ def _last_line(text: str, width: int = 60) -> str:
 
 
 def _history_table(user: str | None, prompt: str, versions: list[PromptVersion]) -> Table:
-    table = Table(title=f"{prompt} prompt of {user if user is not None else '(default)'}")
+    table = Table(title=Text(f"{prompt} prompt of {_shown(user)}"))
     for column in ("v", "status", "created", "parent", "feedback"):
         table.add_column(column, no_wrap=True)
     table.add_column("reason")
@@ -243,8 +252,8 @@ def _history_table(user: str | None, prompt: str, versions: list[PromptVersion])
             v.created_at.strftime("%Y-%m-%d %H:%M"),
             "" if v.parent is None else str(v.parent),
             str(len(v.feedback_ids)),
-            v.reason,
-            _last_line(v.text),
+            Text(v.reason),
+            Text(_last_line(v.text)),
         )
     return table
 
@@ -300,7 +309,8 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
             table = Table(title="users")
             table.add_column("user id")
             for u in users:
-                table.add_row(u if u is not None else f"{DEFAULT_USER_TOKEN} (default namespace)")
+                label = u if u is not None else f"{DEFAULT_USER_TOKEN} (default namespace)"
+                table.add_row(Text(label))
             console.print(table)
 
         out.emit({"users": users}, render_users)
@@ -342,13 +352,15 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
         items = registry.feedback(user, pending_only=not args.all)
 
         def render_feedback() -> None:
-            table = Table(title=f"feedback of {user if user is not None else '(default)'}")
+            table = Table(title=Text(f"feedback of {_shown(user)}"))
             for column in ("id", "trajectory", "status", "score", "source", "feedback"):
                 table.add_column(column)
             for fb in items:
                 text = fb.feedback if isinstance(fb.feedback, str) else json.dumps(fb.feedback)
                 score = "" if fb.score is None else f"{fb.score:g}"
-                table.add_row(fb.id[:8], fb.trajectory_id[-8:], fb.status, score, fb.source, text)
+                table.add_row(
+                    fb.id[:8], fb.trajectory_id[-8:], fb.status, score, fb.source, Text(text)
+                )
             console.print(table)
 
         out.emit(
@@ -393,14 +405,14 @@ def _optimize(
     from langchain_prompt_optimization.optimizer import OptimizationEngine, OptimizerSettings
 
     model = _load_model(args.model)
-    require_approval = args.require_approval
-    if require_approval is None:
-        require_approval = args.scope == "global"
+    require_approval = args.require_approval  # None: the policy recorded in the store
     layout = StoreLayout(_prefix(args.prefix))
     ref = UserRef.of(user)
-    if args.scope == "user" and not drive(layout.is_known_user(ref), store):
+    config = drive(layout.read_config(), store)
+    scope = args.scope or config.scope
+    if scope == "user" and not drive(layout.is_known_user(ref), store):
         raise UnknownUserError(user)
-    owner = UserRef.global_lineage() if args.scope == "global" else ref
+    owner = UserRef.global_lineage() if scope == "global" else ref
     engine = OptimizationEngine(
         layout=layout,
         settings=OptimizerSettings(kind=args.kind, require_approval=require_approval),

@@ -21,7 +21,7 @@ from langchain_prompt_optimization.stores import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from langgraph.store.base import BaseStore
 
@@ -42,8 +42,9 @@ class PromptRegistry:
     Args:
         store: The store the middleware writes to (a `BaseStore` or a store URI).
         namespace_prefix: The middleware's `namespace_prefix`.
-        scope: The middleware's `scope`. With `"global"`, every user is served the one
-            shared lineage, so prompt methods address it whatever `user_id` is given.
+        scope: The middleware's `scope`; default: the scope the middleware recorded in the
+            store (`"user"` if none). With `"global"`, every user is served the one shared
+            lineage, so prompt methods address it whatever `user_id` is given.
         lease_wait: Seconds a change waits for a busy namespace before raising
             `NamespaceBusyError`.
 
@@ -65,10 +66,10 @@ class PromptRegistry:
         store: BaseStore | str,
         *,
         namespace_prefix: Sequence[str] = DEFAULT_PREFIX,
-        scope: Literal["user", "global"] = "user",
+        scope: Literal["user", "global"] | None = None,
         lease_wait: float = 10.0,
     ) -> None:
-        if scope not in ("user", "global"):
+        if scope not in (None, "user", "global"):
             msg = f"scope must be 'user' or 'global'; got {scope!r}"
             raise ValueError(msg)
         self.store = open_store(store) if isinstance(store, str) else store
@@ -77,9 +78,12 @@ class PromptRegistry:
         self._layout = StoreLayout(namespace_prefix)
         self._holder = f"registry-{uuid.uuid4().hex[:12]}"
 
-    def _refs(self, user_id: str | None) -> tuple[UserRef, UserRef]:
+    def _refs(self, user_id: str | None) -> Job[tuple[UserRef, UserRef]]:
         user = UserRef.of(user_id)
-        owner = UserRef.global_lineage() if self.scope == "global" else user
+        scope: str | None = self.scope
+        if scope is None:
+            scope = (yield from self._layout.read_config()).scope
+        owner = UserRef.global_lineage() if scope == "global" else user
         return user, owner
 
     # -- reading --------------------------------------------------------------------------------
@@ -97,8 +101,8 @@ class PromptRegistry:
         return await adrive(self._layout.users(), self.store)
 
     def _history(self, user_id: str | None, prompt: str) -> Job[list[PromptVersion]]:
-        user, owner = self._refs(user_id)
-        return self._layout.history(user, owner, prompt)
+        user, owner = yield from self._refs(user_id)
+        return (yield from self._layout.history(user, owner, prompt))
 
     def history(self, user_id: str | None, prompt: str = "system") -> list[PromptVersion]:
         """Every version of a user's prompt, newest first, refused candidates included.
@@ -179,7 +183,7 @@ class PromptRegistry:
         return await adrive(self._diff(user_id, a, b, prompt), self.store)
 
     def _feedback(self, user_id: str | None, pending_only: bool) -> Job[list[FeedbackItem]]:
-        user, owner = self._refs(user_id)
+        user, owner = yield from self._refs(user_id)
         if not (yield from self._layout.is_known_user(user)):
             raise UnknownUserError(user_id)
         return (yield from self._layout.feedback_of(user, owner, pending_only=pending_only))
@@ -198,22 +202,25 @@ class PromptRegistry:
 
     # -- changing -------------------------------------------------------------------------------
 
-    def _leased(self, user_id: str | None, change: Job[PromptVersion]) -> Job[PromptVersion]:
-        user, owner = self._refs(user_id)
+    def _leased(
+        self, user_id: str | None, change: Callable[[UserRef], Job[PromptVersion]]
+    ) -> Job[PromptVersion]:
+        user, owner = yield from self._refs(user_id)
         if owner == user and not (yield from self._layout.is_known_user(user)):
             raise UnknownUserError(user_id)
         return (
             yield from self._layout.under_lease(
-                owner, self._holder, change, ttl=_LEASE_TTL, wait=self.lease_wait
+                owner, self._holder, change(owner), ttl=_LEASE_TTL, wait=self.lease_wait
             )
         )
 
     def _review(
         self, user_id: str | None, version: int, prompt: str, approve: bool, note: str
     ) -> Job[PromptVersion]:
-        _, owner = self._refs(user_id)
-        change = self._layout.review(owner, prompt, version, approve=approve, note=note)
-        return self._leased(user_id, change)
+        return self._leased(
+            user_id,
+            lambda owner: self._layout.review(owner, prompt, version, approve=approve, note=note),
+        )
 
     def approve(
         self, user_id: str | None, version: int, prompt: str = "system", *, note: str = ""
@@ -253,8 +260,9 @@ class PromptRegistry:
     def _rollback(
         self, user_id: str | None, to_version: int, prompt: str, note: str
     ) -> Job[PromptVersion]:
-        _, owner = self._refs(user_id)
-        return self._leased(user_id, self._layout.rollback(owner, prompt, to_version, note=note))
+        return self._leased(
+            user_id, lambda owner: self._layout.rollback(owner, prompt, to_version, note=note)
+        )
 
     def rollback(
         self, user_id: str | None, to_version: int, prompt: str = "system", *, note: str = ""

@@ -157,6 +157,7 @@ class ActivePrompt:
     latest: int
     base_hash: str = ""
     pending: tuple[int, ...] = ()
+    retired_bases: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ActivePrompt:
@@ -167,6 +168,7 @@ class ActivePrompt:
             latest=int(data["latest"]),
             base_hash=data.get("base_hash", ""),
             pending=tuple(int(n) for n in data.get("pending", ())),
+            retired_bases=tuple(data.get("retired_bases", ())),
         )
 
     def to_json(self, prompt: str, now: datetime) -> dict[str, Any]:
@@ -178,6 +180,7 @@ class ActivePrompt:
             "latest": self.latest,
             "base_hash": self.base_hash,
             "pending": list(self.pending),
+            "retired_bases": list(self.retired_bases),
             "updated_at": now.isoformat(),
         }
 
@@ -629,6 +632,18 @@ class StoreLayout:
                 ops.append(PutOp(self._prompt_ns(owner, key[0]), _version_key(key[1]), record))
         return ops
 
+    def pending_heads(
+        self, owner: UserRef, active: dict[str, ActivePrompt]
+    ) -> Job[dict[str, tuple[int, str]]]:
+        """For prompts with versions awaiting approval, the newest one: `(number, text)`.
+
+        New candidates build on it, so what a pending version learned is not lost when a
+        newer one supersedes it.
+        """
+        wanted = [(name, max(state.pending)) for name, state in active.items() if state.pending]
+        records = yield from self._read_versions(owner, wanted)
+        return {name: (n, records[(name, n)]["text"]) for name, n in wanted if (name, n) in records}
+
     def commit_optimization(
         self,
         owner: UserRef,
@@ -640,13 +655,15 @@ class StoreLayout:
         usage: dict[str, int],
         require_approval: bool = False,
         expected_latest: dict[str, int] | None = None,
+        parents: dict[str, int] | None = None,
     ) -> Job[dict[str, PromptVersion] | None]:
         """Append candidates as new versions and consume the feedback (one write batch).
 
         Must run under the owner's lease: version numbers are allocated here from a fresh
         read of each prompt's pointer. A prompt with no lineage yet first gets its base text
         as version 1. An `accepted` candidate becomes active, or `pending` when
-        `require_approval`; a new pending candidate supersedes older pending ones.
+        `require_approval`; a new pending or activated candidate supersedes older pending
+        ones.
 
         Args:
             owner: The lineage owner (the user, or the global lineage).
@@ -658,6 +675,8 @@ class StoreLayout:
             require_approval: Make accepted candidates pending.
             expected_latest: The latest version number (0: none) of each prompt when the
                 optimization read it; if any moved since, nothing is written.
+            parents: The version each candidate was derived from when it is not the active
+                one (the newest pending version).
 
         Returns:
             The appended versions by prompt name, or `None` on a conflict.
@@ -675,11 +694,10 @@ class StoreLayout:
                     )
                     return None
         superseding = [
-            (name, n)
+            (c.prompt, n)
             for c in candidates
-            if c.outcome == "accepted" and require_approval
-            for name in [c.prompt]
-            for n in (active[name].pending if name in active else ())
+            if c.outcome == "accepted" and c.prompt in active
+            for n in active[c.prompt].pending
         ]
         pending_records = yield from self._read_versions(owner, superseding)
         now = utcnow()
@@ -711,7 +729,7 @@ class StoreLayout:
                 status="active" if outcome == "accepted" else outcome,
                 created_at=now,
                 reason=cand.reason,
-                parent=state.version,
+                parent=(parents or {}).get(cand.prompt, state.version),
                 feedback_ids=feedback_ids,
                 optimizer_kind=optimizer_kind,
                 content_hash=content_hash(cand.text),
@@ -719,14 +737,15 @@ class StoreLayout:
                 base_hash=state.base_hash,
             )
             ops.append(self._version_op(owner, version))
-            if outcome == "pending":
+            if outcome in ("pending", "accepted"):
                 older = [(cand.prompt, n) for n in state.pending]
                 note = f"superseded by v{version.version}"
                 ops += self._supersede_ops(owner, pending_records, older, note, now)
+            if outcome == "pending":
                 state = state.replace(latest=version.version, pending=(version.version,))
             elif outcome == "accepted":
                 state = state.replace(
-                    version=version.version, text=cand.text, latest=version.version
+                    version=version.version, text=cand.text, latest=version.version, pending=()
                 )
             else:
                 state = state.replace(latest=version.version)
@@ -752,49 +771,66 @@ class StoreLayout:
                 return entry
         raise UnknownVersionError(owner.user_id, prompt, version)
 
-    def _lineage(self, owner: UserRef, prompt: str) -> Job[ActivePrompt]:
-        (item,) = yield StoreBatch([GetOp(self._prompt_ns(owner, prompt), _ACTIVE_KEY)])
-        if not isinstance(item, Item):
-            raise UnknownVersionError(owner.user_id, prompt, 2)
-        return ActivePrompt.from_json(item.value)
+    def _lineage(self, owner: UserRef, prompt: str) -> Job[ActivePrompt | None]:
+        """The prompt's pointer; `None` for a managed prompt never changed (only its base).
+
+        Raises:
+            UnknownPromptError: If the prompt is not managed.
+        """
+        item, config_item = yield StoreBatch(
+            [
+                GetOp(self._prompt_ns(owner, prompt), _ACTIVE_KEY),
+                GetOp(self._config_ns(), "prompts"),
+            ]
+        )
+        if isinstance(item, Item):
+            return ActivePrompt.from_json(item.value)
+        if prompt not in _specs_from(config_item):
+            raise UnknownPromptError(owner.user_id, prompt)
+        return None
 
     def review(
         self, owner: UserRef, prompt: str, version: int, *, approve: bool, note: str
     ) -> Job[PromptVersion]:
         """Approve (activate) or reject a pending version. Run under the owner's lease.
 
+        Approving supersedes any other pending version.
+
         Raises:
             UnknownVersionError: If there is no such version.
             InvalidTransitionError: If the version is not pending.
+            UnknownPromptError: If the prompt is not managed.
         """
+        action = "approved" if approve else "rejected"
         state = yield from self._lineage(owner, prompt)
-        records = yield from self._read_versions(owner, [(prompt, version)])
+        if state is None:
+            if version == 1:
+                msg = f"v1 of {prompt!r} is active: only pending versions can be {action}"
+                raise InvalidTransitionError(msg)
+            raise UnknownVersionError(owner.user_id, prompt, version)
+        others = [(prompt, n) for n in state.pending if n != version]
+        records = yield from self._read_versions(owner, [(prompt, version), *others])
         record = records.get((prompt, version))
         if record is None:
             raise UnknownVersionError(owner.user_id, prompt, version)
         if record.get("outcome") != "pending":
             current = PromptVersion.from_json(record, active_version=state.version).status
-            action = "approved" if approve else "rejected"
             msg = f"v{version} of {prompt!r} is {current}: only pending versions can be {action}"
             raise InvalidTransitionError(msg)
         now = utcnow()
-        action = "approve" if approve else "reject"
         record = {
             **record,
             "outcome": "accepted" if approve else "rejected",
-            "review": _review(action, note, now),
+            "review": _review("approve" if approve else "reject", note, now),
         }
-        pending = tuple(n for n in state.pending if n != version)
+        ops: list[Op] = [PutOp(self._prompt_ns(owner, prompt), _version_key(version), record)]
         if approve:
-            state = state.replace(version=version, text=record["text"], pending=pending)
+            ops += self._supersede_ops(owner, records, others, f"v{version} approved", now)
+            state = state.replace(version=version, text=record["text"], pending=())
         else:
-            state = state.replace(pending=pending)
-        yield StoreBatch(
-            [
-                PutOp(self._prompt_ns(owner, prompt), _version_key(version), record),
-                self._pointer_op(owner, prompt, state, now),
-            ]
-        )
+            state = state.replace(pending=tuple(n for n in state.pending if n != version))
+        ops.append(self._pointer_op(owner, prompt, state, now))
+        yield StoreBatch(ops)
         return PromptVersion.from_json(record, active_version=state.version)
 
     def rollback(
@@ -802,14 +838,22 @@ class StoreLayout:
     ) -> Job[PromptVersion]:
         """Append a new active version whose text equals an earlier served version's.
 
-        History is append-only: nothing is rewritten. Run under the owner's lease.
+        History is append-only: nothing is rewritten. Pending versions (derived from what
+        is being rolled back) are superseded. Run under the owner's lease.
 
         Raises:
             UnknownVersionError: If there is no such version.
             InvalidTransitionError: If the target was never served or is already active.
+            UnknownPromptError: If the prompt is not managed.
         """
         state = yield from self._lineage(owner, prompt)
-        records = yield from self._read_versions(owner, [(prompt, to_version)])
+        if state is None:
+            if to_version == 1:
+                msg = f"v1 of {prompt!r} is already active"
+                raise InvalidTransitionError(msg)
+            raise UnknownVersionError(owner.user_id, prompt, to_version)
+        pending = [(prompt, n) for n in state.pending]
+        records = yield from self._read_versions(owner, [(prompt, to_version), *pending])
         record = records.get((prompt, to_version))
         if record is None:
             raise UnknownVersionError(owner.user_id, prompt, to_version)
@@ -833,29 +877,39 @@ class StoreLayout:
             reason=f"rollback to v{to_version}" + (f": {note}" if note else ""),
             parent=state.version,
             content_hash=content_hash(record["text"]),
-            base_hash=record.get("base_hash", ""),
-            review=_review("rollback", note, now),
+            base_hash=state.base_hash,
+            review={**_review("rollback", note, now), "of": to_version},
         )
-        state = state.replace(version=version.version, text=version.text, latest=version.version)
-        yield StoreBatch(
-            [self._version_op(owner, version), self._pointer_op(owner, prompt, state, now)]
+        ops: list[Op] = [self._version_op(owner, version)]
+        ops += self._supersede_ops(owner, records, pending, f"rolled back to v{to_version}", now)
+        state = state.replace(
+            version=version.version, text=version.text, latest=version.version, pending=()
         )
+        ops.append(self._pointer_op(owner, prompt, state, now))
+        yield StoreBatch(ops)
         return version
 
     def rebase(
         self, owner: UserRef, prompt: str, base_text: str, *, reason: str
-    ) -> Job[PromptVersion | None]:
+    ) -> Job[tuple[ActivePrompt, int | None] | None]:
         """Start a new lineage from a changed base text. Run under the owner's lease.
 
-        Appends the new base as an active version (its `base_hash` starts the new lineage);
-        pending candidates of the old lineage are superseded. The old history stays
-        readable. Returns `None` when the lineage already starts from this base.
+        Appends the new base as an active version (its `base_hash` starts the new lineage,
+        the old base hash is retired so a replica still running the old code never rebases
+        back); pending candidates of the old lineage are superseded. The old history stays
+        readable.
+
+        Returns:
+            `None` when the prompt has no lineage; else the pointer after, and the version
+            that was active before (`None` if the lineage already started from this base).
         """
         active, _ = yield from self.read_active(owner, [prompt])
         state = active.get(prompt)
         new_hash = content_hash(base_text)
-        if state is None or state.base_hash == new_hash:
+        if state is None:
             return None
+        if state.base_hash == new_hash:
+            return state, None
         pending = yield from self._read_versions(owner, [(prompt, n) for n in state.pending])
         now = utcnow()
         version = PromptVersion(
@@ -873,31 +927,47 @@ class StoreLayout:
         ops += self._supersede_ops(
             owner, pending, [(prompt, n) for n in state.pending], reason, now
         )
-        state = ActivePrompt(version.version, base_text, version.version, new_hash, ())
-        ops.append(self._pointer_op(owner, prompt, state, now))
+        retired = tuple(h for h in (*state.retired_bases, state.base_hash) if h != new_hash)
+        after = ActivePrompt(version.version, base_text, version.version, new_hash, (), retired)
+        ops.append(self._pointer_op(owner, prompt, after, now))
         yield StoreBatch(ops)
-        return version
+        return after, state.version
 
-    def requeue_lineage_feedback(self, owner: UserRef, prompt: str, base_hash: str) -> Job[int]:
-        """Make the feedback learned by a lineage pending again (to carry it to a new base)."""
+    def requeue_learned_feedback(self, owner: UserRef, prompt: str, from_version: int) -> Job[int]:
+        """Make the feedback behind a served version pending again, for `prompt` only.
+
+        Walks the version's ancestry (through rollbacks to their targets, through
+        superseded pending versions it was built on) back to its lineage's base, so what
+        a reviewer rolled back is not learned again. Used to carry learning to a new base.
+        """
         history = yield from self.history(owner, owner, prompt)
-        ids = sorted(
-            {
-                fid
-                for v in history
-                if v.base_hash == base_hash and v.status in ("active", "inactive")
-                for fid in v.feedback_ids
-            }
-        )
+        by_number = {v.version: v for v in history}
+        ids: set[str] = set()
+        seen: set[int] = set()
+        number: int | None = from_version
+        while number is not None and number not in seen and number in by_number:
+            seen.add(number)
+            version = by_number[number]
+            if version.status in ("active", "inactive", "superseded"):
+                ids.update(version.feedback_ids)
+            review = version.review or {}
+            number = int(review["of"]) if review.get("action") == "rollback" else version.parent
         if not ids:
             return 0
         ns = self._feedback_ns(owner)
-        results = yield StoreBatch([GetOp(ns, fid) for fid in ids])
+        keys = sorted(ids)
+        results = yield StoreBatch([GetOp(ns, fid) for fid in keys])
         ops: list[Op] = [
             PutOp(
                 ns,
                 item.key,
-                {**item.value, "status": "pending", "attempts": 0, "consumed_by": None},
+                {
+                    **item.value,
+                    "status": "pending",
+                    "attempts": 0,
+                    "consumed_by": None,
+                    "only_prompts": [prompt],
+                },
             )
             for item in results
             if isinstance(item, Item)

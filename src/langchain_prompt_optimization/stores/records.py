@@ -103,12 +103,14 @@ class PromptConfig:
 
     specs: dict[str, PromptSpec] = field(default_factory=dict)
     require_approval: bool = False
+    scope: str = "user"
 
     def to_json(self) -> dict[str, Any]:
         """JSON form, as stored in the configuration record."""
         return {
             "prompts": {name: spec.to_json() for name, spec in self.specs.items()},
             "require_approval": self.require_approval,
+            "scope": self.scope,
         }
 
     @classmethod
@@ -120,6 +122,7 @@ class PromptConfig:
                 for name, spec in (data.get("prompts") or {}).items()
             },
             require_approval=bool(data.get("require_approval", False)),
+            scope=str(data.get("scope", "user")),
         )
 
 
@@ -256,6 +259,8 @@ class FeedbackItem:
         consumed_by: `{prompt: version}` the optimization that consumed it produced.
         user_id: The user whose run it is about (`None`: the default namespace).
         user_label: That user's namespace label (where the trajectory is stored).
+        only_prompts: Restrict the optimization to these prompts (feedback carried over to
+            a changed base concerns that prompt only).
     """
 
     id: str
@@ -269,6 +274,7 @@ class FeedbackItem:
     consumed_by: dict[str, int] | None = None
     user_id: str | None = None
     user_label: str = ""
+    only_prompts: tuple[str, ...] | None = None
 
     @classmethod
     def new(
@@ -309,6 +315,7 @@ class FeedbackItem:
             "consumed_by": self.consumed_by,
             "user_id": self.user_id,
             "user_label": self.user_label,
+            "only_prompts": list(self.only_prompts) if self.only_prompts is not None else None,
         }
 
     @classmethod
@@ -326,4 +333,7 @@ class FeedbackItem:
             consumed_by=data.get("consumed_by"),
             user_id=data.get("user_id"),
             user_label=data.get("user_label", ""),
+            only_prompts=(
+                tuple(data["only_prompts"]) if data.get("only_prompts") is not None else None
+            ),
         )
