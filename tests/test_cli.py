@@ -189,3 +189,18 @@ def test_bad_store_uris_exit_2_without_traceback(store, message):
     assert "Traceback" not in done.stderr
     assert "s3cret" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_markup_like_text_is_shown_verbatim(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'markup.db'}"
+    store = open_store(uri)
+    h = make_harness(store)
+    h.middleware.add_feedback(h.ask("x[/]y")["trajectory_id"], "Use [red]placeholders[/red]")
+    store.conn.close()  # type: ignore[attr-defined]
+    users = run("users", store=uri)
+    assert users.returncode == 0, users.stderr
+    assert "x[/]y" in users.stdout
+    feedback = run("feedback", "x[/]y", "--all", store=uri)
+    assert feedback.returncode == 0, feedback.stderr
+    assert "[red]placeholders[/red]" in feedback.stdout
+    assert run("history", "x[/]y", store=uri).returncode == 0

@@ -252,3 +252,117 @@ async def test_async_registry_twins(store):
     assert (await registry.arollback("jane", 1)).version == 3
     _learn(h)
     assert (await registry.areject("jane", 4)).status == "rejected"
+
+
+def test_a_newer_pending_version_builds_on_the_one_it_supersedes(store):
+    h = make_harness(store, rewrite=brief_or_sign, require_approval=True)
+    _learn(h)
+    _learn(h, feedback="Be brief.")
+    registry = PromptRegistry(store)
+    v3 = registry.version("jane", 3)
+    assert v3.text == f"{LEARNED}\n{BRIEF}"  # v2's sign rule is kept
+    assert v3.parent == 2
+    registry.approve("jane", 3)
+    h.ask("jane")
+    assert h.model.requests[-1].system_prompt == f"{LEARNED}\n{BRIEF}"
+
+
+def test_rollback_supersedes_pending_versions_built_on_what_was_rolled_back(store):
+    h = make_harness(store, rewrite=brief_or_sign)
+    _learn(h)
+    approval = make_harness(store, rewrite=brief_or_sign, require_approval=True)
+    _learn(approval, feedback="Be brief.")
+    registry = PromptRegistry(store)
+    assert registry.version("jane", 3).status == "pending"
+    registry.rollback("jane", 1)
+    assert registry.version("jane", 3).status == "superseded"
+    with pytest.raises(InvalidTransitionError):
+        registry.approve("jane", 3)
+
+
+def test_replicas_on_different_bases_never_rebase_back_and_forth(store):
+    old = make_harness(store)
+    _learn(old)
+    new = make_harness(store, system_prompt="You write short emails.")
+    for i in range(6):
+        (old if i % 2 else new).ask("jane")
+    history = PromptRegistry(store).history("jane")
+    assert sum("base prompt changed" in v.reason for v in history) == 1
+    old.ask("jane")
+    assert old.model.requests[-1].system_prompt == BASE_PROMPT  # the old replica's own base
+    new.ask("jane")
+    assert new.model.requests[-1].system_prompt == "You write short emails."
+
+
+def test_carry_does_not_bring_back_what_was_rolled_back(store):
+    h = make_harness(store, rewrite=brief_or_sign)
+    _learn(h)
+    _learn(h, feedback="Be brief.")
+    PromptRegistry(store).rollback("jane", 2)  # keep the sign rule, drop the brevity rule
+    changed = make_harness(
+        store, rewrite=brief_or_sign, system_prompt="Short emails.", on_base_change="carry"
+    )
+    for _ in range(3):
+        changed.ask("jane")
+    assert changed.model.requests[-1].system_prompt == f"Short emails.\n{SIGN_RULE}"
+
+
+def test_carry_only_reoptimizes_the_prompt_whose_base_changed(store):
+    def rewrite(current, text):
+        if current.startswith("Be"):
+            return current if "bullet" in current else f"{current} Use bullet points."
+        return current if "Sign" in current else f"{current}\nSign as John Doe."
+
+    h = make_harness(store, rewrite=rewrite, prompts=[{"name": "tone", "prompt": "Be brief."}])
+    _learn(h, feedback="Use bullets and sign.")
+    registry = PromptRegistry(store)
+    system_versions = len(registry.history("jane"))
+    changed = make_harness(
+        store,
+        rewrite=rewrite,
+        prompts=[{"name": "tone", "prompt": "Be concise."}],
+        on_base_change="carry",
+        optimizer_model=None,  # the agent's own model: known only after the first model call
+    )
+    changed.model.responses = _agent_or_optimizer(rewrite)
+    changed.ask("jane")
+    changed.ask("jane")
+    assert changed.middleware.get_prompt("tone", user_id="jane") == (
+        "Be concise. Use bullet points."
+    )
+    assert len(registry.history("jane")) == system_versions  # the system prompt was not touched
+
+
+def _agent_or_optimizer(rewrite):
+    from langchain_prompt_optimization.testing import ScriptedOptimizerModel
+
+    optimizer = ScriptedOptimizerModel(rewrite=rewrite)
+
+    def reply(request):
+        if request.tools and request.tools != []:
+            return optimizer.reply(request)
+        return "Hello"
+
+    return reply
+
+
+def test_registry_follows_the_scope_recorded_by_the_middleware(store):
+    h = make_harness(store, scope="global", require_approval=False)
+    _learn(h, user="alice")
+    registry = PromptRegistry(store)  # no scope given
+    assert registry.current("alice").version == 2
+    assert registry.current("bob-never-seen").text == LEARNED
+
+
+def test_errors_for_a_prompt_never_changed(store):
+    h = make_harness(store, prompts=[{"name": "tone", "prompt": "Be brief."}])
+    h.ask("jane")
+    registry = PromptRegistry(store)
+    with pytest.raises(InvalidTransitionError, match="already active"):
+        registry.rollback("jane", 1, prompt="tone")
+    with pytest.raises(UnknownVersionError, match="no version 7"):
+        registry.approve("jane", 7, prompt="tone")
+    from langchain_prompt_optimization import UnknownPromptError
+
+    with pytest.raises(UnknownPromptError):
+        registry.approve("jane", 2, prompt="nope")
