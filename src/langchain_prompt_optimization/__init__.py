@@ -21,6 +21,7 @@ from langchain_prompt_optimization.review import PromptRegistry
 from langchain_prompt_optimization.stores import (
     FeedbackItem,
     PromptVersion,
+    aopen_store,
     default_store_uri,
     open_store,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "UnknownPromptError",
     "UnknownUserError",
     "UnknownVersionError",
+    "aopen_store",
     "default_store_uri",
     "open_store",
 ]

@@ -408,6 +408,7 @@ class PromptOptimizationMiddleware(
             ),
             mode=mode,
             optimize_every=optimize_every,
+            on_outcome=self._learned,
         )
         self._store_timeout = store_timeout
         self._buffer = WriteBuffer(max_buffered_writes)
@@ -595,6 +596,23 @@ class PromptOptimizationMiddleware(
             target=state.get("trajectory_id") or pin.thread_trajectory,
             requeued=requeued,
         )
+
+    def _learned(self, owner: UserRef, outcome: OptimizationOutcome) -> None:
+        """Serve what this process just activated if the store goes down before the next pin."""
+        active = [v for v in outcome.versions.values() if v.status == "active"]
+        if not active:
+            return
+        with self._last_pins_lock:
+            labels = list(self._last_pins) if self._scope == "global" else [owner.label]
+            for label in labels:
+                pin = self._last_pins.get(label)
+                if pin is None:
+                    continue
+                self._last_pins[label] = _Pin(
+                    {**pin.versions, **{v.prompt: v.version for v in active}},
+                    {**pin.texts, **{v.prompt: v.text for v in active}},
+                    {**pin.base_hashes, **{v.prompt: v.base_hash for v in active}},
+                )
 
     def _remember(self, user: UserRef, pin: _Pin) -> None:
         with self._last_pins_lock:

@@ -42,6 +42,8 @@ class OptimizationEngine:
         settings: Optimizer settings.
         mode: `inline`, `background` or `external` (record only).
         optimize_every: Pending, not yet attempted feedback items that trigger a run.
+        on_outcome: Called with each optimization's outcome (the middleware refreshes the
+            prompts it would serve during a store outage).
     """
 
     def __init__(
@@ -51,8 +53,10 @@ class OptimizationEngine:
         settings: OptimizerSettings,
         mode: Mode,
         optimize_every: int,
+        on_outcome: Callable[[UserRef, OptimizationOutcome], None] | None = None,
     ) -> None:
         self.layout = layout
+        self.on_outcome = on_outcome
         self.settings = settings
         self.mode = mode
         self.optimize_every = optimize_every
@@ -85,6 +89,7 @@ class OptimizationEngine:
         outcome = OptimizationOutcome(user.user_id, "no_feedback")
         for _ in range(_MAX_ROUNDS):
             outcome = drive(self._job(user, chat_model, specs), store)
+            self._report(user, outcome)
             if outcome.status not in ("optimized", "unchanged"):
                 break
             if not self.triggered(drive(self.layout.new_pending_count(user), store)):
@@ -105,11 +110,19 @@ class OptimizationEngine:
         outcome = OptimizationOutcome(user.user_id, "no_feedback")
         for _ in range(_MAX_ROUNDS):
             outcome = await adrive(self._job(user, chat_model, specs), store)
+            self._report(user, outcome)
             if outcome.status not in ("optimized", "unchanged"):
                 break
             if not self.triggered(await adrive(self.layout.new_pending_count(user), store)):
                 break
         return outcome
+
+    def _report(self, owner: UserRef, outcome: OptimizationOutcome) -> None:
+        if self.on_outcome is not None and outcome.versions:
+            try:
+                self.on_outcome(owner, outcome)
+            except Exception:
+                logger.exception("on_outcome callback failed")
 
     def _job(
         self, user: UserRef, model: BaseChatModel, specs: dict[str, PromptSpec]

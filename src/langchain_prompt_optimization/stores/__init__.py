@@ -20,7 +20,12 @@ from langchain_prompt_optimization.stores.layout import (
     decode_label,
     encode_label,
 )
-from langchain_prompt_optimization.stores.open import default_store_uri, mask_uri, open_store
+from langchain_prompt_optimization.stores.open import (
+    aopen_store,
+    default_store_uri,
+    mask_uri,
+    open_store,
+)
 from langchain_prompt_optimization.stores.records import (
     FeedbackItem,
     FeedbackValue,
@@ -49,6 +54,7 @@ __all__ = [
     "UserRef",
     "adrive",
     "adrive_within",
+    "aopen_store",
     "decode_label",
     "default_store_uri",
     "drive",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -13,7 +14,7 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     from langgraph.store.base import BaseStore
 
-__all__ = ["default_store_uri", "mask_uri", "open_store"]
+__all__ = ["aopen_store", "default_store_uri", "mask_uri", "open_store"]
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +146,10 @@ def _open_postgres(uri: str) -> BaseStore:
             min_size=1,
             max_size=10,
             kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+            # Connections broken by a server restart are replaced, not handed out: the app
+            # recovers from an outage without a restart.
+            check=ConnectionPool.check_connection,
+            timeout=5.0,  # wait for a free connection at most this long (server down)
             open=False,
         )
         pool.open(wait=True, timeout=10.0)
@@ -153,6 +158,92 @@ def _open_postgres(uri: str) -> BaseStore:
     except Exception as exc:
         if pool is not None:
             pool.close()
+        detail = " ".join(str(exc).split())
+        msg = f"cannot open PostgreSQL store {mask_uri(uri)!r}: {type(exc).__name__}: {detail}"
+        raise ValueError(mask_uri(msg)) from None
+    return store
+
+
+async def aopen_store(uri: str, *, create: bool = True) -> BaseStore:
+    """Open an async LangGraph store from a URI, with its tables set up.
+
+    `memory://` gives an `InMemoryStore`, `sqlite:///...` an `AsyncSqliteStore`,
+    `postgresql://...` a pooled `AsyncPostgresStore`. Use them with `ainvoke`. (The sync
+    stores of `open_store` also serve async agents, from worker threads, and are the ones
+    with cross-process atomic optimizer leases.)
+
+    Raises:
+        ValueError: As `open_store`.
+    """
+    if not isinstance(uri, str) or "://" not in uri:
+        msg = f"malformed store URI {uri!r}: expected memory://, sqlite:///path or postgresql://"
+        raise ValueError(msg)
+    scheme = uri.split("://", 1)[0].lower()
+    if scheme == "memory":
+        from langgraph.store.memory import InMemoryStore
+
+        return InMemoryStore()
+    if scheme == "sqlite":
+        return await _aopen_sqlite(uri, create=create)
+    if scheme in ("postgresql", "postgres"):
+        return await _aopen_postgres(uri)
+    msg = (
+        f"unknown store URI scheme {scheme!r} in {mask_uri(uri)!r}: "
+        "expected memory://, sqlite:///path or postgresql://"
+    )
+    raise ValueError(msg)
+
+
+async def _aopen_sqlite(uri: str, *, create: bool) -> BaseStore:
+    import aiosqlite
+    from langgraph.store.sqlite.aio import AsyncSqliteStore
+
+    rest = uri[len("sqlite://") :]
+    if not rest.startswith("/") or rest == "/":
+        msg = f"malformed SQLite URI {uri!r}: use sqlite:///relative.db or sqlite:////abs.db"
+        raise ValueError(msg)
+    path = Path(rest[1:])
+    if not create and not await asyncio.to_thread(path.is_file):
+        msg = f"no SQLite store at {str(path)!r} (from {uri!r})"
+        raise ValueError(msg)
+    try:
+        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=30.0)
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA busy_timeout=30000")
+        store = AsyncSqliteStore(conn)
+        await store.setup()
+    except (OSError, sqlite3.Error) as exc:
+        msg = f"cannot open SQLite store {uri!r}: {exc}"
+        raise ValueError(msg) from exc
+    return store
+
+
+async def _aopen_postgres(uri: str) -> BaseStore:
+    import psycopg
+    from langgraph.store.postgres.aio import AsyncPostgresStore
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    pool: AsyncConnectionPool | None = None
+    try:
+        conn = await psycopg.AsyncConnection.connect(uri, connect_timeout=5)
+        await conn.close()
+        pool = AsyncConnectionPool(
+            uri,
+            min_size=1,
+            max_size=10,
+            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+            check=AsyncConnectionPool.check_connection,
+            timeout=5.0,
+            open=False,
+        )
+        await pool.open(wait=True, timeout=10.0)
+        store = AsyncPostgresStore(pool)  # type: ignore[arg-type]
+        await store.setup()
+    except Exception as exc:
+        if pool is not None:
+            await pool.close()
         detail = " ".join(str(exc).split())
         msg = f"cannot open PostgreSQL store {mask_uri(uri)!r}: {type(exc).__name__}: {detail}"
         raise ValueError(mask_uri(msg)) from None

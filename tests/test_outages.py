@@ -1,0 +1,269 @@
+"""Store outages and scale: bounded waits, buffered captures, recovery, concurrent load."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import threading
+import time
+from typing import Any
+
+import pytest
+from langgraph.store.memory import InMemoryStore
+
+from langchain_prompt_optimization import PromptRegistry, aopen_store, open_store
+from langchain_prompt_optimization.stores import StoreLayout, UserRef, drive
+from langchain_prompt_optimization.testing import InstrumentedStore
+
+from .conftest import BASE_PROMPT, PG_URI, SIGN_RULE, make_harness, need_postgres
+
+
+def _trajectories(store, user: str) -> list[str]:
+    layout = StoreLayout()
+    items = drive(
+        layout._search_all((*layout.prefix, UserRef.of(user).label, "trajectories"), None), store
+    )
+    return [item.key for item in items]
+
+
+class SlowStore(InstrumentedStore):
+    """A store that hangs (as a server that stopped answering) while `hang` is set."""
+
+    hang = False
+
+    def batch(self, ops):
+        if self.hang:
+            time.sleep(3)
+        return super().batch(ops)
+
+
+def test_a_hanging_store_costs_a_run_at_most_the_store_timeout(store, caplog):
+    slow = SlowStore(store)
+    h = make_harness(slow, store_timeout=0.3)
+    h.middleware.add_feedback(h.ask("jane")["trajectory_id"], "Sign as John Doe.")
+    h.ask("jane")  # this process now knows v2
+    slow.hang = True
+    start = time.monotonic()
+    with caplog.at_level(logging.WARNING):
+        result = h.ask("jane")
+    elapsed = time.monotonic() - start
+    assert elapsed < 1.5  # pin read 0.3 s + capture write 0.3 s + the run itself
+    assert h.model.requests[-1].system_prompt == f"{BASE_PROMPT}\n{SIGN_RULE}"  # last known
+    assert result["messages"][-1].content.endswith("John Doe")
+    assert h.middleware.buffered_writes == 1
+    slow.hang = False
+    h.ask("jane")  # the store answers again: the buffered capture is written first
+    assert h.middleware.buffered_writes == 0
+    assert len(_trajectories(store, "jane")) == 4
+
+
+def test_captures_during_an_outage_are_written_when_the_store_returns(store):
+    counted = InstrumentedStore(store)
+    h = make_harness(counted)
+    before = h.ask("jane")["trajectory_id"]
+    counted.down = True
+    during = [h.ask("jane")["trajectory_id"] for _ in range(3)]
+    assert h.middleware.buffered_writes == 3
+    counted.down = False
+    assert h.middleware.flush_writes() == 3
+    assert sorted(_trajectories(store, "jane")) == sorted([before, *during])
+    h.middleware.add_feedback(during[-1], "Sign as John Doe.")  # a buffered run is real
+
+
+async def test_async_outage_buffers_and_recovers(store):
+    counted = InstrumentedStore(store)
+    h = make_harness(counted)
+    await h.aask("jane")
+    counted.down = True
+    await h.aask("jane")
+    assert h.middleware.buffered_writes == 1
+    counted.down = False
+    await h.aask("jane")
+    assert h.middleware.buffered_writes == 0
+    assert len(_trajectories(store, "jane")) == 3
+
+
+def test_the_outage_buffer_is_bounded_and_counts_what_it_drops(caplog):
+    counted = InstrumentedStore(InMemoryStore())
+    h = make_harness(counted, max_buffered_writes=2)
+    h.ask("jane")
+    counted.down = True
+    with caplog.at_level(logging.ERROR):
+        for _ in range(5):
+            assert h.ask("jane")["messages"][-1].content
+    assert h.middleware.buffered_writes == 2
+    assert h.middleware.dropped_writes == 3
+    assert "write buffer full" in caplog.text
+
+
+async def test_aopen_store_serves_async_agents(tmp_path):
+    store = await aopen_store(f"sqlite:///{tmp_path / 'async.db'}")
+    h = make_harness(store)
+    result = await h.aask("jane")
+    await h.middleware.aadd_feedback(result["trajectory_id"], "Sign as John Doe.")
+    await h.aask("jane")
+    assert h.model.requests[-1].system_prompt == f"{BASE_PROMPT}\n{SIGN_RULE}"
+    assert (await PromptRegistry(store).acurrent("jane")).version == 2
+    with pytest.raises(ValueError, match="unknown store URI scheme"):
+        await aopen_store("redis://x")
+
+
+async def test_aopen_store_postgres(pg_uri):
+    store = await aopen_store(pg_uri)
+    h = make_harness(store)
+    result = await h.aask("jane")
+    await h.middleware.aadd_feedback(result["trajectory_id"], "Sign as John Doe.")
+    assert (await PromptRegistry(store).acurrent("jane")).version == 2
+    await store.conn.close()  # type: ignore[attr-defined]
+
+
+# -- PostgreSQL under load -------------------------------------------------------------------
+
+USERS = [f"user-{i:02d}@example.com" for i in range(50)]
+RUNS_PER_USER = 20
+
+
+def _check_load(store, ids: dict[str, list[str]]) -> None:
+    total = 0
+    for user in USERS:
+        stored = _trajectories(store, user)
+        assert sorted(stored) == sorted(ids[user]), user  # zero cross-user items
+        total += len(stored)
+    all_ids = [tid for tids in ids.values() for tid in tids]
+    assert total == len(all_ids) == len(set(all_ids)) == len(USERS) * RUNS_PER_USER
+
+
+async def test_postgres_50_users_x_20_concurrent_runs_async(pg_uri):
+    store = open_store(pg_uri)
+    h = make_harness(store, store_timeout=30)
+    ids: dict[str, list[str]] = {user: [] for user in USERS}
+
+    async def run(user: str) -> None:
+        result = await h.aask(user)
+        ids[user].append(result["trajectory_id"])
+
+    await asyncio.gather(*(run(user) for user in USERS for _ in range(RUNS_PER_USER)))
+    assert h.middleware.buffered_writes == 0
+    _check_load(store, ids)
+
+
+def test_postgres_50_users_x_20_concurrent_runs_threads(pg_uri):
+    store = open_store(pg_uri)
+    h = make_harness(store, store_timeout=30)
+    ids: dict[str, list[str]] = {user: [] for user in USERS}
+    lock = threading.Lock()
+
+    def run(user: str) -> None:
+        result = h.ask(user)
+        with lock:
+            ids[user].append(result["trajectory_id"])
+
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+        list(pool.map(run, [user for user in USERS for _ in range(RUNS_PER_USER)]))
+    assert h.middleware.buffered_writes == 0
+    _check_load(store, ids)
+
+
+class _Proxy:
+    """A TCP proxy to PostgreSQL that can be cut: the server goes away for the app."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.up = True
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.close()
+
+    def cut(self) -> None:
+        self.up = False
+        with self.lock:
+            for s in self.sockets:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                    s.close()
+                except OSError:
+                    pass
+            self.sockets.clear()
+
+    def restore(self) -> None:
+        self.up = True
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+def test_postgres_stopped_mid_load_runs_answer_and_nothing_acknowledged_is_lost(pg_uri):
+    need_postgres()
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(PG_URI)
+    proxy = _Proxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+    proxied = pg_uri.replace(f"{parts.hostname}:{parts.port or 5432}", f"127.0.0.1:{proxy.port}")
+    try:
+        store = open_store(proxied)
+        h = make_harness(store, store_timeout=0.5)
+        acknowledged: list[tuple[str, str]] = []
+        for i in range(10):
+            result = h.ask(f"u{i}")
+            h.middleware.add_feedback(result["trajectory_id"], "Sign as John Doe.")
+            acknowledged.append((f"u{i}", result["trajectory_id"]))
+        proxy.cut()  # the server is gone for the app
+        during: list[tuple[str, Any]] = []
+        for i in range(10):
+            start = time.monotonic()
+            result = h.ask(f"u{i}")
+            assert time.monotonic() - start < 2.0  # bounded: pin 0.5 s + write 0.5 s
+            assert result["messages"][-1].content.endswith("John Doe")  # last known prompt
+            during.append((f"u{i}", result["trajectory_id"]))
+        assert h.middleware.buffered_writes == 10
+        proxy.restore()
+        deadline = time.monotonic() + 60
+        while h.middleware.buffered_writes and time.monotonic() < deadline:
+            h.ask("u0")  # recovers without a restart: buffered captures are written
+            time.sleep(0.5)
+        assert h.middleware.buffered_writes == 0
+        check = open_store(pg_uri)
+        registry = PromptRegistry(check)
+        for user, tid in acknowledged + during:  # nothing acknowledged is lost
+            assert tid in _trajectories(check, user)
+            assert registry.current(user).text.endswith(SIGN_RULE)
+    finally:
+        proxy.close()
