@@ -204,3 +204,14 @@ def test_markup_like_text_is_shown_verbatim(tmp_path):
     assert feedback.returncode == 0, feedback.stderr
     assert "[red]placeholders[/red]" in feedback.stdout
     assert run("history", "x[/]y", store=uri).returncode == 0
+
+
+def test_prune(store_uri):
+    data = as_json(run("prune", "bob", "--keep", "0", "--json", store=store_uri))
+    assert data == {"deleted": 0}  # bob's only run has pending feedback: kept
+    data = as_json(run("prune", "--all-users", "--keep", "0", "--json", store=store_uri))
+    assert data["deleted"] == 2  # Jane's two runs; versions stay
+    assert as_json(run("history", USER, "--json", store=store_uri))["versions"]
+    bad = run("prune", store=store_uri)
+    assert bad.returncode == 2
+    assert "USER or --all-users" in bad.stderr

@@ -267,3 +267,65 @@ def test_postgres_stopped_mid_load_runs_answer_and_nothing_acknowledged_is_lost(
             assert registry.current(user).text.endswith(SIGN_RULE)
     finally:
         proxy.close()
+
+
+# -- retention --------------------------------------------------------------------------------
+
+
+def test_trajectories_are_capped_per_user_but_versions_and_pending_runs_stay(store):
+    from langchain_prompt_optimization import Retention
+
+    h = make_harness(
+        store,
+        mode="external",
+        optimize_every=2,
+        retention=Retention(max_trajectories_per_user=3),
+    )
+    ids = [h.ask("jane")["trajectory_id"] for _ in range(6)]
+    h.middleware.add_feedback(ids[0], "Sign as John Doe.")  # pending: protects run 0
+    assert PromptRegistry(store).prune("jane", keep=2) == 4  # the cap counts the kept run
+    assert sorted(_trajectories(store, "jane")) == sorted([ids[0], ids[5]])
+    h.middleware.add_feedback(ids[5], "Sign as John Doe please.")  # triggers (external)
+    h.middleware.optimize_now("jane")  # consumes both, then enforces the cap of 3
+    assert len(_trajectories(store, "jane")) <= 3
+    assert [v.version for v in PromptRegistry(store).history("jane")] == [2, 1]
+    h.ask("other")
+    assert PromptRegistry(store).prune(keep=0, all_users=True) >= 1
+    assert [v.version for v in PromptRegistry(store).history("jane")] == [2, 1]
+
+
+def test_ttl_is_set_on_stores_that_support_it(tmp_path):
+    from langchain_prompt_optimization import Retention
+
+    store = open_store(f"sqlite:///{tmp_path / 'ttl.db'}")
+    h = make_harness(
+        store,
+        retention=Retention(trajectory_ttl_minutes=60, consumed_feedback_ttl_minutes=30),
+    )
+    tid = h.ask("jane")["trajectory_id"]
+    h.middleware.add_feedback(tid, "Sign as John Doe.")
+    rows = dict(
+        store.conn.execute(  # type: ignore[attr-defined]
+            "SELECT key, ttl_minutes FROM store WHERE key = ? OR prefix LIKE ?",
+            (tid, "%feedback"),
+        ).fetchall()
+    )
+    assert rows[tid] == 60
+    assert [ttl for key, ttl in rows.items() if key != tid] == [30]
+
+
+def test_memory_store_without_ttl_support_still_records(store):
+    from langchain_prompt_optimization import Retention
+
+    h = make_harness(store, retention=Retention(trajectory_ttl_minutes=60))
+    tid = h.ask("jane")["trajectory_id"]
+    assert tid in _trajectories(store, "jane")
+
+
+def test_bad_retention_fails_fast():
+    from langchain_prompt_optimization import PromptOptimizationMiddleware, Retention
+
+    with pytest.raises(ValueError, match="max_trajectories_per_user"):
+        Retention(max_trajectories_per_user=0)
+    with pytest.raises(TypeError, match="retention must be a Retention"):
+        PromptOptimizationMiddleware(retention={"max": 3})  # type: ignore[arg-type]

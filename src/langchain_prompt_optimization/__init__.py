@@ -21,6 +21,7 @@ from langchain_prompt_optimization.review import PromptRegistry
 from langchain_prompt_optimization.stores import (
     FeedbackItem,
     PromptVersion,
+    Retention,
     aopen_store,
     default_store_uri,
     open_store,
@@ -38,6 +39,7 @@ __all__ = [
     "PromptRegistry",
     "PromptVersion",
     "PromptWorker",
+    "Retention",
     "TrajectoryNotFoundError",
     "UnknownPromptError",
     "UnknownUserError",

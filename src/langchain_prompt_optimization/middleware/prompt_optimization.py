@@ -45,6 +45,7 @@ from langchain_prompt_optimization.stores import (
     Job,
     PromptConfig,
     PromptSpec,
+    Retention,
     StoreLayout,
     TrajectoryRecord,
     UserRef,
@@ -57,7 +58,7 @@ from langchain_prompt_optimization.stores import (
     open_store,
 )
 from langchain_prompt_optimization.stores.buffer import WriteBuffer
-from langchain_prompt_optimization.stores.io import write
+from langchain_prompt_optimization.stores.io import supports_ttl, write
 from langchain_prompt_optimization.stores.records import content_hash, utcnow
 
 if TYPE_CHECKING:
@@ -260,6 +261,7 @@ class PromptOptimizationMiddleware(
         max_trajectory_chars: int = 8_000,
         store_timeout: float | None = 0.5,
         max_buffered_writes: int = 1_000,
+        retention: Retention | None = None,
         scope: Literal["user", "global"] = "user",
         require_approval: bool | None = None,
         on_base_change: Literal["new_lineage", "carry"] = "new_lineage",
@@ -306,6 +308,9 @@ class PromptOptimizationMiddleware(
             max_buffered_writes: Captures kept in memory while the store is down, written
                 when it answers again; beyond that they are dropped (counted in
                 `dropped_writes`, logged).
+            retention: How long trajectories and consumed feedback are kept (default
+                `Retention()`: at most 1,000 trajectories per user, no TTL). Prompt versions
+                are never deleted.
             scope: `"user"`: one lineage of prompt versions per user namespace. `"global"`:
                 one lineage shared by all users, learned from everyone's feedback.
             require_approval: New versions are stored `pending` and not served until
@@ -395,6 +400,10 @@ class PromptOptimizationMiddleware(
         self._get_user_id = get_user_id or _default_user_id
         self._scope = scope
         self._on_base_change = on_base_change
+        if retention is not None and not isinstance(retention, Retention):
+            msg = f"retention must be a Retention; got {type(retention).__name__}"
+            raise TypeError(msg)
+        self._retention = retention or Retention()
         if require_approval is None:
             require_approval = scope == "global"
         self._engine = OptimizationEngine(
@@ -405,6 +414,7 @@ class PromptOptimizationMiddleware(
                 max_feedback=max_feedback_per_optimization,
                 max_trajectory_chars=max_trajectory_chars,
                 require_approval=require_approval,
+                retention=self._retention,
             ),
             mode=mode,
             optimize_every=optimize_every,
@@ -749,7 +759,7 @@ class PromptOptimizationMiddleware(
         return versions
 
     def _capture(
-        self, state: PromptOptimizationState[Any], runtime: Runtime[Any]
+        self, state: PromptOptimizationState[Any], runtime: Runtime[Any], store: BaseStore
     ) -> _Capture | None:
         trajectory_id = state.get("trajectory_id")
         meta = state.get(_META)
@@ -782,6 +792,7 @@ class PromptOptimizationMiddleware(
             register_user=meta.get("registered") is not True,
             config=config if changed else None,
             feedback=feedback_item,
+            ttl_minutes=(self._retention.trajectory_ttl_minutes if supports_ttl(store) else None),
         )
         return _Capture(user, owner, ops, feedback_item, versions, bool(meta.get("carry")))
 
@@ -887,7 +898,7 @@ class PromptOptimizationMiddleware(
         capture = None
         try:
             store = self._run_store(runtime)
-            capture = self._capture(state, runtime)
+            capture = self._capture(state, runtime, store)
             if capture is None:
                 return None
             if not self._write_capture(store, capture.ops):
@@ -915,7 +926,7 @@ class PromptOptimizationMiddleware(
         capture = None
         try:
             store = self._run_store(runtime)
-            capture = self._capture(state, runtime)
+            capture = self._capture(state, runtime, store)
             if capture is None:
                 return None
             if not await self._awrite_capture(store, capture.ops):

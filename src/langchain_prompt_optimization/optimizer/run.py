@@ -19,11 +19,13 @@ from langchain_prompt_optimization.stores import (
     NewVersion,
     PromptSpec,
     PromptVersion,
+    Retention,
     StoreLayout,
     TrajectoryRecord,
     UserRef,
     messages_from_json,
 )
+from langchain_prompt_optimization.stores.io import SupportsTTL
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -64,6 +66,7 @@ class OptimizerSettings:
             the policy the middleware recorded in the store (workers).
         max_attempts: Failed optimizations a feedback item takes part in before it is set
             aside as `failed`.
+        retention: How long run data is kept (pruned after each optimization).
     """
 
     kind: OptimizerKind = "prompt_memory"
@@ -73,6 +76,7 @@ class OptimizerSettings:
     lease_seconds: float = 300.0
     require_approval: bool | None = False
     max_attempts: int = 3
+    retention: Retention = field(default_factory=Retention)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,9 +331,16 @@ def _optimize_leased(
         require_approval=require_approval,
         expected_latest=expected,
         parents=parents,
+        feedback_ttl_minutes=(
+            settings.retention.consumed_feedback_ttl_minutes if (yield SupportsTTL()) else None
+        ),
     )
     if versions is None:
         return OptimizationOutcome(owner.user_id, "busy", feedback_ids=ids)
+    keep = settings.retention.max_trajectories_per_user
+    if keep is not None:
+        for label in sorted({fb.user_label for fb in batch if fb.user_label}):
+            yield from layout.prune_trajectories(UserRef.from_label(label), owner, keep=keep)
     status: Literal["optimized", "unchanged"] = "optimized" if versions else "unchanged"
     return OptimizationOutcome(owner.user_id, status, versions, ids)
 

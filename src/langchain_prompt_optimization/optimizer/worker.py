@@ -6,6 +6,7 @@ import concurrent.futures
 import logging
 import signal
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
@@ -17,7 +18,13 @@ from langchain_prompt_optimization.optimizer.run import (
     OptimizerKind,
     OptimizerSettings,
 )
-from langchain_prompt_optimization.stores import DEFAULT_PREFIX, StoreLayout, drive, open_store
+from langchain_prompt_optimization.stores import (
+    DEFAULT_PREFIX,
+    Retention,
+    StoreLayout,
+    drive,
+    open_store,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -54,6 +61,9 @@ class PromptWorker:
         max_feedback_per_optimization: Most feedback items one optimization reads.
         max_trajectory_chars: Per-trajectory budget of what the optimizer reads.
         require_approval: Override the approval policy the apps recorded.
+        retention: Run-data retention; `run_forever` enforces its per-user trajectory cap
+            on every user every `prune_interval` seconds.
+        prune_interval: Seconds between those pruning passes.
 
     Raises:
         ValueError: On a bad kind, count or store URI.
@@ -80,6 +90,8 @@ class PromptWorker:
         max_feedback_per_optimization: int = 20,
         max_trajectory_chars: int = 8_000,
         require_approval: bool | None = None,
+        retention: Retention | None = None,
+        prune_interval: float = 3600.0,
     ) -> None:
         if kind not in KINDS:
             msg = f"kind must be one of {', '.join(KINDS)}; got {kind!r}"
@@ -111,11 +123,14 @@ class PromptWorker:
                 max_trajectory_chars=max_trajectory_chars,
                 lease_seconds=lease_seconds,
                 require_approval=require_approval,
+                retention=retention or Retention(),
             ),
             mode="inline",
             optimize_every=1,
         )
         self._stop = threading.Event()
+        self.prune_interval = prune_interval
+        self._next_prune = 0.0
 
     @property
     def holder(self) -> str:
@@ -180,6 +195,7 @@ class PromptWorker:
                 signal.signal(sig, lambda *_: self.stop())
         try:
             while not self._stop.is_set():
+                self._maybe_prune()
                 try:
                     worked = self.run_once()
                 except Exception:
@@ -191,6 +207,26 @@ class PromptWorker:
             for sig, handler in restore:
                 signal.signal(sig, handler)
             logger.info("worker %s stopped", self.holder)
+
+    def prune(self) -> int:
+        """Enforce the retention cap on every user now; returns trajectories deleted."""
+        keep = self._engine.settings.retention.max_trajectories_per_user
+        if keep is None:
+            return 0
+        return drive(self._layout.prune_all(keep=keep), self.store)
+
+    def _maybe_prune(self) -> None:
+        now = time.monotonic()
+        if now < self._next_prune:
+            return
+        self._next_prune = now + self.prune_interval
+        try:
+            deleted = self.prune()
+        except Exception:
+            logger.exception("pruning pass failed; retrying next interval")
+        else:
+            if deleted:
+                logger.info("pruned %d old trajectories", deleted)
 
     def stop(self) -> None:
         """Ask `run_forever` to return once in-flight work is done."""

@@ -129,6 +129,10 @@ def _parser() -> argparse.ArgumentParser:
     optimize.add_argument(
         "--kind", choices=["gradient", "metaprompt", "prompt_memory"], default="prompt_memory"
     )
+    prune = command("prune", "delete old trajectories (prompt versions are never deleted)")
+    prune.add_argument("user", nargs="?", help="one user; omit with --all-users")
+    prune.add_argument("--all-users", action="store_true")
+    prune.add_argument("--keep", type=int, default=1000, help="trajectories kept per user")
     worker = command("worker", "process pending optimizations (apps in mode='external')")
     worker.add_argument("--model", required=True, help="as for optimize")
     worker.add_argument(
@@ -302,6 +306,17 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
 
     if command == "worker":
         return _worker(args, store, out)
+    if command == "prune":
+        if (args.user is None) == (not args.all_users):
+            msg = "prune needs USER or --all-users (not both)"
+            raise _UsageError(msg)
+        target = None if args.user is None else _user(args.user)
+        deleted = registry.prune(target, keep=args.keep, all_users=args.all_users)
+        out.emit(
+            {"deleted": deleted},
+            lambda: console.print(f"deleted {deleted} trajectory(ies)"),
+        )
+        return EXIT_OK
     if command == "users":
         users = registry.users()
 

@@ -200,6 +200,37 @@ class PromptRegistry:
         """Async twin of `feedback`."""
         return await adrive(self._feedback(user_id, pending_only), self.store)
 
+    # -- retention ------------------------------------------------------------------------------
+
+    def _prune(self, user_id: str | None, keep: int, everyone: bool) -> Job[int]:
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
+            msg = f"keep must be a non-negative int; got {keep!r}"
+            raise ValueError(msg)
+        if everyone:
+            return (yield from self._layout.prune_all(keep=keep))
+        user, owner = yield from self._refs(user_id)
+        if not (yield from self._layout.is_known_user(user)):
+            raise UnknownUserError(user_id)
+        return (yield from self._layout.prune_trajectories(user, owner, keep=keep))
+
+    def prune(
+        self, user_id: str | None = None, *, keep: int = 1_000, all_users: bool = False
+    ) -> int:
+        """Delete trajectories beyond the newest `keep` of a user (or of every user).
+
+        Runs whose feedback is still pending are kept; prompt versions are never deleted.
+
+        Returns:
+            How many trajectories were deleted.
+        """
+        return drive(self._prune(user_id, keep, all_users), self.store)
+
+    async def aprune(
+        self, user_id: str | None = None, *, keep: int = 1_000, all_users: bool = False
+    ) -> int:
+        """Async twin of `prune`."""
+        return await adrive(self._prune(user_id, keep, all_users), self.store)
+
     # -- changing -------------------------------------------------------------------------------
 
     def _leased(

@@ -17,8 +17,10 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from langgraph.store.base import BaseStore
+
 if TYPE_CHECKING:
-    from langgraph.store.base import BaseStore, Op, Result
+    from langgraph.store.base import Op, Result
 
 __all__ = [
     "Job",
@@ -26,10 +28,12 @@ __all__ = [
     "Request",
     "Sleep",
     "StoreBatch",
+    "SupportsTTL",
     "adrive",
     "adrive_within",
     "drive",
     "drive_within",
+    "supports_ttl",
     "write",
 ]
 
@@ -129,6 +133,27 @@ class LocalClaim:
     async def arun(self, store: BaseStore) -> bool:
         """Same as `run` (no I/O)."""
         return self.run(store)
+
+
+@dataclass(frozen=True, slots=True)
+class SupportsTTL:
+    """Ask whether the store honours `PutOp.ttl` (SQLite, PostgreSQL)."""
+
+    def run(self, store: BaseStore) -> bool:
+        """Whether the (unwrapped) store supports TTL."""
+        return supports_ttl(store)
+
+    async def arun(self, store: BaseStore) -> bool:
+        """Same as `run` (no I/O)."""
+        return supports_ttl(store)
+
+
+def supports_ttl(store: BaseStore) -> bool:
+    """Whether `store` (or what a wrapper exposing `.inner` wraps) supports TTL."""
+    inner = getattr(store, "inner", None)
+    if isinstance(inner, BaseStore):
+        return supports_ttl(inner)
+    return bool(getattr(store, "supports_ttl", False))
 
 
 def drive(job: Job[T], store: BaseStore) -> T:

@@ -318,6 +318,7 @@ class StoreLayout:
         register_user: bool,
         config: PromptConfig | None,
         feedback: FeedbackItem | None = None,
+        ttl_minutes: float | None = None,
     ) -> list[Op]:
         """The ops of a run's ONE write batch: its trajectory and what else the run learned.
 
@@ -325,7 +326,12 @@ class StoreLayout:
         configuration when they are new, and in-band feedback on the previous run.
         """
         ops: list[Op] = [
-            PutOp(self._trajectory_ns(user), trajectory.id, trajectory.to_json()),
+            PutOp(
+                self._trajectory_ns(user),
+                trajectory.id,
+                trajectory.to_json(),
+                ttl=ttl_minutes,
+            ),
         ]
         if feedback is not None:
             ops.append(PutOp(self._feedback_ns(owner), feedback.id, feedback.to_json()))
@@ -656,6 +662,7 @@ class StoreLayout:
         require_approval: bool = False,
         expected_latest: dict[str, int] | None = None,
         parents: dict[str, int] | None = None,
+        feedback_ttl_minutes: float | None = None,
     ) -> Job[dict[str, PromptVersion] | None]:
         """Append candidates as new versions and consume the feedback (one write batch).
 
@@ -754,7 +761,7 @@ class StoreLayout:
         consumed_by = {name: v.version for name, v in appended.items() if v.status != "failed"}
         for fb in feedback:
             record = {**fb.to_json(), "status": "consumed", "consumed_by": consumed_by}
-            ops.append(PutOp(self._feedback_ns(owner), fb.id, record))
+            ops.append(PutOp(self._feedback_ns(owner), fb.id, record, ttl=feedback_ttl_minutes))
         if ops:
             yield StoreBatch(ops)
         return appended
@@ -1039,6 +1046,36 @@ class StoreLayout:
         items = yield from self._search_all(self._feedback_ns(owner), query or None)
         feedback = [FeedbackItem.from_json(item.value) for item in items]
         return sorted(feedback, key=lambda fb: (fb.created_at, fb.id))
+
+    def prune_trajectories(self, user: UserRef, owner: UserRef, *, keep: int) -> Job[int]:
+        """Delete a user's oldest trajectories beyond `keep`; runs with pending feedback stay.
+
+        Returns:
+            How many were deleted.
+        """
+        items = yield from self._search_all(self._trajectory_ns(user), None)
+        if len(items) <= keep:
+            return 0
+        pending = yield from self.pending_feedback(owner)
+        protected = {fb.trajectory_id for fb in pending if fb.user_label == user.label}
+        ordered = sorted(items, key=lambda item: (item.value.get("created_at", ""), item.key))
+        excess = len(items) - keep
+        doomed = [item.key for item in ordered if item.key not in protected][:excess]
+        if doomed:
+            ns = self._trajectory_ns(user)
+            yield StoreBatch([PutOp(ns, key, None) for key in doomed])
+        return len(doomed)
+
+    def prune_all(self, *, keep: int) -> Job[int]:
+        """`prune_trajectories` for every user, each under the lineage owner the recorded
+        scope gives (so pending feedback protects its runs)."""
+        config = yield from self.read_config()
+        deleted = 0
+        for user_id in (yield from self.users()):
+            user = UserRef.of(user_id)
+            owner = UserRef.global_lineage() if config.scope == "global" else user
+            deleted += yield from self.prune_trajectories(user, owner, keep=keep)
+        return deleted
 
     def users(self) -> Job[list[str | None]]:
         """Every user id with a namespace (original strings; `None` is the default one)."""

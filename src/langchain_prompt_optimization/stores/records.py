@@ -20,6 +20,7 @@ __all__ = [
     "PromptConfig",
     "PromptSpec",
     "PromptVersion",
+    "Retention",
     "TrajectoryRecord",
     "VersionOutcome",
     "content_hash",
@@ -94,6 +95,33 @@ class PromptSpec:
             update_instructions=data.get("update_instructions"),
             when_to_update=data.get("when_to_update"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How long run data is kept. Prompt versions are never deleted.
+
+    Attributes:
+        max_trajectories_per_user: Keep at most this many trajectories per user (the
+            oldest go first; runs with pending feedback are always kept). `None`: no cap.
+            Enforced after each optimization for the users involved, by workers
+            periodically, and by `PromptRegistry.prune()` / `promptopt prune`.
+        trajectory_ttl_minutes: Time-to-live of each trajectory, on stores that support
+            TTL (SQLite, PostgreSQL; expired items are removed by the store's TTL sweeper).
+        consumed_feedback_ttl_minutes: Time-to-live of feedback once consumed, likewise.
+    """
+
+    max_trajectories_per_user: int | None = 1_000
+    trajectory_ttl_minutes: float | None = None
+    consumed_feedback_ttl_minutes: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_trajectories_per_user", "trajectory_ttl_minutes",
+                     "consumed_feedback_ttl_minutes"):  # fmt: skip
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or value <= 0):
+                msg = f"Retention.{name} must be positive or None; got {value!r}"
+                raise ValueError(msg)
 
 
 @dataclass(frozen=True, slots=True)
