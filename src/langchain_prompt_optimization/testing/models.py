@@ -204,12 +204,15 @@ class ScriptedOptimizerModel(ScriptedChatModel):
     multi-prompt `Classify` step (`classify(choices, input_text)`, default: every prompt).
 
     Args:
-        rewrite: The rewrite function.
+        rewrite: The rewrite function (default `append_feedback`: the feedback texts are
+            added to the prompt, as a deliberately compliant optimizer would).
         classify: Which prompt names to update, from the choices and the input text.
         fail_with: If set, every call raises this exception (to test failure isolation).
     """
 
-    rewrite: Callable[[str, str], str] = Field(default=lambda current, text: current)
+    rewrite: Callable[[str, str], str] = Field(
+        default=lambda current, text: append_feedback(current, text)
+    )
     classify: Callable[[list[str], str], list[str]] | None = None
     fail_with: BaseException | None = None
 
@@ -263,6 +266,28 @@ class ScriptedOptimizerModel(ScriptedChatModel):
         if "think" in names:
             return _tool_call("think", {"thought": "scripted reflection"})
         return self.rewrite(current, text)
+
+
+_FEEDBACK_BLOCKS = (
+    re.compile(r"<feedback \d+>\n(.*?)\n</feedback \d+>", re.DOTALL),  # prompt_memory
+    re.compile(r"<FEEDBACK>\n(.*?)\n</FEEDBACK>", re.DOTALL),  # metaprompt, gradient
+)
+
+
+def feedback_in(text: str) -> list[str]:
+    """The feedback texts langmem put in an optimizer request (any kind), in order."""
+    found: list[str] = []
+    for pattern in _FEEDBACK_BLOCKS:
+        found += [block.strip() for block in pattern.findall(text) if block.strip()]
+    return list(dict.fromkeys(found))
+
+
+def append_feedback(current: str, text: str) -> str:
+    """A compliant `rewrite`: add each feedback text not yet in the prompt as a new line."""
+    for feedback in feedback_in(text):
+        if feedback not in current:
+            current = f"{current}\n{feedback}" if current else feedback
+    return current
 
 
 def _tool_call(name: str, args: dict[str, Any]) -> AIMessage:
