@@ -15,6 +15,7 @@ from langchain_prompt_optimization.testing.models import (
     append_feedback,
     feedback_in,
 )
+from langchain_prompt_optimization.testing.openai_server import LoopbackOpenAIServer
 from langchain_prompt_optimization.testing.stores import (
     BatchRecord,
     InstrumentedStore,
@@ -29,6 +30,7 @@ from langchain_prompt_optimization.testing.trajectory import (
 __all__ = [
     "BatchRecord",
     "InstrumentedStore",
+    "LoopbackOpenAIServer",
     "Rewrite",
     "ScriptedChatModel",
     "ScriptedOptimizerModel",
