@@ -256,6 +256,7 @@ class PromptOptimizationMiddleware(
         update_instructions: str | None = None,
         when_to_update: str | None = None,
         get_user_id: Callable[[Runtime[Any]], object] | None = None,
+        system_prompt_name: str = SYSTEM_PROMPT,
         namespace_prefix: Sequence[str] = DEFAULT_PREFIX,
         max_feedback_per_optimization: int = 20,
         max_trajectory_chars: int = 8_000,
@@ -295,6 +296,9 @@ class PromptOptimizationMiddleware(
             update_instructions: langmem guidance on how to update the system prompt.
             when_to_update: langmem guidance on when the system prompt should change (used
                 for credit assignment when several prompts are managed).
+            system_prompt_name: The name under which the agent's system prompt is managed
+                (shown to langmem's credit assignment next to the named prompts, and used
+                in the registry). Default `"system"`.
             get_user_id: `runtime -> user id`. Default: `runtime.context.user_id`, or
                 `runtime.context["user_id"]`. A run with no user id (or an unusable one)
                 uses the default namespace, addressed as `user_id=None`.
@@ -382,7 +386,11 @@ class PromptOptimizationMiddleware(
                 raise TypeError(msg)
 
         self._layout = StoreLayout(namespace_prefix)
-        self._named = _validate_prompts(prompts)
+        if not isinstance(system_prompt_name, str) or not system_prompt_name.strip():
+            msg = "system_prompt_name must be a non-empty str"
+            raise ValueError(msg)
+        self._system_name = system_prompt_name
+        self._named = _validate_prompts(prompts, system_prompt_name)
         self._system_guidance = (update_instructions, when_to_update)
         self._specs: dict[str, PromptSpec] = dict(self._named)
         self._specs_lock = threading.Lock()
@@ -450,8 +458,8 @@ class PromptOptimizationMiddleware(
 
     @property
     def prompt_names(self) -> list[str]:
-        """Managed prompt names: `"system"` first, then the named prompts."""
-        return [SYSTEM_PROMPT, *self._named]
+        """Managed prompt names: the system prompt's name first, then the named prompts."""
+        return [self._system_name, *self._named]
 
     # -- store and model resolution ----------------------------------------------------------
 
@@ -494,13 +502,13 @@ class PromptOptimizationMiddleware(
 
     def _observe_system_prompt(self, text: str | None) -> None:
         base = text or ""
-        spec = self._specs.get(SYSTEM_PROMPT)
+        spec = self._specs.get(self._system_name)
         if spec is not None and spec.prompt == base:
             return
         with self._specs_lock:
             self._specs = {
-                SYSTEM_PROMPT: PromptSpec(SYSTEM_PROMPT, base, *self._system_guidance),
-                **{k: v for k, v in self._specs.items() if k != SYSTEM_PROMPT},
+                self._system_name: PromptSpec(self._system_name, base, *self._system_guidance),
+                **{k: v for k, v in self._specs.items() if k != self._system_name},
             }
 
     def _resolve_user(self, runtime: Runtime[Any]) -> UserRef:
@@ -718,10 +726,10 @@ class PromptOptimizationMiddleware(
         if self._agent_model is None:
             self._agent_model = request.model
         state: Mapping[str, Any] = request.state
-        pinned = (state.get(_PINNED) or {}).get(SYSTEM_PROMPT)
+        pinned = (state.get(_PINNED) or {}).get(self._system_name)
         if pinned is None or pinned == request.system_prompt:
             return request
-        base_hash = ((state.get(_META) or {}).get("base_hashes") or {}).get(SYSTEM_PROMPT)
+        base_hash = ((state.get(_META) or {}).get("base_hashes") or {}).get(self._system_name)
         if base_hash and base_hash != content_hash(request.system_prompt or ""):
             return request  # the base changed in code: serve it (rebased on the next run)
         return request.override(system_message=SystemMessage(content=pinned))
@@ -751,11 +759,11 @@ class PromptOptimizationMiddleware(
         code during the run (the new base was served; it becomes a version on the next run)."""
         versions = dict(state.get("prompt_versions") or {})
         meta = state.get(_META) or {}
-        pinned_hash = (meta.get("base_hashes") or {}).get(SYSTEM_PROMPT)
-        spec = self._specs.get(SYSTEM_PROMPT)
-        pinned = (state.get(_PINNED) or {}).get(SYSTEM_PROMPT)
+        pinned_hash = (meta.get("base_hashes") or {}).get(self._system_name)
+        spec = self._specs.get(self._system_name)
+        pinned = (state.get(_PINNED) or {}).get(self._system_name)
         if pinned is not None and pinned_hash and spec and pinned_hash != content_hash(spec.prompt):
-            versions[SYSTEM_PROMPT] = 0
+            versions[self._system_name] = 0
         return versions
 
     def _capture(
@@ -1038,18 +1046,19 @@ class PromptOptimizationMiddleware(
             self._api_store(), owner, self._model, self._current_specs()
         )
 
-    def get_prompt(self, name: str = SYSTEM_PROMPT, *, user_id: str | None = None) -> str:
+    def get_prompt(self, name: str | None = None, *, user_id: str | None = None) -> str:
         """The text of a managed prompt currently active for a user (the base if never changed).
 
         Raises:
             KeyError: If `name` is not a managed prompt, or the system prompt's base is not
                 known yet (no run, no recorded configuration).
         """
-        return drive(self._get_prompt_job(name, user_id), self._api_store())
+        return drive(self._get_prompt_job(name or self._system_name, user_id), self._api_store())
 
-    async def aget_prompt(self, name: str = SYSTEM_PROMPT, *, user_id: str | None = None) -> str:
+    async def aget_prompt(self, name: str | None = None, *, user_id: str | None = None) -> str:
         """Async twin of `get_prompt`."""
-        return await adrive(self._get_prompt_job(name, user_id), self._api_store())
+        job = self._get_prompt_job(name or self._system_name, user_id)
+        return await adrive(job, self._api_store())
 
     def _get_prompt_job(self, name: str, user_id: str | None) -> Job[str]:
         if name not in self.prompt_names:
@@ -1065,12 +1074,13 @@ class PromptOptimizationMiddleware(
             raise KeyError(msg)
         return spec.prompt
 
-    def prompt_for_run(self, state: Mapping[str, Any], name: str = SYSTEM_PROMPT) -> str:
+    def prompt_for_run(self, state: Mapping[str, Any], name: str | None = None) -> str:
         """The text of a managed prompt pinned for the current run (for tools and nodes).
 
         Raises:
             KeyError: If `name` is not a managed prompt.
         """
+        name = name or self._system_name
         pinned = (state.get(_PINNED) or {}).get(name)
         if pinned is not None:
             return str(pinned)
@@ -1132,7 +1142,9 @@ def _thread_id(runtime: Runtime[Any]) -> str | None:
     return str(thread_id) if thread_id is not None else None
 
 
-def _validate_prompts(prompts: Sequence[Prompt] | None) -> dict[str, PromptSpec]:
+def _validate_prompts(
+    prompts: Sequence[Prompt] | None, system_name: str = SYSTEM_PROMPT
+) -> dict[str, PromptSpec]:
     if prompts is None:
         return {}
     if isinstance(prompts, str | bytes | Mapping) or not isinstance(prompts, Sequence):
@@ -1152,9 +1164,9 @@ def _validate_prompts(prompts: Sequence[Prompt] | None) -> dict[str, PromptSpec]
         if not isinstance(name, str) or not name.strip():
             msg = f"prompt name must be a non-empty str; got {name!r}"
             raise ValueError(msg)
-        if name == SYSTEM_PROMPT:
+        if name == system_name:
             msg = (
-                f"{SYSTEM_PROMPT!r} is the agent's system prompt; configure it with "
+                f"{system_name!r} is the agent's system prompt; configure it with "
                 "update_instructions= / when_to_update="
             )
             raise ValueError(msg)
