@@ -31,6 +31,22 @@ if TYPE_CHECKING:
 __all__ = ["LoopbackOpenAIServer"]
 
 
+def _messages(items: list[Mapping[str, Any]]) -> list[BaseMessage]:
+    """Wire messages to LangChain ones; tool results get their tool's name back from the
+    assistant call they answer (the OpenAI format does not carry it)."""
+    messages = [_message(item) for item in items]
+    names = {
+        call["id"]: call["name"]
+        for message in messages
+        for call in getattr(message, "tool_calls", None) or []
+        if call.get("id")
+    }
+    for message in messages:
+        if isinstance(message, ToolMessage) and not message.name:
+            message.name = names.get(message.tool_call_id)
+    return messages
+
+
 def _message(data: Mapping[str, Any]) -> BaseMessage:
     role, content = data.get("role"), data.get("content") or ""
     if isinstance(content, list):
@@ -168,7 +184,7 @@ class LoopbackOpenAIServer:
             known = ", ".join(sorted(self.models))
             text = f"unknown model {body.get('model')!r}; serving: {known}"
             return 404, {"error": {"message": text, "type": "invalid_request_error"}}, False
-        messages = [_message(m) for m in body.get("messages", [])]
+        messages = _messages(list(body.get("messages", [])))
         tools = list(body.get("tools") or [])
         tool_choice = body.get("tool_choice")
         schema_tool = _schema_tool(body.get("response_format") or {})
