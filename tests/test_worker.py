@@ -35,11 +35,12 @@ def test_external_mode_marks_work_and_a_worker_does_it(store):
     h = make_harness(store, mode="external", optimize_every=2)
     first = h.ask("jane")
     h.middleware.add_feedback(first["trajectory_id"], "Sign as John Doe.")
-    assert _pending(store) == []  # the trigger has not fired yet
-    h.middleware.add_feedback(h.ask("jane")["trajectory_id"], "Sign as John Doe please.")
-    assert _pending(store) == ["jane"]
-    assert h.optimizer.requests == []
+    assert _pending(store) == ["jane"]  # marked with the feedback's own write
     worker = PromptWorker(store, optimizer_model=ScriptedOptimizerModel(rewrite=_sign))
+    assert worker.run_once() == 0  # below the app's optimize_every=2, recorded in the store
+    assert PromptRegistry(store).current("jane").version == 1
+    h.middleware.add_feedback(h.ask("jane")["trajectory_id"], "Sign as John Doe please.")
+    assert h.optimizer.requests == []
     assert worker.run_once() == 1
     assert _pending(store) == []
     assert worker.run_once() == 0

@@ -786,7 +786,9 @@ class PromptOptimizationMiddleware(
             created_at=utcnow(),
             pin_error=meta.get("pin_error"),
         )
-        config = PromptConfig(self._current_specs(), self.require_approval, self._scope)
+        config = PromptConfig(
+            self._current_specs(), self.require_approval, self._scope, self._engine.optimize_every
+        )
         stored = meta.get("stored_config")
         changed = stored is not None and stored != config.to_json()
         feedback_item = None
@@ -801,6 +803,7 @@ class PromptOptimizationMiddleware(
             config=config if changed else None,
             feedback=feedback_item,
             ttl_minutes=(self._retention.trajectory_ttl_minutes if supports_ttl(store) else None),
+            mark_pending=self.mode == "external",
         )
         return _Capture(user, owner, ops, feedback_item, versions, bool(meta.get("carry")))
 
@@ -960,7 +963,7 @@ class PromptOptimizationMiddleware(
         self, trajectory_id: str, feedback: object, score: object
     ) -> Job[tuple[UserRef, FeedbackItem, int]]:
         value, checked_score = _validate_feedback(feedback, score)
-        user, _ = yield from self._layout.resolve_trajectory(trajectory_id)
+        user, run = yield from self._layout.resolve_trajectory(trajectory_id)
         owner = self._owner(user)
         item = FeedbackItem.new(
             trajectory_id,
@@ -970,7 +973,12 @@ class PromptOptimizationMiddleware(
             user_id=user.user_id,
             user_label=user.label,
         )
-        pending = yield from self._layout.add_feedback(owner, item)
+        pending = yield from self._layout.add_feedback(
+            owner,
+            item,
+            mark_pending=self.mode == "external",
+            keep_run=run if self._retention.trajectory_ttl_minutes is not None else None,
+        )
         return owner, item, pending
 
     def add_feedback(

@@ -142,17 +142,14 @@ class OptimizationEngine:
     ) -> OptimizationOutcome | None:
         """Start a triggered optimization as the mode says; never raises.
 
-        `external` mode only marks the owner in the pending-work index for the workers.
+        `external` mode does nothing: the feedback write already marked the owner in the
+        pending-work index for the workers.
 
         Returns:
             The outcome in `inline` mode; `None` when it runs elsewhere or later.
         """
         if self.mode == "external":
-            try:
-                drive(self.layout.mark_pending(user), store)
-            except Exception:
-                logger.exception("could not mark %r for the workers", user.user_id)
-            return None
+            return None  # the feedback's write carried the owner's pending-work mark
         if self.mode == "inline":
             return self._guarded(self.optimize, store, user, model, specs)
         if self._executor is None:
@@ -173,11 +170,7 @@ class OptimizationEngine:
     ) -> OptimizationOutcome | None:
         """Async twin of `schedule`: background work is an asyncio task on the running loop."""
         if self.mode == "external":
-            try:
-                await adrive(self.layout.mark_pending(user), store)
-            except Exception:
-                logger.exception("could not mark %r for the workers", user.user_id)
-            return None
+            return None  # the feedback's write carried the owner's pending-work mark
         if self.mode == "inline":
             return await self._aguarded(store, user, model, specs)
         task = asyncio.create_task(self._aguarded(store, user, model, specs))

@@ -278,7 +278,8 @@ def _optimize_leased(
     )
     if not specs:
         msg = "no prompt is known for this namespace yet: run the agent once first"
-        yield from layout.mark_attempted(owner, batch, max_attempts=settings.max_attempts)
+        if (yield from layout.renew_lease(owner, holder, settings.lease_seconds)):
+            yield from layout.mark_attempted(owner, batch, max_attempts=settings.max_attempts)
         return OptimizationOutcome(owner.user_id, "failed", feedback_ids=ids, error=msg)
     names = list(specs)
     restricted = _only_prompts(batch)
@@ -306,6 +307,8 @@ def _optimize_leased(
     except Exception as exc:
         error = f"optimizer raised {type(exc).__name__}: {exc}"
         logger.warning("optimization of %r failed: %s", owner.user_id, error)
+        if not (yield from layout.renew_lease(owner, holder, settings.lease_seconds)):
+            return OptimizationOutcome(owner.user_id, "busy", feedback_ids=ids, error=error)
         failed = [NewVersion(name, "", "failed", error) for name in names]
         recorded = yield from layout.commit_optimization(
             owner,
@@ -314,6 +317,7 @@ def _optimize_leased(
             feedback=(),
             optimizer_kind=settings.kind,
             usage={},
+            expected_latest=expected,
         )
         yield from layout.mark_attempted(owner, batch, max_attempts=settings.max_attempts)
         return OptimizationOutcome(owner.user_id, "failed", recorded or {}, ids, error)

@@ -145,7 +145,10 @@ class PromptWorker:
                 self._model = init_chat_model(str(self._model_spec))
             return self._model
 
-    def _process(self, owner: UserRef) -> OptimizationOutcome:
+    def _process(self, owner: UserRef) -> OptimizationOutcome | None:
+        config = drive(self._layout.read_config(), self.store)
+        if not drive(self._layout.owner_due(owner, config.optimize_every), self.store):
+            return None  # below the apps' trigger: wait for more feedback
         outcome = self._engine.optimize(self.store, owner, self._chat_model, {})
         if outcome.status in ("optimized", "unchanged", "no_feedback", "failed"):
             drive(self._layout.settle_pending(owner), self.store)
@@ -213,7 +216,7 @@ class PromptWorker:
         keep = self._engine.settings.retention.max_trajectories_per_user
         if keep is None:
             return 0
-        return drive(self._layout.prune_all(keep=keep), self.store)
+        return drive(self._layout.prune_all(keep=keep, holder=self.holder), self.store)
 
     def _maybe_prune(self) -> None:
         now = time.monotonic()

@@ -207,11 +207,16 @@ class PromptRegistry:
             msg = f"keep must be a non-negative int; got {keep!r}"
             raise ValueError(msg)
         if everyone:
-            return (yield from self._layout.prune_all(keep=keep))
+            return (yield from self._layout.prune_all(keep=keep, holder=self._holder))
         user, owner = yield from self._refs(user_id)
         if not (yield from self._layout.is_known_user(user)):
             raise UnknownUserError(user_id)
-        return (yield from self._layout.prune_trajectories(user, owner, keep=keep))
+        prune = self._layout.prune_trajectories(user, owner, keep=keep)
+        return (
+            yield from self._layout.under_lease(
+                owner, self._holder, prune, ttl=_LEASE_TTL, wait=self.lease_wait
+            )
+        )
 
     def prune(
         self, user_id: str | None = None, *, keep: int = 1_000, all_users: bool = False

@@ -319,6 +319,7 @@ class StoreLayout:
         config: PromptConfig | None,
         feedback: FeedbackItem | None = None,
         ttl_minutes: float | None = None,
+        mark_pending: bool = False,
     ) -> list[Op]:
         """The ops of a run's ONE write batch: its trajectory and what else the run learned.
 
@@ -335,6 +336,8 @@ class StoreLayout:
         ]
         if feedback is not None:
             ops.append(PutOp(self._feedback_ns(owner), feedback.id, feedback.to_json()))
+            if mark_pending:
+                ops.append(self._pending_mark_op(owner))
         if trajectory.thread_id is not None:
             ops.append(
                 PutOp(
@@ -389,16 +392,24 @@ class StoreLayout:
         return [UserRef.from_label(item.key) for item in ordered]
 
     def settle_pending(self, owner: UserRef) -> Job[bool]:
-        """Remove the owner's mark, then put it back if untried feedback is still pending.
+        """Remove the owner's mark, then put it back if any feedback is still pending
+        (untried, or failed fewer than `max_attempts` times: it will be retried).
 
         The removal comes before the re-count, so feedback that arrives meanwhile is never
         left unmarked. Returns whether the owner is still marked.
         """
         yield StoreBatch([PutOp(self._pending_ns(), owner.label, None)])
-        remaining = yield from self.new_pending_count(owner)
+        remaining = yield from self.pending_feedback(owner)
         if remaining:
             yield StoreBatch([self._pending_mark_op(owner)])
-        return remaining > 0
+        return bool(remaining)
+
+    def owner_due(self, owner: UserRef, optimize_every: int) -> Job[bool]:
+        """Whether a marked owner has enough work: `optimize_every` untried items, or an
+        item to retry after a failed attempt."""
+        pending = yield from self.pending_feedback(owner)
+        untried = sum(1 for fb in pending if fb.attempts == 0)
+        return untried >= optimize_every or any(fb.attempts > 0 for fb in pending)
 
     # -- feedback ------------------------------------------------------------------------------
 
@@ -423,9 +434,27 @@ class StoreLayout:
             raise TrajectoryNotFoundError(trajectory_id, "no such trajectory in the store")
         return user, TrajectoryRecord.from_json(item.value)
 
-    def add_feedback(self, owner: UserRef, item: FeedbackItem) -> Job[int]:
-        """Store a feedback item with its lineage owner; return `new_pending_count` after it."""
-        yield StoreBatch([PutOp(self._feedback_ns(owner), item.id, item.to_json())])
+    def add_feedback(
+        self,
+        owner: UserRef,
+        item: FeedbackItem,
+        *,
+        mark_pending: bool = False,
+        keep_run: TrajectoryRecord | None = None,
+    ) -> Job[int]:
+        """Store a feedback item with its lineage owner; return `new_pending_count` after it.
+
+        In the same batch: the owner's pending-work mark (external mode: workers apply the
+        trigger) and, with `keep_run`, the run it is about written again without a TTL so it
+        cannot expire while its feedback waits.
+        """
+        ops: list[Op] = [PutOp(self._feedback_ns(owner), item.id, item.to_json())]
+        if mark_pending:
+            ops.append(self._pending_mark_op(owner))
+        if keep_run is not None:
+            user = UserRef.from_label(item.user_label) if item.user_label else owner
+            ops.append(PutOp(self._trajectory_ns(user), keep_run.id, keep_run.to_json()))
+        yield StoreBatch(ops)
         return (yield from self.new_pending_count(owner))
 
     def new_pending_count(self, owner: UserRef) -> Job[int]:
@@ -473,11 +502,21 @@ class StoreLayout:
     def mark_attempted(
         self, owner: UserRef, items: Sequence[FeedbackItem], *, max_attempts: int
     ) -> Job[None]:
-        """Count a failed optimization attempt on each item.
+        """Count a failed optimization attempt on each item still pending.
 
         Items stay pending until `max_attempts` failures, then become `failed` so one bad
-        item cannot block a namespace's learning forever (they stay readable).
+        item cannot block a namespace's learning forever (they stay readable). Items are
+        read again first: one consumed meanwhile is left as it is.
         """
+        if not items:
+            return
+        ns = self._feedback_ns(owner)
+        fresh = yield StoreBatch([GetOp(ns, fb.id) for fb in items])
+        items = [
+            FeedbackItem.from_json(item.value)
+            for item in fresh
+            if isinstance(item, Item) and item.value.get("status") == "pending"
+        ]
         ops: list[Op] = [
             PutOp(
                 self._feedback_ns(owner),
@@ -1066,15 +1105,21 @@ class StoreLayout:
             yield StoreBatch([PutOp(ns, key, None) for key in doomed])
         return len(doomed)
 
-    def prune_all(self, *, keep: int) -> Job[int]:
-        """`prune_trajectories` for every user, each under the lineage owner the recorded
-        scope gives (so pending feedback protects its runs)."""
+    def prune_all(self, *, keep: int, holder: str, wait: float = 5.0) -> Job[int]:
+        """`prune_trajectories` for every user, each under its lineage owner's lease (so
+        feedback arriving meanwhile cannot lose its run); busy owners are skipped."""
         config = yield from self.read_config()
         deleted = 0
         for user_id in (yield from self.users()):
             user = UserRef.of(user_id)
             owner = UserRef.global_lineage() if config.scope == "global" else user
-            deleted += yield from self.prune_trajectories(user, owner, keep=keep)
+            try:
+                deleted += yield from self.under_lease(
+                    owner, holder, self.prune_trajectories(user, owner, keep=keep),
+                    ttl=60.0, wait=wait,
+                )  # fmt: skip
+            except NamespaceBusyError:
+                logger.info("prune skipped %r: busy", user_id)
         return deleted
 
     def users(self) -> Job[list[str | None]]:

@@ -132,6 +132,7 @@ class PromptConfig:
     specs: dict[str, PromptSpec] = field(default_factory=dict)
     require_approval: bool = False
     scope: str = "user"
+    optimize_every: int = 1
 
     def to_json(self) -> dict[str, Any]:
         """JSON form, as stored in the configuration record."""
@@ -139,6 +140,7 @@ class PromptConfig:
             "prompts": {name: spec.to_json() for name, spec in self.specs.items()},
             "require_approval": self.require_approval,
             "scope": self.scope,
+            "optimize_every": self.optimize_every,
         }
 
     @classmethod
@@ -151,6 +153,7 @@ class PromptConfig:
             },
             require_approval=bool(data.get("require_approval", False)),
             scope=str(data.get("scope", "user")),
+            optimize_every=int(data.get("optimize_every", 1)),
         )
 
 
