@@ -52,11 +52,13 @@ def test_a_hanging_store_costs_a_run_at_most_the_store_timeout(store, caplog):
     assert elapsed < 1.5  # pin read 0.3 s + capture write 0.3 s + the run itself
     assert h.model.requests[-1].system_prompt == f"{BASE_PROMPT}\n{SIGN_RULE}"  # last known
     assert result["messages"][-1].content.endswith("John Doe")
-    assert h.middleware.buffered_writes == 1
     slow.hang = False
-    h.ask("jane")  # the store answers again: the buffered capture is written first
-    assert h.middleware.buffered_writes == 0
+    h.ask("jane")
+    deadline = time.monotonic() + 15
+    while len(_trajectories(store, "jane")) < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the late write lands once the store answers: not buffered twice
     assert len(_trajectories(store, "jane")) == 4
+    assert h.middleware.buffered_writes == 0
 
 
 def test_captures_during_an_outage_are_written_when_the_store_returns(store):
@@ -253,14 +255,18 @@ def test_postgres_stopped_mid_load_runs_answer_and_nothing_acknowledged_is_lost(
             assert time.monotonic() - start < 2.0  # bounded: pin 0.5 s + write 0.5 s
             assert result["messages"][-1].content.endswith("John Doe")  # last known prompt
             during.append((f"u{i}", result["trajectory_id"]))
-        assert h.middleware.buffered_writes == 10
+        # Writes that missed their deadline fail later (pool wait) and are buffered.
         proxy.restore()
-        deadline = time.monotonic() + 60
-        while h.middleware.buffered_writes and time.monotonic() < deadline:
+        check = open_store(pg_uri)
+        expected = acknowledged + during
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
             h.ask("u0")  # recovers without a restart: buffered captures are written
+            stored = {tid for user, _ in expected for tid in _trajectories(check, user)}
+            if h.middleware.buffered_writes == 0 and all(t in stored for _, t in expected):
+                break
             time.sleep(0.5)
         assert h.middleware.buffered_writes == 0
-        check = open_store(pg_uri)
         registry = PromptRegistry(check)
         for user, tid in acknowledged + during:  # nothing acknowledged is lost
             assert tid in _trajectories(check, user)

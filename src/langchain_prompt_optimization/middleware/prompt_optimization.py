@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import logging
 import math
@@ -430,6 +431,7 @@ class PromptOptimizationMiddleware(
         )
         self._store_timeout = store_timeout
         self._buffer = WriteBuffer(max_buffered_writes)
+        self._tasks: set[Any] = set()
         self._io_pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._io_lock = threading.Lock()
         self._last_pins: OrderedDict[str, _Pin] = OrderedDict()
@@ -841,28 +843,59 @@ class PromptOptimizationMiddleware(
             return self._io_pool
 
     def _write_capture(self, store: BaseStore, ops: list[Op]) -> bool:
-        """Write a capture (after any buffered ones); on failure buffer it. Never raises."""
-        try:
-            if len(self._buffer):
+        """Write a capture (after any buffered ones) within the deadline. Never raises.
+
+        A write that fails is buffered. A write still running at the deadline is left to
+        finish and buffered only if it then fails, so nothing is written twice.
+        """
+        if len(self._buffer):
+            try:
                 drive_within(self._buffer.flush(), store, self._store_timeout, self._io())
-            drive_within(write(ops), store, self._store_timeout, self._io())
-        except GraphBubbleUp:
-            raise
+            except Exception as exc:
+                logger.warning("buffered captures not written yet: %s", exc)
+        future = self._io().submit(drive, write(ops), store)
+        try:
+            future.result(timeout=self._store_timeout)
+        except concurrent.futures.TimeoutError:
+            future.add_done_callback(lambda done: self._buffer_if_failed(done, ops))
+            logger.warning(
+                "the store did not answer within %ss; recording later", self._store_timeout
+            )
+            return False
         except Exception as exc:
             return self._buffer_capture(ops, exc)
         return True
 
     async def _awrite_capture(self, store: BaseStore, ops: list[Op]) -> bool:
-        """Async twin of `_write_capture`."""
-        try:
-            if len(self._buffer):
+        """Async twin of `_write_capture` (the write is a task, never cancelled)."""
+        if len(self._buffer):
+            try:
                 await adrive_within(self._buffer.flush(), store, self._store_timeout)
-            await adrive_within(write(ops), store, self._store_timeout)
-        except GraphBubbleUp:
-            raise
-        except Exception as exc:
-            return self._buffer_capture(ops, exc)
+            except Exception as exc:
+                logger.warning("buffered captures not written yet: %s", exc)
+        task = asyncio.ensure_future(adrive(write(ops), store))
+        done, _ = await asyncio.wait({task}, timeout=self._store_timeout)
+        if not done:
+            self._tasks.add(task)
+            task.add_done_callback(lambda t: self._buffer_if_failed(t, ops))
+            logger.warning(
+                "the store did not answer within %ss; recording later", self._store_timeout
+            )
+            return False
+        failure = task.exception()
+        if failure is not None:
+            if isinstance(failure, GraphBubbleUp):
+                raise failure
+            return self._buffer_capture(ops, failure)
         return True
+
+    def _buffer_if_failed(self, done: Any, ops: list[Op]) -> None:
+        """Done-callback of a write that missed its deadline: buffer it only if it failed."""
+        self._tasks.discard(done)
+        if done.cancelled():
+            self._buffer_capture(ops, RuntimeError("write cancelled"))
+        elif done.exception() is not None:
+            self._buffer_capture(ops, done.exception())
 
     def _buffer_capture(self, ops: list[Op], exc: BaseException) -> bool:
         kept = self._buffer.add(ops)

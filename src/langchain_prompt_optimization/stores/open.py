@@ -19,6 +19,16 @@ __all__ = ["aopen_store", "default_store_uri", "mask_uri", "open_store"]
 logger = logging.getLogger(__name__)
 
 STORE_ENV = "PROMPTOPT_STORE"
+
+# A server that stops answering without closing the connection (network partition, frozen
+# host) is detected within seconds instead of the kernel's ~15 minutes.
+_TCP_KEEPALIVE = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
 """Environment variable naming the store URI used when none is given."""
 
 
@@ -145,7 +155,13 @@ def _open_postgres(uri: str) -> BaseStore:
             uri,
             min_size=1,
             max_size=10,
-            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+            kwargs={
+                "autocommit": True,
+                "prepare_threshold": 0,
+                "row_factory": dict_row,
+                **_TCP_KEEPALIVE,
+            },
+            max_lifetime=600.0,
             # Connections broken by a server restart are replaced, not handed out: the app
             # recovers from an outage without a restart.
             check=ConnectionPool.check_connection,
@@ -233,7 +249,13 @@ async def _aopen_postgres(uri: str) -> BaseStore:
             uri,
             min_size=1,
             max_size=10,
-            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+            kwargs={
+                "autocommit": True,
+                "prepare_threshold": 0,
+                "row_factory": dict_row,
+                **_TCP_KEEPALIVE,
+            },
+            max_lifetime=600.0,
             check=AsyncConnectionPool.check_connection,
             timeout=5.0,
             open=False,
