@@ -23,3 +23,18 @@ def slow_optimizer() -> ScriptedOptimizerModel:
         return f"{current}\n{SIGN_RULE}"
 
     return ScriptedOptimizerModel(rewrite=rewrite)
+
+
+def counting_optimizer() -> ScriptedOptimizerModel:
+    """Learns the sign-off, slowly, appending one line per call to `$PROMPTOPT_TEST_CALLS`
+    (so tests count optimizer calls across processes)."""
+    import os
+    import time
+
+    def rewrite(current: str, text: str) -> str:
+        with open(os.environ["PROMPTOPT_TEST_CALLS"], "a") as calls:
+            calls.write(f"{os.getpid()}\n")
+        time.sleep(0.3)
+        return current if SIGN_RULE in current else f"{current}\n{SIGN_RULE}"
+
+    return ScriptedOptimizerModel(rewrite=rewrite)

@@ -166,7 +166,15 @@ def test_worker_command_once_and_sigterm(tmp_path):
     assert once.returncode == 0, once.stderr
     assert '"optimized": 1' in once.stdout
     proc = _worker_process(uri, "python:tests.cli_models:optimizer")
-    time.sleep(1.5)
+    started = threading.Event()
+
+    def watch() -> None:
+        for line in proc.stderr or ():
+            if "started" in line:
+                started.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    assert started.wait(60), "the worker never reported it started"
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
 
@@ -207,3 +215,39 @@ def test_killed_worker_lease_expires_and_another_completes_postgres(pg_uri):
     h = make_harness(store, mode="external")
     h.middleware.add_feedback(h.ask("jane")["trajectory_id"], "Sign as John Doe.")
     _killed_worker_then_another_completes(pg_uri)
+
+
+def _race_two_worker_processes(uri: str, store, tmp_path) -> None:
+    users = [f"user-{i}" for i in range(6)]
+    h = make_harness(store, mode="external")
+    for user in users:
+        h.middleware.add_feedback(h.ask(user)["trajectory_id"], "Sign as John Doe.")
+    calls = tmp_path / "calls.txt"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+        "PROMPTOPT_TEST_CALLS": str(calls),
+    }
+    command = [str(PROMPTOPT), "--store", uri, "worker", "--once", "--concurrency", "3",
+               "--model", "python:tests.cli_models:counting_optimizer"]  # fmt: skip
+    procs = [
+        subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0, proc.stderr.read() if proc.stderr else ""
+    lines = calls.read_text().splitlines()
+    assert len(lines) == len(users)  # each namespace optimized exactly once, across processes
+    registry = PromptRegistry(store)
+    for user in users:
+        assert [v.version for v in registry.history(user)] == [2, 1], user
+        assert [fb.status for fb in registry.feedback(user, pending_only=False)] == ["consumed"]
+
+
+def test_two_worker_processes_on_sqlite_never_optimize_a_namespace_twice(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'race.db'}"
+    _race_two_worker_processes(uri, open_store(uri), tmp_path)
+
+
+def test_two_worker_processes_on_postgres_never_optimize_a_namespace_twice(pg_uri, tmp_path):
+    _race_two_worker_processes(pg_uri, open_store(pg_uri), tmp_path)
