@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: test demo lint typecheck pytest clean
+.PHONY: test demo bench lint typecheck pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,8 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check src tests examples
-	$(BIN)/ruff format --check src tests examples
+	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/ruff format --check src tests examples benchmarks
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy src
@@ -32,6 +32,9 @@ test: lint typecheck pytest
 
 demo: $(VENV)/.demo-installed
 	$(BIN)/python examples/quickstart.py
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python benchmarks/per_run_cost.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,143 @@
+"""Per-run cost of the middleware, measured side by side (issue: benchmarks, items 1-3).
+
+For each store (InMemory, SQLite file, PostgreSQL when it answers), three agents run the same
+scripted instant model with one tool call:
+
+- `none`: no middleware;
+- `minimal`: a hand-written middleware doing exactly one store read before the run and one
+  store write after it (the floor for anything that records runs);
+- `promptopt`: `PromptOptimizationMiddleware`.
+
+Rounds are interleaved (none, minimal, promptopt, none, ...) in one process; each round
+times a batch of runs; the table reports medians per run and the ratios
+promptopt/minimal and promptopt/none. Run with `make bench` (or
+`python benchmarks/per_run_cost.py --rounds 15 --runs 40`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+import uuid
+from typing import Any
+
+from langchain.agents import create_agent
+from langchain.agents.middleware import AgentMiddleware
+from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.tools import tool
+from langgraph.store.memory import InMemoryStore
+
+from langchain_prompt_optimization import PromptOptimizationMiddleware, open_store
+from langchain_prompt_optimization.testing import InstrumentedStore, ScriptedChatModel
+
+PG_URI = os.environ.get("PROMPTOPT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@tool
+def lookup(name: str) -> str:
+    """Look something up."""
+    return f"found {name}"
+
+
+def instant(request: Any) -> AIMessage | str:
+    if any(isinstance(m, ToolMessage) for m in request.messages):
+        return "done"
+    return AIMessage("", tool_calls=[{"name": "lookup", "args": {"name": "x"}, "id": "1"}])
+
+
+class MinimalMiddleware(AgentMiddleware):  # type: ignore[type-arg]
+    """Exactly one store read before the run and one store write after it."""
+
+    def before_agent(self, state: Any, runtime: Any) -> None:
+        runtime.store.get(("minimal", str(runtime.context["user_id"])), "prompt")
+
+    def after_agent(self, state: Any, runtime: Any) -> None:
+        runtime.store.put(
+            ("minimal", str(runtime.context["user_id"]), "runs"),
+            uuid.uuid4().hex,
+            {"messages": [m.model_dump(mode="json") for m in state["messages"]]},
+        )
+
+
+def _agent(store: Any, middleware: list[Any]) -> Any:
+    model = ScriptedChatModel(responses=instant)
+    return create_agent(model, tools=[lookup], system_prompt="You help.", middleware=middleware,
+                        store=store)  # fmt: skip
+
+
+def _stores(tmp: str) -> list[tuple[str, Any]]:
+    stores: list[tuple[str, Any]] = [("memory", InMemoryStore())]
+    stores.append(("sqlite", open_store(f"sqlite:///{tmp}/bench-{uuid.uuid4().hex}.db")))
+    try:
+        import psycopg
+
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG_URI, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        sep = "&" if "?" in PG_URI else "?"
+        stores.append(("postgres", open_store(f"{PG_URI}{sep}options=-csearch_path%3D{schema}")))
+    except Exception as exc:
+        print(f"(PostgreSQL skipped: {exc})", file=sys.stderr)
+    return stores
+
+
+def measure(store: Any, rounds: int, runs: int) -> dict[str, float]:
+    agents = {
+        "none": _agent(store, []),
+        "minimal": _agent(store, [MinimalMiddleware()]),
+        "promptopt": _agent(store, [PromptOptimizationMiddleware(store=store)]),
+    }
+    users = [f"user-{i}" for i in range(10)]
+    samples: dict[str, list[float]] = {name: [] for name in agents}
+    for agent in agents.values():  # warm up
+        agent.invoke({"messages": [("user", "go")]}, context={"user_id": "warm"})
+    for _ in range(rounds):
+        for name, agent in agents.items():
+            start = time.perf_counter()
+            for i in range(runs):
+                agent.invoke({"messages": [("user", "go")]}, context={"user_id": users[i % 10]})
+            samples[name].append((time.perf_counter() - start) / runs)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def round_trips() -> tuple[int, int]:
+    """Store batches per run without feedback (read batches, write batches)."""
+    store = InstrumentedStore(InMemoryStore())
+    agent = _agent(store, [PromptOptimizationMiddleware()])
+    agent.invoke({"messages": [("user", "go")]}, context={"user_id": "u"})
+    store.reset()
+    agent.invoke({"messages": [("user", "go")]}, context={"user_id": "u"})
+    return sum(b.is_read for b in store.batches), sum(b.is_write for b in store.batches)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--tmp", default="/tmp")
+    args = parser.parse_args()
+    cores, python = os.cpu_count(), platform.python_version()
+    print(f"machine: {platform.machine()}, {cores} cores, Python {python}")
+    print(f"rounds={args.rounds} x runs={args.runs}, interleaved, medians per run\n")
+    print(
+        "| store | none (ms) | minimal (ms) | promptopt (ms) "
+        "| promptopt / minimal | promptopt / none |"
+    )
+    print("|---|---|---|---|---|---|")
+    for label, store in _stores(args.tmp):
+        m = measure(store, args.rounds, args.runs)
+        print(
+            f"| {label} | {m['none'] * 1e3:.2f} | {m['minimal'] * 1e3:.2f} | "
+            f"{m['promptopt'] * 1e3:.2f} | {m['promptopt'] / m['minimal']:.2f}x | "
+            f"{m['promptopt'] / m['none']:.2f}x |"
+        )
+    reads, writes = round_trips()
+    print(f"\nstore round trips per run without feedback: {reads} read, {writes} write batch(es)")
+
+
+if __name__ == "__main__":
+    main()
