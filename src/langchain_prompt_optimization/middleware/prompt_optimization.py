@@ -29,6 +29,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import SystemMessage
 from langgraph.errors import GraphBubbleUp
 from langgraph.store.base import BaseStore
+from langgraph.store.memory import InMemoryStore
 from typing_extensions import override
 
 from langchain_prompt_optimization.optimizer.engine import MODES, Mode, OptimizationEngine
@@ -697,7 +698,7 @@ class PromptOptimizationMiddleware(
         try:
             store = self._run_store(runtime)
             job = self._pin_job(state, user, owner, _thread_id(runtime))
-            pinned = drive_within(job, store, self._store_timeout, self._io())
+            pinned = drive_within(job, store, self._deadline(store), self._io())
         except GraphBubbleUp:
             raise
         except Exception as exc:
@@ -833,6 +834,12 @@ class PromptOptimizationMiddleware(
             update["prompt_versions"] = versions
         return update
 
+    def _deadline(self, store: BaseStore) -> float | None:
+        """`store_timeout`, or `None` for an in-process InMemoryStore: it cannot hang, so its
+        calls skip the hop to a deadline thread (that hop is most of the middleware's cost
+        on the run path there)."""
+        return None if type(store) is InMemoryStore else self._store_timeout
+
     def _io(self) -> concurrent.futures.ThreadPoolExecutor:
         """Threads that run store calls under a deadline (sync hooks)."""
         with self._io_lock:
@@ -853,6 +860,14 @@ class PromptOptimizationMiddleware(
                 drive_within(self._buffer.flush(), store, self._store_timeout, self._io())
             except Exception as exc:
                 logger.warning("buffered captures not written yet: %s", exc)
+        if self._deadline(store) is None:
+            try:
+                drive(write(ops), store)
+            except GraphBubbleUp:
+                raise
+            except Exception as exc:
+                return self._buffer_capture(ops, exc)
+            return True
         future = self._io().submit(drive, write(ops), store)
         try:
             future.result(timeout=self._store_timeout)
