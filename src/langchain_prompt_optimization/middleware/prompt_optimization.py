@@ -32,6 +32,7 @@ from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 from typing_extensions import override
 
+from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
 from langchain_prompt_optimization.optimizer.engine import MODES, Mode, OptimizationEngine
 from langchain_prompt_optimization.optimizer.run import (
     KINDS,
@@ -262,6 +263,8 @@ class PromptOptimizationMiddleware(
         namespace_prefix: Sequence[str] = DEFAULT_PREFIX,
         max_feedback_per_optimization: int = 20,
         max_trajectory_chars: int = 8_000,
+        max_prompt_chars: int = 8_000,
+        max_growth_chars: int = 2_000,
         store_timeout: float | None = 0.5,
         max_buffered_writes: int = 1_000,
         retention: Retention | None = None,
@@ -308,6 +311,11 @@ class PromptOptimizationMiddleware(
             max_feedback_per_optimization: Most feedback items one optimization reads.
             max_trajectory_chars: Each trajectory is cut to its latest messages within this
                 many characters before it reaches the optimizer.
+            max_prompt_chars: A candidate longer than this is rejected (against bloat).
+            max_growth_chars: A candidate that adds more than this to its parent is
+                rejected. Candidates must also keep every `<locked>...</locked>` section
+                verbatim, and may not drop more than half of the current instruction lines
+                unless the feedback asks to remove or replace something.
             store_timeout: Seconds a run waits for the store before its hooks give up: the
                 pin read then serves the last known (or base) prompts, a capture write is
                 buffered. `None`: no deadline.
@@ -348,6 +356,8 @@ class PromptOptimizationMiddleware(
             msg = f"store_timeout must be positive seconds or None; got {store_timeout!r}"
             raise ValueError(msg)
         for name, value in (
+            ("max_prompt_chars", max_prompt_chars),
+            ("max_growth_chars", max_growth_chars),
             ("max_buffered_writes", max_buffered_writes),
             ("optimize_every", optimize_every),
             ("max_feedback_per_optimization", max_feedback_per_optimization),
@@ -425,6 +435,9 @@ class PromptOptimizationMiddleware(
                 max_trajectory_chars=max_trajectory_chars,
                 require_approval=require_approval,
                 retention=self._retention,
+                policy=CandidatePolicy(
+                    max_prompt_chars=max_prompt_chars, max_growth_chars=max_growth_chars
+                ),
             ),
             mode=mode,
             optimize_every=optimize_every,

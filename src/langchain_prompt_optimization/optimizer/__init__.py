@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from langchain_prompt_optimization.optimizer.checks import (
     NO_RECOMMENDATIONS,
+    CandidatePolicy,
     check_candidate,
+    locked_sections,
     template_variables,
     undo_langmem_escaping,
 )
@@ -22,6 +24,7 @@ __all__ = [
     "KINDS",
     "MODES",
     "NO_RECOMMENDATIONS",
+    "CandidatePolicy",
     "Mode",
     "OptimizationEngine",
     "OptimizationOutcome",
@@ -29,6 +32,7 @@ __all__ = [
     "OptimizerSettings",
     "PromptWorker",
     "check_candidate",
+    "locked_sections",
     "optimize_user",
     "template_variables",
     "undo_langmem_escaping",

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = [
     "NO_RECOMMENDATIONS",
+    "CandidatePolicy",
     "check_candidate",
+    "locked_sections",
     "template_variables",
     "undo_langmem_escaping",
 ]
@@ -17,6 +25,47 @@ NO_RECOMMENDATIONS = "No recommendations."
 
 _VARIABLE = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
 _LANGMEM_VAR = re.compile(r"\{(.+?)\}", re.MULTILINE)  # what langmem's healer treats as a span
+
+
+_LOCKED = re.compile(r"<locked>.*?</locked>", re.DOTALL)
+_REMOVAL = re.compile(
+    r"\b(remove|delete|drop|stop|don'?t|do not|no longer|never|instead|replace|rather)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CandidatePolicy:
+    """Budgets a candidate prompt must respect (against bloat and collapse).
+
+    Attributes:
+        max_prompt_chars: Absolute cap on a prompt's length.
+        max_growth_chars: Most characters one version may add to its parent.
+        max_dropped_fraction: Largest share of the previous version's text a candidate may
+            drop (by character alignment, so edits count as kept), unless the feedback asks
+            to remove or replace something.
+    """
+
+    max_prompt_chars: int = 8_000
+    max_growth_chars: int = 2_000
+    max_dropped_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.max_prompt_chars < 1 or self.max_growth_chars < 1:
+            msg = "max_prompt_chars and max_growth_chars must be positive"
+            raise ValueError(msg)
+        if not 0 <= self.max_dropped_fraction <= 1:
+            msg = "max_dropped_fraction must be between 0 and 1"
+            raise ValueError(msg)
+
+
+def locked_sections(text: str) -> list[str]:
+    """The `<locked>...</locked>` sections of a prompt (tags included), in order.
+
+    A locked section (safety rules, tool permissions) must appear verbatim in every
+    candidate; the optimizer is told nothing special, the check enforces it.
+    """
+    return _LOCKED.findall(text)
 
 
 def template_variables(text: str) -> set[str]:
@@ -53,12 +102,21 @@ def undo_langmem_escaping(candidate: str, current: str) -> str:
     return text
 
 
-def check_candidate(candidate: str, current: str) -> str | None:
+def check_candidate(
+    candidate: str,
+    current: str,
+    *,
+    policy: CandidatePolicy | None = None,
+    feedback: Sequence[str] = (),
+) -> str | None:
     """Why `candidate` must not replace `current`, or `None` when it may.
 
     Refused: empty or whitespace-only text (langmem's `prompt_memory` returns `""` when it
-    chooses not to update), langmem's "No recommendations." sentinel, and any candidate that
-    drops a `{variable}` the current prompt has.
+    chooses not to update), langmem's "No recommendations." sentinel, a candidate that drops
+    a `{variable}` or changes a `<locked>` section of the current prompt, and (with a
+    policy) one over `max_prompt_chars`, growing more than `max_growth_chars`, or dropping
+    more than `max_dropped_fraction` of the current lines when the feedback did not ask to
+    remove anything.
     """
     if not candidate.strip():
         return "empty candidate: the optimizer proposed no prompt text"
@@ -68,4 +126,24 @@ def check_candidate(candidate: str, current: str) -> str | None:
     if dropped:
         names = ", ".join("{" + name + "}" for name in sorted(dropped))
         return f"candidate drops template variable(s) {names}"
+    broken = [section for section in locked_sections(current) if section not in candidate]
+    if broken:
+        return f"candidate changes or drops {len(broken)} locked section(s): {broken[0][:60]!r}"
+    if policy is None:
+        return None
+    if len(candidate) > policy.max_prompt_chars:
+        cap = policy.max_prompt_chars
+        return f"candidate is {len(candidate)} characters, over max_prompt_chars={cap}"
+    growth = len(candidate) - len(current)
+    if growth > policy.max_growth_chars:
+        cap = policy.max_growth_chars
+        return f"candidate grows by {growth} characters, over max_growth_chars={cap}"
+    if current.strip() and not any(_REMOVAL.search(text) for text in feedback):
+        matcher = difflib.SequenceMatcher(None, current, candidate, autojunk=False)
+        kept = sum(block.size for block in matcher.get_matching_blocks()) / len(current)
+        if 1 - kept > policy.max_dropped_fraction:
+            return (
+                f"candidate keeps only {kept:.0%} of the current prompt and the feedback did "
+                "not ask to remove anything"
+            )
     return None

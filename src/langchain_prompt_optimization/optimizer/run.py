@@ -13,7 +13,11 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.runnables.config import set_config_context
 from langmem import create_multi_prompt_optimizer
 
-from langchain_prompt_optimization.optimizer.checks import check_candidate, undo_langmem_escaping
+from langchain_prompt_optimization.optimizer.checks import (
+    CandidatePolicy,
+    check_candidate,
+    undo_langmem_escaping,
+)
 from langchain_prompt_optimization.stores import (
     FeedbackItem,
     NewVersion,
@@ -67,6 +71,7 @@ class OptimizerSettings:
         max_attempts: Failed optimizations a feedback item takes part in before it is set
             aside as `failed`.
         retention: How long run data is kept (pruned after each optimization).
+        policy: Budgets candidates must respect (size, growth, retention of lines).
     """
 
     kind: OptimizerKind = "prompt_memory"
@@ -77,6 +82,7 @@ class OptimizerSettings:
     require_approval: bool | None = False
     max_attempts: int = 3
     retention: Retention = field(default_factory=Retention)
+    policy: CandidatePolicy = field(default_factory=CandidatePolicy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +327,8 @@ def _optimize_leased(
         )
         yield from layout.mark_attempted(owner, batch, max_attempts=settings.max_attempts)
         return OptimizationOutcome(owner.user_id, "failed", recorded or {}, ids, error)
-    candidates = _candidates(result, current)
+    texts = [fb.feedback if isinstance(fb.feedback, str) else str(fb.feedback) for fb in batch]
+    candidates = _candidates(result, current, settings.policy, texts)
     if not (yield from layout.renew_lease(owner, holder, settings.lease_seconds)):
         logger.warning("lost the lease of %r during the optimization; not committing", owner)
         return OptimizationOutcome(owner.user_id, "busy", feedback_ids=ids)
@@ -356,7 +363,12 @@ def _only_prompts(batch: Sequence[FeedbackItem]) -> set[str] | None:
     return {name for fb in batch for name in fb.only_prompts or ()}
 
 
-def _candidates(result: Sequence[dict[str, Any]], current: dict[str, str]) -> list[NewVersion]:
+def _candidates(
+    result: Sequence[dict[str, Any]],
+    current: dict[str, str],
+    policy: CandidatePolicy,
+    feedback: Sequence[str],
+) -> list[NewVersion]:
     out: list[NewVersion] = []
     for entry in result:
         name = entry.get("name")
@@ -366,7 +378,7 @@ def _candidates(result: Sequence[dict[str, Any]], current: dict[str, str]) -> li
         text = undo_langmem_escaping(raw if isinstance(raw, str) else "", current[name])
         if text == current[name]:
             continue
-        reason = check_candidate(text, current[name])
+        reason = check_candidate(text, current[name], policy=policy, feedback=feedback)
         if reason is None:
             out.append(NewVersion(name, text, "accepted", "optimized from feedback"))
         else:
