@@ -8,7 +8,7 @@ import os
 import re
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -98,6 +98,37 @@ def open_store(uri: str, *, create: bool = True) -> BaseStore:
     raise ValueError(msg)
 
 
+def _sqlite_path(uri: str) -> Path:
+    """The file path of a `sqlite:///...` URI (SQLAlchemy convention)."""
+    rest = uri[len("sqlite://") :]
+    if not rest.startswith("/") or rest == "/":
+        msg = f"malformed SQLite URI {uri!r}: use sqlite:///relative.db or sqlite:////abs.db"
+        raise ValueError(msg)
+    return Path(rest[1:])
+
+
+def _missing_sqlite(path: Path, uri: str) -> ValueError:
+    return ValueError(f"no SQLite store at {str(path)!r} (from {uri!r})")
+
+
+def _pool_kwargs() -> dict[str, Any]:
+    """Connection settings shared by the sync and async PostgreSQL pools."""
+    from psycopg.rows import dict_row
+
+    return {
+        "autocommit": True,
+        "prepare_threshold": 0,
+        "row_factory": dict_row,
+        **_TCP_KEEPALIVE,
+    }
+
+
+def _postgres_error(uri: str, exc: BaseException) -> ValueError:
+    detail = " ".join(str(exc).split())
+    msg = f"cannot open PostgreSQL store {mask_uri(uri)!r}: {type(exc).__name__}: {detail}"
+    return ValueError(mask_uri(msg))
+
+
 def _open_sqlite(uri: str, *, create: bool) -> BaseStore:
     try:
         from langgraph.store.sqlite import SqliteStore
@@ -107,14 +138,9 @@ def _open_sqlite(uri: str, *, create: bool) -> BaseStore:
             "pip install 'langchain-prompt-optimization[sqlite]'"
         )
         raise ValueError(msg) from exc
-    rest = uri[len("sqlite://") :]
-    if not rest.startswith("/") or rest == "/":
-        msg = f"malformed SQLite URI {uri!r}: use sqlite:///relative.db or sqlite:////abs.db"
-        raise ValueError(msg)
-    path = Path(rest[1:])
+    path = _sqlite_path(uri)
     if not create and not path.is_file():
-        msg = f"no SQLite store at {str(path)!r} (from {uri!r})"
-        raise ValueError(msg)
+        raise _missing_sqlite(path, uri)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(
@@ -134,7 +160,6 @@ def _open_postgres(uri: str) -> BaseStore:
     try:
         import psycopg
         from langgraph.store.postgres import PostgresStore
-        from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
     except ImportError as exc:  # pragma: no cover - depends on installed extras
         msg = (
@@ -155,12 +180,7 @@ def _open_postgres(uri: str) -> BaseStore:
             uri,
             min_size=1,
             max_size=10,
-            kwargs={
-                "autocommit": True,
-                "prepare_threshold": 0,
-                "row_factory": dict_row,
-                **_TCP_KEEPALIVE,
-            },
+            kwargs=_pool_kwargs(),
             max_lifetime=600.0,
             # Connections broken by a server restart are replaced, not handed out: the app
             # recovers from an outage without a restart.
@@ -174,9 +194,7 @@ def _open_postgres(uri: str) -> BaseStore:
     except Exception as exc:
         if pool is not None:
             pool.close()
-        detail = " ".join(str(exc).split())
-        msg = f"cannot open PostgreSQL store {mask_uri(uri)!r}: {type(exc).__name__}: {detail}"
-        raise ValueError(mask_uri(msg)) from None
+        raise _postgres_error(uri, exc) from None
     return store
 
 
@@ -214,14 +232,9 @@ async def _aopen_sqlite(uri: str, *, create: bool) -> BaseStore:
     import aiosqlite
     from langgraph.store.sqlite.aio import AsyncSqliteStore
 
-    rest = uri[len("sqlite://") :]
-    if not rest.startswith("/") or rest == "/":
-        msg = f"malformed SQLite URI {uri!r}: use sqlite:///relative.db or sqlite:////abs.db"
-        raise ValueError(msg)
-    path = Path(rest[1:])
+    path = _sqlite_path(uri)
     if not create and not await asyncio.to_thread(path.is_file):
-        msg = f"no SQLite store at {str(path)!r} (from {uri!r})"
-        raise ValueError(msg)
+        raise _missing_sqlite(path, uri)
     try:
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=30.0)
@@ -238,7 +251,6 @@ async def _aopen_sqlite(uri: str, *, create: bool) -> BaseStore:
 async def _aopen_postgres(uri: str) -> BaseStore:
     import psycopg
     from langgraph.store.postgres.aio import AsyncPostgresStore
-    from psycopg.rows import dict_row
     from psycopg_pool import AsyncConnectionPool
 
     pool: AsyncConnectionPool | None = None
@@ -249,12 +261,7 @@ async def _aopen_postgres(uri: str) -> BaseStore:
             uri,
             min_size=1,
             max_size=10,
-            kwargs={
-                "autocommit": True,
-                "prepare_threshold": 0,
-                "row_factory": dict_row,
-                **_TCP_KEEPALIVE,
-            },
+            kwargs=_pool_kwargs(),
             max_lifetime=600.0,
             check=AsyncConnectionPool.check_connection,
             timeout=5.0,
@@ -266,7 +273,5 @@ async def _aopen_postgres(uri: str) -> BaseStore:
     except Exception as exc:
         if pool is not None:
             await pool.close()
-        detail = " ".join(str(exc).split())
-        msg = f"cannot open PostgreSQL store {mask_uri(uri)!r}: {type(exc).__name__}: {detail}"
-        raise ValueError(mask_uri(msg)) from None
+        raise _postgres_error(uri, exc) from None
     return store
