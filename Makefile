@@ -35,6 +35,7 @@ demo: $(VENV)/.demo-installed
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/per_run_cost.py
+	$(BIN)/python benchmarks/optimizer_input.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import uuid
 from dataclasses import dataclass
@@ -42,8 +41,8 @@ class CandidatePolicy:
         max_prompt_chars: Absolute cap on a prompt's length.
         max_growth_chars: Most characters one version may add to its parent.
         max_dropped_fraction: Largest share of the previous version's text a candidate may
-            drop (by character alignment, so edits count as kept), unless the feedback asks
-            to remove or replace something.
+            drop (a line whose opening words are still there counts as kept, so edits do),
+            unless the feedback asks to remove or replace something.
     """
 
     max_prompt_chars: int = 8_000
@@ -138,9 +137,12 @@ def check_candidate(
     if growth > policy.max_growth_chars:
         cap = policy.max_growth_chars
         return f"candidate grows by {growth} characters, over max_growth_chars={cap}"
-    if current.strip() and not any(_REMOVAL.search(text) for text in feedback):
-        matcher = difflib.SequenceMatcher(None, current, candidate, autojunk=False)
-        kept = sum(block.size for block in matcher.get_matching_blocks()) / len(current)
+    lines = [line.strip() for line in current.splitlines() if line.strip()]
+    if lines and not any(_REMOVAL.search(text) for text in feedback):
+        # A line counts as kept when it, or its opening words, are still in the candidate
+        # (so edits count as kept); linear time, whatever the prompt's size.
+        total = sum(len(line) for line in lines)
+        kept = sum(len(line) for line in lines if line[:24] in candidate) / total
         if 1 - kept > policy.max_dropped_fraction:
             return (
                 f"candidate keeps only {kept:.0%} of the current prompt and the feedback did "
