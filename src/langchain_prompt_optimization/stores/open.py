@@ -79,18 +79,30 @@ def open_store(uri: str, *, create: bool = True) -> BaseStore:
         store = open_store("sqlite:///prompts.db")
         ```
     """
+    kind = _kind(uri)
+    if kind == "memory":
+        from langgraph.store.memory import InMemoryStore
+
+        return InMemoryStore()
+    if kind == "sqlite":
+        return _open_sqlite(uri, create=create)
+    return _open_postgres(uri)
+
+
+def _kind(uri: object) -> str:
+    """`memory`, `sqlite` or `postgres` for a store URI.
+
+    Raises:
+        ValueError: If the URI is malformed or its scheme unknown (password masked).
+    """
     if not isinstance(uri, str) or "://" not in uri:
         msg = f"malformed store URI {uri!r}: expected memory://, sqlite:///path or postgresql://"
         raise ValueError(msg)
     scheme = uri.split("://", 1)[0].lower()
-    if scheme == "memory":
-        from langgraph.store.memory import InMemoryStore
-
-        return InMemoryStore()
-    if scheme == "sqlite":
-        return _open_sqlite(uri, create=create)
+    if scheme in ("memory", "sqlite"):
+        return scheme
     if scheme in ("postgresql", "postgres"):
-        return _open_postgres(uri)
+        return "postgres"
     msg = (
         f"unknown store URI scheme {scheme!r} in {mask_uri(uri)!r}: "
         "expected memory://, sqlite:///path or postgresql://"
@@ -209,9 +221,14 @@ async def aopen_store(uri: str, *, create: bool = True) -> BaseStore:
     Raises:
         ValueError: As `open_store`.
     """
-    if not isinstance(uri, str) or "://" not in uri:
-        msg = f"malformed store URI {uri!r}: expected memory://, sqlite:///path or postgresql://"
-        raise ValueError(msg)
+    kind = _kind(uri)
+    if kind == "memory":
+        from langgraph.store.memory import InMemoryStore
+
+        return InMemoryStore()
+    if kind == "sqlite":
+        return await _aopen_sqlite(uri, create=create)
+    return await _aopen_postgres(uri)
     scheme = uri.split("://", 1)[0].lower()
     if scheme == "memory":
         from langgraph.store.memory import InMemoryStore
