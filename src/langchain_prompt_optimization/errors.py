@@ -7,6 +7,8 @@ __all__ = [
     "NamespaceBusyError",
     "PromptOptimizationError",
     "TrajectoryNotFoundError",
+    "UnknownExampleError",
+    "UnknownFeedbackError",
     "UnknownPromptError",
     "UnknownUserError",
     "UnknownVersionError",
@@ -61,6 +63,30 @@ class UnknownVersionError(PromptOptimizationError, KeyError):
         self.prompt = prompt
         self.version = version
         super().__init__(f"prompt {prompt!r} of user {user_id!r} has no version {version}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownFeedbackError(PromptOptimizationError, KeyError):
+    """No feedback item with this id is stored for the user."""
+
+    def __init__(self, user_id: str | None, feedback_id: str) -> None:
+        self.user_id = user_id
+        self.feedback_id = feedback_id
+        super().__init__(f"no feedback {feedback_id!r} is stored for user {user_id!r}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownExampleError(PromptOptimizationError, KeyError):
+    """No evaluation-gate example with this id is stored for the lineage."""
+
+    def __init__(self, user_id: str | None, example_id: str) -> None:
+        self.user_id = user_id
+        self.example_id = example_id
+        super().__init__(f"no example {example_id!r} is stored for user {user_id!r}")
 
     def __str__(self) -> str:
         return str(self.args[0])

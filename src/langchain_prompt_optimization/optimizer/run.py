@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain.agents.middleware.internal_call_transformer import internal_call_metadata
@@ -18,7 +19,16 @@ from langchain_prompt_optimization.optimizer.checks import (
     check_candidate,
     undo_langmem_escaping,
 )
+from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall, quote_untrusted
+from langchain_prompt_optimization.optimizer.gate import EvaluationGate, GateCall
+from langchain_prompt_optimization.optimizer.privacy import (
+    find_pii,
+    map_text,
+    redact_json,
+    redact_pii,
+)
 from langchain_prompt_optimization.stores import (
+    Example,
     FeedbackItem,
     NewVersion,
     PromptSpec,
@@ -32,7 +42,7 @@ from langchain_prompt_optimization.stores import (
 from langchain_prompt_optimization.stores.io import SupportsTTL
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from langchain_core.language_models import BaseChatModel
     from langchain_core.outputs import LLMResult
@@ -72,6 +82,11 @@ class OptimizerSettings:
             aside as `failed`.
         retention: How long run data is kept (pruned after each optimization).
         policy: Budgets candidates must respect (size, growth, retention of lines).
+        firewall: Screens feedback, runs and candidates for injected instructions (`None`
+            turns it off).
+        gate: Evaluation gate candidates must pass (`None`: none).
+        replay_agent: Where the gate finds the agent's model and tools when it was given
+            none (the middleware hands over what its model calls saw).
     """
 
     kind: OptimizerKind = "prompt_memory"
@@ -83,6 +98,9 @@ class OptimizerSettings:
     max_attempts: int = 3
     retention: Retention = field(default_factory=Retention)
     policy: CandidatePolicy = field(default_factory=CandidatePolicy)
+    firewall: FeedbackFirewall | None = field(default_factory=FeedbackFirewall)
+    gate: EvaluationGate | None = None
+    replay_agent: Callable[[], tuple[BaseChatModel, Sequence[Any]] | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +111,15 @@ class OptimizationOutcome:
         user_id: The namespace's user id (`None`: the default namespace).
         status: `optimized` (at least one new version was appended, accepted or not),
             `unchanged` (the optimizer kept every prompt), `no_feedback`, `busy` (another
-            optimizer holds the namespace), or `failed` (the optimizer raised; recorded).
+            optimizer holds the namespace), `failed` (the optimizer raised; recorded), or
+            `held` (the feedback firewall held every pending item for review).
         versions: Appended versions by prompt name.
         feedback_ids: Feedback items this optimization consumed or attempted.
         error: The error text when `failed`.
     """
 
     user_id: str | None
-    status: Literal["optimized", "unchanged", "no_feedback", "busy", "failed"]
+    status: Literal["optimized", "unchanged", "no_feedback", "busy", "failed", "held"]
     versions: dict[str, PromptVersion] = field(default_factory=dict)
     feedback_ids: tuple[str, ...] = ()
     error: str | None = None
@@ -172,11 +191,15 @@ class OptimizerCall:
         return list(result), counter.as_dict()
 
 
-def _feedback_for_langmem(item: FeedbackItem, budget: int) -> str | dict[str, Any]:
-    feedback: str | dict[str, Any] = (
+def _feedback_for_langmem(item: FeedbackItem, budget: int, private: bool) -> str | dict[str, Any]:
+    """The item's feedback as langmem is given it: clipped, tags neutralized, and personal
+    data redacted when the lineage is shared."""
+    clean = _cleaner(private)
+    feedback: str | dict[str, Any] = map_text(
         _clip(item.feedback, budget)
         if isinstance(item.feedback, str)
-        else {k: _clip(v, budget) if isinstance(v, str) else v for k, v in item.feedback.items()}
+        else {k: _clip(v, budget) if isinstance(v, str) else v for k, v in item.feedback.items()},
+        clean,
     )
     if item.score is None:
         return feedback
@@ -275,7 +298,6 @@ def _optimize_leased(
     if not pending:
         return OptimizationOutcome(owner.user_id, "no_feedback")
     batch = pending[: settings.max_feedback]
-    ids = tuple(fb.id for fb in batch)
     trajectories = yield from layout.load_trajectories(batch)
     config = yield from layout.read_config()
     specs = {**config.specs, **local_specs}
@@ -283,36 +305,58 @@ def _optimize_leased(
         config.require_approval if settings.require_approval is None else settings.require_approval
     )
     if not specs:
+        ids = tuple(fb.id for fb in batch)
         msg = "no prompt is known for this namespace yet: run the agent once first"
         if (yield from layout.renew_lease(owner, holder, settings.lease_seconds)):
             yield from layout.mark_attempted(owner, batch, max_attempts=settings.max_attempts)
         return OptimizationOutcome(owner.user_id, "failed", feedback_ids=ids, error=msg)
+    active, _ = yield from layout.read_active(owner, list(specs))
+    served = {name: active[name].text if name in active else specs[name].prompt for name in specs}
+    firewall = settings.firewall if settings.firewall and settings.firewall.enabled else None
+    if firewall is not None:
+        held = _screen_inputs(firewall, batch, trajectories, "\n".join(served.values()))
+        if held:
+            yield from layout.hold_feedback(owner, held)
+            held_ids = {fb.id for fb, _ in held}
+            batch = [fb for fb in batch if fb.id not in held_ids]
+            if not batch:
+                return OptimizationOutcome(owner.user_id, "held", feedback_ids=tuple(held_ids))
+    ids = tuple(fb.id for fb in batch)
     names = list(specs)
     restricted = _only_prompts(batch)
     if restricted is not None:
         names = [name for name in names if name in restricted] or names
-    active, _ = yield from layout.read_active(owner, names)
+    active = {name: state for name, state in active.items() if name in names}
     heads = yield from layout.pending_heads(owner, active)
-    current = {name: active[name].text if name in active else specs[name].prompt for name in names}
+    current = {name: served[name] for name in names}
     current.update({name: text for name, (_, text) in heads.items()})
     parents = {name: number for name, (number, _) in heads.items()}
     expected = {name: active[name].latest if name in active else 0 for name in names}
     base_texts = {name: specs[name].prompt for name in names}
+    private = owner == UserRef.global_lineage()
     payload = {
         "trajectories": [
             (
-                _recent_messages(trajectories.get(fb.trajectory_id), settings.max_trajectory_chars),
-                _feedback_for_langmem(fb, settings.max_trajectory_chars),
+                _recent_messages(
+                    _untrusted(trajectories.get(fb.trajectory_id), private),
+                    settings.max_trajectory_chars,
+                ),
+                _feedback_for_langmem(fb, settings.max_trajectory_chars, private),
             )
             for fb in batch
         ],
         "prompts": [_prompt_payload(specs[name], current[name]) for name in names],
     }
-    try:
-        result, usage = yield OptimizerCall(model, settings, payload)
-    except Exception as exc:
-        error = f"optimizer raised {type(exc).__name__}: {exc}"
-        logger.warning("optimization of %r failed: %s", owner.user_id, error)
+    gate = settings.gate
+    results: list[tuple[list[dict[str, Any]], dict[str, int]]] = []
+    error = ""
+    for _ in range(gate.best_of if gate is not None else 1):
+        try:
+            results.append((yield OptimizerCall(model, settings, payload)))
+        except Exception as exc:
+            error = f"optimizer raised {type(exc).__name__}: {exc}"
+            logger.warning("optimization of %r failed: %s", owner.user_id, error)
+    if not results:
         if not (yield from layout.renew_lease(owner, holder, settings.lease_seconds)):
             return OptimizationOutcome(owner.user_id, "busy", feedback_ids=ids, error=error)
         failed = [NewVersion(name, "", "failed", error) for name in names]
@@ -328,7 +372,33 @@ def _optimize_leased(
         yield from layout.mark_attempted(owner, batch, max_attempts=settings.max_attempts)
         return OptimizationOutcome(owner.user_id, "failed", recorded or {}, ids, error)
     texts = [fb.feedback if isinstance(fb.feedback, str) else str(fb.feedback) for fb in batch]
-    candidates = _candidates(result, current, settings.policy, texts)
+    options = [
+        _screen_candidates(
+            _candidates(result, current, settings.policy, texts), served, firewall, private
+        )
+        for result, _ in results
+    ]
+    usage = {
+        key: sum(u.get(key, 0) for _, u in results)
+        for key in ("calls", "input_tokens", "output_tokens")
+    }
+    new_examples: list[Example] = []
+    drop_examples: list[str] = []
+    candidates = options[0]
+    if gate is not None:
+        stored = yield from layout.examples(owner)
+        new_examples = _positive_examples(gate, batch, trajectories, private)
+        fresh = {e.id for e in new_examples}
+        examples = [*new_examples, *(e for e in stored if e.id not in fresh)]
+        drop_examples = [e.id for e in examples[gate.max_examples :] if e.id not in fresh]
+        candidates = yield from _gated(
+            gate,
+            settings,
+            options,
+            served.get(config.system_prompt),
+            config.system_prompt,
+            examples[: gate.max_examples],
+        )
     if not (yield from layout.renew_lease(owner, holder, settings.lease_seconds)):
         logger.warning("lost the lease of %r during the optimization; not committing", owner)
         return OptimizationOutcome(owner.user_id, "busy", feedback_ids=ids)
@@ -345,6 +415,8 @@ def _optimize_leased(
         feedback_ttl_minutes=(
             settings.retention.consumed_feedback_ttl_minutes if (yield SupportsTTL()) else None
         ),
+        new_examples=new_examples,
+        drop_examples=drop_examples,
     )
     if versions is None:
         return OptimizationOutcome(owner.user_id, "busy", feedback_ids=ids)
@@ -354,6 +426,193 @@ def _optimize_leased(
             yield from layout.prune_trajectories(UserRef.from_label(label), owner, keep=keep)
     status: Literal["optimized", "unchanged"] = "optimized" if versions else "unchanged"
     return OptimizationOutcome(owner.user_id, status, versions, ids)
+
+
+def _untrusted(trajectory: TrajectoryRecord | None, private: bool) -> TrajectoryRecord | None:
+    """A run as the optimizer may see it: tags neutralized, personal data redacted if shared."""
+    if trajectory is None:
+        return None
+    return replace(trajectory, messages=map_text(trajectory.messages, _cleaner(private)))
+
+
+def _cleaner(private: bool) -> Callable[[str], str]:
+    if private:
+        return lambda text: quote_untrusted(redact_pii(text))
+    return quote_untrusted
+
+
+def _screen_inputs(
+    firewall: FeedbackFirewall,
+    batch: Sequence[FeedbackItem],
+    trajectories: dict[str, TrajectoryRecord],
+    known: str,
+) -> list[tuple[FeedbackItem, str]]:
+    """Feedback items the firewall flags (in their text or their run's human/tool messages)."""
+    held: list[tuple[FeedbackItem, str]] = []
+    for fb in batch:
+        if fb.trusted:
+            continue
+        text = fb.feedback if isinstance(fb.feedback, str) else json.dumps(fb.feedback)
+        findings = firewall.screen_feedback(text, known_text=known)
+        run = trajectories.get(fb.trajectory_id)
+        if not findings and run is not None:
+            findings = firewall.screen_trajectory(_untrusted_text(run))
+        if findings:
+            held.append((fb, firewall.hold_reason(findings)))
+    return held
+
+
+def _untrusted_text(run: TrajectoryRecord) -> str:
+    """What users and tools wrote in a run (the agent's own messages are not screened)."""
+    parts = []
+    for message in messages_from_json(run.messages):
+        if message.type in ("human", "tool"):
+            parts.append(
+                message.content if isinstance(message.content, str) else str(message.content)
+            )
+    return "\n".join(parts)
+
+
+def _screen_candidates(
+    candidates: list[NewVersion],
+    served: dict[str, str],
+    firewall: FeedbackFirewall | None,
+    private: bool,
+) -> list[NewVersion]:
+    """Hold accepted candidates whose added text the firewall flags or that add personal
+    data to a shared (global) prompt. Held versions are `pending` whatever the approval
+    policy, and never activated without a reviewer."""
+    out: list[NewVersion] = []
+    for cand in candidates:
+        reason = None
+        if cand.outcome == "accepted":
+            before = served.get(cand.prompt, "")
+            findings = firewall.screen_candidate(cand.text, before) if firewall else []
+            if findings and firewall is not None:
+                reason = firewall.hold_reason(findings)
+            elif private:
+                known = {m["value"] for m in find_pii(before)}
+                leaked = [m for m in find_pii(cand.text) if m["value"] not in known]
+                if leaked:
+                    kinds = ", ".join(sorted({m["type"] for m in leaked}))
+                    reason = (
+                        f"held: the candidate adds personal data ({kinds}) to a prompt shared by "
+                        "all users"
+                    )
+        if reason is None:
+            out.append(cand)
+        else:
+            out.append(replace(cand, outcome="pending", reason=reason, hold=reason))
+    return out
+
+
+def _positive_examples(
+    gate: EvaluationGate,
+    batch: Sequence[FeedbackItem],
+    trajectories: dict[str, TrajectoryRecord],
+    private: bool,
+) -> list[Example]:
+    """Runs whose feedback score reaches `gate.positive_score`, as regression examples."""
+    out: dict[str, Example] = {}
+    for fb in batch:
+        run = trajectories.get(fb.trajectory_id)
+        if run is None or fb.score is None or fb.score < gate.positive_score:
+            continue
+        messages = redact_json(run.messages) if private else run.messages
+        if any(m.get("type") == "human" for m in messages):
+            out[run.id] = Example.new(
+                messages, source="feedback", trajectory_id=run.id, note=f"feedback {fb.id}"
+            )
+    return list(out.values())
+
+
+def _gated(
+    gate: EvaluationGate,
+    settings: OptimizerSettings,
+    options: list[list[NewVersion]],
+    active_text: str | None,
+    system: str,
+    examples: list[Example],
+) -> Job[list[NewVersion]]:
+    """The candidate set to commit: the best-scoring of `options` on the examples, its
+    system prompt rejected if it scores below the active one (scores stored on it)."""
+    texts = [_system_text(option, system) for option in options]
+    if active_text is None or not any(texts):
+        return options[0]
+    method = gate.describe()
+    if len(examples) < gate.min_examples:
+        note = f"{len(examples)} example(s), min_examples={gate.min_examples}"
+        reason = f"held by the evaluation gate: {note}"
+        scores = {"examples": len(examples), "method": method}
+        return _with_system(options[0], system, "pending", reason, scores, hold=reason)
+    if not examples:
+        scores = {"examples": 0, "method": method, "note": "no examples yet"}
+        option = options[0]
+        return _with_system(option, system, "accepted", None, scores) if texts[0] else option
+    agent = (gate.model, gate.tools)
+    if gate.model is None and settings.replay_agent is not None:
+        seen = settings.replay_agent()
+        if seen is not None:
+            agent = (seen[0], gate.tools if gate.tools is not None else seen[1])
+    unique = tuple(dict.fromkeys(text for text in texts if text))
+    try:
+        if agent[0] is None:
+            msg = "no model to replay with: pass EvaluationGate(model=...) or run the agent first"
+            raise ValueError(msg)
+        result = yield GateCall(
+            gate, agent[0], tuple(agent[1] or ()), active_text, unique, tuple(examples)
+        )
+    except Exception as exc:
+        reason = f"held: the evaluation gate failed ({type(exc).__name__}: {exc})"
+        logger.warning("evaluation gate failed: %s", reason)
+        return _with_system(options[0], system, "pending", reason, None, hold=reason)
+    by_text = dict(zip(unique, result.candidates, strict=True))
+    ranked = [by_text[text] if text else result.active for text in texts]
+    best = max(range(len(options)), key=lambda i: (ranked[i], -i))
+    if not texts[best]:
+        return options[best]
+    score = ranked[best]
+    verdict: dict[str, Any] = {
+        "candidate": score,
+        "active": result.active,
+        "examples": result.examples,
+        "method": method,
+    }
+    if len(options) > 1:
+        verdict["best_of"] = ranked
+    if score + 1e-9 < result.active:
+        reason = (
+            f"evaluation gate: candidate scored {score:.2f} < active {result.active:.2f} "
+            f"on {result.examples} example(s)"
+        )
+        return _with_system(options[best], system, "rejected", reason, verdict)
+    return _with_system(options[best], system, "accepted", None, verdict)
+
+
+def _system_text(option: list[NewVersion], system: str) -> str | None:
+    for cand in option:
+        if cand.prompt == system and cand.outcome == "accepted":
+            return cand.text
+    return None
+
+
+def _with_system(
+    option: list[NewVersion],
+    system: str,
+    outcome: str,
+    reason: str | None,
+    scores: dict[str, Any] | None,
+    *,
+    hold: str | None = None,
+) -> list[NewVersion]:
+    out = []
+    for cand in option:
+        if cand.prompt == system and cand.outcome == "accepted":
+            cand = replace(
+                cand, outcome=outcome, reason=reason or cand.reason, scores=scores, hold=hold
+            )
+        out.append(cand)
+    return out
 
 
 def _only_prompts(batch: Sequence[FeedbackItem]) -> set[str] | None:

@@ -196,6 +196,7 @@ class PromptWorker:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 restore.append((sig, signal.getsignal(sig)))
                 signal.signal(sig, lambda *_: self.stop())
+        logger.info("worker %s started", self.holder)
         try:
             while not self._stop.is_set():
                 self._maybe_prune()

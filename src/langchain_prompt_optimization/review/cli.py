@@ -409,8 +409,7 @@ def _worker(args: argparse.Namespace, store: Any, out: _Output) -> int:
         )
         return EXIT_OK
     logging.getLogger("langchain_prompt_optimization").setLevel(logging.INFO)
-    logging.getLogger(__name__).info("worker %s started", worker.holder)
-    worker.run_forever()
+    worker.run_forever()  # logs "worker ... started" once its signal handlers are in place
     return EXIT_OK
 
 

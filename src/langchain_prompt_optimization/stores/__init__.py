@@ -27,6 +27,7 @@ from langchain_prompt_optimization.stores.open import (
     open_store,
 )
 from langchain_prompt_optimization.stores.records import (
+    Example,
     FeedbackItem,
     FeedbackValue,
     PromptConfig,
@@ -41,6 +42,7 @@ from langchain_prompt_optimization.stores.records import (
 __all__ = [
     "DEFAULT_PREFIX",
     "ActivePrompt",
+    "Example",
     "FeedbackItem",
     "FeedbackValue",
     "Job",

@@ -35,6 +35,7 @@ from langchain_prompt_optimization.errors import (
     InvalidTransitionError,
     NamespaceBusyError,
     TrajectoryNotFoundError,
+    UnknownFeedbackError,
     UnknownPromptError,
     UnknownUserError,
     UnknownVersionError,
@@ -42,6 +43,7 @@ from langchain_prompt_optimization.errors import (
 from langchain_prompt_optimization.stores.io import Job, LocalClaim, Sleep, StoreBatch
 from langchain_prompt_optimization.stores.leases import StoreLease
 from langchain_prompt_optimization.stores.records import (
+    Example,
     FeedbackItem,
     PromptConfig,
     PromptSpec,
@@ -212,6 +214,8 @@ class NewVersion:
     text: str
     outcome: str
     reason: str
+    scores: dict[str, Any] | None = None
+    hold: str | None = None
 
 
 class StoreLayout:
@@ -263,6 +267,9 @@ class StoreLayout:
 
     def _thread_ns(self, user: UserRef) -> tuple[str, ...]:
         return (*self.prefix, user.label, "threads")
+
+    def _examples_ns(self, owner: UserRef) -> tuple[str, ...]:
+        return (*self.prefix, owner.label, "examples")
 
     # -- ids ------------------------------------------------------------------------------------
 
@@ -532,6 +539,51 @@ class StoreLayout:
         if ops:
             yield StoreBatch(ops)
 
+    def hold_feedback(self, owner: UserRef, held: Sequence[tuple[FeedbackItem, str]]) -> Job[None]:
+        """Set flagged items aside as `held` with the firewall's reason (not fed, not lost)."""
+        ops: list[Op] = [
+            PutOp(
+                self._feedback_ns(owner),
+                fb.id,
+                {**fb.to_json(), "status": "held", "hold_reason": reason},
+            )
+            for fb, reason in held
+        ]
+        if ops:
+            yield StoreBatch(ops)
+
+    def review_feedback(
+        self, owner: UserRef, user: UserRef, feedback_id: str, *, release: bool, note: str
+    ) -> Job[FeedbackItem]:
+        """Release a held item (pending again, trusted: not screened again) or discard it.
+
+        Raises:
+            UnknownFeedbackError: If `user` has no such item under `owner`.
+            InvalidTransitionError: If the item is not held.
+        """
+        ns = self._feedback_ns(owner)
+        (item,) = yield StoreBatch([GetOp(ns, feedback_id)])
+        if not isinstance(item, Item) or (
+            owner != user and item.value.get("user_label") != user.label
+        ):
+            raise UnknownFeedbackError(user.user_id, feedback_id)
+        fb = FeedbackItem.from_json(item.value)
+        action = "released" if release else "discarded"
+        if fb.status != "held":
+            msg = f"feedback {feedback_id!r} is {fb.status}: only held feedback can be {action}"
+            raise InvalidTransitionError(msg)
+        record = {
+            **fb.to_json(),
+            "status": "pending" if release else "discarded",
+            "trusted": release,
+            "review": _review("release" if release else "discard", note, utcnow()),
+        }
+        ops: list[Op] = [PutOp(ns, feedback_id, record)]
+        if release:
+            ops.append(self._pending_mark_op(owner))
+        yield StoreBatch(ops)
+        return FeedbackItem.from_json(record)
+
     # -- leases --------------------------------------------------------------------------------
 
     def _lease_key(self, owner: UserRef) -> str:
@@ -683,11 +735,15 @@ class StoreLayout:
         """For prompts with versions awaiting approval, the newest one: `(number, text)`.
 
         New candidates build on it, so what a pending version learned is not lost when a
-        newer one supersedes it.
+        newer one supersedes it. Versions a safety check held are never built on.
         """
-        wanted = [(name, max(state.pending)) for name, state in active.items() if state.pending]
+        wanted = [(name, n) for name, state in active.items() for n in state.pending]
         records = yield from self._read_versions(owner, wanted)
-        return {name: (n, records[(name, n)]["text"]) for name, n in wanted if (name, n) in records}
+        heads: dict[str, tuple[int, str]] = {}
+        for (name, n), record in sorted(records.items()):
+            if record.get("outcome") == "pending" and not record.get("hold"):
+                heads[name] = (n, record["text"])
+        return heads
 
     def commit_optimization(
         self,
@@ -702,6 +758,8 @@ class StoreLayout:
         expected_latest: dict[str, int] | None = None,
         parents: dict[str, int] | None = None,
         feedback_ttl_minutes: float | None = None,
+        new_examples: Sequence[Example] = (),
+        drop_examples: Sequence[str] = (),
     ) -> Job[dict[str, PromptVersion] | None]:
         """Append candidates as new versions and consume the feedback (one write batch).
 
@@ -723,6 +781,8 @@ class StoreLayout:
                 optimization read it; if any moved since, nothing is written.
             parents: The version each candidate was derived from when it is not the active
                 one (the newest pending version).
+            new_examples: Evaluation-gate examples to add (runs with positive feedback).
+            drop_examples: Ids of examples to delete (the oldest, over the gate's cap).
 
         Returns:
             The appended versions by prompt name, or `None` on a conflict.
@@ -742,7 +802,7 @@ class StoreLayout:
         superseding = [
             (c.prompt, n)
             for c in candidates
-            if c.outcome == "accepted" and c.prompt in active
+            if c.prompt in active
             for n in active[c.prompt].pending
         ]
         pending_records = yield from self._read_versions(owner, superseding)
@@ -781,18 +841,29 @@ class StoreLayout:
                 content_hash=content_hash(cand.text),
                 usage=usage,
                 base_hash=state.base_hash,
+                scores=cand.scores,
+                hold=cand.hold,
             )
             ops.append(self._version_op(owner, version))
-            if outcome in ("pending", "accepted"):
-                older = [(cand.prompt, n) for n in state.pending]
+            held = tuple(
+                n for n in state.pending if pending_records.get((cand.prompt, n), {}).get("hold")
+            )
+            if cand.hold is not None:
+                pending = (*state.pending, version.version)
+                state = state.replace(latest=version.version, pending=pending)
+            elif outcome in ("pending", "accepted"):
+                older = [(cand.prompt, n) for n in state.pending if n not in held]
                 note = f"superseded by v{version.version}"
                 ops += self._supersede_ops(owner, pending_records, older, note, now)
-            if outcome == "pending":
-                state = state.replace(latest=version.version, pending=(version.version,))
-            elif outcome == "accepted":
-                state = state.replace(
-                    version=version.version, text=cand.text, latest=version.version, pending=()
-                )
+                if outcome == "pending":
+                    state = state.replace(latest=version.version, pending=(*held, version.version))
+                else:
+                    state = state.replace(
+                        version=version.version,
+                        text=cand.text,
+                        latest=version.version,
+                        pending=held,
+                    )
             else:
                 state = state.replace(latest=version.version)
             ops.append(self._pointer_op(owner, cand.prompt, state, now))
@@ -801,9 +872,31 @@ class StoreLayout:
         for fb in feedback:
             record = {**fb.to_json(), "status": "consumed", "consumed_by": consumed_by}
             ops.append(PutOp(self._feedback_ns(owner), fb.id, record, ttl=feedback_ttl_minutes))
+        ops += [PutOp(self._examples_ns(owner), e.id, e.to_json()) for e in new_examples]
+        ops += [PutOp(self._examples_ns(owner), key, None) for key in drop_examples]
         if ops:
             yield StoreBatch(ops)
         return appended
+
+    def examples(self, owner: UserRef) -> Job[list[Example]]:
+        """The lineage's evaluation-gate examples, newest first."""
+        items = yield from self._search_all(self._examples_ns(owner), None)
+        examples = [Example.from_json(item.value) for item in items]
+        return sorted(examples, key=lambda e: (e.created_at, e.id), reverse=True)
+
+    def add_example(self, owner: UserRef, example: Example) -> Job[Example]:
+        """Store a reference trajectory for the lineage's evaluation gate."""
+        yield StoreBatch([PutOp(self._examples_ns(owner), example.id, example.to_json())])
+        return example
+
+    def delete_example(self, owner: UserRef, example_id: str) -> Job[bool]:
+        """Delete an example; `False` if there was none with this id."""
+        ns = self._examples_ns(owner)
+        (item,) = yield StoreBatch([GetOp(ns, example_id)])
+        if not isinstance(item, Item):
+            return False
+        yield StoreBatch([PutOp(ns, example_id, None)])
+        return True
 
     def get_version(self, owner: UserRef, prompt: str, version: int) -> Job[PromptVersion]:
         """One version of a prompt.
@@ -1074,12 +1167,15 @@ class StoreLayout:
         ]
 
     def feedback_of(
-        self, user: UserRef, owner: UserRef, *, pending_only: bool
+        self, user: UserRef, owner: UserRef, *, pending_only: bool, status: str | None = None
     ) -> Job[list[FeedbackItem]]:
-        """A user's feedback items (stored under the lineage owner), oldest first."""
+        """A user's feedback items (stored under the lineage owner), oldest first.
+
+        `status` keeps only items in that state (`pending_only` is `status="pending"`).
+        """
         query: dict[str, Any] = {}
-        if pending_only:
-            query["status"] = "pending"
+        if pending_only or status is not None:
+            query["status"] = status or "pending"
         if owner != user:
             query["user_label"] = user.label
         items = yield from self._search_all(self._feedback_ns(owner), query or None)

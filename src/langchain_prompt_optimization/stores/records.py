@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 __all__ = [
+    "Example",
     "FeedbackItem",
     "FeedbackValue",
     "PromptConfig",
@@ -133,6 +134,7 @@ class PromptConfig:
     require_approval: bool = False
     scope: str = "user"
     optimize_every: int = 1
+    system_prompt: str = "system"
 
     def to_json(self) -> dict[str, Any]:
         """JSON form, as stored in the configuration record."""
@@ -141,6 +143,7 @@ class PromptConfig:
             "require_approval": self.require_approval,
             "scope": self.scope,
             "optimize_every": self.optimize_every,
+            "system_prompt": self.system_prompt,
         }
 
     @classmethod
@@ -154,6 +157,7 @@ class PromptConfig:
             require_approval=bool(data.get("require_approval", False)),
             scope=str(data.get("scope", "user")),
             optimize_every=int(data.get("optimize_every", 1)),
+            system_prompt=str(data.get("system_prompt", "system")),
         )
 
 
@@ -177,6 +181,12 @@ class PromptVersion:
         usage: Optimizer usage: `calls`, `input_tokens`, `output_tokens`.
         base_hash: sha256 of the base text the version's lineage started from.
         review: The last review action: `{"action", "at", "note"}`.
+        scores: The evaluation gate's verdict when one ran: `candidate` and `active` mean
+            scores on the same `examples`, the scoring `method`, and `best_of` (every
+            candidate's score) when several were generated.
+        hold: Why a safety check held this version for review (firewall, personal data,
+            evaluation gate); held versions stay `pending` until a reviewer acts, are not
+            superseded by later candidates, and later candidates do not build on them.
     """
 
     prompt: str
@@ -192,6 +202,8 @@ class PromptVersion:
     usage: dict[str, int] = field(default_factory=dict)
     base_hash: str = ""
     review: dict[str, Any] | None = None
+    scores: dict[str, Any] | None = None
+    hold: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON form. `status` is stored as the creation outcome, not as `active`."""
@@ -209,6 +221,8 @@ class PromptVersion:
             "usage": dict(self.usage),
             "base_hash": self.base_hash,
             "review": self.review,
+            "scores": self.scores,
+            "hold": self.hold,
         }
 
     @classmethod
@@ -233,6 +247,73 @@ class PromptVersion:
             usage=dict(data.get("usage") or {}),
             base_hash=data.get("base_hash", ""),
             review=data.get("review"),
+            scores=data.get("scores"),
+            hold=data.get("hold"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A recorded run the evaluation gate replays against candidates.
+
+    Attributes:
+        id: Example id.
+        messages: The run's messages as JSON dicts (input up to the last human message,
+            then the recorded output with its tool calls and tool results).
+        source: `"feedback"` (a run that got positive feedback) or `"reference"` (added by
+            a user).
+        created_at: When it was added.
+        trajectory_id: The run it was taken from, for `"feedback"` examples.
+        note: Free text.
+    """
+
+    id: str
+    messages: list[dict[str, Any]]
+    source: str
+    created_at: datetime
+    trajectory_id: str | None = None
+    note: str = ""
+
+    @classmethod
+    def new(
+        cls,
+        messages: list[dict[str, Any]],
+        *,
+        source: str,
+        trajectory_id: str | None = None,
+        note: str = "",
+    ) -> Example:
+        """A new example with a fresh id (a run's example reuses the run's id)."""
+        return cls(
+            id=trajectory_id or uuid.uuid4().hex,
+            messages=messages,
+            source=source,
+            created_at=utcnow(),
+            trajectory_id=trajectory_id,
+            note=note,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "id": self.id,
+            "messages": self.messages,
+            "source": self.source,
+            "created_at": self.created_at.isoformat(),
+            "trajectory_id": self.trajectory_id,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Example:
+        """Inverse of `to_json`."""
+        return cls(
+            id=data["id"],
+            messages=list(data.get("messages", [])),
+            source=data.get("source", "reference"),
+            created_at=parse_time(data["created_at"]),
+            trajectory_id=data.get("trajectory_id"),
+            note=data.get("note", ""),
         )
 
 
@@ -284,7 +365,9 @@ class FeedbackItem:
         feedback: Free text, or a dict (langmem's `AnnotatedTrajectory` feedback shape).
         score: Optional numeric score.
         source: `"api"` (`add_feedback`), `"in_band"` (the `feedback` input key), or `"cli"`.
-        status: `"pending"` until an optimization consumes it, then `"consumed"`.
+        status: `"pending"` until an optimization consumes it, then `"consumed"`; `"held"`
+            when the feedback firewall flagged it (a reviewer releases or discards it),
+            `"discarded"` once discarded, `"failed"` after `max_attempts` failed tries.
         attempts: Optimizations that tried this item and failed.
         created_at: When it was recorded.
         consumed_by: `{prompt: version}` the optimization that consumed it produced.
@@ -292,6 +375,8 @@ class FeedbackItem:
         user_label: That user's namespace label (where the trajectory is stored).
         only_prompts: Restrict the optimization to these prompts (feedback carried over to
             a changed base concerns that prompt only).
+        hold_reason: Why the feedback firewall held the item for review (status `held`).
+        trusted: A reviewer released the item: the firewall does not screen it again.
     """
 
     id: str
@@ -306,6 +391,8 @@ class FeedbackItem:
     user_id: str | None = None
     user_label: str = ""
     only_prompts: tuple[str, ...] | None = None
+    hold_reason: str | None = None
+    trusted: bool = False
 
     @classmethod
     def new(
@@ -347,6 +434,8 @@ class FeedbackItem:
             "user_id": self.user_id,
             "user_label": self.user_label,
             "only_prompts": list(self.only_prompts) if self.only_prompts is not None else None,
+            "hold_reason": self.hold_reason,
+            "trusted": self.trusted,
         }
 
     @classmethod
@@ -367,4 +456,6 @@ class FeedbackItem:
             only_prompts=(
                 tuple(data["only_prompts"]) if data.get("only_prompts") is not None else None
             ),
+            hold_reason=data.get("hold_reason"),
+            trusted=bool(data.get("trusted", False)),
         )

@@ -1,0 +1,367 @@
+"""The evaluation gate: replay recorded runs against a candidate before it may be served.
+
+Each example is a recorded run (a run that got positive feedback, or a reference
+trajectory a user added). The gate replays it step by step with the agent's model: the
+candidate system prompt, the run's input, and for every tool call the model makes the
+result recorded in the example, so no tool ever runs for real. The replayed trajectory is
+scored against the recorded one with agentevals' trajectory match and/or a user-supplied
+evaluator; the active version is replayed on the same examples, and the candidate passes
+only if it scores at least as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from agentevals.trajectory.match import (
+    create_async_trajectory_match_evaluator,
+    create_trajectory_match_evaluator,
+)
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.runnables.config import set_config_context
+
+from langchain_prompt_optimization.stores import messages_from_json
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from langgraph.store.base import BaseStore
+
+    from langchain_prompt_optimization.stores import Example
+
+__all__ = [
+    "MATCH_MODES",
+    "EvaluationGate",
+    "GateCall",
+    "GateResult",
+    "split_example",
+]
+
+MatchMode = Literal["strict", "unordered", "subset", "superset"]
+ToolArgsMode = Literal["exact", "ignore", "subset", "superset"]
+MATCH_MODES: tuple[str, ...] = ("strict", "unordered", "subset", "superset")
+_TOOL_ARGS_MODES = ("exact", "ignore", "subset", "superset")
+NO_RECORDED_RESULT = "[no recorded result for this tool call: the evaluation gate never runs tools]"
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationGate:
+    """Replay recorded runs against a candidate; activate it only if it scores >= active.
+
+    Attributes:
+        model: The agent's chat model, used for the replays. `None`: the model the agent
+            itself calls (seen by the middleware at its first model call; workers need it
+            explicitly).
+        tools: The agent's tools (or their schemas), bound for the replays so the model can
+            call them; they are never run. `None`: the tools the agent itself offers.
+        trajectory_match: agentevals trajectory match mode (`strict`, `unordered`,
+            `subset`, `superset`); `None` to score with `evaluator` only. The default
+            `superset` asks the replay to make at least the recorded tool calls.
+        tool_args_match: How tool call arguments are compared (`exact`, `ignore`,
+            `subset`, `superset`).
+        evaluator: An agentevals-style evaluator, called as
+            `evaluator(outputs=replayed_messages, reference_outputs=recorded_messages)`,
+            returning a bool, a number, or a dict with a `score` (sync or async). When set
+            together with `trajectory_match`, an example's score is the mean of both.
+        max_examples: Examples replayed per evaluation (the newest), and the most kept
+            per namespace.
+        min_examples: Fewer examples than this and a candidate is held for review
+            (`pending`) instead of activated; `0` lets candidates through while there is
+            nothing to replay.
+        positive_score: Runs whose feedback score is at least this become examples.
+        best_of: Candidates generated per optimization; the best-scoring one is kept.
+        max_steps: Most model calls in one replay.
+    """
+
+    model: BaseChatModel | None = None
+    tools: Sequence[Any] | None = None
+    trajectory_match: MatchMode | None = "superset"
+    tool_args_match: ToolArgsMode = "exact"
+    evaluator: Callable[..., Any] | None = None
+    max_examples: int = 20
+    min_examples: int = 0
+    positive_score: float = 1.0
+    best_of: int = 1
+    max_steps: int = 8
+
+    def __post_init__(self) -> None:
+        if self.model is not None and not isinstance(self.model, BaseChatModel):
+            msg = f"EvaluationGate.model must be a BaseChatModel; got {type(self.model).__name__}"
+            raise TypeError(msg)
+        if self.trajectory_match is not None and self.trajectory_match not in MATCH_MODES:
+            msg = (
+                f"EvaluationGate.trajectory_match must be one of {', '.join(MATCH_MODES)} or "
+                f"None; got {self.trajectory_match!r}"
+            )
+            raise ValueError(msg)
+        if self.tool_args_match not in _TOOL_ARGS_MODES:
+            msg = (
+                f"EvaluationGate.tool_args_match must be one of {', '.join(_TOOL_ARGS_MODES)}; "
+                f"got {self.tool_args_match!r}"
+            )
+            raise ValueError(msg)
+        if self.trajectory_match is None and self.evaluator is None:
+            msg = "EvaluationGate needs trajectory_match, an evaluator, or both"
+            raise ValueError(msg)
+        if self.evaluator is not None and not callable(self.evaluator):
+            msg = "EvaluationGate.evaluator must be callable"
+            raise TypeError(msg)
+        for name in ("max_examples", "best_of", "max_steps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                msg = f"EvaluationGate.{name} must be a positive int; got {value!r}"
+                raise ValueError(msg)
+        if isinstance(self.min_examples, bool) or self.min_examples < 0:
+            msg = f"EvaluationGate.min_examples must be >= 0; got {self.min_examples!r}"
+            raise ValueError(msg)
+
+    def describe(self) -> str:
+        """How examples are scored, for the version record."""
+        parts = []
+        if self.trajectory_match:
+            parts.append(f"trajectory {self.trajectory_match} match ({self.tool_args_match} args)")
+        if self.evaluator is not None:
+            name = getattr(self.evaluator, "__name__", type(self.evaluator).__name__)
+            parts.append(f"evaluator {name}")
+        return " + ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    """Scores of each candidate text and of the active text on the same examples.
+
+    Attributes:
+        active: Mean score of the active system prompt.
+        candidates: Mean score of each candidate system prompt, in order.
+        examples: How many examples were replayed.
+        per_example: For each text (active first), its score on each example.
+    """
+
+    active: float
+    candidates: tuple[float, ...]
+    examples: int
+    per_example: tuple[tuple[float, ...], ...] = field(default=())
+
+
+def split_example(messages: Sequence[BaseMessage]) -> tuple[list[BaseMessage], list[BaseMessage]]:
+    """A recorded run as (input, recorded output): split after its last human message.
+
+    System messages are dropped (the replay supplies the prompt under test).
+    """
+    kept = [m for m in messages if not isinstance(m, SystemMessage)]
+    last = max((i for i, m in enumerate(kept) if isinstance(m, HumanMessage)), default=-1)
+    if last < 0:
+        msg = "an example needs a human message to replay"
+        raise ValueError(msg)
+    return kept[: last + 1], kept[last + 1 :]
+
+
+class _RecordedTools:
+    """Tool results of a recorded run, handed out to matching replayed calls."""
+
+    def __init__(self, recorded: Sequence[BaseMessage]) -> None:
+        calls: dict[str, tuple[str, str]] = {}
+        for message in recorded:
+            if isinstance(message, AIMessage):
+                for call in message.tool_calls:
+                    calls[call.get("id") or ""] = (call["name"], _canon(call.get("args", {})))
+        self._results: list[tuple[str, str, Any]] = []
+        for message in recorded:
+            if isinstance(message, ToolMessage) and message.tool_call_id in calls:
+                name, args = calls[message.tool_call_id]
+                self._results.append((name, args, message.content))
+        self._used: set[int] = set()
+
+    def result(self, name: str, args: dict[str, Any]) -> Any:
+        canon = _canon(args)
+        for exact in (True, False):
+            for i, (rec_name, rec_args, content) in enumerate(self._results):
+                if i in self._used or rec_name != name or (exact and rec_args != canon):
+                    continue
+                self._used.add(i)
+                return content
+        return NO_RECORDED_RESULT
+
+
+def _canon(args: Any) -> str:
+    return json.dumps(args, sort_keys=True, default=str)
+
+
+def _score(value: Any) -> float:
+    if isinstance(value, dict):
+        value = value.get("score")
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float):
+        return float(value)
+    msg = f"an evaluator returned {value!r}: expected a bool, a number or a dict with 'score'"
+    raise TypeError(msg)
+
+
+def _run_coroutine(awaitable: Any) -> Any:
+    """Run an async evaluator's result from sync code (in a thread if a loop is running)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(awaitable)
+    box: list[Any] = []
+
+    def target() -> None:
+        box.append(asyncio.run(awaitable))
+
+    thread = threading.Thread(target=target, name="gate-evaluator")
+    thread.start()
+    thread.join()
+    return box[0]
+
+
+def _internal_config() -> Any:
+    return {"callbacks": [], "tags": ["prompt_optimization", "evaluation_gate"]}
+
+
+@dataclass(frozen=True, slots=True)
+class GateCall:
+    """A request to replay examples with the active and candidate system prompts.
+
+    Sync `run` / async `arun` differ only in the model and evaluator calls.
+    """
+
+    gate: EvaluationGate
+    model: BaseChatModel
+    tools: Sequence[Any]
+    active: str
+    candidates: tuple[str, ...]
+    examples: tuple[Example, ...]
+
+    def _bound(self) -> Any:
+        return self.model.bind_tools(list(self.tools)) if self.tools else self.model
+
+    def _prepared(self) -> list[tuple[list[BaseMessage], list[BaseMessage]]]:
+        return [split_example(messages_from_json(e.messages)) for e in self.examples]
+
+    def run(self, store: BaseStore) -> GateResult:
+        model = self._bound()
+        match = (
+            create_trajectory_match_evaluator(
+                trajectory_match_mode=self.gate.trajectory_match,
+                tool_args_match_mode=self.gate.tool_args_match,
+            )
+            if self.gate.trajectory_match
+            else None
+        )
+        prepared = self._prepared()
+        rows = []
+        with set_config_context(_internal_config()) as ctx:
+            for text in (self.active, *self.candidates):
+                row = []
+                for inputs, recorded in prepared:
+                    replayed = ctx.run(self._replay, model, text, inputs, recorded)
+                    scores = []
+                    if match is not None:
+                        scores.append(
+                            _score(
+                                match(
+                                    outputs=inputs[-1:] + replayed,
+                                    reference_outputs=inputs[-1:] + recorded,
+                                )
+                            )
+                        )
+                    if self.gate.evaluator is not None:
+                        result = self.gate.evaluator(
+                            outputs=inputs[-1:] + replayed, reference_outputs=inputs[-1:] + recorded
+                        )
+                        if inspect.isawaitable(result):
+                            result = _run_coroutine(result)
+                        scores.append(_score(result))
+                    row.append(sum(scores) / len(scores))
+                rows.append(tuple(row))
+        return _result(rows, len(prepared))
+
+    async def arun(self, store: BaseStore) -> GateResult:
+        model = self._bound()
+        match = (
+            create_async_trajectory_match_evaluator(
+                trajectory_match_mode=self.gate.trajectory_match,
+                tool_args_match_mode=self.gate.tool_args_match,
+            )
+            if self.gate.trajectory_match
+            else None
+        )
+        prepared = self._prepared()
+        rows = []
+        with set_config_context(_internal_config()) as ctx:
+            for text in (self.active, *self.candidates):
+                row = []
+                for inputs, recorded in prepared:
+                    replayed = await asyncio.create_task(
+                        self._areplay(model, text, inputs, recorded), context=ctx
+                    )
+                    scores = []
+                    if match is not None:
+                        scores.append(
+                            _score(
+                                await match(
+                                    outputs=inputs[-1:] + replayed,
+                                    reference_outputs=inputs[-1:] + recorded,
+                                )
+                            )
+                        )
+                    if self.gate.evaluator is not None:
+                        result = self.gate.evaluator(
+                            outputs=inputs[-1:] + replayed, reference_outputs=inputs[-1:] + recorded
+                        )
+                        if inspect.isawaitable(result):
+                            result = await result
+                        scores.append(_score(result))
+                    row.append(sum(scores) / len(scores))
+                rows.append(tuple(row))
+        return _result(rows, len(prepared))
+
+    def _replay(
+        self, model: Any, prompt: str, inputs: list[BaseMessage], recorded: list[BaseMessage]
+    ) -> list[BaseMessage]:
+        tools = _RecordedTools(recorded)
+        produced: list[BaseMessage] = []
+        for _ in range(self.gate.max_steps):
+            reply = model.invoke([SystemMessage(prompt), *inputs, *produced])
+            produced.append(reply)
+            if not _answer_tools(reply, tools, produced):
+                break
+        return produced
+
+    async def _areplay(
+        self, model: Any, prompt: str, inputs: list[BaseMessage], recorded: list[BaseMessage]
+    ) -> list[BaseMessage]:
+        tools = _RecordedTools(recorded)
+        produced: list[BaseMessage] = []
+        for _ in range(self.gate.max_steps):
+            reply = await model.ainvoke([SystemMessage(prompt), *inputs, *produced])
+            produced.append(reply)
+            if not _answer_tools(reply, tools, produced):
+                break
+        return produced
+
+
+def _answer_tools(reply: Any, tools: _RecordedTools, produced: list[BaseMessage]) -> bool:
+    """Append the recorded result of each tool call in `reply`; `False` when it made none."""
+    calls = getattr(reply, "tool_calls", None) or []
+    for call in calls:
+        produced.append(
+            ToolMessage(
+                content=tools.result(call["name"], call.get("args", {})),
+                tool_call_id=call.get("id") or "",
+                name=call["name"],
+            )
+        )
+    return bool(calls)
+
+
+def _result(rows: list[tuple[float, ...]], examples: int) -> GateResult:
+    means = [sum(row) / len(row) if row else 0.0 for row in rows]
+    return GateResult(means[0], tuple(means[1:]), examples, tuple(rows))
