@@ -7,6 +7,8 @@ from langchain_prompt_optimization.errors import (
     NamespaceBusyError,
     PromptOptimizationError,
     TrajectoryNotFoundError,
+    UnknownExampleError,
+    UnknownFeedbackError,
     UnknownPromptError,
     UnknownUserError,
     UnknownVersionError,
@@ -16,7 +18,12 @@ from langchain_prompt_optimization.middleware import (
     PromptOptimizationMiddleware,
     PromptOptimizationState,
 )
-from langchain_prompt_optimization.optimizer import OptimizationOutcome, PromptWorker
+from langchain_prompt_optimization.optimizer import (
+    EvaluationGate,
+    OptimizationOutcome,
+    PromptWorker,
+)
+from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
 from langchain_prompt_optimization.review import PromptRegistry
 from langchain_prompt_optimization.stores import (
     FeedbackItem,
@@ -29,6 +36,8 @@ from langchain_prompt_optimization.stores import (
 
 __all__ = [
     "SYSTEM_PROMPT",
+    "EvaluationGate",
+    "FeedbackFirewall",
     "FeedbackItem",
     "InvalidTransitionError",
     "NamespaceBusyError",
@@ -41,6 +50,8 @@ __all__ = [
     "PromptWorker",
     "Retention",
     "TrajectoryNotFoundError",
+    "UnknownExampleError",
+    "UnknownFeedbackError",
     "UnknownPromptError",
     "UnknownUserError",
     "UnknownVersionError",

@@ -34,6 +34,8 @@ from typing_extensions import override
 
 from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
 from langchain_prompt_optimization.optimizer.engine import MODES, Mode, OptimizationEngine
+from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
+from langchain_prompt_optimization.optimizer.gate import EvaluationGate, reference_example
 from langchain_prompt_optimization.optimizer.run import (
     KINDS,
     OptimizationOutcome,
@@ -271,6 +273,8 @@ class PromptOptimizationMiddleware(
         scope: Literal["user", "global"] = "user",
         require_approval: bool | None = None,
         on_base_change: Literal["new_lineage", "carry"] = "new_lineage",
+        firewall: FeedbackFirewall | bool = True,
+        gate: EvaluationGate | None = None,
     ) -> None:
         """Configure the middleware; everything is validated here.
 
@@ -335,6 +339,16 @@ class PromptOptimizationMiddleware(
                 `"new_lineage"`: start a new lineage from the new base; the old history
                 stays readable. `"carry"`: the same, then re-optimize the new base with the
                 feedback the old lineage had learned from.
+            firewall: The feedback firewall (`True`: `FeedbackFirewall()`; pass one with
+                `trusted_domains=` to let feedback name your own addresses; `False` turns
+                it off). Feedback and run content reach the optimizer delimited as data;
+                flagged feedback is held for review, flagged candidates are stored
+                `pending`, even when approval is off.
+            gate: An `EvaluationGate`: candidates are replayed on recorded runs (with the
+                recorded tool results) and activated only if they score at least as well
+                as the active version. Runs whose feedback score reaches
+                `gate.positive_score` become examples; add reference runs with
+                `add_example`. In `"external"` mode pass the gate to `PromptWorker`.
 
         Raises:
             ValueError: On an unknown `kind` or `mode`, a non-positive count, an invalid
@@ -426,6 +440,21 @@ class PromptOptimizationMiddleware(
         self._retention = retention or Retention()
         if require_approval is None:
             require_approval = scope == "global"
+        if isinstance(firewall, bool):
+            firewall = FeedbackFirewall(enabled=firewall)
+        elif not isinstance(firewall, FeedbackFirewall):
+            msg = f"firewall must be a FeedbackFirewall or a bool; got {type(firewall).__name__}"
+            raise TypeError(msg)
+        if gate is not None and not isinstance(gate, EvaluationGate):
+            msg = f"gate must be an EvaluationGate; got {type(gate).__name__}"
+            raise TypeError(msg)
+        if gate is not None and mode == "external":
+            msg = (
+                "gate= has no effect in mode='external': optimizations run in workers; pass "
+                "the gate (with its model and tools) to PromptWorker(gate=...)"
+            )
+            raise ValueError(msg)
+        self._agent_tools: list[Any] = []
         self._engine = OptimizationEngine(
             layout=self._layout,
             settings=OptimizerSettings(
@@ -438,6 +467,9 @@ class PromptOptimizationMiddleware(
                 policy=CandidatePolicy(
                     max_prompt_chars=max_prompt_chars, max_growth_chars=max_growth_chars
                 ),
+                firewall=firewall,
+                gate=gate,
+                replay_agent=self._replay_agent,
             ),
             mode=mode,
             optimize_every=optimize_every,
@@ -511,6 +543,11 @@ class PromptOptimizationMiddleware(
 
                 self._optimizer_model = init_chat_model(self._optimizer_model)
             return self._optimizer_model or self._agent_model
+
+    def _replay_agent(self) -> tuple[BaseChatModel, list[Any]] | None:
+        """The agent's model and tools as its model calls saw them (for the gate)."""
+        model = self._agent_model
+        return (model, list(self._agent_tools)) if model is not None else None
 
     def _current_specs(self) -> dict[str, PromptSpec]:
         with self._specs_lock:
@@ -740,6 +777,7 @@ class PromptOptimizationMiddleware(
     def _swap_system_prompt(self, request: ModelRequest[ContextT]) -> ModelRequest[ContextT]:
         self._observe_system_prompt(request.system_prompt)
         if self._agent_model is None:
+            self._agent_tools = list(request.tools)
             self._agent_model = request.model
         state: Mapping[str, Any] = request.state
         pinned = (state.get(_PINNED) or {}).get(self._system_name)
@@ -803,7 +841,11 @@ class PromptOptimizationMiddleware(
             pin_error=meta.get("pin_error"),
         )
         config = PromptConfig(
-            self._current_specs(), self.require_approval, self._scope, self._engine.optimize_every
+            self._current_specs(),
+            self.require_approval,
+            self._scope,
+            self._engine.optimize_every,
+            self._system_name,
         )
         stored = meta.get("stored_config")
         changed = stored is not None and stored != config.to_json()
@@ -1114,6 +1156,36 @@ class PromptOptimizationMiddleware(
         return await self._engine.aoptimize(
             self._api_store(), owner, self._model, self._current_specs()
         )
+
+    def add_example(self, messages: Any, *, user_id: str | None = None, note: str = "") -> str:
+        """Add a reference trajectory the evaluation gate replays for a user's lineage.
+
+        Args:
+            messages: A human message, then what the agent should do (its tool calls,
+                the tool results to replay, its answer): `BaseMessage`s, OpenAI-style
+                dicts, or an agent result.
+            user_id: The user (`None`: the default namespace; ignored in global scope).
+            note: Free text stored with it.
+
+        Returns:
+            The example id.
+
+        Raises:
+            TypeError, ValueError: If `messages` is not a usable trajectory.
+        """
+        example = reference_example(messages, note=note)
+        owner = self._owner(UserRef.of(user_id))
+        drive(self._layout.add_example(owner, example), self._api_store())
+        return example.id
+
+    async def aadd_example(
+        self, messages: Any, *, user_id: str | None = None, note: str = ""
+    ) -> str:
+        """Async twin of `add_example`."""
+        example = reference_example(messages, note=note)
+        owner = self._owner(UserRef.of(user_id))
+        await adrive(self._layout.add_example(owner, example), self._api_store())
+        return example.id
 
     def get_prompt(self, name: str | None = None, *, user_id: str | None = None) -> str:
         """The text of a managed prompt currently active for a user (the base if never changed).

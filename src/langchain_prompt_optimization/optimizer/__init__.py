@@ -11,6 +11,18 @@ from langchain_prompt_optimization.optimizer.checks import (
     undo_langmem_escaping,
 )
 from langchain_prompt_optimization.optimizer.engine import MODES, Mode, OptimizationEngine
+from langchain_prompt_optimization.optimizer.gate import (
+    MATCH_MODES,
+    EvaluationGate,
+    GateResult,
+    reference_example,
+)
+from langchain_prompt_optimization.optimizer.privacy import (
+    PII_TYPES,
+    detect_phone,
+    find_pii,
+    redact_pii,
+)
 from langchain_prompt_optimization.optimizer.run import (
     KINDS,
     OptimizationOutcome,
@@ -22,9 +34,13 @@ from langchain_prompt_optimization.optimizer.worker import PromptWorker
 
 __all__ = [
     "KINDS",
+    "MATCH_MODES",
     "MODES",
     "NO_RECOMMENDATIONS",
+    "PII_TYPES",
     "CandidatePolicy",
+    "EvaluationGate",
+    "GateResult",
     "Mode",
     "OptimizationEngine",
     "OptimizationOutcome",
@@ -32,8 +48,12 @@ __all__ = [
     "OptimizerSettings",
     "PromptWorker",
     "check_candidate",
+    "detect_phone",
+    "find_pii",
     "locked_sections",
     "optimize_user",
+    "redact_pii",
+    "reference_example",
     "template_variables",
     "undo_langmem_escaping",
 ]

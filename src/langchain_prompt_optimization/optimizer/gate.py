@@ -23,23 +23,29 @@ from agentevals.trajectory.match import (
     create_trajectory_match_evaluator,
 )
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+    convert_to_messages,
+)
 from langchain_core.runnables.config import set_config_context
 
-from langchain_prompt_optimization.stores import messages_from_json
+from langchain_prompt_optimization.stores import Example, messages_from_json, messages_to_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from langgraph.store.base import BaseStore
 
-    from langchain_prompt_optimization.stores import Example
-
 __all__ = [
     "MATCH_MODES",
     "EvaluationGate",
     "GateCall",
     "GateResult",
+    "reference_example",
     "split_example",
 ]
 
@@ -160,6 +166,32 @@ def split_example(messages: Sequence[BaseMessage]) -> tuple[list[BaseMessage], l
         msg = "an example needs a human message to replay"
         raise ValueError(msg)
     return kept[: last + 1], kept[last + 1 :]
+
+
+def reference_example(messages: Any, *, note: str = "") -> Example:
+    """A user-supplied reference trajectory as a gate example.
+
+    Args:
+        messages: The run: `BaseMessage`s, OpenAI-style dicts, or an agent result with a
+            `messages` key; a human message, then what the agent should do (AI messages
+            with their tool calls, the tool results, the answer).
+        note: Free text stored with it.
+
+    Raises:
+        TypeError: If `messages` is not a list of messages.
+        ValueError: If it has no human message, or nothing after the last one.
+    """
+    if isinstance(messages, dict) and "messages" in messages:
+        messages = messages["messages"]
+    if not isinstance(messages, list | tuple):
+        msg = f"a reference trajectory is a list of messages; got {type(messages).__name__}"
+        raise TypeError(msg)
+    converted = convert_to_messages(list(messages))
+    _, recorded = split_example(converted)
+    if not recorded:
+        msg = "a reference trajectory needs the agent's messages after the last human message"
+        raise ValueError(msg)
+    return Example.new(messages_to_json(converted), source="reference", note=note)
 
 
 class _RecordedTools:

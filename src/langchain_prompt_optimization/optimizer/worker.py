@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.language_models import BaseChatModel
 
 from langchain_prompt_optimization.optimizer.engine import OptimizationEngine
+from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
+from langchain_prompt_optimization.optimizer.gate import EvaluationGate
 from langchain_prompt_optimization.optimizer.run import (
     KINDS,
     OptimizationOutcome,
@@ -64,6 +66,9 @@ class PromptWorker:
         retention: Run-data retention; `run_forever` enforces its per-user trajectory cap
             on every user every `prune_interval` seconds.
         prune_interval: Seconds between those pruning passes.
+        firewall: The feedback firewall (as the middleware's `firewall=`).
+        gate: An `EvaluationGate` with its `model` (and `tools`): a worker never sees the
+            agent's own model.
 
     Raises:
         ValueError: On a bad kind, count or store URI.
@@ -92,6 +97,8 @@ class PromptWorker:
         require_approval: bool | None = None,
         retention: Retention | None = None,
         prune_interval: float = 3600.0,
+        firewall: FeedbackFirewall | bool = True,
+        gate: EvaluationGate | None = None,
     ) -> None:
         if kind not in KINDS:
             msg = f"kind must be one of {', '.join(KINDS)}; got {kind!r}"
@@ -105,6 +112,17 @@ class PromptWorker:
         if not isinstance(optimizer_model, str | BaseChatModel):
             msg = "optimizer_model must be a 'provider:model' string or a BaseChatModel"
             raise TypeError(msg)
+        if isinstance(firewall, bool):
+            firewall = FeedbackFirewall(enabled=firewall)
+        elif not isinstance(firewall, FeedbackFirewall):
+            msg = f"firewall must be a FeedbackFirewall or a bool; got {type(firewall).__name__}"
+            raise TypeError(msg)
+        if gate is not None and (not isinstance(gate, EvaluationGate) or gate.model is None):
+            msg = (
+                "a worker's gate must be an EvaluationGate with model= (and tools=): workers "
+                "never see the agent's model"
+            )
+            raise ValueError(msg)
         self.store = open_store(store, create=False) if isinstance(store, str) else store
         self.concurrency = concurrency
         self.poll_interval = poll_interval
@@ -124,6 +142,8 @@ class PromptWorker:
                 lease_seconds=lease_seconds,
                 require_approval=require_approval,
                 retention=retention or Retention(),
+                firewall=firewall,
+                gate=gate,
             ),
             mode="inline",
             optimize_every=1,
@@ -150,7 +170,7 @@ class PromptWorker:
         if not drive(self._layout.owner_due(owner, config.optimize_every), self.store):
             return None  # below the apps' trigger: wait for more feedback
         outcome = self._engine.optimize(self.store, owner, self._chat_model, {})
-        if outcome.status in ("optimized", "unchanged", "no_feedback", "failed"):
+        if outcome.status in ("optimized", "unchanged", "no_feedback", "failed", "held"):
             drive(self._layout.settle_pending(owner), self.store)
         logger.info("owner %r: %s", owner.user_id or owner.label, outcome.status)
         return outcome

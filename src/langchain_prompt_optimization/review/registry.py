@@ -5,11 +5,17 @@ from __future__ import annotations
 import difflib
 import logging
 import uuid
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from langchain_prompt_optimization.errors import UnknownUserError, UnknownVersionError
+from langchain_prompt_optimization.errors import (
+    UnknownExampleError,
+    UnknownUserError,
+    UnknownVersionError,
+)
+from langchain_prompt_optimization.optimizer.gate import reference_example
 from langchain_prompt_optimization.stores import (
     DEFAULT_PREFIX,
+    Example,
     FeedbackItem,
     Job,
     PromptVersion,
@@ -30,6 +36,7 @@ __all__ = ["PromptRegistry"]
 logger = logging.getLogger(__name__)
 
 _LEASE_TTL = 30.0
+T = TypeVar("T")
 
 
 class PromptRegistry:
@@ -182,23 +189,57 @@ class PromptRegistry:
         """Async twin of `diff`."""
         return await adrive(self._diff(user_id, a, b, prompt), self.store)
 
-    def _feedback(self, user_id: str | None, pending_only: bool) -> Job[list[FeedbackItem]]:
+    def _feedback(
+        self, user_id: str | None, pending_only: bool, status: str | None
+    ) -> Job[list[FeedbackItem]]:
         user, owner = yield from self._refs(user_id)
         if not (yield from self._layout.is_known_user(user)):
             raise UnknownUserError(user_id)
-        return (yield from self._layout.feedback_of(user, owner, pending_only=pending_only))
+        return (
+            yield from self._layout.feedback_of(
+                user, owner, pending_only=pending_only, status=status
+            )
+        )
 
-    def feedback(self, user_id: str | None, pending_only: bool = True) -> list[FeedbackItem]:
+    def feedback(
+        self, user_id: str | None, pending_only: bool = True, *, status: str | None = None
+    ) -> list[FeedbackItem]:
         """A user's feedback items (oldest first) with trajectory ids, scores and status.
+
+        Args:
+            user_id: The user.
+            pending_only: Only items waiting for an optimization.
+            status: Only items in this state (`pending`, `consumed`, `held`, `discarded`,
+                `failed`); overrides `pending_only`. Held items carry `hold_reason`.
 
         Raises:
             UnknownUserError: If nothing is stored for the user.
         """
-        return drive(self._feedback(user_id, pending_only), self.store)
+        return drive(self._feedback(user_id, pending_only, status), self.store)
 
-    async def afeedback(self, user_id: str | None, pending_only: bool = True) -> list[FeedbackItem]:
+    async def afeedback(
+        self, user_id: str | None, pending_only: bool = True, *, status: str | None = None
+    ) -> list[FeedbackItem]:
         """Async twin of `feedback`."""
-        return await adrive(self._feedback(user_id, pending_only), self.store)
+        return await adrive(self._feedback(user_id, pending_only, status), self.store)
+
+    def _examples(self, user_id: str | None) -> Job[list[Example]]:
+        user, owner = yield from self._refs(user_id)
+        if owner == user and not (yield from self._layout.is_known_user(user)):
+            raise UnknownUserError(user_id)
+        return (yield from self._layout.examples(owner))
+
+    def examples(self, user_id: str | None) -> list[Example]:
+        """The evaluation gate's examples for the lineage serving a user, newest first.
+
+        Raises:
+            UnknownUserError: If nothing is stored for the user.
+        """
+        return drive(self._examples(user_id), self.store)
+
+    async def aexamples(self, user_id: str | None) -> list[Example]:
+        """Async twin of `examples`."""
+        return await adrive(self._examples(user_id), self.store)
 
     # -- retention ------------------------------------------------------------------------------
 
@@ -238,9 +279,7 @@ class PromptRegistry:
 
     # -- changing -------------------------------------------------------------------------------
 
-    def _leased(
-        self, user_id: str | None, change: Callable[[UserRef], Job[PromptVersion]]
-    ) -> Job[PromptVersion]:
+    def _leased(self, user_id: str | None, change: Callable[[UserRef], Job[T]]) -> Job[T]:
         user, owner = yield from self._refs(user_id)
         if owner == user and not (yield from self._layout.is_known_user(user)):
             raise UnknownUserError(user_id)
@@ -319,3 +358,85 @@ class PromptRegistry:
     ) -> PromptVersion:
         """Async twin of `rollback`."""
         return await adrive(self._rollback(user_id, to_version, prompt, note), self.store)
+
+    # -- held feedback and gate examples ----------------------------------------------------
+
+    def _review_feedback(
+        self, user_id: str | None, feedback_id: str, release: bool, note: str
+    ) -> Job[FeedbackItem]:
+        user = UserRef.of(user_id)
+        return self._leased(
+            user_id,
+            lambda owner: self._layout.review_feedback(
+                owner, user, feedback_id, release=release, note=note
+            ),
+        )
+
+    def release_feedback(
+        self, user_id: str | None, feedback_id: str, *, note: str = ""
+    ) -> FeedbackItem:
+        """Release feedback the firewall held: it is pending again and not screened again.
+
+        Raises:
+            UnknownFeedbackError: If the user has no such feedback.
+            InvalidTransitionError: If it is not held.
+        """
+        return drive(self._review_feedback(user_id, feedback_id, True, note), self.store)
+
+    async def arelease_feedback(
+        self, user_id: str | None, feedback_id: str, *, note: str = ""
+    ) -> FeedbackItem:
+        """Async twin of `release_feedback`."""
+        return await adrive(self._review_feedback(user_id, feedback_id, True, note), self.store)
+
+    def discard_feedback(
+        self, user_id: str | None, feedback_id: str, *, note: str = ""
+    ) -> FeedbackItem:
+        """Discard feedback the firewall held: it stays readable, never learned from.
+
+        Raises:
+            UnknownFeedbackError: If the user has no such feedback.
+            InvalidTransitionError: If it is not held.
+        """
+        return drive(self._review_feedback(user_id, feedback_id, False, note), self.store)
+
+    async def adiscard_feedback(
+        self, user_id: str | None, feedback_id: str, *, note: str = ""
+    ) -> FeedbackItem:
+        """Async twin of `discard_feedback`."""
+        return await adrive(self._review_feedback(user_id, feedback_id, False, note), self.store)
+
+    def _add_example(self, user_id: str | None, messages: Any, note: str) -> Job[Example]:
+        example = reference_example(messages, note=note)
+        _, owner = yield from self._refs(user_id)
+        return (yield from self._layout.add_example(owner, example))
+
+    def add_example(self, user_id: str | None, messages: Any, *, note: str = "") -> Example:
+        """Add a reference trajectory the evaluation gate replays (see
+        `PromptOptimizationMiddleware.add_example`).
+
+        Raises:
+            TypeError, ValueError: If `messages` is not a usable trajectory.
+        """
+        return drive(self._add_example(user_id, messages, note), self.store)
+
+    async def aadd_example(self, user_id: str | None, messages: Any, *, note: str = "") -> Example:
+        """Async twin of `add_example`."""
+        return await adrive(self._add_example(user_id, messages, note), self.store)
+
+    def _remove_example(self, user_id: str | None, example_id: str) -> Job[None]:
+        _, owner = yield from self._refs(user_id)
+        if not (yield from self._layout.delete_example(owner, example_id)):
+            raise UnknownExampleError(user_id, example_id)
+
+    def remove_example(self, user_id: str | None, example_id: str) -> None:
+        """Delete an evaluation-gate example.
+
+        Raises:
+            UnknownExampleError: If there is no such example.
+        """
+        drive(self._remove_example(user_id, example_id), self.store)
+
+    async def aremove_example(self, user_id: str | None, example_id: str) -> None:
+        """Async twin of `remove_example`."""
+        await adrive(self._remove_example(user_id, example_id), self.store)
