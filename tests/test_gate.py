@@ -88,13 +88,14 @@ def _ask(agent: Any, user: str) -> dict[str, Any]:
 
 def test_positive_run_becomes_an_example_and_blocks_a_regressing_candidate():
     store = InMemoryStore()
-    agent, mw, model = _agent(EvaluationGate(), store)
+    agent, mw, _model = _agent(EvaluationGate(), store)
     good = _ask(agent, "ann")
     assert [m.type for m in good["messages"]][-1] == "ai"
     mw.add_feedback(good["trajectory_id"], "Great, exactly right.", score=1.0)
     registry = PromptRegistry(store)
     (example,) = registry.examples("ann")
-    assert example.source == "feedback" and example.trajectory_id == good["trajectory_id"]
+    assert example.source == "feedback"
+    assert example.trajectory_id == good["trajectory_id"]
     # The compliant optimizer copies this feedback into the prompt: a regression.
     before = len(TOOL_RUNS)
     second = _ask(agent, "ann")
@@ -104,7 +105,8 @@ def test_positive_run_becomes_an_example_and_blocks_a_regressing_candidate():
     assert latest.status == "rejected"
     assert latest.reason.startswith("evaluation gate: candidate scored 0.00 < active 1.00")
     assert latest.scores is not None
-    assert latest.scores["examples"] == 1 and latest.scores["candidate"] == 0.0
+    assert latest.scores["examples"] == 1
+    assert latest.scores["candidate"] == 0.0
     assert registry.current("ann").text == mw.get_prompt(user_id="ann")
     assert "Never send" not in mw.get_prompt(user_id="ann")
     # A candidate that keeps the behaviour passes and carries its scores.
@@ -117,8 +119,12 @@ def test_positive_run_becomes_an_example_and_blocks_a_regressing_candidate():
 
 
 def test_replay_feeds_recorded_tool_results_and_runs_no_tool():
-    recorded = _ask(create_agent(ScriptedChatModel(responses=agent_reply),
-                                 tools=[lookup_contact, send_email], system_prompt=BASE), "x")  # fmt: skip
+    plain = create_agent(
+        ScriptedChatModel(responses=agent_reply),
+        tools=[lookup_contact, send_email],
+        system_prompt=BASE,
+    )
+    recorded = _ask(plain, "x")
     ran = len(TOOL_RUNS)
     example = Example.new(messages_to_json(recorded["messages"]), source="reference")
     call = GateCall(
@@ -185,8 +191,11 @@ def test_user_evaluator_and_reference_trajectories(tmp_path):
     assert [e.source for e in registry.examples("bo")] == ["reference"]
     mw.add_feedback(first["trajectory_id"], "Never send emails on Fridays.")
     latest = registry.history("bo")[0]
-    assert latest.status == "rejected" and "evaluation gate" in latest.reason
-    assert seen and latest.scores is not None and "evaluator polite" in latest.scores["method"]
+    assert latest.status == "rejected"
+    assert "evaluation gate" in latest.reason
+    assert seen
+    assert latest.scores is not None
+    assert "evaluator polite" in latest.scores["method"]
     with pytest.raises(ValueError, match="human message"):
         mw.add_example([{"role": "assistant", "content": "hi"}], user_id="bo")
     with pytest.raises(ValueError, match="after the last human"):
@@ -207,7 +216,8 @@ def test_best_of_k_keeps_the_best_scoring_candidate():
     mw.add_feedback(run["trajectory_id"], "Improve it.")
     current = PromptRegistry(store).current("cy")
     assert current.text.endswith("Be brief.")
-    assert current.scores is not None and current.scores["best_of"] == [0.0, 1.0, 0.0]
+    assert current.scores is not None
+    assert current.scores["best_of"] == [0.0, 1.0, 0.0]
     assert current.usage["calls"] >= 3
 
 
@@ -217,7 +227,9 @@ def test_min_examples_holds_candidates_for_review():
     run = _ask(agent, "di")
     mw.add_feedback(run["trajectory_id"], "Be brief.")
     latest = PromptRegistry(store).history("di")[0]
-    assert latest.status == "pending" and latest.hold and "min_examples=1" in latest.reason
+    assert latest.status == "pending"
+    assert latest.hold
+    assert "min_examples=1" in latest.reason
     assert mw.get_prompt(user_id="di") == BASE
     PromptRegistry(store).approve("di", latest.version)
     assert mw.get_prompt(user_id="di").endswith("Be brief.")
@@ -240,7 +252,8 @@ def test_gate_async_path_matches_sync():
         return latest.status, latest.reason
 
     status, reason = asyncio.run(scenario())
-    assert status == "rejected" and reason.startswith("evaluation gate")
+    assert status == "rejected"
+    assert reason.startswith("evaluation gate")
 
 
 def test_gate_errors_hold_the_candidate_and_never_break_the_run():
@@ -253,7 +266,8 @@ def test_gate_errors_hold_the_candidate_and_never_break_the_run():
     mw.add_feedback(run["trajectory_id"], "Ok.", score=1.0)
     mw.add_feedback(_ask(agent, "fa")["trajectory_id"], "Be brief.")
     latest = PromptRegistry(store).history("fa")[0]
-    assert latest.status == "pending" and "evaluation gate failed" in latest.reason
+    assert latest.status == "pending"
+    assert "evaluation gate failed" in latest.reason
     assert mw.get_prompt(user_id="fa") == BASE
 
 
@@ -288,4 +302,6 @@ def test_worker_gate_uses_its_own_model():
     )
     assert worker.run_once() == 1
     latest = PromptRegistry(store).history("gu")[0]
-    assert latest.status == "rejected" and latest.scores and latest.scores["examples"] == 1
+    assert latest.status == "rejected"
+    assert latest.scores
+    assert latest.scores["examples"] == 1

@@ -40,8 +40,10 @@ def test_canary_user_a_pii_never_reaches_user_b(store_kind, tmp_path):
         f"Remember my card {CARD} and phone {PHONE}; write to {EMAIL} from 10.20.30.40.",
     )
     served = _served_to(h, "bob")
-    assert "[REDACTED_EMAIL]" in served and "[REDACTED_CREDIT_CARD]" in served
-    assert "[REDACTED_PHONE]" in served and "[REDACTED_IP]" in served
+    assert "[REDACTED_EMAIL]" in served
+    assert "[REDACTED_CREDIT_CARD]" in served
+    assert "[REDACTED_PHONE]" in served
+    assert "[REDACTED_IP]" in served
     for canary in CANARIES:
         assert canary not in served
     for version in PromptRegistry(store).history("bob"):
@@ -66,7 +68,8 @@ def test_candidate_adding_personal_data_to_a_global_prompt_is_held():
                      firewall=False)  # fmt: skip
     h.middleware.add_feedback(h.ask("ann")["trajectory_id"], "Add the escalation line.")
     latest = PromptRegistry(store).history("ann")[0]
-    assert latest.status == "pending" and latest.hold
+    assert latest.status == "pending"
+    assert latest.hold
     assert "personal data (phone)" in latest.reason
     assert "0958" not in _served_to(h, "bob")
 
@@ -81,7 +84,9 @@ def test_global_redaction_async_path():
         return h.model.requests[-1].system_prompt or ""
 
     served = asyncio.run(scenario())
-    assert EMAIL not in served and "555-0134" not in served and "[REDACTED_PHONE]" in served
+    assert EMAIL not in served
+    assert "555-0134" not in served
+    assert "[REDACTED_PHONE]" in served
 
 
 @pytest.mark.parametrize(
