@@ -19,6 +19,8 @@ from langchain_prompt_optimization.errors import (
     InvalidTransitionError,
     NamespaceBusyError,
     PromptOptimizationError,
+    UnknownExampleError,
+    UnknownFeedbackError,
     UnknownPromptError,
     UnknownUserError,
     UnknownVersionError,
@@ -118,6 +120,18 @@ def _parser() -> argparse.ArgumentParser:
     feedback = command("feedback", "a user's feedback items")
     feedback.add_argument("user")
     feedback.add_argument("--all", action="store_true", help="include consumed feedback")
+    feedback.add_argument(
+        "--held", action="store_true", help="only feedback the firewall held for review"
+    )
+    for name, help_text in (
+        ("release-feedback", "release held feedback: pending again, not screened again"),
+        ("discard-feedback", "discard held feedback: kept for the record, never learned"),
+    ):
+        p = command(name, help_text)
+        p.add_argument("user")
+        p.add_argument("feedback_id", help="the feedback id (or a unique prefix of it)")
+        p.add_argument("--note", default="", help="reviewer note stored on the item")
+    command("examples", "the evaluation gate's examples for a user's lineage").add_argument("user")
     optimize = command("optimize", "optimize a user's prompts now from pending feedback")
     optimize.add_argument("user")
     optimize.add_argument(
@@ -177,6 +191,8 @@ def version_json(version: PromptVersion) -> dict[str, Any]:
         "base_hash": version.base_hash,
         "usage": version.usage,
         "review": version.review,
+        "scores": version.scores,
+        "hold": version.hold,
     }
 
 
@@ -243,9 +259,17 @@ def _last_line(text: str, width: int = 60) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+def _gate_scores(v: PromptVersion) -> str:
+    """`candidate/active (examples)` when the evaluation gate scored the version."""
+    scores = v.scores or {}
+    if "candidate" not in scores:
+        return ""
+    return f"{scores['candidate']:.2f}/{scores['active']:.2f} ({scores.get('examples', 0)})"
+
+
 def _history_table(user: str | None, prompt: str, versions: list[PromptVersion]) -> Table:
     table = Table(title=Text(f"{prompt} prompt of {_shown(user)}"))
-    for column in ("v", "status", "created", "parent", "feedback"):
+    for column in ("v", "status", "created", "parent", "feedback", "gate"):
         table.add_column(column, no_wrap=True)
     table.add_column("reason")
     table.add_column("last line")
@@ -256,6 +280,7 @@ def _history_table(user: str | None, prompt: str, versions: list[PromptVersion])
             v.created_at.strftime("%Y-%m-%d %H:%M"),
             "" if v.parent is None else str(v.parent),
             str(len(v.feedback_ids)),
+            _gate_scores(v),
             Text(v.reason),
             Text(_last_line(v.text)),
         )
@@ -270,6 +295,11 @@ def _render_version(console: Console, v: PromptVersion) -> None:
             f"  {v.reason}",
         )
     )
+    if _gate_scores(v):
+        console.print(
+            f"evaluation gate: candidate/active {_gate_scores(v)} examples, "
+            f"{(v.scores or {}).get('method', '')}"
+        )
     console.print(Text(v.text), highlight=False, markup=False)
 
 
@@ -364,7 +394,9 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
         version = action(user, args.version, args.prompt, note=args.note)
         out.emit(version_json(version), lambda: _render_version(console, version))
     elif command == "feedback":
-        items = registry.feedback(user, pending_only=not args.all)
+        items = registry.feedback(
+            user, pending_only=not args.all, status="held" if args.held else None
+        )
 
         def render_feedback() -> None:
             table = Table(title=Text(f"feedback of {_shown(user)}"))
@@ -372,6 +404,8 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
                 table.add_column(column)
             for fb in items:
                 text = fb.feedback if isinstance(fb.feedback, str) else json.dumps(fb.feedback)
+                if fb.hold_reason:
+                    text = f"{text}\n[{fb.hold_reason}]"
                 score = "" if fb.score is None else f"{fb.score:g}"
                 table.add_row(
                     fb.id[:8], fb.trajectory_id[-8:], fb.status, score, fb.source, Text(text)
@@ -381,6 +415,33 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
         out.emit(
             {"user_id": user, "feedback": [feedback_json(fb) for fb in items]}, render_feedback
         )
+    elif command in ("release-feedback", "discard-feedback"):
+        held = registry.feedback(user, status="held")
+        matches = [fb.id for fb in held if fb.id.startswith(args.feedback_id)]
+        target = matches[0] if len(matches) == 1 else args.feedback_id
+        change = (
+            registry.release_feedback
+            if command == "release-feedback"
+            else registry.discard_feedback
+        )
+        item = change(user, target, note=args.note)
+        out.emit(
+            feedback_json(item),
+            lambda: console.print(f"feedback {item.id} is now {item.status}"),
+        )
+    elif command == "examples":
+        examples = registry.examples(user)
+
+        def render_examples() -> None:
+            table = Table(title=Text(f"evaluation examples of {_shown(user)}"))
+            for column in ("id", "source", "created", "messages", "note"):
+                table.add_column(column)
+            for e in examples:
+                created = e.created_at.strftime("%Y-%m-%d %H:%M")
+                table.add_row(e.id, e.source, created, str(len(e.messages)), Text(e.note))
+            console.print(table)
+
+        out.emit({"user_id": user, "examples": [e.to_json() for e in examples]}, render_examples)
     elif command == "optimize":
         return _optimize(args, store, registry, user, out)
     return EXIT_OK
@@ -465,7 +526,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return _run(args, out)
-    except (UnknownUserError, UnknownVersionError, UnknownPromptError) as exc:
+    except (
+        UnknownUserError,
+        UnknownVersionError,
+        UnknownPromptError,
+        UnknownFeedbackError,
+        UnknownExampleError,
+    ) as exc:
         return _fail(str(exc), EXIT_NOT_FOUND)
     except NamespaceBusyError as exc:
         return _fail(str(exc), EXIT_BUSY)
