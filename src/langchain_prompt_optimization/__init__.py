@@ -16,7 +16,7 @@ from langchain_prompt_optimization.middleware import (
     PromptOptimizationMiddleware,
     PromptOptimizationState,
 )
-from langchain_prompt_optimization.optimizer import OptimizationOutcome, PromptWorker
+from langchain_prompt_optimization.optimizer import Monitor, OptimizationOutcome, PromptWorker
 from langchain_prompt_optimization.review import PromptRegistry
 from langchain_prompt_optimization.stores import (
     FeedbackItem,
@@ -31,6 +31,7 @@ __all__ = [
     "SYSTEM_PROMPT",
     "FeedbackItem",
     "InvalidTransitionError",
+    "Monitor",
     "NamespaceBusyError",
     "OptimizationOutcome",
     "PromptOptimizationError",

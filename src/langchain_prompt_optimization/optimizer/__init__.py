@@ -11,6 +11,7 @@ from langchain_prompt_optimization.optimizer.checks import (
     undo_langmem_escaping,
 )
 from langchain_prompt_optimization.optimizer.engine import MODES, Mode, OptimizationEngine
+from langchain_prompt_optimization.optimizer.monitor import Monitor
 from langchain_prompt_optimization.optimizer.run import (
     KINDS,
     OptimizationOutcome,
@@ -26,6 +27,7 @@ __all__ = [
     "NO_RECOMMENDATIONS",
     "CandidatePolicy",
     "Mode",
+    "Monitor",
     "OptimizationEngine",
     "OptimizationOutcome",
     "OptimizerKind",

@@ -133,6 +133,8 @@ class PromptConfig:
     require_approval: bool = False
     scope: str = "user"
     optimize_every: int = 1
+    monitor: dict[str, Any] | None = None
+    """The monitoring policy (`Monitor.to_json()`); `None`: not recorded (the default)."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON form, as stored in the configuration record."""
@@ -141,6 +143,7 @@ class PromptConfig:
             "require_approval": self.require_approval,
             "scope": self.scope,
             "optimize_every": self.optimize_every,
+            "monitor": self.monitor,
         }
 
     @classmethod
@@ -154,6 +157,7 @@ class PromptConfig:
             require_approval=bool(data.get("require_approval", False)),
             scope=str(data.get("scope", "user")),
             optimize_every=int(data.get("optimize_every", 1)),
+            monitor=data.get("monitor") if isinstance(data.get("monitor"), dict) else None,
         )
 
 
@@ -292,6 +296,10 @@ class FeedbackItem:
         user_label: That user's namespace label (where the trajectory is stored).
         only_prompts: Restrict the optimization to these prompts (feedback carried over to
             a changed base concerns that prompt only).
+        prompt_versions: `{prompt: version}` that served the run (copied from its
+            trajectory when the feedback is recorded); its score counts for those versions
+            when an optimization consumes it. `None` on items recorded before monitoring
+            existed, and on items requeued after their score was counted.
     """
 
     id: str
@@ -306,6 +314,7 @@ class FeedbackItem:
     user_id: str | None = None
     user_label: str = ""
     only_prompts: tuple[str, ...] | None = None
+    prompt_versions: dict[str, int] | None = None
 
     @classmethod
     def new(
@@ -317,6 +326,7 @@ class FeedbackItem:
         source: str,
         user_id: str | None,
         user_label: str,
+        prompt_versions: dict[str, int] | None = None,
     ) -> FeedbackItem:
         """A new pending item with a fresh id."""
         return cls(
@@ -330,6 +340,7 @@ class FeedbackItem:
             status="pending",
             attempts=0,
             created_at=utcnow(),
+            prompt_versions=dict(prompt_versions) if prompt_versions is not None else None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -347,6 +358,9 @@ class FeedbackItem:
             "user_id": self.user_id,
             "user_label": self.user_label,
             "only_prompts": list(self.only_prompts) if self.only_prompts is not None else None,
+            "prompt_versions": (
+                dict(self.prompt_versions) if self.prompt_versions is not None else None
+            ),
         }
 
     @classmethod
@@ -366,5 +380,10 @@ class FeedbackItem:
             user_label=data.get("user_label", ""),
             only_prompts=(
                 tuple(data["only_prompts"]) if data.get("only_prompts") is not None else None
+            ),
+            prompt_versions=(
+                {str(k): int(v) for k, v in data["prompt_versions"].items()}
+                if isinstance(data.get("prompt_versions"), dict)
+                else None
             ),
         )
