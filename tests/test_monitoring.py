@@ -31,9 +31,9 @@ def harness(store, **kwargs):
     return make_harness(store, rewrite=append_feedback, **kwargs)
 
 
-def score_round(h, score, tag, user="jane"):
+def score_round(h, score, tag, user="jane", runs=K):
     """K runs of the user's agent, each with scored feedback (triggers one optimization)."""
-    for i in range(K):
+    for i in range(runs):
         result = h.ask(user)
         h.middleware.add_feedback(result["trajectory_id"], f"{tag} note {i}.", score=score)
     return result
@@ -250,7 +250,7 @@ def test_worker_does_not_roll_back_when_the_middleware_disabled_monitoring():
     worker = PromptWorker(store, optimizer_model=ScriptedOptimizerModel(rewrite=append_feedback))
     score_round(h, 1.0, "base")
     worker.run_once()
-    score_round(h, 0.0, "learned")
+    score_round(h, 0.0, "learned", runs=5)  # enough for the default Monitor() to roll back
     worker.run_once()
     current = PromptRegistry(store).current("jane")
     assert current.version == 3
@@ -343,3 +343,15 @@ def test_old_records_without_monitoring_fields_still_load():
     assert ActivePrompt.from_json({"version": 2, "text": "t", "latest": 2}).hold is None
     assert PromptConfig.from_json({}).monitor is None
     assert Monitor.from_json(None) == Monitor()
+
+
+def test_feedback_carried_to_a_new_base_is_not_counted_twice():
+    store = InMemoryStore()
+    score_round(harness(store), 1.0, "base")
+    moved = harness(store, system_prompt=f"{BASE_PROMPT} Be kind.", on_base_change="carry")
+    moved.ask("jane")  # observes the new base in code
+    moved.ask("jane")  # starts the new lineage, re-learns the carried feedback on it
+    registry = PromptRegistry(store)
+    assert [fb.status for fb in registry.feedback("jane", pending_only=False)] == ["consumed"] * K
+    assert "base note 0." in registry.current("jane").text
+    assert registry.scores("jane") == [{"version": 1, "n": 3, "mean": 1.0}]
