@@ -355,3 +355,20 @@ def test_feedback_carried_to_a_new_base_is_not_counted_twice():
     assert [fb.status for fb in registry.feedback("jane", pending_only=False)] == ["consumed"] * K
     assert "base note 0." in registry.current("jane").text
     assert registry.scores("jane") == [{"version": 1, "n": 3, "mean": 1.0}]
+
+
+def test_a_fault_in_monitoring_never_blocks_learning_or_the_run(monkeypatch, caplog):
+    import langchain_prompt_optimization.optimizer.run as run
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("monitoring bug")
+
+    monkeypatch.setattr(run, "find_regression", broken)
+    store = InMemoryStore()
+    h = harness(store)
+    score_round(h, 1.0, "base")
+    result = score_round(h, 0.0, "learned")
+    assert result["messages"][-1].content  # the run answered
+    current = PromptRegistry(store).current("jane")
+    assert current.version == 3  # optimized as usual, not rolled back
+    assert "monitoring bug" in caplog.text

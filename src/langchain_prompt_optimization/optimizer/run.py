@@ -310,7 +310,11 @@ def _optimize_leased(
     deltas = score_deltas(batch)
     monitor = settings.monitor or Monitor.from_json(config.monitor)
     if monitor.enabled and active:
-        regressions = yield from _regressions(layout, owner, monitor, active, deltas)
+        try:
+            regressions = yield from _regressions(layout, owner, monitor, active, deltas)
+        except Exception:
+            logger.exception("monitoring of %r failed; optimizing without it", owner.user_id)
+            regressions = []
         if regressions:
             return (
                 yield from _auto_rollback(

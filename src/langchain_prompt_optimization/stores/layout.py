@@ -1356,10 +1356,15 @@ def _review(action: str, note: str, now: datetime) -> dict[str, Any]:
 
 
 def _scores_from(value: dict[str, Any]) -> dict[int, tuple[int, float]]:
-    return {
-        int(version): (int(entry.get("n", 0)), float(entry.get("sum", 0.0)))
-        for version, entry in (value.get("versions") or {}).items()
-    }
+    """The stats of a `"scores"` record; unreadable entries are skipped (and logged), so a
+    damaged record never blocks a lineage's learning."""
+    scores: dict[int, tuple[int, float]] = {}
+    for version, entry in (value.get("versions") or {}).items():
+        try:
+            scores[int(version)] = (int(entry.get("n", 0)), float(entry.get("sum", 0.0)))
+        except (AttributeError, TypeError, ValueError):
+            logger.warning("unreadable score entry %r: %r; skipped", version, entry)
+    return scores
 
 
 def _config_from(item: Item | Any | None) -> PromptConfig | None:
