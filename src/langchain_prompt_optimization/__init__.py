@@ -20,6 +20,7 @@ from langchain_prompt_optimization.middleware import (
 )
 from langchain_prompt_optimization.optimizer import (
     EvaluationGate,
+    Monitor,
     OptimizationOutcome,
     PromptWorker,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "FeedbackFirewall",
     "FeedbackItem",
     "InvalidTransitionError",
+    "Monitor",
     "NamespaceBusyError",
     "OptimizationOutcome",
     "PromptOptimizationError",

@@ -36,6 +36,7 @@ from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
 from langchain_prompt_optimization.optimizer.engine import MODES, Mode, OptimizationEngine
 from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
 from langchain_prompt_optimization.optimizer.gate import EvaluationGate, reference_example
+from langchain_prompt_optimization.optimizer.monitor import Monitor
 from langchain_prompt_optimization.optimizer.run import (
     KINDS,
     OptimizationOutcome,
@@ -87,6 +88,7 @@ _PINNED: Final = "prompt_optimization_pinned"
 _META: Final = "prompt_optimization_meta"
 _LAST_MESSAGE: Final = "prompt_optimization_last_message_id"
 _LAST_PIN_CACHE = 1024
+_DEFAULT_MONITOR: Final = Monitor()
 
 
 class PromptOptimizationState(AgentState[ResponseT]):
@@ -138,6 +140,7 @@ class _Pinned:
     config: PromptConfig | None
     target: str | None
     requeued: int
+    target_versions: dict[str, int] | None = None
 
 
 def _default_user_id(runtime: Runtime[Any]) -> object:
@@ -174,6 +177,16 @@ def _validate_feedback(feedback: object, score: object) -> tuple[FeedbackValue, 
             raise ValueError(msg)
         score = float(score)
     return cast("FeedbackValue", feedback), score
+
+
+def _served_by(versions: object) -> dict[str, int] | None:
+    """The `{prompt: version}` map a run recorded, if usable (for score attribution)."""
+    if not isinstance(versions, Mapping):
+        return None
+    try:
+        return {str(name): int(number) for name, number in versions.items()}
+    except (TypeError, ValueError):
+        return None
 
 
 def _check_json(value: object, where: str) -> None:
@@ -275,6 +288,7 @@ class PromptOptimizationMiddleware(
         on_base_change: Literal["new_lineage", "carry"] = "new_lineage",
         firewall: FeedbackFirewall | bool = True,
         gate: EvaluationGate | None = None,
+        monitor: Monitor | None = _DEFAULT_MONITOR,
     ) -> None:
         """Configure the middleware; everything is validated here.
 
@@ -349,6 +363,12 @@ class PromptOptimizationMiddleware(
                 as the active version. Runs whose feedback score reaches
                 `gate.positive_score` become examples; add reference runs with
                 `add_example`. In `"external"` mode pass the gate to `PromptWorker`.
+            monitor: Online monitoring and auto-rollback (`Monitor(min_runs=5, margin=0.1)`):
+                feedback scores are counted per prompt version; when an optimized version's
+                mean over at least `min_runs` scored runs falls below its parent's by more
+                than `margin`, the lineage is rolled back to the parent (a new version) and
+                held for review. `None` disables the rollback (scores are still counted).
+                Recorded in the store, so workers apply the same policy.
 
         Raises:
             ValueError: On an unknown `kind` or `mode`, a non-positive count, an invalid
@@ -400,6 +420,10 @@ class PromptOptimizationMiddleware(
         if on_base_change not in ("new_lineage", "carry"):
             msg = f"on_base_change must be 'new_lineage' or 'carry'; got {on_base_change!r}"
             raise ValueError(msg)
+        if monitor is not None and not isinstance(monitor, Monitor):
+            msg = f"monitor must be a Monitor or None; got {type(monitor).__name__}"
+            raise TypeError(msg)
+        self._monitor = monitor if monitor is not None else Monitor(enabled=False)
         if require_approval is not None and not isinstance(require_approval, bool):
             msg = "require_approval must be a bool or None"
             raise TypeError(msg)
@@ -470,6 +494,7 @@ class PromptOptimizationMiddleware(
                 firewall=firewall,
                 gate=gate,
                 replay_agent=self._replay_agent,
+                monitor=self._monitor,
             ),
             mode=mode,
             optimize_every=optimize_every,
@@ -666,6 +691,9 @@ class PromptOptimizationMiddleware(
             config=pin.config,
             target=state.get("trajectory_id") or pin.thread_trajectory,
             requeued=requeued,
+            target_versions=(
+                state.get("prompt_versions") if state.get("trajectory_id") else pin.thread_versions
+            ),
         )
 
     def _learned(self, owner: UserRef, outcome: OptimizationOutcome) -> None:
@@ -714,6 +742,7 @@ class PromptOptimizationMiddleware(
             if pinned.requeued:
                 meta["carry"] = pinned.requeued
             target = pinned.target
+            target_versions = pinned.target_versions
         else:
             logger.warning(
                 "could not read prompt versions for %r (%s); serving the last good prompts",
@@ -724,11 +753,12 @@ class PromptOptimizationMiddleware(
                 cached = self._last_pins.get(user.label)
             current = cached or _Pin({name: 1 for name in self.prompt_names}, {}, {})
             target = state.get("trajectory_id")
+            target_versions = state.get("prompt_versions")
             meta["pin_error"] = f"{type(error).__name__}: {error}"
         meta["base_hashes"] = current.base_hashes
         feedback = state.get("feedback")
         if feedback is not None:
-            meta["feedback"] = {"target": target, "value": feedback}
+            meta["feedback"] = {"target": target, "value": feedback, "versions": target_versions}
         return {
             "trajectory_id": self._layout.new_trajectory_id(user),
             "prompt_versions": current.versions,
@@ -846,6 +876,7 @@ class PromptOptimizationMiddleware(
             self._scope,
             self._engine.optimize_every,
             self._system_name,
+            self._monitor.to_json(),
         )
         stored = meta.get("stored_config")
         changed = stored is not None and stored != config.to_json()
@@ -877,7 +908,13 @@ class PromptOptimizationMiddleware(
             logger.warning("in-band feedback ignored: %s", exc)
             return None
         return FeedbackItem.new(
-            target, value, score, source="in_band", user_id=user.user_id, user_label=user.label
+            target,
+            value,
+            score,
+            source="in_band",
+            user_id=user.user_id,
+            user_label=user.label,
+            prompt_versions=_served_by(inband.get("versions")),
         )
 
     def _after_update(
@@ -1075,6 +1112,7 @@ class PromptOptimizationMiddleware(
             source="api",
             user_id=user.user_id,
             user_label=user.label,
+            prompt_versions=run.prompt_versions,
         )
         pending = yield from self._layout.add_feedback(
             owner,

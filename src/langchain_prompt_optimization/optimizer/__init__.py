@@ -17,6 +17,7 @@ from langchain_prompt_optimization.optimizer.gate import (
     GateResult,
     reference_example,
 )
+from langchain_prompt_optimization.optimizer.monitor import Monitor
 from langchain_prompt_optimization.optimizer.privacy import (
     PII_TYPES,
     detect_phone,
@@ -42,6 +43,7 @@ __all__ = [
     "EvaluationGate",
     "GateResult",
     "Mode",
+    "Monitor",
     "OptimizationEngine",
     "OptimizationOutcome",
     "OptimizerKind",

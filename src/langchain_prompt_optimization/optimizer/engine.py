@@ -90,7 +90,7 @@ class OptimizationEngine:
         for _ in range(_MAX_ROUNDS):
             outcome = drive(self._job(user, chat_model, specs), store)
             self._report(user, outcome)
-            if outcome.status not in ("optimized", "unchanged"):
+            if outcome.status not in ("optimized", "unchanged", "rolled_back"):
                 break
             if not self.triggered(drive(self.layout.new_pending_count(user), store)):
                 break
@@ -111,7 +111,7 @@ class OptimizationEngine:
         for _ in range(_MAX_ROUNDS):
             outcome = await adrive(self._job(user, chat_model, specs), store)
             self._report(user, outcome)
-            if outcome.status not in ("optimized", "unchanged"):
+            if outcome.status not in ("optimized", "unchanged", "rolled_back"):
                 break
             if not self.triggered(await adrive(self.layout.new_pending_count(user), store)):
                 break

@@ -21,6 +21,14 @@ from langchain_prompt_optimization.optimizer.checks import (
 )
 from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall, quote_untrusted
 from langchain_prompt_optimization.optimizer.gate import EvaluationGate, GateCall
+from langchain_prompt_optimization.optimizer.monitor import (
+    Monitor,
+    Regression,
+    VersionScores,
+    find_regression,
+    merged,
+    score_deltas,
+)
 from langchain_prompt_optimization.optimizer.privacy import (
     find_pii,
     map_text,
@@ -48,7 +56,7 @@ if TYPE_CHECKING:
     from langchain_core.outputs import LLMResult
     from langgraph.store.base import BaseStore
 
-    from langchain_prompt_optimization.stores import Job
+    from langchain_prompt_optimization.stores import ActivePrompt, Job
 
 __all__ = [
     "KINDS",
@@ -87,6 +95,8 @@ class OptimizerSettings:
         gate: Evaluation gate candidates must pass (`None`: none).
         replay_agent: Where the gate finds the agent's model and tools when it was given
             none (the middleware hands over what its model calls saw).
+        monitor: Online monitoring and auto-rollback policy; `None` follows the policy the
+            middleware recorded in the store (workers), `Monitor()` if none is recorded.
     """
 
     kind: OptimizerKind = "prompt_memory"
@@ -101,6 +111,7 @@ class OptimizerSettings:
     firewall: FeedbackFirewall | None = field(default_factory=FeedbackFirewall)
     gate: EvaluationGate | None = None
     replay_agent: Callable[[], tuple[BaseChatModel, Sequence[Any]] | None] | None = None
+    monitor: Monitor | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,16 +121,21 @@ class OptimizationOutcome:
     Attributes:
         user_id: The namespace's user id (`None`: the default namespace).
         status: `optimized` (at least one new version was appended, accepted or not),
-            `unchanged` (the optimizer kept every prompt), `no_feedback`, `busy` (another
-            optimizer holds the namespace), `failed` (the optimizer raised; recorded), or
-            `held` (the feedback firewall held every pending item for review).
+            `unchanged` (the optimizer kept every prompt), `rolled_back` (monitoring found
+            the active version scoring worse than its parent: `versions` are the appended
+            rollbacks, the batch was consumed without calling the optimizer),
+            `no_feedback`, `busy` (another optimizer holds the namespace), `failed` (the
+            optimizer raised; recorded), or `held` (the feedback firewall held every
+            pending item for review).
         versions: Appended versions by prompt name.
         feedback_ids: Feedback items this optimization consumed or attempted.
         error: The error text when `failed`.
     """
 
     user_id: str | None
-    status: Literal["optimized", "unchanged", "no_feedback", "busy", "failed", "held"]
+    status: Literal[
+        "optimized", "unchanged", "rolled_back", "no_feedback", "busy", "failed", "held"
+    ]
     versions: dict[str, PromptVersion] = field(default_factory=dict)
     feedback_ids: tuple[str, ...] = ()
     error: str | None = None
@@ -327,11 +343,25 @@ def _optimize_leased(
     if restricted is not None:
         names = [name for name in names if name in restricted] or names
     active = {name: state for name, state in active.items() if name in names}
+    expected = {name: active[name].latest if name in active else 0 for name in names}
+    deltas = score_deltas(batch)
+    monitor = settings.monitor or Monitor.from_json(config.monitor)
+    if monitor.enabled and active:
+        try:
+            regressions = yield from _regressions(layout, owner, monitor, active, deltas)
+        except Exception:
+            logger.exception("monitoring of %r failed; optimizing without it", owner.user_id)
+            regressions = []
+        if regressions:
+            return (
+                yield from _auto_rollback(
+                    layout, owner, settings, holder, batch, regressions, deltas, expected
+                )
+            )
     heads = yield from layout.pending_heads(owner, active)
     current = {name: served[name] for name in names}
     current.update({name: text for name, (_, text) in heads.items()})
     parents = {name: number for name, (number, _) in heads.items()}
-    expected = {name: active[name].latest if name in active else 0 for name in names}
     base_texts = {name: specs[name].prompt for name in names}
     private = owner == UserRef.global_lineage()
     payload = {
@@ -417,15 +447,91 @@ def _optimize_leased(
         ),
         new_examples=new_examples,
         drop_examples=drop_examples,
+        score_deltas=deltas,
     )
     if versions is None:
         return OptimizationOutcome(owner.user_id, "busy", feedback_ids=ids)
+    yield from _prune_after(layout, owner, settings, batch)
+    status: Literal["optimized", "unchanged"] = "optimized" if versions else "unchanged"
+    return OptimizationOutcome(owner.user_id, status, versions, ids)
+
+
+def _prune_after(
+    layout: StoreLayout, owner: UserRef, settings: OptimizerSettings, batch: Sequence[FeedbackItem]
+) -> Job[None]:
     keep = settings.retention.max_trajectories_per_user
     if keep is not None:
         for label in sorted({fb.user_label for fb in batch if fb.user_label}):
             yield from layout.prune_trajectories(UserRef.from_label(label), owner, keep=keep)
-    status: Literal["optimized", "unchanged"] = "optimized" if versions else "unchanged"
-    return OptimizationOutcome(owner.user_id, status, versions, ids)
+
+
+def _regressions(
+    layout: StoreLayout,
+    owner: UserRef,
+    monitor: Monitor,
+    active: dict[str, ActivePrompt],
+    deltas: dict[str, VersionScores],
+) -> Job[list[Regression]]:
+    """The prompts whose active version scores worse than its parent (stored scores plus
+    this batch's). A fault in the rule itself is logged and that prompt is not judged."""
+    names = list(active)
+    heads = yield from layout.read_version_records(
+        owner, [(name, active[name].version) for name in names]
+    )
+    stored = yield from layout.read_scores(owner, names)
+    found: list[Regression] = []
+    for name in names:
+        head = heads.get((name, active[name].version))
+        if head is None:
+            continue
+        try:
+            scores = merged(stored.get(name, {}), deltas.get(name, {}))
+            regression = find_regression(monitor, head, scores)
+        except Exception:
+            logger.exception("monitoring of %r for %r failed; not judged", name, owner.user_id)
+            continue
+        if regression is not None:
+            found.append(regression)
+    return found
+
+
+def _auto_rollback(
+    layout: StoreLayout,
+    owner: UserRef,
+    settings: OptimizerSettings,
+    holder: str,
+    batch: Sequence[FeedbackItem],
+    regressions: Sequence[Regression],
+    deltas: dict[str, VersionScores],
+    expected: dict[str, int],
+) -> Job[OptimizationOutcome]:
+    """Roll regressed prompts back to their parent and hold them, consuming the batch
+    (without calling the optimizer) in the same write."""
+    ids = tuple(fb.id for fb in batch)
+    if not (yield from layout.renew_lease(owner, holder, settings.lease_seconds)):
+        return OptimizationOutcome(owner.user_id, "busy", feedback_ids=ids)
+    versions = yield from layout.commit_auto_rollback(
+        owner,
+        rollbacks={r.prompt: (r.parent, r.reason, r.details()) for r in regressions},
+        feedback=batch,
+        score_deltas=deltas,
+        expected_latest=expected,
+        feedback_ttl_minutes=(
+            settings.retention.consumed_feedback_ttl_minutes if (yield SupportsTTL()) else None
+        ),
+    )
+    if versions is None:
+        return OptimizationOutcome(owner.user_id, "busy", feedback_ids=ids)
+    for regression in regressions:
+        logger.warning(
+            "prompt %r of %r: %s (new version v%s, lineage held for review)",
+            regression.prompt,
+            owner.user_id,
+            regression.reason,
+            versions[regression.prompt].version,
+        )
+    yield from _prune_after(layout, owner, settings, batch)
+    return OptimizationOutcome(owner.user_id, "rolled_back", versions, ids)
 
 
 def _untrusted(trajectory: TrajectoryRecord | None, private: bool) -> TrajectoryRecord | None:

@@ -170,7 +170,8 @@ class PromptWorker:
         if not drive(self._layout.owner_due(owner, config.optimize_every), self.store):
             return None  # below the apps' trigger: wait for more feedback
         outcome = self._engine.optimize(self.store, owner, self._chat_model, {})
-        if outcome.status in ("optimized", "unchanged", "no_feedback", "failed", "held"):
+        settled = ("optimized", "unchanged", "rolled_back", "no_feedback", "failed", "held")
+        if outcome.status in settled:
             drive(self._layout.settle_pending(owner), self.store)
         logger.info("owner %r: %s", owner.user_id or owner.label, outcome.status)
         return outcome
@@ -192,7 +193,11 @@ class PromptWorker:
             futures = [pool.submit(self._safe_process, owner) for owner in owners]
             for future in concurrent.futures.as_completed(futures):
                 outcome = future.result()
-                if outcome is not None and outcome.status in ("optimized", "unchanged"):
+                if outcome is not None and outcome.status in (
+                    "optimized",
+                    "unchanged",
+                    "rolled_back",
+                ):
                     done += 1
         return done
 

@@ -117,6 +117,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("user")
         p.add_argument("version", type=int)
         p.add_argument("--note", default="", help="reviewer note stored on the version")
+    release = command("release", "release a lineage held after an auto-rollback", prompt=True)
+    release.add_argument("user")
+    release.add_argument("--note", default="", help="reviewer note stored with the release")
     feedback = command("feedback", "a user's feedback items")
     feedback.add_argument("user")
     feedback.add_argument("--all", action="store_true", help="include consumed feedback")
@@ -267,19 +270,31 @@ def _gate_scores(v: PromptVersion) -> str:
     return f"{scores['candidate']:.2f}/{scores['active']:.2f} ({scores.get('examples', 0)})"
 
 
-def _history_table(user: str | None, prompt: str, versions: list[PromptVersion]) -> Table:
-    table = Table(title=Text(f"{prompt} prompt of {_shown(user)}"))
-    for column in ("v", "status", "created", "parent", "feedback", "gate"):
+def _history_table(
+    user: str | None,
+    prompt: str,
+    versions: list[PromptVersion],
+    scores: list[dict[str, Any]] | None = None,
+    hold: str | None = None,
+) -> Table:
+    table = Table(
+        title=Text(f"{prompt} prompt of {_shown(user)}"),
+        caption=Text(f"HELD for review: {hold}", style="bold yellow") if hold else None,
+    )
+    for column in ("v", "status", "created", "parent", "feedback", "score", "gate"):
         table.add_column(column, no_wrap=True)
     table.add_column("reason")
     table.add_column("last line")
+    by_version = {entry["version"]: entry for entry in scores or ()}
     for v in versions:
+        entry = by_version.get(v.version)
         table.add_row(
             str(v.version),
             Text(v.status, style=_status_style(v.status)),
             v.created_at.strftime("%Y-%m-%d %H:%M"),
             "" if v.parent is None else str(v.parent),
             str(len(v.feedback_ids)),
+            "" if entry is None else f"{entry['mean']:.2f} n={entry['n']}",
             _gate_scores(v),
             Text(v.reason),
             Text(_last_line(v.text)),
@@ -364,13 +379,25 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
     user = _user(args.user)
     if command == "history":
         versions = registry.history(user, args.prompt)
+        scores = registry.scores(user, args.prompt)
+        hold = registry.hold(user, args.prompt)
         out.emit(
             {
                 "user_id": user,
                 "prompt": args.prompt,
                 "versions": [version_json(v) for v in versions],
+                "scores": scores,
+                "hold": hold,
             },
-            lambda: console.print(_history_table(user, args.prompt, versions)),
+            lambda: console.print(_history_table(user, args.prompt, versions, scores, hold)),
+        )
+    elif command == "release":
+        released = registry.release(user, args.prompt, note=args.note)
+        out.emit(
+            {"user_id": user, "prompt": args.prompt, "released": released},
+            lambda: console.print(
+                Text(f"{args.prompt} of {_shown(user)} released (was held: {released})")
+            ),
         )
     elif command == "show":
         version = (

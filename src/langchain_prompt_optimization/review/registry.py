@@ -241,6 +241,92 @@ class PromptRegistry:
         """Async twin of `examples`."""
         return await adrive(self._examples(user_id), self.store)
 
+    # -- monitoring -----------------------------------------------------------------------------
+
+    def _monitoring(
+        self, user_id: str | None, prompt: str
+    ) -> Job[tuple[list[dict[str, Any]], str | None]]:
+        user, owner = yield from self._refs(user_id)
+        if owner == user and not (yield from self._layout.is_known_user(user)):
+            raise UnknownUserError(user_id)
+        stats, hold = yield from self._layout.scores(owner, prompt)
+        scores = [
+            {"version": version, "n": n, "mean": total / n if n else None}
+            for version, (n, total) in sorted(stats.items(), reverse=True)
+        ]
+        return scores, hold
+
+    def _scores(self, user_id: str | None, prompt: str) -> Job[list[dict[str, Any]]]:
+        scores, _ = yield from self._monitoring(user_id, prompt)
+        return scores
+
+    def scores(self, user_id: str | None, prompt: str = "system") -> list[dict[str, Any]]:
+        """Feedback scores per version of a user's prompt, newest version first.
+
+        Counted when an optimization consumes scored feedback, for the versions that served
+        the run (see `Monitor`). Versions without scored feedback are left out.
+
+        Returns:
+            `[{"version": n, "n": scored runs, "mean": mean score}, ...]`.
+
+        Raises:
+            UnknownUserError: If nothing is stored for the user.
+            UnknownPromptError: If the prompt is not managed.
+        """
+        return drive(self._scores(user_id, prompt), self.store)
+
+    async def ascores(self, user_id: str | None, prompt: str = "system") -> list[dict[str, Any]]:
+        """Async twin of `scores`."""
+        return await adrive(self._scores(user_id, prompt), self.store)
+
+    def _hold(self, user_id: str | None, prompt: str) -> Job[str | None]:
+        _, hold = yield from self._monitoring(user_id, prompt)
+        return hold
+
+    def hold(self, user_id: str | None, prompt: str = "system") -> str | None:
+        """Why the prompt's lineage is held for review after an auto-rollback; `None` if
+        it is not held.
+
+        Raises:
+            UnknownUserError: If nothing is stored for the user.
+            UnknownPromptError: If the prompt is not managed.
+        """
+        return drive(self._hold(user_id, prompt), self.store)
+
+    async def ahold(self, user_id: str | None, prompt: str = "system") -> str | None:
+        """Async twin of `hold`."""
+        return await adrive(self._hold(user_id, prompt), self.store)
+
+    def _release(self, user_id: str | None, prompt: str, note: str) -> Job[str]:
+        user, owner = yield from self._refs(user_id)
+        if owner == user and not (yield from self._layout.is_known_user(user)):
+            raise UnknownUserError(user_id)
+        release = self._layout.release_hold(owner, prompt, note=note)
+        return (
+            yield from self._layout.under_lease(
+                owner, self._holder, release, ttl=_LEASE_TTL, wait=self.lease_wait
+            )
+        )
+
+    def release(self, user_id: str | None, prompt: str = "system", *, note: str = "") -> str:
+        """Release the hold monitoring put on a prompt's lineage after an auto-rollback:
+        accepted candidates are activated again (unless approval is required). Approving a
+        version or rolling back also releases it.
+
+        Returns:
+            The reason the lineage was held.
+
+        Raises:
+            InvalidTransitionError: If the lineage is not held.
+            UnknownUserError: If nothing is stored for the user.
+            NamespaceBusyError: If an optimization holds the namespace too long.
+        """
+        return drive(self._release(user_id, prompt, note), self.store)
+
+    async def arelease(self, user_id: str | None, prompt: str = "system", *, note: str = "") -> str:
+        """Async twin of `release`."""
+        return await adrive(self._release(user_id, prompt, note), self.store)
+
     # -- retention ------------------------------------------------------------------------------
 
     def _prune(self, user_id: str | None, keep: int, everyone: bool) -> Job[int]:

@@ -8,9 +8,10 @@ Layout under `prefix` (default `("prompt_optimization",)`), `<user>` an encoded 
 (*prefix, <user>)                          key "lease"        -> {owner, expires_at}
 (*prefix, <user>, "prompts", <prompt>)     key "active"       -> {version, text, latest, ...}
 (*prefix, <user>, "prompts", <prompt>)     key "v00000001"... -> PromptVersion (append-only)
+(*prefix, <user>, "prompts", <prompt>)     key "scores"       -> {versions: {"3": {n, sum}}}
 (*prefix, <user>, "trajectories")          key <trajectory id>-> TrajectoryRecord
 (*prefix, <user>, "feedback")              key <feedback id>  -> FeedbackItem
-(*prefix, <user>, "threads")               key <thread id>    -> {trajectory_id}
+(*prefix, <user>, "threads")               key <thread id>    -> {trajectory_id, prompt_versions}
 ```
 
 User ids and prompt names are arbitrary strings; labels escape `%`, `.` and control characters
@@ -80,6 +81,7 @@ _USERS = "%%users"
 _CONFIG = "%%config"
 _PENDING = "%%pending"
 _ACTIVE_KEY = "active"
+_SCORES_KEY = "scores"
 _LEASE_KEY = "lease"
 _PAGE = 200
 _ESCAPE = re.compile(r"[%.\x00-\x1f\x7f]")
@@ -152,7 +154,12 @@ class UserRef:
 @dataclass(frozen=True, slots=True)
 class ActivePrompt:
     """A prompt's pointer: the active version (pinned for runs), the latest number, the
-    base hash of the active lineage and the versions awaiting approval."""
+    base hash of the active lineage and the versions awaiting approval.
+
+    `hold` is set (to the reason) when monitoring rolled the lineage back: new candidates
+    then wait as pending until a reviewer approves, rolls back or releases it.
+    `hold_released` records the last release: `{at, note, hold}`.
+    """
 
     version: int
     text: str
@@ -160,6 +167,8 @@ class ActivePrompt:
     base_hash: str = ""
     pending: tuple[int, ...] = ()
     retired_bases: tuple[str, ...] = ()
+    hold: str | None = None
+    hold_released: dict[str, Any] | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ActivePrompt:
@@ -171,6 +180,8 @@ class ActivePrompt:
             base_hash=data.get("base_hash", ""),
             pending=tuple(int(n) for n in data.get("pending", ())),
             retired_bases=tuple(data.get("retired_bases", ())),
+            hold=data.get("hold"),
+            hold_released=data.get("hold_released"),
         )
 
     def to_json(self, prompt: str, now: datetime) -> dict[str, Any]:
@@ -183,12 +194,24 @@ class ActivePrompt:
             "base_hash": self.base_hash,
             "pending": list(self.pending),
             "retired_bases": list(self.retired_bases),
+            "hold": self.hold,
+            "hold_released": self.hold_released,
             "updated_at": now.isoformat(),
         }
 
     def replace(self, **changes: Any) -> ActivePrompt:
         """A copy with `changes`."""
         return replace(self, **changes)
+
+    def released(self, by: str, note: str, now: datetime) -> ActivePrompt:
+        """A copy without its hold, recording who released it (`by`: the action)."""
+        if self.hold is None:
+            return self
+        return replace(
+            self,
+            hold=None,
+            hold_released={"at": now.isoformat(), "by": by, "note": note, "hold": self.hold},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +222,7 @@ class PinResult:
     user_registered: bool
     config: PromptConfig | None
     thread_trajectory: str | None = None
+    thread_versions: dict[str, int] | None = None
 
     @property
     def specs(self) -> dict[str, PromptSpec]:
@@ -314,6 +338,9 @@ class StoreLayout:
             thread_trajectory=(
                 thread_item.value["trajectory_id"] if isinstance(thread_item, Item) else None
             ),
+            thread_versions=(
+                thread_item.value.get("prompt_versions") if isinstance(thread_item, Item) else None
+            ),
         )
 
     def capture_ops(
@@ -352,6 +379,7 @@ class StoreLayout:
                     trajectory.thread_id,
                     {
                         "trajectory_id": trajectory.id,
+                        "prompt_versions": dict(trajectory.prompt_versions),
                         "updated_at": trajectory.created_at.isoformat(),
                     },
                 )
@@ -760,14 +788,17 @@ class StoreLayout:
         feedback_ttl_minutes: float | None = None,
         new_examples: Sequence[Example] = (),
         drop_examples: Sequence[str] = (),
+        score_deltas: dict[str, dict[int, tuple[int, float]]] | None = None,
     ) -> Job[dict[str, PromptVersion] | None]:
         """Append candidates as new versions and consume the feedback (one write batch).
 
         Must run under the owner's lease: version numbers are allocated here from a fresh
         read of each prompt's pointer. A prompt with no lineage yet first gets its base text
         as version 1. An `accepted` candidate becomes active, or `pending` when
-        `require_approval`; a new pending or activated candidate supersedes older pending
-        ones.
+        `require_approval` or when the lineage is held (monitoring rolled it back); a new
+        pending or activated candidate supersedes older pending ones. `score_deltas` (the
+        consumed items' scores per prompt and version) are added to the score records in
+        the same batch, so scores are counted exactly when their feedback is consumed.
 
         Args:
             owner: The lineage owner (the user, or the global lineage).
@@ -825,8 +856,11 @@ class StoreLayout:
                 )
                 ops.append(self._version_op(owner, first))
                 state = ActivePrompt(1, base, 1, content_hash(base), ())
-            outcome = cand.outcome
-            if outcome == "accepted" and require_approval:
+            outcome, reason = cand.outcome, cand.reason
+            if outcome == "accepted" and state.hold is not None:
+                outcome = "pending"
+                reason = f"{reason}; pending: the lineage is held for review ({state.hold})"
+            elif outcome == "accepted" and require_approval:
                 outcome = "pending"
             version = PromptVersion(
                 prompt=cand.prompt,
@@ -834,7 +868,7 @@ class StoreLayout:
                 text=cand.text,
                 status="active" if outcome == "accepted" else outcome,
                 created_at=now,
-                reason=cand.reason,
+                reason=reason,
                 parent=(parents or {}).get(cand.prompt, state.version),
                 feedback_ids=feedback_ids,
                 optimizer_kind=optimizer_kind,
@@ -869,9 +903,9 @@ class StoreLayout:
             ops.append(self._pointer_op(owner, cand.prompt, state, now))
             appended[cand.prompt] = version
         consumed_by = {name: v.version for name, v in appended.items() if v.status != "failed"}
-        for fb in feedback:
-            record = {**fb.to_json(), "status": "consumed", "consumed_by": consumed_by}
-            ops.append(PutOp(self._feedback_ns(owner), fb.id, record, ttl=feedback_ttl_minutes))
+        if feedback:
+            ops += yield from self._score_ops(owner, score_deltas or {}, now)
+        ops += self._consume_ops(owner, feedback, consumed_by, feedback_ttl_minutes)
         ops += [PutOp(self._examples_ns(owner), e.id, e.to_json()) for e in new_examples]
         ops += [PutOp(self._examples_ns(owner), key, None) for key in drop_examples]
         if ops:
@@ -897,6 +931,162 @@ class StoreLayout:
             return False
         yield StoreBatch([PutOp(ns, example_id, None)])
         return True
+
+    def _consume_ops(
+        self,
+        owner: UserRef,
+        feedback: Sequence[FeedbackItem],
+        consumed_by: dict[str, int],
+        ttl_minutes: float | None,
+    ) -> list[Op]:
+        return [
+            PutOp(
+                self._feedback_ns(owner),
+                fb.id,
+                {**fb.to_json(), "status": "consumed", "consumed_by": consumed_by},
+                ttl=ttl_minutes,
+            )
+            for fb in feedback
+        ]
+
+    # -- monitoring ----------------------------------------------------------------------------
+
+    def read_scores(
+        self, owner: UserRef, names: Sequence[str]
+    ) -> Job[dict[str, dict[int, tuple[int, float]]]]:
+        """The recorded score stats of each prompt: `{prompt: {version: (n, sum)}}`."""
+        if not names:
+            return {}
+        results = yield StoreBatch(
+            [GetOp(self._prompt_ns(owner, name), _SCORES_KEY) for name in names]
+        )
+        return {
+            name: _scores_from(item.value)
+            for name, item in zip(names, results, strict=True)
+            if isinstance(item, Item)
+        }
+
+    def _score_ops(
+        self, owner: UserRef, deltas: dict[str, dict[int, tuple[int, float]]], now: datetime
+    ) -> Job[list[Op]]:
+        """Writes of each prompt's score record with `deltas` added (read fresh; under the
+        owner's lease nobody else writes them)."""
+        names = [name for name, delta in deltas.items() if delta]
+        current = yield from self.read_scores(owner, names)
+        ops: list[Op] = []
+        for name in names:
+            merged = dict(current.get(name, {}))
+            for version, (n, total) in deltas[name].items():
+                old_n, old_total = merged.get(version, (0, 0.0))
+                merged[version] = (old_n + n, old_total + total)
+            record = {
+                "prompt": name,
+                "versions": {
+                    str(v): {"n": n, "sum": total} for v, (n, total) in sorted(merged.items())
+                },
+                "updated_at": now.isoformat(),
+            }
+            ops.append(PutOp(self._prompt_ns(owner, name), _SCORES_KEY, record))
+        return ops
+
+    def read_version_records(
+        self, owner: UserRef, wanted: Sequence[tuple[str, int]]
+    ) -> Job[dict[tuple[str, int], PromptVersion]]:
+        """Stored versions by `(prompt, number)` (missing ones left out), in one batch.
+        Their status is their stored outcome (`accepted` reads as `inactive`)."""
+        records = yield from self._read_versions(owner, wanted)
+        return {
+            key: PromptVersion.from_json(record, active_version=None)
+            for key, record in records.items()
+        }
+
+    def commit_auto_rollback(
+        self,
+        owner: UserRef,
+        *,
+        rollbacks: dict[str, tuple[int, str, dict[str, Any]]],
+        feedback: Sequence[FeedbackItem],
+        score_deltas: dict[str, dict[int, tuple[int, float]]],
+        expected_latest: dict[str, int],
+        feedback_ttl_minutes: float | None = None,
+    ) -> Job[dict[str, PromptVersion] | None]:
+        """Monitoring found regressions: roll each prompt back to an earlier served version
+        (`{prompt: (to_version, reason, review details)}`), hold its lineage, add the
+        batch's scores and consume the batch, all in ONE write batch. Under the lease.
+
+        Like `rollback`, history is append-only: a new active version is appended whose
+        text equals the target's, and pending versions are superseded.
+
+        Returns:
+            The appended versions by prompt, or `None` when a prompt moved meanwhile (or a
+            target is not a served version): nothing is written.
+        """
+        names = list(rollbacks)
+        active, _ = yield from self.read_active(owner, names)
+        for name in names:
+            if name not in active or active[name].latest != expected_latest.get(name, 0):
+                logger.warning("prompt %r of %r changed; not rolling back", name, owner.user_id)
+                return None
+        wanted = [(name, target) for name, (target, _, _) in rollbacks.items()]
+        wanted += [(name, n) for name in names for n in active[name].pending]
+        records = yield from self._read_versions(owner, wanted)
+        now = utcnow()
+        ops: list[Op] = []
+        appended: dict[str, PromptVersion] = {}
+        for name, (target, reason, details) in rollbacks.items():
+            if records.get((name, target), {}).get("outcome") != "accepted":
+                logger.warning("v%s of %r was never served; not rolling back", target, name)
+                return None
+            review = {**_review("auto-rollback", "", now), **details}
+            version, version_ops, state = self._rollback_ops(
+                owner, name, active[name], records, target, reason, review, now
+            )
+            ops += version_ops
+            ops.append(self._pointer_op(owner, name, state.replace(hold=reason), now))
+            appended[name] = version
+        ops += yield from self._score_ops(owner, score_deltas, now)
+        consumed_by = {name: v.version for name, v in appended.items()}
+        ops += self._consume_ops(owner, feedback, consumed_by, feedback_ttl_minutes)
+        yield StoreBatch(ops)
+        return appended
+
+    def scores(
+        self, owner: UserRef, prompt: str
+    ) -> Job[tuple[dict[int, tuple[int, float]], str | None]]:
+        """A prompt's score stats `{version: (n, sum)}` and its lineage's hold (or `None`).
+
+        Raises:
+            UnknownPromptError: If the prompt is not managed.
+        """
+        ns = self._prompt_ns(owner, prompt)
+        stats, pointer, config_item = yield StoreBatch(
+            [GetOp(ns, _SCORES_KEY), GetOp(ns, _ACTIVE_KEY), GetOp(self._config_ns(), "prompts")]
+        )
+        if not isinstance(pointer, Item) and prompt not in _specs_from(config_item):
+            raise UnknownPromptError(owner.user_id, prompt)
+        hold = ActivePrompt.from_json(pointer.value).hold if isinstance(pointer, Item) else None
+        return (_scores_from(stats.value) if isinstance(stats, Item) else {}), hold
+
+    def release_hold(self, owner: UserRef, prompt: str, *, note: str) -> Job[str]:
+        """Clear the hold monitoring put on a lineage: accepted candidates become active
+        again (unless approval is required). Run under the owner's lease.
+
+        Returns:
+            The reason the lineage was held.
+
+        Raises:
+            InvalidTransitionError: If the lineage is not held.
+            UnknownPromptError: If the prompt is not managed.
+        """
+        state = yield from self._lineage(owner, prompt)
+        if state is None or state.hold is None:
+            msg = f"{prompt!r} is not held: nothing to release"
+            raise InvalidTransitionError(msg)
+        now = utcnow()
+        yield StoreBatch(
+            [self._pointer_op(owner, prompt, state.released("release", note, now), now)]
+        )
+        return state.hold
 
     def get_version(self, owner: UserRef, prompt: str, version: int) -> Job[PromptVersion]:
         """One version of a prompt.
@@ -966,6 +1156,7 @@ class StoreLayout:
         if approve:
             ops += self._supersede_ops(owner, records, others, f"v{version} approved", now)
             state = state.replace(version=version, text=record["text"], pending=())
+            state = state.released(f"approve v{version}", note, now)
         else:
             state = state.replace(pending=tuple(n for n in state.pending if n != version))
         ops.append(self._pointer_op(owner, prompt, state, now))
@@ -1007,26 +1198,49 @@ class StoreLayout:
             msg = f"v{to_version} of {prompt!r} is already active"
             raise InvalidTransitionError(msg)
         now = utcnow()
+        reason = f"rollback to v{to_version}" + (f": {note}" if note else "")
+        version, ops, state = self._rollback_ops(
+            owner, prompt, state, records, to_version, reason, _review("rollback", note, now), now
+        )
+        state = state.released(f"rollback to v{to_version}", note, now)
+        ops.append(self._pointer_op(owner, prompt, state, now))
+        yield StoreBatch(ops)
+        return version
+
+    def _rollback_ops(
+        self,
+        owner: UserRef,
+        prompt: str,
+        state: ActivePrompt,
+        records: dict[tuple[str, int], dict[str, Any]],
+        to_version: int,
+        reason: str,
+        review: dict[str, Any],
+        now: datetime,
+    ) -> tuple[PromptVersion, list[Op], ActivePrompt]:
+        """The new active version equal to `to_version` (an accepted record in `records`),
+        its write and the supersession of pending versions; and the pointer after (not
+        written: the caller sets or clears the hold)."""
+        record = records[(prompt, to_version)]
         version = PromptVersion(
             prompt=prompt,
             version=state.latest + 1,
             text=record["text"],
             status="active",
             created_at=now,
-            reason=f"rollback to v{to_version}" + (f": {note}" if note else ""),
+            reason=reason,
             parent=state.version,
             content_hash=content_hash(record["text"]),
             base_hash=state.base_hash,
-            review={**_review("rollback", note, now), "of": to_version},
+            review={**review, "of": to_version},
         )
+        pending = [(prompt, n) for n in state.pending]
         ops: list[Op] = [self._version_op(owner, version)]
         ops += self._supersede_ops(owner, records, pending, f"rolled back to v{to_version}", now)
-        state = state.replace(
+        after = state.replace(
             version=version.version, text=version.text, latest=version.version, pending=()
         )
-        ops.append(self._pointer_op(owner, prompt, state, now))
-        yield StoreBatch(ops)
-        return version
+        return version, ops, after
 
     def rebase(
         self, owner: UserRef, prompt: str, base_text: str, *, reason: str
@@ -1090,7 +1304,8 @@ class StoreLayout:
             if version.status in ("active", "inactive", "superseded"):
                 ids.update(version.feedback_ids)
             review = version.review or {}
-            number = int(review["of"]) if review.get("action") == "rollback" else version.parent
+            rolled_back = review.get("action") in ("rollback", "auto-rollback")
+            number = int(review["of"]) if rolled_back else version.parent
         if not ids:
             return 0
         ns = self._feedback_ns(owner)
@@ -1106,6 +1321,8 @@ class StoreLayout:
                     "attempts": 0,
                     "consumed_by": None,
                     "only_prompts": [prompt],
+                    # its score was counted when it was consumed: never count it twice
+                    "prompt_versions": None,
                 },
             )
             for item in results
@@ -1232,6 +1449,18 @@ class StoreLayout:
 
 def _review(action: str, note: str, now: datetime) -> dict[str, Any]:
     return {"action": action, "at": now.isoformat(), "note": note}
+
+
+def _scores_from(value: dict[str, Any]) -> dict[int, tuple[int, float]]:
+    """The stats of a `"scores"` record; unreadable entries are skipped (and logged), so a
+    damaged record never blocks a lineage's learning."""
+    scores: dict[int, tuple[int, float]] = {}
+    for version, entry in (value.get("versions") or {}).items():
+        try:
+            scores[int(version)] = (int(entry.get("n", 0)), float(entry.get("sum", 0.0)))
+        except (AttributeError, TypeError, ValueError):
+            logger.warning("unreadable score entry %r: %r; skipped", version, entry)
+    return scores
 
 
 def _config_from(item: Item | Any | None) -> PromptConfig | None:

@@ -135,6 +135,8 @@ class PromptConfig:
     scope: str = "user"
     optimize_every: int = 1
     system_prompt: str = "system"
+    monitor: dict[str, Any] | None = None
+    """The monitoring policy (`Monitor.to_json()`); `None`: not recorded (the default)."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON form, as stored in the configuration record."""
@@ -144,6 +146,7 @@ class PromptConfig:
             "scope": self.scope,
             "optimize_every": self.optimize_every,
             "system_prompt": self.system_prompt,
+            "monitor": self.monitor,
         }
 
     @classmethod
@@ -158,6 +161,7 @@ class PromptConfig:
             scope=str(data.get("scope", "user")),
             optimize_every=int(data.get("optimize_every", 1)),
             system_prompt=str(data.get("system_prompt", "system")),
+            monitor=data.get("monitor") if isinstance(data.get("monitor"), dict) else None,
         )
 
 
@@ -377,6 +381,10 @@ class FeedbackItem:
             a changed base concerns that prompt only).
         hold_reason: Why the feedback firewall held the item for review (status `held`).
         trusted: A reviewer released the item: the firewall does not screen it again.
+        prompt_versions: `{prompt: version}` that served the run (copied from its
+            trajectory when the feedback is recorded); its score counts for those versions
+            when an optimization consumes it. `None` on items recorded before monitoring
+            existed, and on items requeued after their score was counted.
     """
 
     id: str
@@ -393,6 +401,7 @@ class FeedbackItem:
     only_prompts: tuple[str, ...] | None = None
     hold_reason: str | None = None
     trusted: bool = False
+    prompt_versions: dict[str, int] | None = None
 
     @classmethod
     def new(
@@ -404,6 +413,7 @@ class FeedbackItem:
         source: str,
         user_id: str | None,
         user_label: str,
+        prompt_versions: dict[str, int] | None = None,
     ) -> FeedbackItem:
         """A new pending item with a fresh id."""
         return cls(
@@ -417,6 +427,7 @@ class FeedbackItem:
             status="pending",
             attempts=0,
             created_at=utcnow(),
+            prompt_versions=dict(prompt_versions) if prompt_versions is not None else None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -436,6 +447,9 @@ class FeedbackItem:
             "only_prompts": list(self.only_prompts) if self.only_prompts is not None else None,
             "hold_reason": self.hold_reason,
             "trusted": self.trusted,
+            "prompt_versions": (
+                dict(self.prompt_versions) if self.prompt_versions is not None else None
+            ),
         }
 
     @classmethod
@@ -458,4 +472,9 @@ class FeedbackItem:
             ),
             hold_reason=data.get("hold_reason"),
             trusted=bool(data.get("trusted", False)),
+            prompt_versions=(
+                {str(k): int(v) for k, v in data["prompt_versions"].items()}
+                if isinstance(data.get("prompt_versions"), dict)
+                else None
+            ),
         )

@@ -1,0 +1,179 @@
+"""Online monitoring: feedback scores per prompt version, and the auto-rollback rule."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from langchain_prompt_optimization.stores import FeedbackItem, PromptVersion
+
+__all__ = ["Monitor", "Regression", "VersionScores", "find_regression", "score_deltas"]
+
+logger = logging.getLogger(__name__)
+
+VersionScores = dict[int, tuple[int, float]]
+"""`{version: (scored runs, sum of scores)}` of one prompt."""
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    """Online monitoring and auto-rollback policy.
+
+    Scores of consumed feedback are added up per prompt version. When the active version
+    of a prompt was produced by the optimizer, has at least `min_runs` scored runs, and its
+    mean score is below its parent's mean by more than `margin` (the parent needs at least
+    one scored run), the lineage is rolled back to the parent (a new version is appended)
+    and held: new candidates wait as pending until a reviewer approves, rolls back or
+    releases it.
+
+    Attributes:
+        min_runs: Scored runs the new version needs before it is judged (k).
+        margin: How far below its parent's mean a version's mean must fall.
+        enabled: `False` keeps counting scores but never rolls back.
+
+    Raises:
+        ValueError: If `min_runs` is not a positive int, `margin` not a finite number
+            `>= 0`, or `enabled` not a bool.
+
+    Example:
+        ```python
+        PromptOptimizationMiddleware(monitor=Monitor(min_runs=10, margin=0.2))
+        ```
+    """
+
+    min_runs: int = 5
+    margin: float = 0.1
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.min_runs, bool) or not isinstance(self.min_runs, int):
+            msg = f"Monitor.min_runs must be a positive int; got {self.min_runs!r}"
+            raise ValueError(msg)
+        if self.min_runs < 1:
+            msg = f"Monitor.min_runs must be a positive int; got {self.min_runs!r}"
+            raise ValueError(msg)
+        if (
+            isinstance(self.margin, bool)
+            or not isinstance(self.margin, int | float)
+            or not math.isfinite(self.margin)
+            or self.margin < 0
+        ):
+            msg = f"Monitor.margin must be a finite number >= 0; got {self.margin!r}"
+            raise ValueError(msg)
+        if not isinstance(self.enabled, bool):
+            msg = f"Monitor.enabled must be a bool; got {self.enabled!r}"
+            raise ValueError(msg)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form, as recorded in the prompt configuration (for workers)."""
+        return {"min_runs": self.min_runs, "margin": float(self.margin), "enabled": self.enabled}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Monitor:
+        """Inverse of `to_json`; `None` (not recorded) or an unreadable record gives the
+        default policy."""
+        if not data:
+            return cls()
+        try:
+            return cls(
+                min_runs=int(data.get("min_runs", 5)),
+                margin=float(data.get("margin", 0.1)),
+                enabled=bool(data.get("enabled", True)),
+            )
+        except (TypeError, ValueError):
+            logger.warning("unreadable monitor config %r; using the default", data)
+            return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class Regression:
+    """A prompt whose active version scores worse than its parent."""
+
+    prompt: str
+    version: int
+    parent: int
+    mean: float
+    runs: int
+    parent_mean: float
+    parent_runs: int
+    margin: float
+
+    @property
+    def reason(self) -> str:
+        """Why the lineage is rolled back (stored on the new version and as the hold)."""
+        return (
+            f"auto-rollback: v{self.version} mean {self.mean:.2f} over {self.runs} scored runs "
+            f"is below parent v{self.parent} mean {self.parent_mean:.2f} by more than margin "
+            f"{self.margin:.2f}"
+        )
+
+    def details(self) -> dict[str, Any]:
+        """What is stored in the new version's `review`."""
+        return {
+            "version": self.version,
+            "mean": self.mean,
+            "runs": self.runs,
+            "parent_mean": self.parent_mean,
+            "parent_runs": self.parent_runs,
+            "margin": self.margin,
+        }
+
+
+def score_deltas(batch: Sequence[FeedbackItem]) -> dict[str, VersionScores]:
+    """The scores a batch adds: scored items with known serving versions, per prompt and
+    version (version 0, a base from code not yet stored, is not counted)."""
+    deltas: dict[str, VersionScores] = {}
+    for item in batch:
+        if item.score is None or not item.prompt_versions:
+            continue
+        for prompt, version in item.prompt_versions.items():
+            if version < 1:
+                continue
+            n, total = deltas.setdefault(prompt, {}).get(version, (0, 0.0))
+            deltas[prompt][version] = (n + 1, total + float(item.score))
+    return deltas
+
+
+def merged(stored: VersionScores, delta: VersionScores) -> VersionScores:
+    """`stored` plus `delta`."""
+    out = dict(stored)
+    for version, (n, total) in delta.items():
+        old_n, old_total = out.get(version, (0, 0.0))
+        out[version] = (old_n + n, old_total + total)
+    return out
+
+
+def find_regression(
+    monitor: Monitor, active: PromptVersion, scores: VersionScores
+) -> Regression | None:
+    """Apply the rule to a prompt's active version and its scores (stored + this batch).
+
+    Only versions the optimizer produced are judged (not a base, a rollback or an
+    auto-rollback: their parent is not what they were derived from).
+    """
+    if not monitor.enabled or active.parent is None or active.optimizer_kind is None:
+        return None
+    if active.review is not None and active.review.get("action") in ("rollback", "auto-rollback"):
+        return None
+    runs, total = scores.get(active.version, (0, 0.0))
+    parent_runs, parent_total = scores.get(active.parent, (0, 0.0))
+    if runs < monitor.min_runs or parent_runs < 1:
+        return None
+    mean, parent_mean = total / runs, parent_total / parent_runs
+    if not mean < parent_mean - monitor.margin:
+        return None
+    return Regression(
+        prompt=active.prompt,
+        version=active.version,
+        parent=active.parent,
+        mean=mean,
+        runs=runs,
+        parent_mean=parent_mean,
+        parent_runs=parent_runs,
+        margin=float(monitor.margin),
+    )
