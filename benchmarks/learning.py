@@ -363,6 +363,10 @@ def _round_report(
     )
 
 
+def _with_unrecorded(stored: int, seen: int) -> str:
+    return f"{stored} (+{seen - stored})" if seen > stored else str(stored)
+
+
 def render_table(reports: Sequence[RoundReport]) -> str:
     """The report as a Markdown table, one row per round."""
     head = ["round", "satisfied", "rate", *PREFERENCES, "feedback", "opt calls", "opt in tok",
@@ -373,9 +377,13 @@ def render_table(reports: Sequence[RoundReport]) -> str:
         versions = f"{r.new_versions}"
         if r.rejected_versions or r.failed_versions:
             versions += f" ({r.rejected_versions} rejected, {r.failed_versions} failed)"
+        seen = r.model_side_optimizer
         cells = [str(r.round), f"{r.satisfied}/{r.checks}", f"{r.rate:.0%}", *prefs,
-                 str(r.feedback_given), str(r.optimizer_calls), str(r.optimizer_input_tokens),
-                 str(r.optimizer_output_tokens), versions]  # fmt: skip
+                 str(r.feedback_given),
+                 _with_unrecorded(r.optimizer_calls, seen["calls"]),
+                 _with_unrecorded(r.optimizer_input_tokens, seen["input_tokens"]),
+                 _with_unrecorded(r.optimizer_output_tokens, seen["output_tokens"]),
+                 versions]  # fmt: skip
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
@@ -402,12 +410,12 @@ def _notes(config: HarnessConfig, reports: Sequence[RoundReport]) -> list[str]:
         "serve the next round), summed from the `usage` of the versions they stored.",
     ]
     stored = sum(r.optimizer_calls for r in reports)
-    measured = sum(r.model_side_optimizer["calls"] for r in reports)
-    if measured != stored:
+    seen = sum(r.model_side_optimizer["calls"] for r in reports)
+    if seen > stored:
         notes.append(
-            f"the optimizer model saw {measured} calls in all, the stored versions account for "
-            f"{stored}: an optimization that changes no prompt stores no version, so its usage "
-            "is not recorded in the store."
+            f"(+N): what the optimizer model reported beyond the stored versions ({seen} calls "
+            f"seen, {stored} stored): an optimization that changes no prompt appends no version, "
+            "so its usage is not recorded in the store."
         )
     last = reports[-1]
     for user, versions in last.active_versions.items():

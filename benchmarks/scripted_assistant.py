@@ -19,6 +19,7 @@ for "You should respond to / ignore / only notify", the main agent for the rest.
 
 from __future__ import annotations
 
+import ast
 import re
 from typing import TYPE_CHECKING
 
@@ -144,6 +145,22 @@ def directives(feedback: str) -> list[str]:
     return found
 
 
+def _feedback_texts(text: str) -> list[str]:
+    """The feedback texts of an optimizer request; feedback given with a score reaches langmem
+    as a dict, which it shows as its `repr`."""
+    texts = []
+    for block in feedback_in(text):
+        try:
+            value = ast.literal_eval(block) if block.startswith("{") else block
+        except (ValueError, SyntaxError):
+            value = block
+        if isinstance(value, dict):
+            texts += [v for v in value.values() if isinstance(v, str)]
+        else:
+            texts.append(str(value))
+    return texts
+
+
 def _prompt_for(rule: str) -> str:
     lowered = rule.lower()
     return next((name for phrase, name in _ROUTES if lowered.startswith(phrase)), "main_agent")
@@ -151,7 +168,7 @@ def _prompt_for(rule: str) -> str:
 
 def optimizer_classify(choices: list[str], text: str) -> list[str]:
     """Credit assignment: the prompts the feedback's rules concern."""
-    wanted = {_prompt_for(rule) for fb in feedback_in(text) for rule in directives(fb)}
+    wanted = {_prompt_for(rule) for fb in _feedback_texts(text) for rule in directives(fb)}
     return [name for name in choices if name in wanted] or choices[:1]
 
 
@@ -165,7 +182,7 @@ def _which(current: str) -> str:
 def optimizer_rewrite(current: str, text: str) -> str:
     """Append each new rule of the feedback to the prompt it concerns."""
     name = _which(current)
-    for feedback in feedback_in(text):
+    for feedback in _feedback_texts(text):
         for rule in directives(feedback):
             if _prompt_for(rule) == name and rule not in current:
                 current = f"{current}\n{rule}"

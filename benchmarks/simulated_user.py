@@ -35,6 +35,7 @@ __all__ = [
     "Check",
     "Persona",
     "Task",
+    "TaskResult",
     "check_reply",
     "check_triage",
     "feedback_for",
@@ -288,11 +289,10 @@ class TaskResult:
 
 def feedback_for(result: TaskResult) -> str:
     """Natural-language feedback on a task's misses: what was wrong, then the rule."""
-    who = _person(result.task.email.author)
     opening = (
-        f"Your reply to {who} missed some of my preferences:"
+        f"Your reply to {_person(result.task.email.author)} missed some of my preferences:"
         if result.task.kind == "reply"
-        else f"The triage of the email from {who} was wrong:"
+        else f"The triage of the email from {result.task.email.author} was wrong:"
     )
     lines = [f"- {miss.observation} {miss.rule}" for miss in result.misses]
     return "\n".join([opening, *lines])
