@@ -184,6 +184,7 @@ class RoundReport:
     model_side_optimizer: dict[str, int]
     agent: dict[str, int]
     active_versions: dict[str, dict[str, int]]
+    pending_feedback: int = 0
     misses: list[str] = field(default_factory=list)
 
     @property
@@ -243,6 +244,13 @@ def _new_versions(
         fresh += [v for v in history if v.version > last and v.reason != "base prompt"]
         seen[user_id, name] = max([last, *(v.version for v in history)])
     return fresh
+
+
+def _pending(registry: PromptRegistry, user_id: str) -> int:
+    try:
+        return len(registry.feedback(user_id, pending_only=True))
+    except KeyError:
+        return 0
 
 
 def _active_versions(registry: PromptRegistry, user_id: str) -> dict[str, int]:
@@ -314,6 +322,7 @@ def run_harness(
             reports[-1].active_versions = {
                 p.user_id: _active_versions(registry, p.user_id) for p in personas
             }
+            reports[-1].pending_feedback = sum(_pending(registry, p.user_id) for p in personas)
     finally:
         assistant.middleware.close()
     return reports
@@ -416,6 +425,12 @@ def _notes(config: HarnessConfig, reports: Sequence[RoundReport]) -> list[str]:
             f"(+N): what the optimizer model reported beyond the stored versions ({seen} calls "
             f"seen, {stored} stored): an optimization that changes no prompt appends no version, "
             "so its usage is not recorded in the store."
+        )
+    pending = [str(r.round) for r in reports if r.pending_feedback]
+    if pending:
+        notes.append(
+            f"feedback was still pending after the optimizer ran in round(s) {', '.join(pending)}"
+            " (no optimization consumed it; see the JSON's pending_feedback)."
         )
     last = reports[-1]
     for user, versions in last.active_versions.items():
