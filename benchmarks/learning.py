@@ -59,7 +59,17 @@ if TYPE_CHECKING:
 
     from langchain_prompt_optimization import PromptVersion
 
-__all__ = ["OFFLINE_NOTE", "HarnessConfig", "main", "render_table", "run_harness"]
+__all__ = [
+    "OFFLINE_NOTE",
+    "HarnessConfig",
+    "Models",
+    "RoundReport",
+    "UsageCounter",
+    "main",
+    "make_models",
+    "render_table",
+    "run_harness",
+]
 
 OFFLINE_NOTE = (
     "offline: scripted models — these numbers check the harness mechanics only, "
@@ -310,8 +320,8 @@ def run_harness(
                 ok = sum(c.satisfied for r in mine for c in r.checks)
                 total = sum(len(r.checks) for r in mine)
                 log(f"round {number} {persona.user_id}: {ok}/{total} checks satisfied")
-            if config.mode == "background":
-                assistant.middleware.drain(config.drain_timeout)
+            if config.mode == "background" and not assistant.middleware.drain(config.drain_timeout):
+                log(f"round {number}: optimizations still running after {config.drain_timeout}s")
             elif config.mode == "external":
                 for persona in personas:
                     assistant.middleware.optimize_now(persona.user_id)
@@ -496,6 +506,9 @@ def main(argv: Sequence[str] | None = None) -> list[RoundReport]:
     if config.offline and os.environ.get("OPENAI_API_KEY"):
         print("note: OPENAI_API_KEY is set but no base URL: running offline; pass --base-url "
               "https://api.openai.com/v1 to use it.")  # fmt: skip
+    if not config.offline and not os.environ.get("OPENAI_API_KEY"):
+        print("note: OPENAI_API_KEY is not set: sending a placeholder key (enough for local "
+              "servers that need none).")  # fmt: skip
     print(_describe(config), flush=True)
     reports = run_harness(config, log=lambda line: print(line, file=sys.stderr, flush=True))
     print()
