@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from benchmarks.learning import OFFLINE_NOTE, main
+import pytest
+from benchmarks.learning import OFFLINE_NOTE, HarnessConfig, main, run_harness
 from benchmarks.scripted_assistant import scripted_assistant_model, scripted_optimizer_model
 from benchmarks.simulated_user import (
     PERSONAS,
@@ -18,6 +19,7 @@ from benchmarks.simulated_user import (
 from benchmarks.simulated_user import TaskResult as Result
 from langchain_core.messages import AIMessage
 
+from langchain_prompt_optimization import PromptRegistry, open_store
 from langchain_prompt_optimization.testing import LoopbackOpenAIServer
 
 JOHN = PERSONAS[0]
@@ -116,3 +118,23 @@ def test_endpoint_path_through_loopback_server(capsys, monkeypatch):
     assert reports[0].rate < reports[1].rate
     assert reports[0].optimizer_calls > 0
     assert reports[0].optimizer_input_tokens > 0  # usage parsed by the real client
+
+
+@pytest.mark.parametrize("mode", ["background", "external"])
+def test_other_modes_learn_per_user_namespace(mode, tmp_path):
+    uri = f"sqlite:///{tmp_path}/learning.db"
+    reports = run_harness(HarnessConfig(rounds=2, users=2, mode=mode, store=uri))
+    assert reports[0].rate < reports[1].rate
+    assert all(r.pending_feedback == 0 for r in reports)
+    store = open_store(uri)
+    try:
+        registry = PromptRegistry(store)
+        john, jane = PERSONAS
+        johns = registry.current(john.user_id, "main_agent").text
+        janes = registry.current(jane.user_id, "main_agent").text
+    finally:
+        store.conn.close()  # type: ignore[attr-defined]
+    assert john.sign_off in johns
+    assert jane.sign_off not in johns
+    assert jane.sign_off in janes
+    assert john.sign_off not in janes
