@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: test demo bench lint typecheck pytest clean
+.PHONY: test demo bench bench-learning lint typecheck pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ demo: $(VENV)/.demo-installed
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/per_run_cost.py
 	$(BIN)/python benchmarks/optimizer_input.py
+
+# Learning-quality harness. Offline (scripted models) unless OPENAI_BASE_URL is set;
+# extra flags through LEARNING_ARGS, e.g. make bench-learning LEARNING_ARGS="--rounds 6".
+bench-learning: $(VENV)/.dev-installed
+	$(BIN)/python -m benchmarks.learning $(LEARNING_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

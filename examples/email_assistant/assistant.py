@@ -28,6 +28,9 @@ from langchain_prompt_optimization.testing import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from langchain_core.tools import BaseTool
     from langgraph.store.base import BaseStore
 
 MAIN_AGENT = (
@@ -129,9 +132,13 @@ def build_assistant(
     triage_model: Any,
     optimizer_model: Any,
     store: BaseStore,
+    tools: Sequence[BaseTool] | None = None,
     **middleware_kwargs: Any,
 ) -> EmailAssistant:
-    """Wire the agent, triage and the middleware on a store."""
+    """Wire the agent, triage and the middleware on a store.
+
+    `tools` replaces the agent's tools (default: `write_email`, `check_calendar_availability`).
+    """
     middleware = PromptOptimizationMiddleware(
         optimizer_model=optimizer_model,
         store=store,
@@ -151,7 +158,7 @@ def build_assistant(
     )
     agent = create_agent(
         model,
-        tools=[write_email, check_calendar_availability],
+        tools=list(tools) if tools is not None else [write_email, check_calendar_availability],
         system_prompt=MAIN_AGENT,
         middleware=[middleware],
         store=store,

@@ -1,0 +1,536 @@
+"""Learning-quality harness: does the email assistant learn a simulated user's preferences?
+
+A simulated user (`benchmarks/simulated_user.py`) with hidden preferences (sign-off, tone,
+greeting, a CC rule, two triage rules) asks the email assistant of `examples/email_assistant`
+for work over several rounds. Each round it runs the round's tasks (four replies, two emails
+to triage), scores every task against its preferences with deterministic checks, gives
+natural-language feedback on misses through `middleware.add_feedback(trajectory_id, text,
+score=...)` (per-user namespaces), lets the optimizer run, and starts the next round. The
+report gives, per round, the preference-satisfaction rate (overall and per preference), the
+optimizer's calls and input/output tokens (from the `usage` of the versions it stored) and
+the prompt versions appended.
+
+Run from the repository root:
+
+    make bench-learning                                  # offline, scripted models
+    python -m benchmarks.learning --rounds 5 --json report.json
+    OPENAI_API_KEY=... python -m benchmarks.learning --base-url https://api.openai.com/v1 \\
+        --agent-model gpt-4o-mini --optimizer-model gpt-4o-mini
+
+With `--base-url` (or `OPENAI_BASE_URL`) the assistant, triage and optimizer are
+`langchain_openai.ChatOpenAI` clients of that OpenAI-compatible endpoint, the key read from
+`OPENAI_API_KEY`. Without it, scripted models stand in (`benchmarks/scripted_assistant.py`):
+an assistant that follows the rules its prompts state and an optimizer that appends the rules
+the feedback states. Those numbers check the harness mechanics only, not learning quality.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from benchmarks.scripted_assistant import scripted_assistant_model, scripted_optimizer_model
+from benchmarks.simulated_user import (
+    PERSONAS,
+    PREFERENCES,
+    Persona,
+    TaskResult,
+    check_reply,
+    check_triage,
+    feedback_for,
+    tasks_for_round,
+)
+from examples.email_assistant.assistant import TRIAGE, build_assistant, check_calendar_availability
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.tools import tool
+
+from langchain_prompt_optimization import PromptRegistry, open_store
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from examples.email_assistant.assistant import EmailAssistant
+    from langchain_core.outputs import LLMResult
+
+    from langchain_prompt_optimization import PromptVersion
+
+__all__ = [
+    "OFFLINE_NOTE",
+    "HarnessConfig",
+    "Models",
+    "RoundReport",
+    "UsageCounter",
+    "main",
+    "make_models",
+    "render_table",
+    "run_harness",
+]
+
+OFFLINE_NOTE = (
+    "offline: scripted models — these numbers check the harness mechanics only, "
+    "not learning quality"
+)
+PROMPTS = ("main_agent", *TRIAGE)
+
+
+@tool
+def write_email(to: str, subject: str, content: str, cc: list[str] | None = None) -> str:
+    """Write and send an email. `cc` lists the addresses to copy, if any."""
+    copied = f" (cc {', '.join(cc)})" if cc else ""
+    return f"Email sent to {to}{copied} with subject '{subject}'"
+
+
+class UsageCounter(BaseCallbackHandler):
+    """Counts a model's calls and the tokens it reports, as the provider sees them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls = self.input_tokens = self.output_tokens = 0
+
+    def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
+        with self._lock:
+            self.calls += 1
+            for generations in response.generations:
+                for generation in generations:
+                    usage = getattr(getattr(generation, "message", None), "usage_metadata", None)
+                    if usage:
+                        self.input_tokens += int(usage.get("input_tokens", 0))
+                        self.output_tokens += int(usage.get("output_tokens", 0))
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "calls": self.calls,
+                "input_tokens": self.input_tokens,
+                "output_tokens": self.output_tokens,
+            }
+
+
+@dataclass
+class HarnessConfig:
+    """What to run: rounds, users, models, optimizer settings."""
+
+    rounds: int = 4
+    users: int = 2
+    seed: int = 7
+    feedback_per_round: int | None = 2
+    mode: str = "inline"
+    kind: str = "prompt_memory"
+    store: str = "memory://"
+    base_url: str | None = None
+    agent_model: str = "gpt-4o-mini"
+    triage_model: str | None = None
+    optimizer_model: str = "gpt-4o-mini"
+    temperature: float | None = 0.0
+    drain_timeout: float = 600.0
+
+    @property
+    def offline(self) -> bool:
+        return not self.base_url
+
+
+@dataclass
+class Models:
+    """The models the harness drives, and counters on them."""
+
+    agent: Any
+    triage: Any
+    optimizer: Any
+    agent_usage: UsageCounter
+    optimizer_usage: UsageCounter
+
+
+def make_models(config: HarnessConfig) -> Models:
+    """Scripted models offline; `ChatOpenAI` clients of `config.base_url` otherwise."""
+    agent_usage, optimizer_usage = UsageCounter(), UsageCounter()
+    if config.offline:
+        assistant = scripted_assistant_model()
+        assistant.callbacks = [agent_usage]
+        optimizer = scripted_optimizer_model()
+        optimizer.callbacks = [optimizer_usage]
+        return Models(assistant, assistant, optimizer, agent_usage, optimizer_usage)
+    from langchain_openai import ChatOpenAI
+
+    def client(name: str, counter: UsageCounter) -> ChatOpenAI:
+        extra = {} if config.temperature is None else {"temperature": config.temperature}
+        return ChatOpenAI(
+            model=name,
+            base_url=config.base_url,
+            api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",  # type: ignore[arg-type]
+            callbacks=[counter],
+            **extra,  # type: ignore[arg-type]
+        )
+
+    return Models(
+        client(config.agent_model, agent_usage),
+        client(config.triage_model or config.agent_model, agent_usage),
+        client(config.optimizer_model, optimizer_usage),
+        agent_usage,
+        optimizer_usage,
+    )
+
+
+@dataclass
+class RoundReport:
+    """One round: how the replies scored, what the feedback cost."""
+
+    round: int
+    satisfied: int
+    checks: int
+    per_preference: dict[str, list[int]]
+    feedback_given: int
+    optimizations: int
+    optimizer_calls: int
+    optimizer_input_tokens: int
+    optimizer_output_tokens: int
+    new_versions: int
+    rejected_versions: int
+    failed_versions: int
+    model_side_optimizer: dict[str, int]
+    agent: dict[str, int]
+    active_versions: dict[str, dict[str, int]]
+    pending_feedback: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.satisfied / self.checks if self.checks else 0.0
+
+
+def _run_tasks(
+    assistant: EmailAssistant, persona: Persona, round_number: int, seed: int
+) -> list[TaskResult]:
+    results = []
+    for task in tasks_for_round(persona, round_number, seed=seed):
+        if task.kind == "reply":
+            run = assistant.reply(task.email, user_id=persona.user_id)
+            checks = check_reply(persona, task, run["messages"])
+            results.append(TaskResult(task, checks, trajectory_id=run["trajectory_id"]))
+        else:
+            decision = assistant.triage(task.email, user_id=persona.user_id)
+            checks = check_triage(persona, task, decision)
+            results.append(TaskResult(task, checks, decision=decision))
+    return results
+
+
+def _give_feedback(
+    assistant: EmailAssistant, persona: Persona, results: Sequence[TaskResult], limit: int | None
+) -> int:
+    """Feedback on the first `limit` tasks with misses; returns how many were given."""
+    given = 0
+    for result in results:
+        if not result.misses or (limit is not None and given >= limit):
+            continue
+        trajectory_id = result.trajectory_id
+        if trajectory_id is None:
+            # Triage is a structured-output call outside the agent and leaves no run: the
+            # feedback goes on a run of the agent on the same email, as the example does.
+            trajectory_id = assistant.reply(result.task.email, user_id=persona.user_id)[
+                "trajectory_id"
+            ]
+        assistant.middleware.add_feedback(
+            trajectory_id, feedback_for(result), score=round(result.score, 3)
+        )
+        given += 1
+    return given
+
+
+def _new_versions(
+    registry: PromptRegistry, user_id: str, seen: dict[tuple[str, str], int]
+) -> list[PromptVersion]:
+    """Versions appended since the last call, base versions left out."""
+    fresh: list[PromptVersion] = []
+    for name in PROMPTS:
+        try:
+            history = registry.history(user_id, prompt=name)
+        except KeyError:  # nothing stored for the user or prompt yet
+            continue
+        last = seen.get((user_id, name), 0)
+        fresh += [v for v in history if v.version > last and v.reason != "base prompt"]
+        seen[user_id, name] = max([last, *(v.version for v in history)])
+    return fresh
+
+
+def _pending(registry: PromptRegistry, user_id: str) -> int:
+    try:
+        return len(registry.feedback(user_id, pending_only=True))
+    except KeyError:
+        return 0
+
+
+def _active_versions(registry: PromptRegistry, user_id: str) -> dict[str, int]:
+    active = {}
+    for name in PROMPTS:
+        try:
+            active[name] = registry.current(user_id, name).version
+        except KeyError:
+            active[name] = 1
+    return active
+
+
+def run_harness(
+    config: HarnessConfig,
+    models: Models | None = None,
+    *,
+    log: Callable[[str], None] = lambda line: None,
+) -> list[RoundReport]:
+    """Run the rounds and return one report per round.
+
+    Args:
+        config: What to run.
+        models: The models (default: `make_models(config)`).
+        log: Receives a progress line per round and user.
+
+    Returns:
+        One `RoundReport` per round, in order.
+    """
+    if config.rounds < 1 or not 1 <= config.users <= len(PERSONAS):
+        msg = f"rounds must be >= 1 and users within 1..{len(PERSONAS)}"
+        raise ValueError(msg)
+    models = models or make_models(config)
+    store = open_store(config.store)
+    assistant = build_assistant(
+        model=models.agent,
+        triage_model=models.triage,
+        optimizer_model=models.optimizer,
+        store=store,
+        tools=[write_email, check_calendar_availability],
+        kind=config.kind,
+        mode=config.mode,
+    )
+    registry = PromptRegistry(store)
+    personas = PERSONAS[: config.users]
+    seen: dict[tuple[str, str], int] = {}
+    reports = []
+    try:
+        for number in range(1, config.rounds + 1):
+            before_opt = models.optimizer_usage.snapshot()
+            before_agent = models.agent_usage.snapshot()
+            results: list[TaskResult] = []
+            given = 0
+            for persona in personas:
+                mine = _run_tasks(assistant, persona, number, config.seed)
+                results += mine
+                given += _give_feedback(assistant, persona, mine, config.feedback_per_round)
+                ok = sum(c.satisfied for r in mine for c in r.checks)
+                total = sum(len(r.checks) for r in mine)
+                log(f"round {number} {persona.user_id}: {ok}/{total} checks satisfied")
+            if config.mode == "background" and not assistant.middleware.drain(config.drain_timeout):
+                log(f"round {number}: optimizations still running after {config.drain_timeout}s")
+            elif config.mode == "external":
+                for persona in personas:
+                    assistant.middleware.optimize_now(persona.user_id)
+            versions = [v for p in personas for v in _new_versions(registry, p.user_id, seen)]
+            reports.append(
+                _round_report(number, results, given, versions, models, before_opt, before_agent)
+            )
+            reports[-1].active_versions = {
+                p.user_id: _active_versions(registry, p.user_id) for p in personas
+            }
+            reports[-1].pending_feedback = sum(_pending(registry, p.user_id) for p in personas)
+    finally:
+        assistant.middleware.close()
+    return reports
+
+
+def _round_report(
+    number: int,
+    results: Sequence[TaskResult],
+    given: int,
+    versions: Sequence[PromptVersion],
+    models: Models,
+    before_opt: dict[str, int],
+    before_agent: dict[str, int],
+) -> RoundReport:
+    per_preference = {name: [0, 0] for name in PREFERENCES}
+    for result in results:
+        for check in result.checks:
+            per_preference[check.preference][0] += check.satisfied
+            per_preference[check.preference][1] += 1
+    # One optimization stores the same usage on every version it appends: count it once.
+    optimizations: dict[tuple[Any, ...], dict[str, int]] = {}
+    for version in versions:
+        optimizations[(version.created_at, version.feedback_ids)] = version.usage
+    after_opt, after_agent = models.optimizer_usage.snapshot(), models.agent_usage.snapshot()
+    return RoundReport(
+        round=number,
+        satisfied=sum(c.satisfied for r in results for c in r.checks),
+        checks=sum(len(r.checks) for r in results),
+        per_preference=per_preference,
+        feedback_given=given,
+        optimizations=len(optimizations),
+        optimizer_calls=sum(u.get("calls", 0) for u in optimizations.values()),
+        optimizer_input_tokens=sum(u.get("input_tokens", 0) for u in optimizations.values()),
+        optimizer_output_tokens=sum(u.get("output_tokens", 0) for u in optimizations.values()),
+        new_versions=len(versions),
+        rejected_versions=sum(v.status == "rejected" for v in versions),
+        failed_versions=sum(v.status == "failed" for v in versions),
+        model_side_optimizer={k: after_opt[k] - before_opt[k] for k in after_opt},
+        agent={k: after_agent[k] - before_agent[k] for k in after_agent},
+        active_versions={},
+        misses=[
+            f"{r.task.label} -> {c.preference}"
+            for r in results
+            for c in r.checks
+            if not c.satisfied
+        ],
+    )
+
+
+def _with_unrecorded(stored: int, seen: int) -> str:
+    return f"{stored} (+{seen - stored})" if seen > stored else str(stored)
+
+
+def render_table(reports: Sequence[RoundReport]) -> str:
+    """The report as a Markdown table, one row per round."""
+    head = ["round", "satisfied", "rate", *PREFERENCES, "feedback", "opt calls", "opt in tok",
+            "opt out tok", "new versions"]  # fmt: skip
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in reports:
+        prefs = [f"{ok}/{total}" for ok, total in (r.per_preference[p] for p in PREFERENCES)]
+        versions = f"{r.new_versions}"
+        if r.rejected_versions or r.failed_versions:
+            versions += f" ({r.rejected_versions} rejected, {r.failed_versions} failed)"
+        seen = r.model_side_optimizer
+        cells = [str(r.round), f"{r.satisfied}/{r.checks}", f"{r.rate:.0%}", *prefs,
+                 str(r.feedback_given),
+                 _with_unrecorded(r.optimizer_calls, seen["calls"]),
+                 _with_unrecorded(r.optimizer_input_tokens, seen["input_tokens"]),
+                 _with_unrecorded(r.optimizer_output_tokens, seen["output_tokens"]),
+                 versions]  # fmt: skip
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def _describe(config: HarnessConfig) -> str:
+    settings = (
+        f"rounds {config.rounds}, users {config.users}, seed {config.seed}, "
+        f"feedback per user per round {config.feedback_per_round or 'all'}, "
+        f"kind {config.kind}, mode {config.mode}"
+    )
+    if config.offline:
+        return f"{OFFLINE_NOTE}\n{settings}"
+    models = (
+        f"agent {config.agent_model}, triage {config.triage_model or config.agent_model}, "
+        f"optimizer {config.optimizer_model}"
+    )
+    return f"endpoint {config.base_url}: {models}\n{settings}"
+
+
+def _notes(config: HarnessConfig, reports: Sequence[RoundReport]) -> list[str]:
+    notes = [
+        "rate = satisfied preference checks / checks in the round, scored before that round's "
+        "feedback; the optimizer columns are the optimizations that feedback triggered (they "
+        "serve the next round), summed from the `usage` of the versions they stored.",
+    ]
+    stored = sum(r.optimizer_calls for r in reports)
+    seen = sum(r.model_side_optimizer["calls"] for r in reports)
+    if seen > stored:
+        notes.append(
+            f"(+N): what the optimizer model reported beyond the stored versions ({seen} calls "
+            f"seen, {stored} stored): an optimization that changes no prompt appends no version, "
+            "so its usage is not recorded in the store."
+        )
+    pending = [str(r.round) for r in reports if r.pending_feedback]
+    if pending:
+        notes.append(
+            f"feedback was still pending after the optimizer ran in round(s) {', '.join(pending)}"
+            " (no optimization consumed it; see the JSON's pending_feedback)."
+        )
+    last = reports[-1]
+    for user, versions in last.active_versions.items():
+        listed = ", ".join(f"{name} v{number}" for name, number in versions.items())
+        notes.append(f"active prompt versions of {user} after the last round: {listed}")
+    if config.offline:
+        notes.append(OFFLINE_NOTE)
+    return notes
+
+
+def _parse(argv: Sequence[str] | None) -> tuple[HarnessConfig, str | None]:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.learning", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--users", type=int, default=2, help=f"1..{len(PERSONAS)} personas")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--feedback-per-round",
+        type=int,
+        default=2,
+        help="tasks each user comments on per round (0: every task with a miss)",
+    )
+    parser.add_argument("--mode", choices=("inline", "background", "external"), default="inline")
+    parser.add_argument(
+        "--kind", choices=("prompt_memory", "metaprompt", "gradient"), default="prompt_memory"
+    )
+    parser.add_argument("--store", default="memory://", help="store URI (default memory://)")
+    parser.add_argument(
+        "--base-url",
+        default=os.environ.get("OPENAI_BASE_URL"),
+        help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL; unset: offline)",
+    )
+    parser.add_argument("--offline", action="store_true", help="scripted models, ignore the URL")
+    parser.add_argument("--agent-model", default="gpt-4o-mini")
+    parser.add_argument("--triage-model", default=None, help="default: the agent model")
+    parser.add_argument("--optimizer-model", default="gpt-4o-mini")
+    parser.add_argument("--temperature", type=float, default=0.0, help="negative: do not send")
+    parser.add_argument(
+        "--json", metavar="PATH", help="also write the report as JSON ('-': stdout)"
+    )
+    args = parser.parse_args(argv)
+    config = HarnessConfig(
+        rounds=args.rounds,
+        users=args.users,
+        seed=args.seed,
+        feedback_per_round=args.feedback_per_round or None,
+        mode=args.mode,
+        kind=args.kind,
+        store=args.store,
+        base_url=None if args.offline else args.base_url or None,
+        agent_model=args.agent_model,
+        triage_model=args.triage_model,
+        optimizer_model=args.optimizer_model,
+        temperature=None if args.temperature < 0 else args.temperature,
+    )
+    return config, args.json
+
+
+def main(argv: Sequence[str] | None = None) -> list[RoundReport]:
+    """Run the harness from the command line; prints the table (and JSON with `--json`)."""
+    config, json_path = _parse(argv)
+    if config.offline and os.environ.get("OPENAI_API_KEY"):
+        print("note: OPENAI_API_KEY is set but no base URL: running offline; pass --base-url "
+              "https://api.openai.com/v1 to use it.")  # fmt: skip
+    if not config.offline and not os.environ.get("OPENAI_API_KEY"):
+        print("note: OPENAI_API_KEY is not set: sending a placeholder key (enough for local "
+              "servers that need none).")  # fmt: skip
+    print(_describe(config), flush=True)
+    reports = run_harness(config, log=lambda line: print(line, file=sys.stderr, flush=True))
+    print()
+    print(render_table(reports))
+    print()
+    for note in _notes(config, reports):
+        print(f"- {note}")
+    if json_path:
+        payload = {
+            "offline": config.offline,
+            "disclaimer": OFFLINE_NOTE if config.offline else None,
+            "config": {k: v for k, v in asdict(config).items() if k != "drain_timeout"},
+            "rounds": [{**asdict(r), "rate": r.rate} for r in reports],
+        }
+        text = json.dumps(payload, indent=2, default=str)
+        if json_path == "-":
+            print(text)
+        else:
+            with open(json_path, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+    return reports
+
+
+if __name__ == "__main__":
+    main()
