@@ -380,3 +380,14 @@ def test_two_optimizers_reading_the_lease_at_once_do_not_both_win(store):
     assert sum(len(r.optimizer.requests) for r in racers) == 1
     history = PromptRegistry(store).history("u")
     assert [v.version for v in history] == [2, 1]
+
+
+def test_outcome_reports_optimizer_usage_even_when_no_prompt_changed():
+    from langgraph.store.memory import InMemoryStore
+
+    h = make_harness(InMemoryStore(), mode="external")
+    h.middleware.add_feedback(h.ask("kim")["trajectory_id"], "Nothing to change.")
+    outcome = h.middleware.optimize_now("kim")
+    assert outcome.status == "unchanged"
+    assert outcome.usage["calls"] >= 1
+    assert outcome.usage["input_tokens"] > 0

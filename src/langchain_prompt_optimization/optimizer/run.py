@@ -130,6 +130,8 @@ class OptimizationOutcome:
         versions: Appended versions by prompt name.
         feedback_ids: Feedback items this optimization consumed or attempted.
         error: The error text when `failed`.
+        usage: The optimizer's model calls and tokens in this optimization (also when no
+            prompt changed, so nothing was stored).
     """
 
     user_id: str | None
@@ -139,6 +141,7 @@ class OptimizationOutcome:
     versions: dict[str, PromptVersion] = field(default_factory=dict)
     feedback_ids: tuple[str, ...] = ()
     error: str | None = None
+    usage: dict[str, int] = field(default_factory=dict)
 
 
 class _UsageCounter(BaseCallbackHandler):
@@ -453,7 +456,7 @@ def _optimize_leased(
         return OptimizationOutcome(owner.user_id, "busy", feedback_ids=ids)
     yield from _prune_after(layout, owner, settings, batch)
     status: Literal["optimized", "unchanged"] = "optimized" if versions else "unchanged"
-    return OptimizationOutcome(owner.user_id, status, versions, ids)
+    return OptimizationOutcome(owner.user_id, status, versions, ids, usage=usage)
 
 
 def _prune_after(
