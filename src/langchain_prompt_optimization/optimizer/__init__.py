@@ -11,6 +11,12 @@ from langchain_prompt_optimization.optimizer.checks import (
     undo_langmem_escaping,
 )
 from langchain_prompt_optimization.optimizer.engine import MODES, Mode, OptimizationEngine
+from langchain_prompt_optimization.optimizer.firewall import (
+    CATEGORIES,
+    FeedbackFirewall,
+    Finding,
+    quote_untrusted,
+)
 from langchain_prompt_optimization.optimizer.run import (
     KINDS,
     OptimizationOutcome,
@@ -21,10 +27,13 @@ from langchain_prompt_optimization.optimizer.run import (
 from langchain_prompt_optimization.optimizer.worker import PromptWorker
 
 __all__ = [
+    "CATEGORIES",
     "KINDS",
     "MODES",
     "NO_RECOMMENDATIONS",
     "CandidatePolicy",
+    "FeedbackFirewall",
+    "Finding",
     "Mode",
     "OptimizationEngine",
     "OptimizationOutcome",
@@ -34,6 +43,7 @@ __all__ = [
     "check_candidate",
     "locked_sections",
     "optimize_user",
+    "quote_untrusted",
     "template_variables",
     "undo_langmem_escaping",
 ]
