@@ -94,17 +94,26 @@ def _text_view(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold().translate(_QUOTES)
 
 
-def _strip_marks(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+# Unicode format characters (category Cf: zero-width spaces and joiners, bidi controls,
+# soft hyphen, tag characters) and the combining marks of Latin, Greek, Cyrillic and kana.
+_FORMAT = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f]+"
+)
+_MARKS = re.compile(
+    "[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u3099\u309a]+"
+)
 
 
 def _fold(text: str) -> str:
     """NFKC, format characters dropped, casefolded, homoglyphs mapped, accents stripped."""
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    if text.isascii():
+        return text.lower()
+    text = _FORMAT.sub("", unicodedata.normalize("NFKC", text))
     text = text.casefold().translate(_QUOTES).translate(_CONFUSABLES)
-    return unicodedata.normalize("NFC", _strip_marks(text))
+    return unicodedata.normalize("NFC", _MARKS.sub("", unicodedata.normalize("NFD", text)))
 
 
 def _spaced_runs(text: str) -> list[str]:
@@ -122,8 +131,39 @@ def _collapse_spacing(text: str) -> str:
     return _SPACED_RUN.sub(join, text)
 
 
-def _normalized_view(text: str) -> str:
-    return _collapse_spacing(_fold(text))
+class _Views:
+    """The ways one text is read, each computed once and only when needed."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._written: str | None = None
+        self._folded: str | None = None
+        self._normalized: str | None = None
+        self._addresses: dict[bool, list[_Address]] = {}
+
+    @property
+    def written(self) -> str:
+        if self._written is None:
+            self._written = _text_view(self.text)
+        return self._written
+
+    @property
+    def folded(self) -> str:
+        if self._folded is None:
+            self._folded = _fold(self.text)
+        return self._folded
+
+    @property
+    def normalized(self) -> str:
+        if self._normalized is None:
+            self._normalized = _collapse_spacing(self.folded)
+        return self._normalized
+
+    def addresses(self, *, normalized: bool) -> list[_Address]:
+        if normalized not in self._addresses:
+            view = self.normalized if normalized else self.written
+            self._addresses[normalized] = list(_addresses(view))
+        return self._addresses[normalized]
 
 
 def _leet_view(text: str) -> str:
@@ -164,6 +204,11 @@ class _Rule:
     source: str
     negatable: bool
     first_person_ok: bool
+    written: re.Pattern[str]
+    normalized: re.Pattern[str]
+    squashed: re.Pattern[str] | None  # English only
+    gate: frozenset[str]  # how a word starts where this rule can match the text as written
+    folded_gate: frozenset[str]  # the same for normalized text ("1" may stand for i or l)
 
 
 def _one_as_il(source: str) -> str:
@@ -210,13 +255,75 @@ def _rule(
     negatable: bool = True,
     first_person_ok: bool = True,
 ) -> _Rule:
-    re.compile(_expand(source))  # fail at import on a bad source, naming the rule
-    return _Rule(category, lang, source, negatable, first_person_ok)
+    gate = _gate(source) if lang not in _CJK_LANGS else set()
+    folded_gate = {_fold(prefix) for prefix in gate}
+    for old in "il":
+        folded_gate |= {prefix.replace(old, "1") for prefix in folded_gate}
+    return _Rule(
+        category=category,
+        lang=lang,
+        source=source,
+        negatable=negatable,
+        first_person_ok=first_person_ok,
+        written=re.compile(_expand(source)),
+        normalized=re.compile(_normalized_source(source)),
+        squashed=(
+            re.compile(_one_as_il(_expand(_fold(source), squash=True))) if lang == "en" else None
+        ),
+        gate=frozenset(gate),
+        folded_gate=frozenset(folded_gate),
+    )
 
 
-def _combined(rules: Sequence[_Rule], view: Callable[[_Rule], str]) -> re.Pattern[str]:
-    """One pattern for all rules (one scan per view); group `r<i>` names the rule."""
-    return re.compile("|".join(f"(?P<r{i}>{view(rule)})" for i, rule in enumerate(rules)))
+def _gate(source: str) -> set[str]:
+    """The first two letters of every word a Latin-script rule can start with.
+
+    A rule is tried only where a word with one of these beginnings starts, which keeps
+    long texts fast. Sources start with `\\b` and a word or a `(?:...)` group of words.
+
+    Raises:
+        ValueError: If the source's first word cannot be read (fix the source).
+    """
+    text = source.removeprefix(r"\b")
+    if text.startswith("<"):
+        return {"<"}
+    alternatives = [text]
+    if text.startswith("(?:"):
+        depth, end = 0, len(text)
+        for index, ch in enumerate(text):
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            if depth == 0:
+                end = index
+                break
+        alternatives = []
+        if text[end + 1 : end + 2] not in ("?", "*", "{"):
+            depth, current = 0, ""
+            for ch in text[3:end]:
+                depth += {"(": 1, ")": -1}.get(ch, 0)
+                if ch == "|" and depth == 0:
+                    alternatives.append(current)
+                    current = ""
+                else:
+                    current += ch
+            alternatives.append(current)
+    gate: set[str] = set()
+    for alternative in alternatives:
+        word = _LEADING_LETTERS.match(alternative)
+        letters = word.group(0) if word else ""
+        if alternative[len(letters) : len(letters) + 1] in ("?", "*", "{"):
+            letters = letters[:-1]
+        if len(letters) < 2:
+            gate.clear()
+            break
+        gate.add(letters[:2])
+    if not gate:
+        msg = f"cannot read the first word of rule {source[:60]!r}"
+        raise ValueError(msg)
+    return gate
+
+
+_LEADING_LETTERS = re.compile(r"[^\W\d_]+")
+_CJK_LANGS = ("zh", "ja")
 
 
 # --- ignore_rules ------------------------------------------------------------------------
@@ -455,7 +562,7 @@ _ROLE_EN = (
     r"\b(?:without|with no|free of|free from) (?:any )?(?:ethical|moral|content|safety) "
     r"(?:guidelines|restrictions|filters|limits|constraints|rules)\b",
     r"\b(?:stay|remain) in character\b|\b(?:never|don't|do not) break character\b",
-    r"\b(?:let's |lets )?(?:roleplay|role-play|role play) (?:as|that you|a game where|where you|"
+    r"\b(?:roleplay|role-play|role play) (?:as|that you|a game where|where you|"
     r"you are|you're)\b",
 )
 
@@ -488,7 +595,9 @@ def _build_rules() -> tuple[_Rule, ...]:
     for source in _IGNORE_EN:
         rules.append(_rule("ignore_rules", "en", source, first_person_ok=False))
     for lang, sources in _IGNORE_FOREIGN.items():
-        rules.extend(_rule("ignore_rules", lang, source) for source in sources)
+        rules.extend(
+            _rule("ignore_rules", lang, source, first_person_ok=False) for source in sources
+        )
     for source in _TOOLS_EN:
         rules.append(_rule("tool_permissions", "en", source))
     for source in _ROLE_EN:
@@ -497,54 +606,53 @@ def _build_rules() -> tuple[_Rule, ...]:
 
 
 _RULE_SET = _build_rules()
-_CJK_LANGS = ("zh", "ja")
-_LATIN_SET = tuple(rule for rule in _RULE_SET if rule.lang not in _CJK_LANGS)
 _CJK_SET = tuple(rule for rule in _RULE_SET if rule.lang in _CJK_LANGS)
 
 
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    """The rules compiled for one way of reading text."""
-
-    latin: re.Pattern[str]  # tried only where a word (or a `<`) starts: fast on long text
-    cjk: re.Pattern[str]  # searched everywhere, only when the text has CJK characters
-
-
-def _compiled(view: Callable[[_Rule], str]) -> _Compiled:
-    return _Compiled(_combined(_LATIN_SET, view), _combined(_CJK_SET, view))
+def _gated(key: Callable[[_Rule], frozenset[str]]) -> dict[str, tuple[_Rule, ...]]:
+    """Rules by the beginnings of the words they can start at, in `_RULE_SET` order."""
+    table: dict[str, list[_Rule]] = {}
+    for rule in _RULE_SET:
+        for prefix in key(rule):
+            table.setdefault(prefix, []).append(rule)
+    return {prefix: tuple(rules) for prefix, rules in table.items()}
 
 
-_WRITTEN_RULES = _compiled(lambda rule: _expand(rule.source))
-_NORMALIZED_RULES = _compiled(lambda rule: _normalized_source(rule.source))
-# Letter-spaced runs lose their word gaps: English rules only, with every gap optional.
-_SQUASHED_RULES = _combined(
-    _LATIN_SET,
-    lambda rule: (
-        _one_as_il(_expand(_fold(rule.source), squash=True)) if rule.lang == "en" else "$^"
-    ),
-)
+_WRITTEN_GATES = _gated(lambda rule: rule.gate)
+_FOLDED_GATES = _gated(lambda rule: rule.folded_gate)
+_SQUASHED_GATES = _gated(lambda rule: rule.folded_gate if rule.squashed else frozenset())
 _STARTS = re.compile(r"\b\w|<")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
+_Hit = tuple[_Rule, "re.Match[str]"]
 
-def _matches(compiled: _Compiled, view: str) -> Iterator[tuple[_Rule, re.Match[str]]]:
-    """Rule matches in `view`, in order of position (Latin rules first, then CJK)."""
+
+def _rule_matches(view: str, *, normalized: bool) -> Iterator[_Hit]:
+    """Every rule match in `view`: Latin rules where a gated word starts, then CJK rules."""
+    gates = _FOLDED_GATES if normalized else _WRITTEN_GATES
     for start in _STARTS.finditer(view):
-        match = compiled.latin.match(view, start.start())
-        if match is not None:
-            yield _LATIN_SET[int((match.lastgroup or "r0")[1:])], match
+        pos = start.start()
+        rules = gates.get(view[pos : pos + 2]) or gates.get(view[pos], ())
+        for rule in rules:
+            match = (rule.normalized if normalized else rule.written).match(view, pos)
+            if match is not None:
+                yield rule, match
     if _CJK.search(view) is not None:
-        pos = 0
-        while (match := compiled.cjk.search(view, pos)) is not None:
-            pos = match.start() + 1
-            yield _CJK_SET[int((match.lastgroup or "r0")[1:])], match
+        for rule in _CJK_SET:
+            pattern = rule.normalized if normalized else rule.written
+            pos = 0
+            while (match := pattern.search(view, pos)) is not None:
+                pos = match.start() + 1
+                yield rule, match
 
 
-def _searches(pattern: re.Pattern[str], view: str) -> Iterator[tuple[_Rule, re.Match[str]]]:
-    pos = 0
-    while (match := pattern.search(view, pos)) is not None:
-        pos = match.start() + 1
-        yield _LATIN_SET[int((match.lastgroup or "r0")[1:])], match
+def _squashed_matches(run: str) -> Iterator[_Hit]:
+    """English rule matches in a letter-spaced run, squashed: words may start anywhere."""
+    for pos in range(len(run) - 1):
+        for rule in _SQUASHED_GATES.get(run[pos : pos + 2], ()):
+            match = rule.squashed.match(run, pos) if rule.squashed else None
+            if match is not None:
+                yield rule, match
 
 
 _VERBS = tuple(
@@ -645,29 +753,27 @@ class _Screen:
     def findings(self) -> list[Finding]:
         return [self.found[c] for c in CATEGORIES if c in self.found]
 
-    def rules(self, text: str, *, via: str | None = None) -> None:
+    def rules(self, views: _Views, *, via: str | None = None) -> None:
         """Run every rule over the text as written, then over its normalized views."""
-        written = _text_view(text)
-        self._take(_matches(_WRITTEN_RULES, written), written, via)
+        written = views.written
+        self._take(_rule_matches(written, normalized=False), written, via)
         if self.done:
             return
-        folded = _normalized_view(text)
-        views = [folded]
+        folded = views.normalized
+        readings = [folded]
         if any(ch in _LEET_CHARS for ch in folded):
-            views.append(_leet_view(folded))
+            readings.append(_leet_view(folded))
         seen = {written}
-        for view in views:
+        for view in readings:
             if view not in seen and not self.done:
                 seen.add(view)
-                self._take(_matches(_NORMALIZED_RULES, view), view, via or "normalized")
-        for run in _spaced_runs(_fold(text)):
+                self._take(_rule_matches(view, normalized=True), view, via or "normalized")
+        for run in _spaced_runs(views.folded):
             for squashed in dict.fromkeys((run, run.translate(_LEET_TABLE))):
                 if not self.done:
-                    self._take(_searches(_SQUASHED_RULES, squashed), squashed, via or "normalized")
+                    self._take(_squashed_matches(squashed), squashed, via or "normalized")
 
-    def _take(
-        self, matches: Iterator[tuple[_Rule, re.Match[str]]], view: str, via: str | None
-    ) -> None:
+    def _take(self, matches: Iterator[_Hit], view: str, via: str | None) -> None:
         """Record the first acceptable match per category; `via=None`: text or language."""
         for rule, match in matches:
             if self.done:
@@ -684,15 +790,15 @@ class _Screen:
                 self.add(rule.category, match.group(0), "text" if rule.lang == "en" else rule.lang)
 
     def exfiltration(
-        self, text: str, trusted: Callable[[_Address], bool], *, via: str | None = None
+        self, views: _Views, trusted: Callable[[_Address], bool], *, via: str | None = None
     ) -> None:
         """An instruction verb shortly before an outside address."""
         if "exfiltration" not in self.wanted or "exfiltration" in self.found:
             return
-        written = _text_view(text)
-        written_addresses = {a.text for a in _addresses(written)}
-        for view, normalized in ((written, False), (_normalized_view(text), True)):
-            for address in _addresses(view):
+        written_addresses = {a.text for a in views.addresses(normalized=False)}
+        for normalized in (False, True):
+            view = views.normalized if normalized else views.written
+            for address in views.addresses(normalized=normalized):
                 disguised = normalized and address.text not in written_addresses
                 if not disguised and trusted(address):
                     continue
@@ -817,16 +923,16 @@ class FeedbackFirewall:
         if not added.strip():
             return []
         screen = _Screen(CATEGORIES)
-        self._run(screen, added, known_text=current, depth=0)
+        views = _Views(added)
+        trusted = self._trust(current)
+        self._run(screen, views, trusted, depth=0)
         if "exfiltration" not in screen.found:
-            trusted = self._trust(current)
-            written = _text_view(added)
-            seen = {a.text for a in _addresses(written)}
-            for address in _addresses(written):
+            seen = {a.text for a in views.addresses(normalized=False)}
+            for address in views.addresses(normalized=False):
                 if address.domain and not trusted(address):
                     screen.add("exfiltration", address.text, "text")
                     break
-            for address in _addresses(_normalized_view(added)):
+            for address in views.addresses(normalized=True):
                 if address.domain and (address.text not in seen or not trusted(address)):
                     screen.add("exfiltration", address.text, "normalized")
                     break
@@ -850,16 +956,18 @@ class FeedbackFirewall:
 
     def _screen(self, text: str, categories: Sequence[str], *, known_text: str) -> list[Finding]:
         screen = _Screen(categories)
-        self._run(screen, text, known_text=known_text, depth=0)
+        self._run(screen, _Views(text), self._trust(known_text), depth=0)
         return screen.findings()
 
-    def _run(self, screen: _Screen, text: str, *, known_text: str, depth: int) -> None:
+    def _run(
+        self, screen: _Screen, views: _Views, trusted: Callable[[_Address], bool], *, depth: int
+    ) -> None:
         via = "base64" if depth else None
-        screen.rules(text, via=via)
-        screen.exfiltration(text, self._trust(known_text), via=via)
+        screen.rules(views, via=via)
+        screen.exfiltration(views, trusted, via=via)
         if depth < _BASE64_DEPTH and not screen.done:
-            for decoded in _decoded_base64(text):
-                self._run(screen, decoded, known_text=known_text, depth=depth + 1)
+            for decoded in _decoded_base64(views.text):
+                self._run(screen, _Views(decoded), trusted, depth=depth + 1)
                 if screen.done:
                     return
 
