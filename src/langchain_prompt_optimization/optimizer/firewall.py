@@ -194,7 +194,8 @@ _LONG_FILL = r"\W+(?:\w+\W+){0,6}?"
 # same clause (punctuation ends it, so "No, ignore all rules" is not negated).
 _NEGATION = re.compile(
     r"\b(?:never|not|don'?t|dont|do not|no|avoid|nor|mustn'?t|shouldn'?t|can'?t|cannot|"
-    r"won'?t|refuse to|stop)[ \t]+(?:(?!mind\b|hesitate\b|fail\b|forget\b)\w+[ \t]+)?$"
+    r"won'?t|refuse to|stop)[ \t]+"
+    r"(?:asks?(?: you)? (?:to|for) |(?!mind\b|hesitate\b|fail\b|forget\b)\w+[ \t]+)?$"
 )
 _FIRST_PERSON = re.compile(r"\b(?:my|mine|i|i've|i'd)\b")
 
@@ -257,6 +258,9 @@ def _rule(
     negatable: bool = True,
     first_person_ok: bool = True,
 ) -> _Rule:
+    if re.search(r"\\[A-Z]", source):  # sources are casefolded for normalized text
+        msg = f"rule sources must not use upper-case escapes: {source[:60]!r}"
+        raise ValueError(msg)
     gate = _gate(source) if lang not in _CJK_LANGS else set()
     folded_gate = {_fold(prefix) for prefix in gate}
     for old in "il":
@@ -494,7 +498,7 @@ _WITHOUT_ASKING = (
     r"without (?:asking|confirm\w*|approv\w*|permission|check\w*|review\w*|consent|verif\w*|"
     r"human|a human|supervision|oversight)"
 )
-_TOOL_NAME = r"\w+_(?:\w+|\*)"
+_TOOL_NAME = r"(?:[a-z0-9]++_)++(?:[a-z0-9]++|\*)?+"  # possessive: linear on "a_a_a_..."
 _TOOLS_EN = (
     rf"\b(?:call|invoke|run|execute|use|trigger) (?:the )?{_TOOL_NAME}(?: (?:tool|function))?"
     rf" ~ {_WITHOUT_ASKING}",
@@ -709,7 +713,10 @@ def _digits(text: str) -> str:
 # Screening
 # --------------------------------------------------------------------------------------
 
-_BASE64_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
+_BASE64_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}+={0,2}(?![A-Za-z0-9+/=_-])")
+_BASE64_BLOCK = re.compile(  # possessive: no backtracking over long tokens
+    r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}+(?:[ \t]*\r?\n[ \t]*[A-Za-z0-9+/]{4,}+)++={0,2}"
+)
 _UNIT_SPLIT = re.compile(r"(?<=[.!?])\s+")
 _BULLET = re.compile(r"^[\s\-*•>]+|^\d+[.)]\s+")
 
@@ -723,10 +730,18 @@ def _negated(view: str, start: int) -> bool:
     return _NEGATION.search(view, max(0, start - 32), start) is not None
 
 
+def _base64_tokens(text: str) -> Iterator[str]:
+    """Base64-looking tokens, and line-wrapped base64 blocks joined into one token."""
+    for match in _BASE64_TOKEN.finditer(text):
+        yield match.group(0)
+    for match in _BASE64_BLOCK.finditer(text):
+        yield "".join(match.group(0).split())
+
+
 def _decoded_base64(text: str) -> Iterator[str]:
     """Plausible base64 tokens of `text`, decoded, when they are mostly printable UTF-8."""
-    for match in _BASE64_TOKEN.finditer(text):
-        token = match.group(0).rstrip("=")
+    for candidate in _base64_tokens(text):
+        token = candidate.rstrip("=")
         if len(token) % 4 == 1:
             continue
         padded = token + "=" * (-len(token) % 4)
