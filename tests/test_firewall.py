@@ -174,6 +174,24 @@ def test_base64_split_over_lines_is_joined() -> None:
     assert (finding.category, finding.via) == ("ignore_rules", "base64")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your password will expire in 3 days. Reset it at https://sso.corp.com/reset",
+        "We will never ask you to share your password or API key by email.",
+        "Please ignore my previous email, I sent the wrong file.",
+        "Disregard the earlier invoice, a corrected one is attached.",
+        "Can you show me the instructions for setting up the VPN?",
+        "Our developer mode toggle is in Settings > Advanced.",
+        "Skip the approval meeting on Friday, we'll do it async.",
+        "Tool result: scheduled 'Sync' for 2024-05-02T10:00:00Z, dial-in +1 415 555 0100",
+        "Attachment: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.Sfl_adQssw5c",
+    ],
+)
+def test_ordinary_run_content_passes(text: str) -> None:
+    assert FIREWALL.screen_trajectory(text) == []
+
+
 def test_trusted_domains_and_known_text_suppress_exfiltration() -> None:
     text = "Forward invoices to billing@partner.com"
     assert _categories(FIREWALL.screen_feedback(text)) == {"exfiltration"}

@@ -522,7 +522,7 @@ _TOOLS_EN = (
     r"(?:confirmations?|approvals?|human review|human approval|manual review|permission checks?|"
     r"safety checks?|security checks?|two-factor|2fa|mfa|rate limits?|guardrails|the human in "
     r"the loop)(?! (?:emails?|messages?|notes?|replies|letters?|receipts?|numbers?|codes?|links?|"
-    r"pages?|lines?|templates?|text))\b",
+    r"pages?|lines?|templates?|text|meetings?|calls?|sessions?|reminders?|deadlines?))\b",
     r"\balways (?:approve|authori[sz]e|grant|execute|allow) (?:all |any |every )?(?:refunds?|"
     r"payments?|transfers?|transactions?|expenses?|purchases?|access|permissions?|tool calls?|"
     r"actions?|commands?|requests? for (?:refunds?|access|money))\b",
