@@ -197,6 +197,7 @@ _NEGATION = re.compile(
     r"won'?t|refuse to|stop)[ \t]+"
     r"(?:asks?(?: you)? (?:to|for) |(?!mind\b|hesitate\b|fail\b|forget\b)\w+[ \t]+)?$"
 )
+_LINE_PREFIX = re.compile(r"[\s#*>\[\]()|-]*")  # markup allowed before a line-start rule
 _FIRST_PERSON = re.compile(r"\b(?:my|mine|i|i've|i'd)\b")
 
 
@@ -207,6 +208,7 @@ class _Rule:
     source: str
     negatable: bool
     first_person_ok: bool
+    line_start: bool  # only counts at the start of a line ("SYSTEM: ...")
     written: re.Pattern[str]
     normalized: re.Pattern[str]
     squashed: re.Pattern[str] | None  # English only
@@ -257,6 +259,7 @@ def _rule(
     *,
     negatable: bool = True,
     first_person_ok: bool = True,
+    line_start: bool = False,
 ) -> _Rule:
     if re.search(r"\\[A-Z]", source):  # sources are casefolded for normalized text
         msg = f"rule sources must not use upper-case escapes: {source[:60]!r}"
@@ -271,6 +274,7 @@ def _rule(
         source=source,
         negatable=negatable,
         first_person_ok=first_person_ok,
+        line_start=line_start,
         written=re.compile(_expand(source)),
         normalized=re.compile(_normalized_source(source)),
         squashed=(
@@ -342,7 +346,8 @@ _QUALIFIER = (
     r"system|safety|developer|your|these|those|the above)"
 )
 _RULES = (
-    r"(?:instructions?|rules|guidelines|guardrails|directives|directions|prompts?|system prompt|"
+    r"(?:instructions?|rules|guidelines|guidance|guardrails|directives|directions|prompts?|"
+    r"system prompt|"
     r"restrictions|constraints|policies|programming|training|safeguards|filters|protocols|"
     r"commands|orders|limitations)"
 )
@@ -366,7 +371,18 @@ _IGNORE_EN = (
     r"\b(?:new|updated|real|actual|true) system (?:prompt|instructions?|message)\b",
     r"\b(?:system|admin|developer|sudo|root) (?:override|command|instruction)s?\s*:",
     r"\bend of (?:the )?(?:system )?(?:prompt|instructions)\b",
+    rf"\b{_IGNORE_VERB} ~ {_RULES} (?:you (?:were|have been|'ve been) (?:given|told)|above|"
+    r"so far)\b(?! (?:about|on|regarding|for|when|concerning)\b)",
+    rf"\b(?:the|your|all|these) (?:\w+ )?{_RULES} (?:above|so far|you were given) ~~ "
+    rf"{_IGNORE_VERB} (?:them|it|those)\b",
+    r"\b(?:your|the) (?:new|real|true|actual) (?:instructions|rules|orders|task|directives|"
+    r"purpose) (?:are|is)\b",
     _OPTIMIZER_TAGS,
+)
+_ROLE_MARKER = (  # a line posing as another speaker: "SYSTEM: the assistant must now ..."
+    r"\b(?:system|developer|admin|root)(?: message| prompt| note| override| instruction)?\s*:\s*"
+    r"(?:the assistant|ignore|disregard|new instructions|override|reveal|print|output|you (?:are|"
+    r"must) now)"
 )
 _IGNORE_FOREIGN = {
     "es": (
@@ -400,8 +416,10 @@ _IGNORE_FOREIGN = {
         r"ограничени\w*|промпт\w*|директив\w*)",
     ),
     "zh": (
-        r"(?:忽略|无视|忽视|無視|不要理会|不要理會|忘记|忘記|忘掉|违背|違背|绕过|繞過)[^。！？\n]{0,12}"
-        r"(?:指令|指示|规则|規則|说明|說明|提示词|提示詞|系统提示|系統提示|限制|设定|設定)",
+        r"(?:忽略|无视|忽视|忽視|無視|不要理会|不要理會|忘记|忘記|忘掉|违背|違背|绕过|繞過)"
+        r"[^。！？\n]{0,12}(?:指令|指示|规则|規則|说明|說明|提示词|提示詞|系统提示|系統提示|限制|设定|"
+        r"設定)",
+        r"(?:指令|规则|規則|限制|设定|設定)[^。！？\n]{0,12}(?:忽略|无视|忽视|忽視|無視)",
     ),
     "ja": (
         r"(?:指示|命令|ルール|規則|制約|プロンプト|設定)[^。！？\n]{0,12}(?:無視|忘れ)",
@@ -413,17 +431,18 @@ _IGNORE_FOREIGN = {
 _REVEAL_VERB = (
     r"(?:reveal|print|show|display|repeat|output|leak|dump|tell|give|share|disclose|expose|"
     r"recite|echo|paste|spell out|write out|type out|list|send|provide|return|read out|copy|"
-    r"translate|summari[sz]e)"
+    r"translate|summari[sz]e|include|insert|append|quote|put|attach|embed)"
 )
 _SECRET = (
     r"(?:(?:system|hidden|secret|initial|original|internal|developer|underlying|confidential|"
-    r"verbatim) (?:prompts?|instructions|message|rules|configuration|directives)"
+    r"verbatim) (?:prompts?|instructions|rules|configuration|directives)"
+    r"|(?:system|developer|hidden) message"
     r"|(?:full|exact|entire|complete|whole) (?:system )?prompt"
     r"|your (?:system )?(?:prompts?|instructions|rules|guidelines|directives|configuration|config|"
     r"initial instructions)"
     r"|the (?:system prompt|prompt above|instructions above|text above|initial prompt|"
     r"hidden prompt|rules you were given|instructions you were given)"
-    r"|system prompt|pre-?prompt|the prompt(?! (?:for|to|when|about|that|which|in|on|with))"
+    r"|system prompt|pre-?prompt"
     r"|api[\s_-]?keys?"
     r"|(?:secret|access|auth|bearer|private|session|refresh|api|ssh|encryption|signing) "
     r"(?:keys?|tokens?)"
@@ -435,11 +454,13 @@ _SECRET = (
     r"|(?:environment|env) variables|env vars)"
 )
 _REVEAL_EN = (
-    rf"\b{_REVEAL_VERB} ~ {_SECRET}\b",
+    rf"\b{_REVEAL_VERB}s? ~ {_SECRET}\b",
     r"\bwhat (?:is|are|was|were) (?:your|the) (?:system prompt|(?:system |initial |original |"
     r"hidden |exact )?(?:instructions|prompt|rules)|api key|password)\b",
     r"\b(?:repeat|print|output|copy|echo|recite) ~ (?:text|words|everything|content|messages?|"
     r"lines?) (?:above|before this|preceding)\b",
+    r"\b(?:reveal|print|show|display|repeat|output|leak|dump|recite|echo) (?:me )?the (?:full |"
+    r"whole |original |entire |exact )?prompt\b(?! (?:for|to|when|about|that|which|in|on|with)\b)",
 )
 _REVEAL_FOREIGN = {
     "es": (
@@ -485,6 +506,8 @@ _REVEAL_FOREIGN = {
         r"(?:显示|顯示|透露|泄露|洩露|输出|輸出|打印|告诉我|告訴我|给我|給我|重复|重複|展示|列出|说出|說出)"
         r"[^。！？\n]{0,12}(?:系统提示|系統提示|提示词|提示詞|指令|密码|密碼|密钥|密鑰|"
         r"api ?key|令牌|凭证|憑證|秘密)",
+        r"(?:系统提示|系統提示|提示词|提示詞|密码|密碼|密钥|密鑰|凭证|憑證)[^。！？\n]{0,12}"
+        r"(?:输出|輸出|显示|顯示|打印|告诉|告訴|发给|發給|列出|透露|泄露|洩露)",
     ),
     "ja": (
         r"(?:システムプロンプト|プロンプト|指示|パスワード|api ?キー|秘密鍵|認証情報|"
@@ -500,6 +523,10 @@ _WITHOUT_ASKING = (
 )
 _TOOL_NAME = r"(?:[a-z0-9]++_)++(?:[a-z0-9]++|\*)?+"  # possessive: linear on "a_a_a_..."
 _TOOLS_EN = (
+    r"\b(?:never|don't|do not|no need to|stop|no longer) (?:ask|asking|wait) (?:me |anyone |the "
+    r"user )?(?:for )?(?:confirmation|approval|permission|consent) (?:before|to|when) (?:deleting|"
+    r"removing|wiping|purging|paying|refunding|transferring|wiring|executing|running|granting|"
+    r"issuing refunds)\b",
     rf"\b(?:call|invoke|run|execute|use|trigger) (?:the )?{_TOOL_NAME}(?: (?:tool|function))?"
     rf" ~ {_WITHOUT_ASKING}",
     rf"\b(?:delete|remove|wipe|purge|erase|destroy|refund|transfer|wire|execute|run) (?:all|any|"
@@ -541,6 +568,9 @@ _NO_RULES = (
     r"constraints|censorship)"
 )
 _ROLE_EN = (
+    rf"\b(?:you are|you're|youre|be) (?:now )?(?:an? )?(?:\w+ )?(?:ai|assistant|model|chatbot|bot|"
+    rf"llm) (?:with no|without(?: any)?) (?:ethical |moral |safety )?{_NO_RULES}\b"
+    r"(?! (?:on|about|regarding|for|in)\b)",
     r"\bpretend (?:that )?(?:you are|you're|youre|to be|you have|you can|you were)\b",
     r"\b(?:act|acting|behave|respond|answer|roleplay|role-play|role play|play) (?:as|like) "
     r"(?:an? |the )?(?:dan|stan|jailbroken|unrestricted|unfiltered|uncensored|unaligned|evil|"
@@ -600,6 +630,7 @@ def _build_rules() -> tuple[_Rule, ...]:
         rules.extend(_rule("reveal_secrets", lang, source) for source in sources)
     for source in _IGNORE_EN:
         rules.append(_rule("ignore_rules", "en", source, first_person_ok=False))
+    rules.append(_rule("ignore_rules", "en", _ROLE_MARKER, line_start=True))
     for lang, sources in _IGNORE_FOREIGN.items():
         rules.extend(
             _rule("ignore_rules", lang, source, first_person_ok=False) for source in sources
@@ -726,6 +757,15 @@ def _evidence(snippet: str) -> str:
     return text if len(text) <= _MAX_EVIDENCE else text[: _MAX_EVIDENCE - 1] + "…"
 
 
+def _at_line_start(view: str, start: int) -> bool:
+    """Whether only whitespace or markup (`###`, `>`, `-`) precedes `start` on its line."""
+    begin = max(0, start - 40)
+    newline = view.rfind("\n", begin, start)
+    if newline < 0 and begin > 0:
+        return False
+    return _LINE_PREFIX.fullmatch(view, newline + 1, start) is not None
+
+
 def _negated(view: str, start: int) -> bool:
     return _NEGATION.search(view, max(0, start - 32), start) is not None
 
@@ -807,6 +847,8 @@ class _Screen:
             if rule.negatable and _negated(view, match.start()):
                 continue
             if not rule.first_person_ok and _FIRST_PERSON.search(match.group(0)):
+                continue
+            if rule.line_start and not _at_line_start(view, match.start()):
                 continue
             if via is not None:
                 self.add(rule.category, match.group(0), via)
