@@ -429,7 +429,8 @@ _IGNORE_FOREIGN = {
 
 # --- reveal_secrets ----------------------------------------------------------------------
 _REVEAL_VERB = (
-    r"(?:reveal|print|show|display|repeat|output|leak|dump|tell|give|share|disclose|expose|"
+    r"(?:reveal|print|show|display|repeat|output|leak|dump|tell (?:me|us)|give (?:me|us)|share|"
+    r"disclose|expose|"
     r"recite|echo|paste|spell out|write out|type out|list|send|provide|return|read out|copy|"
     r"translate|summari[sz]e|include|insert|append|quote|put|attach|embed)"
 )
@@ -455,8 +456,8 @@ _SECRET = (
 )
 _REVEAL_EN = (
     rf"\b{_REVEAL_VERB}s? ~ {_SECRET}\b",
-    r"\bwhat (?:is|are|was|were) (?:your|the) (?:system prompt|(?:system |initial |original |"
-    r"hidden |exact )?(?:instructions|prompt|rules)|api key|password)\b",
+    r"\bwhat(?:'?s| is| are| was| were) (?:your|the) (?:system prompt|(?:system |initial |"
+    r"original |hidden |exact )?(?:instructions|prompt|rules)|api key|password)\b",
     r"\b(?:repeat|print|output|copy|echo|recite) ~ (?:text|words|everything|content|messages?|"
     r"lines?) (?:above|before this|preceding)\b",
     r"\b(?:reveal|print|show|display|repeat|output|leak|dump|recite|echo) (?:me )?the (?:full |"
