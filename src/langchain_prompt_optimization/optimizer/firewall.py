@@ -929,7 +929,13 @@ class FeedbackFirewall:
     jailbreaks. Each is matched as written, after normalization (homoglyphs, fullwidth,
     zero-width characters, letter spacing, leetspeak), inside base64, and in other
     languages. Patterns need an instruction shape (verb + object), so product feedback
-    such as "Ignore newsletters when triaging" passes.
+    such as "Ignore newsletters when triaging" passes; an English negation right before the
+    verb ("Never share passwords") clears a match, punctuation ends it ("No, ignore ...").
+
+    Limits: a paraphrase with none of the known verbs/objects, a language other than
+    English, es, fr, de, it, pt, ru, zh and ja, encodings other than base64 (hex, rot13,
+    URL-encoding), and look-alikes outside the Cyrillic/Greek/Armenian map pass. Findings
+    are a reason to hold text for a human, not proof of an attack.
 
     Attributes:
         trusted_domains: Email/URL domains that may be named (subdomains included),
@@ -989,9 +995,17 @@ class FeedbackFirewall:
     def screen_candidate(self, candidate: str, current: str) -> list[Finding]:
         """Findings for the text a candidate prompt adds to `current`.
 
-        Only lines/sentences absent from `current` are screened (all categories); any new
-        email address or URL there whose domain is neither trusted nor in `current` is an
-        `exfiltration` finding even without a verb.
+        Only lines/sentences absent from `current` are screened (all categories, with
+        `current` as the known text); any new email address, URL or bare domain there whose
+        domain is neither trusted nor in `current` is an `exfiltration` finding even without
+        a verb (phone numbers need a verb).
+
+        Args:
+            candidate: The prompt the optimizer proposes.
+            current: The prompt it would replace.
+
+        Returns:
+            At most one finding per category, in `CATEGORIES` order; `[]` when clean.
         """
         if not self.enabled:
             return []
