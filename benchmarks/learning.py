@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from benchmarks.scripted_assistant import scripted_assistant_model, scripted_optimizer_model
 from benchmarks.simulated_user import (
+    COMPANY_DOMAIN,
     PERSONAS,
     PREFERENCES,
     Persona,
@@ -49,7 +50,7 @@ from examples.email_assistant.assistant import TRIAGE, build_assistant, check_ca
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.tools import tool
 
-from langchain_prompt_optimization import PromptRegistry, open_store
+from langchain_prompt_optimization import FeedbackFirewall, PromptRegistry, open_store
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -302,6 +303,9 @@ def run_harness(
         tools=[write_email, check_calendar_availability],
         kind=config.kind,
         mode=config.mode,
+        # The personas' CC rules name company addresses: trust the company's domain so the
+        # feedback firewall lets them through (an outside address would be held for review).
+        firewall=FeedbackFirewall(trusted_domains=(COMPANY_DOMAIN,)),
     )
     registry = PromptRegistry(store)
     personas = PERSONAS[: config.users]

@@ -43,6 +43,9 @@ __all__ = [
     "tasks_for_round",
 ]
 
+COMPANY_DOMAIN = "example.com"
+"""The personas' company: their CC addresses live here (the firewall trusts it)."""
+
 PREFERENCES = (
     "sign_off",
     "no_exclamation",

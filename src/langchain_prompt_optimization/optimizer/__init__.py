@@ -11,6 +11,12 @@ from langchain_prompt_optimization.optimizer.checks import (
     undo_langmem_escaping,
 )
 from langchain_prompt_optimization.optimizer.engine import MODES, Mode, OptimizationEngine
+from langchain_prompt_optimization.optimizer.firewall import (
+    CATEGORIES,
+    FeedbackFirewall,
+    Finding,
+    quote_untrusted,
+)
 from langchain_prompt_optimization.optimizer.gate import (
     MATCH_MODES,
     EvaluationGate,
@@ -34,6 +40,7 @@ from langchain_prompt_optimization.optimizer.run import (
 from langchain_prompt_optimization.optimizer.worker import PromptWorker
 
 __all__ = [
+    "CATEGORIES",
     "KINDS",
     "MATCH_MODES",
     "MODES",
@@ -41,6 +48,8 @@ __all__ = [
     "PII_TYPES",
     "CandidatePolicy",
     "EvaluationGate",
+    "FeedbackFirewall",
+    "Finding",
     "GateResult",
     "Mode",
     "Monitor",
@@ -54,6 +63,7 @@ __all__ = [
     "find_pii",
     "locked_sections",
     "optimize_user",
+    "quote_untrusted",
     "redact_pii",
     "reference_example",
     "template_variables",
