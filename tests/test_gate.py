@@ -305,3 +305,31 @@ def test_worker_gate_uses_its_own_model():
     assert latest.status == "rejected"
     assert latest.scores
     assert latest.scores["examples"] == 1
+
+
+def test_cli_shows_gate_scores_and_examples(tmp_path, capsys, monkeypatch):
+    import json
+
+    from langchain_prompt_optimization import open_store
+    from langchain_prompt_optimization.review.cli import main as promptopt
+
+    monkeypatch.setenv("COLUMNS", "220")
+    uri = f"sqlite:///{tmp_path}/cli.db"
+    store = open_store(uri)
+    agent, mw, _ = _agent(EvaluationGate(), store)
+    good = _ask(agent, "ho")
+    mw.add_feedback(good["trajectory_id"], "Good.", score=1.0)
+    mw.add_feedback(_ask(agent, "ho")["trajectory_id"], "Never send emails.")
+    assert promptopt(["--store", uri, "--json", "history", "ho"]) == 0
+    versions = json.loads(capsys.readouterr().out)["versions"]
+    assert versions[0]["status"] == "rejected"
+    assert versions[0]["scores"]["candidate"] == 0.0
+    assert versions[0]["scores"]["active"] == 1.0
+    assert promptopt(["--store", uri, "history", "ho"]) == 0
+    assert "0.00/1.00 (1)" in capsys.readouterr().out
+    assert promptopt(["--store", uri, "show", "ho", "--version", str(versions[0]["version"])]) == 0
+    assert "evaluation gate: candidate/active 0.00/1.00 (1)" in capsys.readouterr().out
+    assert promptopt(["--store", uri, "--json", "examples", "ho"]) == 0
+    (example,) = json.loads(capsys.readouterr().out)["examples"]
+    assert example["source"] == "feedback"
+    store.conn.close()  # type: ignore[attr-defined]
