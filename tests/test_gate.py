@@ -333,3 +333,26 @@ def test_cli_shows_gate_scores_and_examples(tmp_path, capsys, monkeypatch):
     (example,) = json.loads(capsys.readouterr().out)["examples"]
     assert example["source"] == "feedback"
     store.conn.close()  # type: ignore[attr-defined]
+
+
+def test_async_evaluators_work_from_sync_and_async_replays():
+    async def answered(*, outputs: list[Any], reference_outputs: list[Any]) -> bool:
+        return outputs[-1].content == reference_outputs[-1].content
+
+    plain = create_agent(
+        ScriptedChatModel(responses=agent_reply),
+        tools=[lookup_contact, send_email],
+        system_prompt=BASE,
+    )
+    run = _ask(plain, "z")
+    call = GateCall(
+        EvaluationGate(trajectory_match=None, evaluator=answered),
+        ScriptedChatModel(responses=agent_reply),
+        (lookup_contact, send_email),
+        BASE,
+        (BASE + "\nNever send emails.",),
+        (Example.new(messages_to_json(run["messages"]), source="reference"),),
+    )
+    sync = call.run(InMemoryStore())
+    assert (sync.active, sync.candidates) == (1.0, (0.0,))
+    assert asyncio.run(call.arun(InMemoryStore())) == sync

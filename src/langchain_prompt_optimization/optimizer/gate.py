@@ -18,10 +18,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from agentevals.trajectory.match import (
-    create_async_trajectory_match_evaluator,
-    create_trajectory_match_evaluator,
-)
+from agentevals.trajectory.match import create_trajectory_match_evaluator
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
@@ -237,15 +234,22 @@ def _score(value: Any) -> float:
 
 
 def _run_coroutine(awaitable: Any) -> Any:
-    """Run an async evaluator's result from sync code (in a thread if a loop is running)."""
+    """Run an async evaluator's result from sync code (in a thread if a loop is running);
+    anything else is returned as it is."""
+    if not inspect.isawaitable(awaitable):
+        return awaitable
+
+    async def wait() -> Any:
+        return await awaitable
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(awaitable)
+        return asyncio.run(wait())
     box: list[Any] = []
 
     def target() -> None:
-        box.append(asyncio.run(awaitable))
+        box.append(asyncio.run(wait()))
 
     thread = threading.Thread(target=target, name="gate-evaluator")
     thread.start()
@@ -279,6 +283,60 @@ class GateCall:
 
     def run(self, store: BaseStore) -> GateResult:
         model = self._bound()
+        prepared = self._prepared()
+        replays = []
+        with set_config_context(_internal_config()) as ctx:
+            for text in (self.active, *self.candidates):
+                replays.append([ctx.run(self._replay, model, text, *pair) for pair in prepared])
+        judged = [
+            [self._judge(pair, replayed) for pair, replayed in zip(prepared, row, strict=True)]
+            for row in replays
+        ]
+        return self._result(prepared, replays, [[_run_coroutine(j) for j in row] for row in judged])
+
+    async def arun(self, store: BaseStore) -> GateResult:
+        model = self._bound()
+        prepared = self._prepared()
+        replays = []
+        with set_config_context(_internal_config()) as ctx:
+            for text in (self.active, *self.candidates):
+                row = []
+                for inputs, recorded in prepared:
+                    task = asyncio.create_task(
+                        self._areplay(model, text, inputs, recorded), context=ctx
+                    )
+                    row.append(await task)
+                replays.append(row)
+        judged = []
+        for row in replays:
+            judged.append(
+                [
+                    await j if inspect.isawaitable(j) else j
+                    for j in (
+                        self._judge(pair, replayed)
+                        for pair, replayed in zip(prepared, row, strict=True)
+                    )
+                ]
+            )
+        return self._result(prepared, replays, judged)
+
+    def _judge(self, pair: tuple[list[BaseMessage], list[BaseMessage]], replayed: Any) -> Any:
+        """The user evaluator's verdict on one replay (maybe awaitable), `None` without one."""
+        if self.gate.evaluator is None:
+            return None
+        inputs, recorded = pair
+        return self.gate.evaluator(
+            outputs=inputs[-1:] + replayed, reference_outputs=inputs[-1:] + recorded
+        )
+
+    def _result(
+        self,
+        prepared: list[tuple[list[BaseMessage], list[BaseMessage]]],
+        replays: list[list[list[BaseMessage]]],
+        judged: list[list[Any]],
+    ) -> GateResult:
+        """Score every replay: trajectory match (pure computation) and/or the evaluator's
+        verdict, averaged per example, then per text."""
         match = (
             create_trajectory_match_evaluator(
                 trajectory_match_mode=self.gate.trajectory_match,
@@ -287,73 +345,21 @@ class GateCall:
             if self.gate.trajectory_match
             else None
         )
-        prepared = self._prepared()
         rows = []
-        with set_config_context(_internal_config()) as ctx:
-            for text in (self.active, *self.candidates):
-                row = []
-                for inputs, recorded in prepared:
-                    replayed = ctx.run(self._replay, model, text, inputs, recorded)
-                    scores = []
-                    if match is not None:
-                        scores.append(
-                            _score(
-                                match(
-                                    outputs=inputs[-1:] + replayed,
-                                    reference_outputs=inputs[-1:] + recorded,
-                                )
-                            )
-                        )
-                    if self.gate.evaluator is not None:
-                        result = self.gate.evaluator(
-                            outputs=inputs[-1:] + replayed, reference_outputs=inputs[-1:] + recorded
-                        )
-                        if inspect.isawaitable(result):
-                            result = _run_coroutine(result)
-                        scores.append(_score(result))
-                    row.append(sum(scores) / len(scores))
-                rows.append(tuple(row))
-        return _result(rows, len(prepared))
-
-    async def arun(self, store: BaseStore) -> GateResult:
-        model = self._bound()
-        match = (
-            create_async_trajectory_match_evaluator(
-                trajectory_match_mode=self.gate.trajectory_match,
-                tool_args_match_mode=self.gate.tool_args_match,
-            )
-            if self.gate.trajectory_match
-            else None
-        )
-        prepared = self._prepared()
-        rows = []
-        with set_config_context(_internal_config()) as ctx:
-            for text in (self.active, *self.candidates):
-                row = []
-                for inputs, recorded in prepared:
-                    replayed = await asyncio.create_task(
-                        self._areplay(model, text, inputs, recorded), context=ctx
-                    )
-                    scores = []
-                    if match is not None:
-                        scores.append(
-                            _score(
-                                await match(
-                                    outputs=inputs[-1:] + replayed,
-                                    reference_outputs=inputs[-1:] + recorded,
-                                )
-                            )
-                        )
-                    if self.gate.evaluator is not None:
-                        result = self.gate.evaluator(
-                            outputs=inputs[-1:] + replayed, reference_outputs=inputs[-1:] + recorded
-                        )
-                        if inspect.isawaitable(result):
-                            result = await result
-                        scores.append(_score(result))
-                    row.append(sum(scores) / len(scores))
-                rows.append(tuple(row))
-        return _result(rows, len(prepared))
+        for row, verdicts in zip(replays, judged, strict=True):
+            scores = []
+            for (inputs, recorded), replayed, verdict in zip(prepared, row, verdicts, strict=True):
+                parts = []
+                if match is not None:
+                    reference = inputs[-1:] + recorded
+                    parts.append(_score(match(outputs=inputs[-1:] + replayed,
+                                              reference_outputs=reference)))  # fmt: skip
+                if self.gate.evaluator is not None:
+                    parts.append(_score(verdict))
+                scores.append(sum(parts) / len(parts))
+            rows.append(tuple(scores))
+        means = [sum(row) / len(row) if row else 0.0 for row in rows]
+        return GateResult(means[0], tuple(means[1:]), len(prepared), tuple(rows))
 
     def _replay(
         self, model: Any, prompt: str, inputs: list[BaseMessage], recorded: list[BaseMessage]
@@ -392,8 +398,3 @@ def _answer_tools(reply: Any, tools: _RecordedTools, produced: list[BaseMessage]
             )
         )
     return bool(calls)
-
-
-def _result(rows: list[tuple[float, ...]], examples: int) -> GateResult:
-    means = [sum(row) / len(row) if row else 0.0 for row in rows]
-    return GateResult(means[0], tuple(means[1:]), examples, tuple(rows))
