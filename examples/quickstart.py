@@ -19,7 +19,12 @@ from pathlib import Path
 
 from langchain.agents import create_agent
 
-from langchain_prompt_optimization import PromptOptimizationMiddleware, PromptRegistry, open_store
+from langchain_prompt_optimization import (
+    FeedbackFirewall,
+    PromptOptimizationMiddleware,
+    PromptRegistry,
+    open_store,
+)
 from langchain_prompt_optimization.testing import (
     ScriptedChatModel,
     ScriptedOptimizerModel,
@@ -85,7 +90,13 @@ def main() -> int:
     print(f"== {description}")
     print(f"== store: {uri}\n")
 
-    middleware = PromptOptimizationMiddleware(optimizer_model=optimizer, store=store)  # type: ignore[arg-type]
+    middleware = PromptOptimizationMiddleware(
+        optimizer_model=optimizer,  # type: ignore[arg-type]
+        store=store,
+        # Feedback may name addresses at the user's own company; any other address in
+        # feedback is held for review by the feedback firewall.
+        firewall=FeedbackFirewall(trusted_domains=("example.com",)),
+    )
     agent = create_agent(
         model,  # type: ignore[arg-type]
         system_prompt=BASE_PROMPT,
