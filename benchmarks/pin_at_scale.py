@@ -216,7 +216,8 @@ def bench_backend(name: str, uris: tuple[str, str], args: argparse.Namespace) ->
     }
 
 
-def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (see `--help`)."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--users", type=int, default=10_000, help="users in the big store")
     parser.add_argument("--small-users", type=int, default=10, help="users in the small store")
@@ -225,7 +226,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--calls", type=int, default=100, help="calls timed per round")
     parser.add_argument("--stores", default="sqlite,postgres", help="comma-separated")
     parser.add_argument("--tmp", default=None, help="directory for the SQLite files")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    args = parse_args(argv)
     wanted = [s.strip() for s in args.stores.split(",") if s.strip()]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
