@@ -3,7 +3,8 @@
 
 An agent (scripted instant model, one tool call) runs with
 `PromptOptimizationMiddleware(mode="background")` and an optimizer model that takes
-`--delay` seconds (default 2) per call. Rounds alternate in one process:
+`--delay` seconds (default 2) per call. Each round has two phases, in one process (which
+goes first alternates from round to round):
 
 - `idle`: a batch of runs for user `jane`, no optimization anywhere;
 - `busy`: feedback on one of jane's runs starts a background optimization of jane; from the
@@ -122,28 +123,35 @@ def measure(
         run()
     samples: dict[str, list[float]] = {"idle": [], "busy": []}
     busy_runs: list[int] = []
-    try:
-        for number in range(rounds):
-            assert mw.drain(0), "an optimization is still running in an idle round"
+
+    def idle_round(number: int) -> None:
+        assert mw.drain(0), "an optimization is still running in an idle round"
+        start = time.perf_counter()
+        for _ in range(runs):
+            run()
+        samples["idle"].append((time.perf_counter() - start) / runs)
+
+    def busy_round(number: int) -> None:
+        # From the moment add_feedback returns (the optimization is in flight) until it
+        # ends; the run during which it ended is not counted.
+        target = run()["trajectory_id"]
+        mw.add_feedback(target, f"Rule {number}: keep replies short.")
+        durations: list[float] = []
+        while True:
             start = time.perf_counter()
-            for _ in range(runs):
-                run()
-            samples["idle"].append((time.perf_counter() - start) / runs)
-            # Busy: from the moment add_feedback returns (the optimization is in flight)
-            # until it ends; a run during which it ended is not counted.
-            target = run()["trajectory_id"]
-            mw.add_feedback(target, f"Rule {number}: keep replies short.")
-            durations: list[float] = []
-            while True:
-                start = time.perf_counter()
-                run()
-                took = time.perf_counter() - start
-                if mw.drain(0):
-                    break
-                durations.append(took)
-            busy_runs.append(len(durations))
-            if durations:
-                samples["busy"].append(sum(durations) / len(durations))
+            run()
+            took = time.perf_counter() - start
+            if mw.drain(0):
+                break
+            durations.append(took)
+        busy_runs.append(len(durations))
+        if durations:
+            samples["busy"].append(sum(durations) / len(durations))
+
+    try:
+        for number in range(rounds):  # alternate which phase goes first
+            for phase in (idle_round, busy_round) if number % 2 == 0 else (busy_round, idle_round):
+                phase(number)
     finally:
         mw.close()
     if not samples["busy"]:

@@ -6,7 +6,7 @@ default 20). They are populated directly with the layout's own records in large 
 (building 200,000 versions through the optimizer would take hours), then one agent run per
 store records the prompt configuration as an app would.
 
-Measured, interleaved in one process (small, big, small, ...), for users picked at random:
+Measured, interleaved in one process (small, big, big, small, ...), for users picked at random:
 
 - `pin`: the middleware's `before_agent` hook (its one store batch, under the deadline hop),
   i.e. what a run pays to pin its prompts;
@@ -161,9 +161,9 @@ def measure(
     for side in sides:  # warm up
         for user in rng.sample(side.users, min(20, len(side.users))):
             side.pin(user)
-    for _ in range(rounds):
+    for number in range(rounds):
         for what in ("pin", "run"):
-            for side in sides:
+            for side in sides if number % 2 == 0 else sides[::-1]:  # alternate the order
                 picks = [rng.choice(side.users) for _ in range(calls)]
                 call = side.pin if what == "pin" else side.run
                 start = time.perf_counter()

@@ -4,9 +4,10 @@ An app in `mode="external"` leaves `--namespaces` user namespaces (default 200) 
 pending feedback item each in a shared PostgreSQL store. Then `PromptWorker`s in separate
 processes (`multiprocessing`, spawn; each `concurrency=1`, like one `promptopt worker`)
 process that work with a scripted optimizer taking `--delay` seconds per optimization
-(default 0.2). Rounds alternate between 1 worker and `--workers` workers (default 4), each
-round on fresh namespaces (its own `namespace_prefix`); the worker processes are started
-once, before any timing, and each round starts them together at an agreed instant.
+(default 0.2). Each round runs 1 worker, then `--workers` workers (default 4), or the other
+way round (the order alternates), each on fresh namespaces (its own `namespace_prefix`); the
+worker processes are started once, before any timing, and each run starts them together at
+an agreed instant.
 
 Throughput = namespaces / seconds until the last worker has nothing left. The table reports
 medians over rounds and the ratio (target: at least 3x). Every round is also checked for
@@ -236,7 +237,8 @@ def _bench(store: Any, uri: str, args: argparse.Namespace) -> dict[str, Any]:
         for _ in procs:
             results.get(timeout=120)  # every process imported and opened the store
         for number in range(args.rounds):
-            for count in (1, args.workers):
+            order = (1, args.workers) if number % 2 == 0 else (args.workers, 1)
+            for count in order:
                 prefix = ("bench", f"r{number}w{count}")
                 chosen = [(tasks, proc.pid) for tasks, proc in procs[:count]]
                 rows[count].append(
