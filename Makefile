@@ -36,6 +36,9 @@ demo: $(VENV)/.demo-installed
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/per_run_cost.py
 	$(BIN)/python benchmarks/optimizer_input.py
+	$(BIN)/python benchmarks/background_latency.py
+	$(BIN)/python benchmarks/pin_at_scale.py
+	$(BIN)/python benchmarks/worker_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
