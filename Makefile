@@ -36,6 +36,9 @@ demo: $(VENV)/.demo-installed
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/per_run_cost.py
 	$(BIN)/python benchmarks/optimizer_input.py
+	$(BIN)/python benchmarks/background_latency.py
+	$(BIN)/python benchmarks/pin_at_scale.py
+	$(BIN)/python benchmarks/worker_throughput.py
 
 # Learning-quality harness. Offline (scripted models) unless OPENAI_BASE_URL is set;
 # extra flags through LEARNING_ARGS, e.g. make bench-learning LEARNING_ARGS="--rounds 6".

@@ -84,6 +84,7 @@ _ACTIVE_KEY = "active"
 _SCORES_KEY = "scores"
 _LEASE_KEY = "lease"
 _PAGE = 200
+_MAX_PAGE = 6_400
 _ESCAPE = re.compile(r"[%.\x00-\x1f\x7f]")
 _TRAJECTORY_ID = re.compile(r"^([0-9a-f]{24})-([0-9a-f]{32})$")
 T = TypeVar("T")
@@ -506,18 +507,22 @@ class StoreLayout:
     def _search_all(
         self, namespace: tuple[str, ...], filter: dict[str, Any] | None
     ) -> Job[list[Item]]:
+        """Every item of `namespace` (matching `filter`), in pages that double in size from
+        `_PAGE` up to `_MAX_PAGE`: one round trip for a small namespace, few for a large one
+        (SQL stores sort the whole namespace again for every page)."""
         found: dict[str, Item] = {}
-        offset = 0
+        offset, limit = 0, _PAGE
         while True:
             (page,) = yield StoreBatch(
-                [SearchOp(namespace, filter=filter, limit=_PAGE, offset=offset)]
+                [SearchOp(namespace, filter=filter, limit=limit, offset=offset)]
             )
             for item in page:
                 if item.namespace == namespace:
                     found[item.key] = item
-            if len(page) < _PAGE:
+            if len(page) < limit:
                 return list(found.values())
-            offset += _PAGE
+            offset += limit
+            limit = min(limit * 2, _MAX_PAGE)
 
     def load_trajectories(self, items: Sequence[FeedbackItem]) -> Job[dict[str, TrajectoryRecord]]:
         """Load the trajectories feedback items are about, in one batch; missing ones are
@@ -1405,7 +1410,11 @@ class StoreLayout:
         Returns:
             How many were deleted.
         """
-        items = yield from self._search_all(self._trajectory_ns(user), None)
+        ns = self._trajectory_ns(user)
+        (beyond,) = yield StoreBatch([SearchOp(ns, limit=1, offset=keep)])
+        if not beyond:
+            return 0  # at most `keep` stored: one small read instead of reading them all
+        items = yield from self._search_all(ns, None)
         if len(items) <= keep:
             return 0
         pending = yield from self.pending_feedback(owner)
@@ -1414,7 +1423,6 @@ class StoreLayout:
         excess = len(items) - keep
         doomed = [item.key for item in ordered if item.key not in protected][:excess]
         if doomed:
-            ns = self._trajectory_ns(user)
             yield StoreBatch([PutOp(ns, key, None) for key in doomed])
         return len(doomed)
 
