@@ -251,3 +251,29 @@ def test_two_worker_processes_on_sqlite_never_optimize_a_namespace_twice(tmp_pat
 
 def test_two_worker_processes_on_postgres_never_optimize_a_namespace_twice(pg_uri, tmp_path):
     _race_two_worker_processes(pg_uri, open_store(pg_uri), tmp_path)
+
+
+def test_worker_applies_the_apps_recorded_budgets_and_trusted_domains(tmp_path):
+    """Workers see only the store: the app's max_growth_chars and the firewall's
+    trusted_domains are recorded there and applied, not the defaults."""
+    from langchain_prompt_optimization import FeedbackFirewall
+    from langchain_prompt_optimization.testing import append_feedback
+
+    uri = f"sqlite:///{tmp_path}/w.db"
+    store = open_store(uri)
+    h = make_harness(
+        store,
+        mode="external",
+        max_growth_chars=30,
+        firewall=FeedbackFirewall(trusted_domains=("corp.com",)),
+    )
+    h.middleware.add_feedback(h.ask("ann")["trajectory_id"], "CC bob@corp.com on invoices.")
+    h.middleware.add_feedback(h.ask("ben")["trajectory_id"], "Say " + "very " * 20 + "politely.")
+    worker = PromptWorker(store, optimizer_model=ScriptedOptimizerModel(rewrite=append_feedback))
+    assert worker.run_once() == 2
+    registry = PromptRegistry(store)
+    assert registry.current("ann").text.endswith("CC bob@corp.com on invoices.")
+    rejected = registry.history("ben")[0]
+    assert rejected.status == "rejected"
+    assert "max_growth_chars=30" in rejected.reason
+    store.conn.close()  # type: ignore[attr-defined]

@@ -479,6 +479,10 @@ class PromptOptimizationMiddleware(
             )
             raise ValueError(msg)
         self._agent_tools: list[Any] = []
+        self._firewall = firewall
+        self._policy = CandidatePolicy(
+            max_prompt_chars=max_prompt_chars, max_growth_chars=max_growth_chars
+        )
         self._engine = OptimizationEngine(
             layout=self._layout,
             settings=OptimizerSettings(
@@ -488,9 +492,7 @@ class PromptOptimizationMiddleware(
                 max_trajectory_chars=max_trajectory_chars,
                 require_approval=require_approval,
                 retention=self._retention,
-                policy=CandidatePolicy(
-                    max_prompt_chars=max_prompt_chars, max_growth_chars=max_growth_chars
-                ),
+                policy=self._policy,
                 firewall=firewall,
                 gate=gate,
                 replay_agent=self._replay_agent,
@@ -877,6 +879,8 @@ class PromptOptimizationMiddleware(
             self._engine.optimize_every,
             self._system_name,
             self._monitor.to_json(),
+            policy=self._policy.to_json(),
+            firewall=self._firewall.to_json(),
         )
         stored = meta.get("stored_config")
         changed = stored is not None and stored != config.to_json()

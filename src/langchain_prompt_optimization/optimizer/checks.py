@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -26,6 +26,7 @@ _VARIABLE = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
 _LANGMEM_VAR = re.compile(r"\{(.+?)\}", re.MULTILINE)  # what langmem's healer treats as a span
 
 
+_POLICY_FIELDS = ("max_prompt_chars", "max_growth_chars", "max_dropped_fraction")
 _LOCKED = re.compile(r"<locked>.*?</locked>", re.DOTALL)
 _REMOVAL = re.compile(
     r"\b(remove|delete|drop|stop|don'?t|do not|no longer|never|instead|replace|rather)\b",
@@ -56,6 +57,22 @@ class CandidatePolicy:
         if not 0 <= self.max_dropped_fraction <= 1:
             msg = "max_dropped_fraction must be between 0 and 1"
             raise ValueError(msg)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form, as recorded in the prompt configuration (for workers)."""
+        return {
+            "max_prompt_chars": self.max_prompt_chars,
+            "max_growth_chars": self.max_growth_chars,
+            "max_dropped_fraction": self.max_dropped_fraction,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> CandidatePolicy:
+        """Inverse of `to_json`; `None` or an unreadable record gives the defaults."""
+        try:
+            return cls(**{k: v for k, v in (data or {}).items() if k in _POLICY_FIELDS})
+        except (TypeError, ValueError):
+            return cls()
 
 
 def locked_sections(text: str) -> list[str]:

@@ -8,7 +8,7 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -980,6 +980,21 @@ class FeedbackFirewall:
             msg = f"trusted_domains holds an invalid domain: {self.trusted_domains!r}"
             raise ValueError(msg)
         object.__setattr__(self, "trusted_domains", domains)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form, as recorded in the prompt configuration (for workers)."""
+        return {"enabled": self.enabled, "trusted_domains": list(self.trusted_domains)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> FeedbackFirewall:
+        """Inverse of `to_json`; `None` or an unreadable record gives the default firewall."""
+        try:
+            return cls(
+                trusted_domains=tuple(str(d) for d in (data or {}).get("trusted_domains", ())),
+                enabled=bool((data or {}).get("enabled", True)),
+            )
+        except (TypeError, ValueError):
+            return cls()
 
     def screen_feedback(self, text: str, *, known_text: str = "") -> list[Finding]:
         """Findings for a user's feedback: all categories.

@@ -89,9 +89,12 @@ class OptimizerSettings:
         max_attempts: Failed optimizations a feedback item takes part in before it is set
             aside as `failed`.
         retention: How long run data is kept (pruned after each optimization).
-        policy: Budgets candidates must respect (size, growth, retention of lines).
-        firewall: Screens feedback, runs and candidates for injected instructions (`None`
-            turns it off).
+        policy: Budgets candidates must respect (size, growth, retention of lines); `None`
+            follows the budgets the middleware recorded in the store (workers), else the
+            defaults.
+        firewall: Screens feedback, runs and candidates for injected instructions; `None`
+            follows the firewall the middleware recorded (workers), else the default one;
+            `FeedbackFirewall(enabled=False)` turns it off.
         gate: Evaluation gate candidates must pass (`None`: none).
         replay_agent: Where the gate finds the agent's model and tools when it was given
             none (the middleware hands over what its model calls saw).
@@ -107,8 +110,8 @@ class OptimizerSettings:
     require_approval: bool | None = False
     max_attempts: int = 3
     retention: Retention = field(default_factory=Retention)
-    policy: CandidatePolicy = field(default_factory=CandidatePolicy)
-    firewall: FeedbackFirewall | None = field(default_factory=FeedbackFirewall)
+    policy: CandidatePolicy | None = None
+    firewall: FeedbackFirewall | None = None
     gate: EvaluationGate | None = None
     replay_agent: Callable[[], tuple[BaseChatModel, Sequence[Any]] | None] | None = None
     monitor: Monitor | None = None
@@ -331,7 +334,9 @@ def _optimize_leased(
         return OptimizationOutcome(owner.user_id, "failed", feedback_ids=ids, error=msg)
     active, _ = yield from layout.read_active(owner, list(specs))
     served = {name: active[name].text if name in active else specs[name].prompt for name in specs}
-    firewall = settings.firewall if settings.firewall and settings.firewall.enabled else None
+    policy = settings.policy or CandidatePolicy.from_json(config.policy)
+    configured = settings.firewall or FeedbackFirewall.from_json(config.firewall)
+    firewall = configured if configured.enabled else None
     if firewall is not None:
         held = _screen_inputs(firewall, batch, trajectories, "\n".join(served.values()))
         if held:
@@ -406,9 +411,7 @@ def _optimize_leased(
         return OptimizationOutcome(owner.user_id, "failed", recorded or {}, ids, error)
     texts = [fb.feedback if isinstance(fb.feedback, str) else str(fb.feedback) for fb in batch]
     options = [
-        _screen_candidates(
-            _candidates(result, current, settings.policy, texts), served, firewall, private
-        )
+        _screen_candidates(_candidates(result, current, policy, texts), served, firewall, private)
         for result, _ in results
     ]
     usage = {

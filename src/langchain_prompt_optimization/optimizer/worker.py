@@ -66,7 +66,8 @@ class PromptWorker:
         retention: Run-data retention; `run_forever` enforces its per-user trajectory cap
             on every user every `prune_interval` seconds.
         prune_interval: Seconds between those pruning passes.
-        firewall: The feedback firewall (as the middleware's `firewall=`).
+        firewall: The feedback firewall; default: the one the apps recorded in the store
+            (their `trusted_domains`), `True`/`False` or a `FeedbackFirewall` to override.
         gate: An `EvaluationGate` with its `model` (and `tools`): a worker never sees the
             agent's own model.
 
@@ -97,7 +98,7 @@ class PromptWorker:
         require_approval: bool | None = None,
         retention: Retention | None = None,
         prune_interval: float = 3600.0,
-        firewall: FeedbackFirewall | bool = True,
+        firewall: FeedbackFirewall | bool | None = None,
         gate: EvaluationGate | None = None,
     ) -> None:
         if kind not in KINDS:
@@ -114,7 +115,7 @@ class PromptWorker:
             raise TypeError(msg)
         if isinstance(firewall, bool):
             firewall = FeedbackFirewall(enabled=firewall)
-        elif not isinstance(firewall, FeedbackFirewall):
+        elif firewall is not None and not isinstance(firewall, FeedbackFirewall):
             msg = f"firewall must be a FeedbackFirewall or a bool; got {type(firewall).__name__}"
             raise TypeError(msg)
         if gate is not None and (not isinstance(gate, EvaluationGate) or gate.model is None):

@@ -137,6 +137,10 @@ class PromptConfig:
     system_prompt: str = "system"
     monitor: dict[str, Any] | None = None
     """The monitoring policy (`Monitor.to_json()`); `None`: not recorded (the default)."""
+    policy: dict[str, Any] | None = None
+    """The candidate budgets (`CandidatePolicy.to_json()`); `None`: not recorded."""
+    firewall: dict[str, Any] | None = None
+    """The feedback firewall's settings (`FeedbackFirewall.to_json()`); `None`: not recorded."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON form, as stored in the configuration record."""
@@ -147,6 +151,8 @@ class PromptConfig:
             "optimize_every": self.optimize_every,
             "system_prompt": self.system_prompt,
             "monitor": self.monitor,
+            "policy": self.policy,
+            "firewall": self.firewall,
         }
 
     @classmethod
@@ -162,6 +168,8 @@ class PromptConfig:
             optimize_every=int(data.get("optimize_every", 1)),
             system_prompt=str(data.get("system_prompt", "system")),
             monitor=data.get("monitor") if isinstance(data.get("monitor"), dict) else None,
+            policy=data.get("policy") if isinstance(data.get("policy"), dict) else None,
+            firewall=data.get("firewall") if isinstance(data.get("firewall"), dict) else None,
         )
 
 
