@@ -19,8 +19,8 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check src tests examples benchmarks
-	$(BIN)/ruff format --check src tests examples benchmarks
+	$(BIN)/ruff check --no-cache src tests examples benchmarks
+	$(BIN)/ruff format --no-cache --check src tests examples benchmarks
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy src

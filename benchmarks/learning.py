@@ -34,6 +34,10 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from examples.email_assistant.assistant import TRIAGE, build_assistant, check_calendar_availability
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.tools import tool
+
 from benchmarks.scripted_assistant import scripted_assistant_model, scripted_optimizer_model
 from benchmarks.simulated_user import (
     COMPANY_DOMAIN,
@@ -46,10 +50,6 @@ from benchmarks.simulated_user import (
     feedback_for,
     tasks_for_round,
 )
-from examples.email_assistant.assistant import TRIAGE, build_assistant, check_calendar_availability
-from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.tools import tool
-
 from langchain_prompt_optimization import FeedbackFirewall, PromptRegistry, open_store
 
 if TYPE_CHECKING:
