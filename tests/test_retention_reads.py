@@ -41,7 +41,8 @@ def test_prune_over_the_cap_pages_through_everything_and_keeps_the_newest(store)
     counted = InstrumentedStore(store)
     assert drive(layout.prune_trajectories(jane, jane, keep=100), counted) == 650
     searches = [b for b in counted.batches if b.searches]
-    # the probe, pages of 200, 400, 800 (the last one short), the pending-feedback read
-    assert len(searches) == 5
+    # the probe, pages of 200, 400, 800 (the last one short), the pending- and the
+    # held-feedback reads (runs whose feedback waits are kept)
+    assert len(searches) == 6
     remaining = drive(layout._search_all(layout._trajectory_ns(jane), None), store)
     assert sorted(item.key for item in remaining) == sorted(keys[-100:])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import math
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -227,9 +228,11 @@ def _score(value: Any) -> float:
         value = value.get("score")
     if isinstance(value, bool):
         return 1.0 if value else 0.0
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and math.isfinite(value):
         return float(value)
-    msg = f"an evaluator returned {value!r}: expected a bool, a number or a dict with 'score'"
+    msg = (
+        f"an evaluator returned {value!r}: expected a bool, a finite number or a dict with 'score'"
+    )
     raise TypeError(msg)
 
 
@@ -276,7 +279,8 @@ class GateCall:
     examples: tuple[Example, ...]
 
     def _bound(self) -> Any:
-        return self.model.bind_tools(list(self.tools)) if self.tools else self.model
+        tools = [tool for tool in self.tools if _replayable(tool)]
+        return self.model.bind_tools(tools) if tools else self.model
 
     def _prepared(self) -> list[tuple[list[BaseMessage], list[BaseMessage]]]:
         return [split_example(messages_from_json(e.messages)) for e in self.examples]
@@ -384,6 +388,17 @@ class GateCall:
             if not _answer_tools(reply, tools, produced):
                 break
         return produced
+
+
+def _replayable(tool: Any) -> bool:
+    """Whether a tool can be offered in a replay: tools the agent runs itself (their calls
+    get the recorded results). Provider-hosted tools (a dict like `{"type": "web_search"}`)
+    would run at the provider, so they are left out."""
+    if not isinstance(tool, dict):
+        return True
+    return "function" in tool or (
+        "name" in tool and ("parameters" in tool or "input_schema" in tool)
+    )
 
 
 def _answer_tools(reply: Any, tools: _RecordedTools, produced: list[BaseMessage]) -> bool:

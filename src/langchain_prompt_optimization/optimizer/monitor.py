@@ -160,8 +160,11 @@ def find_regression(
         return None
     if active.review is not None and active.review.get("action") in ("rollback", "auto-rollback"):
         return None
+    # Compare with what it replaced when it went live (an approved version's parent may be
+    # a pending version that was never served).
+    baseline = active.replaced if active.replaced is not None else active.parent
     runs, total = scores.get(active.version, (0, 0.0))
-    parent_runs, parent_total = scores.get(active.parent, (0, 0.0))
+    parent_runs, parent_total = scores.get(baseline, (0, 0.0))
     if runs < monitor.min_runs or parent_runs < 1:
         return None
     mean, parent_mean = total / runs, parent_total / parent_runs
@@ -170,7 +173,7 @@ def find_regression(
     return Regression(
         prompt=active.prompt,
         version=active.version,
-        parent=active.parent,
+        parent=baseline,
         mean=mean,
         runs=runs,
         parent_mean=parent_mean,

@@ -102,21 +102,28 @@ def redact_pii(text: str) -> str:
 _STRUCTURAL_KEYS = frozenset({"id", "tool_call_id", "type", "name", "role"})
 
 
-def map_text(value: Any, fn: Callable[[str], str]) -> Any:
-    """A JSON value (a recorded message, a feedback dict) with `fn` applied to every string.
+def map_text(value: Any, fn: Callable[[str], str], *, messages: bool = True) -> Any:
+    """A JSON value (a recorded message, a feedback dict) with `fn` applied to every string,
+    and to every number `fn` would change (a phone number stored as an int).
 
-    Identifiers and message structure (`id`, `tool_call_id`, `type`, `name`, `role`) are
-    left alone so the messages still load.
+    With `messages=True` identifiers and message structure (`id`, `tool_call_id`, `type`,
+    `name`, `role`) are left alone so the messages still load; otherwise (free-form data
+    such as a feedback dict) keys and every value go through `fn` too.
     """
     if isinstance(value, str):
         return fn(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        changed = fn(str(value))
+        return value if changed == str(value) else changed
     if isinstance(value, list):
-        return [map_text(item, fn) for item in value]
+        return [map_text(item, fn, messages=messages) for item in value]
     if isinstance(value, dict):
-        return {
-            key: item if key in _STRUCTURAL_KEYS else map_text(item, fn)
-            for key, item in value.items()
-        }
+        if messages:
+            return {
+                key: item if key in _STRUCTURAL_KEYS else map_text(item, fn, messages=messages)
+                for key, item in value.items()
+            }
+        return {fn(str(key)): map_text(item, fn, messages=False) for key, item in value.items()}
     return value
 
 

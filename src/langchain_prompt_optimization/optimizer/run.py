@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 from dataclasses import dataclass, field, replace
@@ -222,6 +221,7 @@ def _feedback_for_langmem(item: FeedbackItem, budget: int, private: bool) -> str
         if isinstance(item.feedback, str)
         else {k: _clip(v, budget) if isinstance(v, str) else v for k, v in item.feedback.items()},
         clean,
+        messages=False,
     )
     if item.score is None:
         return feedback
@@ -409,7 +409,7 @@ def _optimize_leased(
         )
         yield from layout.mark_attempted(owner, batch, max_attempts=settings.max_attempts)
         return OptimizationOutcome(owner.user_id, "failed", recorded or {}, ids, error)
-    texts = [fb.feedback if isinstance(fb.feedback, str) else str(fb.feedback) for fb in batch]
+    texts = [_feedback_text(fb) for fb in batch]
     options = [
         _screen_candidates(_candidates(result, current, policy, texts), served, firewall, private)
         for result, _ in results
@@ -426,7 +426,9 @@ def _optimize_leased(
         new_examples = _positive_examples(gate, batch, trajectories, private)
         fresh = {e.id for e in new_examples}
         examples = [*new_examples, *(e for e in stored if e.id not in fresh)]
-        drop_examples = [e.id for e in examples[gate.max_examples :] if e.id not in fresh]
+        kept = {e.id for e in examples[: gate.max_examples]}
+        new_examples = [e for e in new_examples if e.id in kept]
+        drop_examples = [e.id for e in stored if e.id not in kept and e.id not in fresh]
         candidates = yield from _gated(
             gate,
             settings,
@@ -564,14 +566,21 @@ def _screen_inputs(
     for fb in batch:
         if fb.trusted:
             continue
-        text = fb.feedback if isinstance(fb.feedback, str) else json.dumps(fb.feedback)
-        findings = firewall.screen_feedback(text, known_text=known)
+        findings = firewall.screen_feedback(_feedback_text(fb), known_text=known)
         run = trajectories.get(fb.trajectory_id)
         if not findings and run is not None:
             findings = firewall.screen_trajectory(_untrusted_text(run))
         if findings:
             held.append((fb, firewall.hold_reason(findings)))
     return held
+
+
+def _feedback_text(fb: FeedbackItem) -> str:
+    """A feedback item's text as written (a dict's keys and values, one per line; never
+    JSON-escaped, so non-Latin text is screened as such)."""
+    if isinstance(fb.feedback, str):
+        return fb.feedback
+    return "\n".join(f"{key}: {value}" for key, value in fb.feedback.items())
 
 
 def _untrusted_text(run: TrajectoryRecord) -> str:
@@ -679,11 +688,13 @@ def _gated(
         logger.warning("evaluation gate failed: %s", reason)
         return _with_system(options[0], system, "pending", reason, None, hold=reason)
     by_text = dict(zip(unique, result.candidates, strict=True))
-    ranked = [by_text[text] if text else result.active for text in texts]
-    best = max(range(len(options)), key=lambda i: (ranked[i], -i))
-    if not texts[best]:
-        return options[best]
-    score = ranked[best]
+    ranked = [by_text[text] if text else None for text in texts]
+    # Only samples with a system candidate compete (one the checks refused cannot win).
+    best = max(
+        (i for i, score in enumerate(ranked) if score is not None),
+        key=lambda i: (ranked[i], -i),
+    )
+    score = by_text[texts[best] or ""]
     verdict: dict[str, Any] = {
         "candidate": score,
         "active": result.active,
@@ -692,7 +703,7 @@ def _gated(
     }
     if len(options) > 1:
         verdict["best_of"] = ranked
-    if score + 1e-9 < result.active:
+    if not score + 1e-9 >= result.active:
         reason = (
             f"evaluation gate: candidate scored {score:.2f} < active {result.active:.2f} "
             f"on {result.examples} example(s)"

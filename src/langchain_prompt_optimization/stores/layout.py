@@ -882,6 +882,7 @@ class StoreLayout:
                 base_hash=state.base_hash,
                 scores=cand.scores,
                 hold=cand.hold,
+                replaced=state.version if outcome == "accepted" else None,
             )
             ops.append(self._version_op(owner, version))
             held = tuple(
@@ -1157,6 +1158,8 @@ class StoreLayout:
             "outcome": "accepted" if approve else "rejected",
             "review": _review("approve" if approve else "reject", note, now),
         }
+        if approve:
+            record["replaced"] = state.version
         ops: list[Op] = [PutOp(self._prompt_ns(owner, prompt), _version_key(version), record)]
         if approve:
             ops += self._supersede_ops(owner, records, others, f"v{version} approved", now)
@@ -1405,7 +1408,8 @@ class StoreLayout:
         return sorted(feedback, key=lambda fb: (fb.created_at, fb.id))
 
     def prune_trajectories(self, user: UserRef, owner: UserRef, *, keep: int) -> Job[int]:
-        """Delete a user's oldest trajectories beyond `keep`; runs with pending feedback stay.
+        """Delete a user's oldest trajectories beyond `keep`; runs whose feedback is pending or
+        held for review stay.
 
         Returns:
             How many were deleted.
@@ -1418,7 +1422,9 @@ class StoreLayout:
         if len(items) <= keep:
             return 0
         pending = yield from self.pending_feedback(owner)
-        protected = {fb.trajectory_id for fb in pending if fb.user_label == user.label}
+        held = yield from self._search_all(self._feedback_ns(owner), {"status": "held"})
+        waiting = [*pending, *(FeedbackItem.from_json(item.value) for item in held)]
+        protected = {fb.trajectory_id for fb in waiting if fb.user_label == user.label}
         ordered = sorted(items, key=lambda item: (item.value.get("created_at", ""), item.key))
         excess = len(items) - keep
         doomed = [item.key for item in ordered if item.key not in protected][:excess]

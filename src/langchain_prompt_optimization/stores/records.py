@@ -199,6 +199,8 @@ class PromptVersion:
         hold: Why a safety check held this version for review (firewall, personal data,
             evaluation gate); held versions stay `pending` until a reviewer acts, are not
             superseded by later candidates, and later candidates do not build on them.
+        replaced: The version that was active when this one was activated (what online
+            monitoring compares it with; its `parent` may be a pending version never served).
     """
 
     prompt: str
@@ -216,6 +218,7 @@ class PromptVersion:
     review: dict[str, Any] | None = None
     scores: dict[str, Any] | None = None
     hold: str | None = None
+    replaced: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON form. `status` is stored as the creation outcome, not as `active`."""
@@ -235,6 +238,7 @@ class PromptVersion:
             "review": self.review,
             "scores": self.scores,
             "hold": self.hold,
+            "replaced": self.replaced,
         }
 
     @classmethod
@@ -261,6 +265,7 @@ class PromptVersion:
             review=data.get("review"),
             scores=data.get("scores"),
             hold=data.get("hold"),
+            replaced=data.get("replaced"),
         )
 
 
