@@ -388,7 +388,8 @@ def _optimize_leased(
     gate = settings.gate
     results: list[tuple[list[dict[str, Any]], dict[str, int]]] = []
     error = ""
-    for _ in range(gate.best_of if gate is not None else 1):
+    attempts = gate.best_of if gate is not None else 1
+    for _ in range(attempts):
         try:
             results.append((yield OptimizerCall(model, settings, payload)))
         except Exception as exc:
@@ -418,6 +419,8 @@ def _optimize_leased(
         key: sum(u.get(key, 0) for _, u in results)
         for key in ("calls", "input_tokens", "output_tokens")
     }
+    if len(results) < attempts:
+        usage["failed_calls"] = attempts - len(results)  # best-of-k: some samples raised
     new_examples: list[Example] = []
     drop_examples: list[str] = []
     candidates = options[0]
@@ -605,21 +608,22 @@ def _screen_candidates(
     policy, and never activated without a reviewer."""
     out: list[NewVersion] = []
     for cand in candidates:
-        reason = None
+        reasons = []
         if cand.outcome == "accepted":
             before = served.get(cand.prompt, "")
             findings = firewall.screen_candidate(cand.text, before) if firewall else []
             if findings and firewall is not None:
-                reason = firewall.hold_reason(findings)
-            elif private:
+                reasons.append(firewall.hold_reason(findings))
+            if private:
                 known = {m["value"] for m in find_pii(before)}
                 leaked = [m for m in find_pii(cand.text) if m["value"] not in known]
                 if leaked:
                     kinds = ", ".join(sorted({m["type"] for m in leaked}))
-                    reason = (
+                    reasons.append(
                         f"held: the candidate adds personal data ({kinds}) to a prompt shared by "
                         "all users"
                     )
+        reason = "; ".join(reasons) or None
         if reason is None:
             out.append(cand)
         else:
