@@ -215,8 +215,8 @@ async def aopen_store(uri: str, *, create: bool = True) -> BaseStore:
 
     `memory://` gives an `InMemoryStore`, `sqlite:///...` an `AsyncSqliteStore`,
     `postgresql://...` a pooled `AsyncPostgresStore`. Use them with `ainvoke`. (The sync
-    stores of `open_store` also serve async agents, from worker threads, and are the ones
-    with cross-process atomic optimizer leases.)
+    stores of `open_store` also serve async agents, from worker threads. Both kinds take
+    the optimizer's lease atomically across processes.)
 
     Raises:
         ValueError: As `open_store`.
@@ -229,20 +229,6 @@ async def aopen_store(uri: str, *, create: bool = True) -> BaseStore:
     if kind == "sqlite":
         return await _aopen_sqlite(uri, create=create)
     return await _aopen_postgres(uri)
-    scheme = uri.split("://", 1)[0].lower()
-    if scheme == "memory":
-        from langgraph.store.memory import InMemoryStore
-
-        return InMemoryStore()
-    if scheme == "sqlite":
-        return await _aopen_sqlite(uri, create=create)
-    if scheme in ("postgresql", "postgres"):
-        return await _aopen_postgres(uri)
-    msg = (
-        f"unknown store URI scheme {scheme!r} in {mask_uri(uri)!r}: "
-        "expected memory://, sqlite:///path or postgresql://"
-    )
-    raise ValueError(msg)
 
 
 async def _aopen_sqlite(uri: str, *, create: bool) -> BaseStore:
