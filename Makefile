@@ -34,11 +34,11 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/python examples/quickstart.py
 
 bench: $(VENV)/.dev-installed
-	$(BIN)/python benchmarks/per_run_cost.py
-	$(BIN)/python benchmarks/optimizer_input.py
-	$(BIN)/python benchmarks/background_latency.py
-	$(BIN)/python benchmarks/pin_at_scale.py
-	$(BIN)/python benchmarks/worker_throughput.py
+	$(BIN)/python -m benchmarks.per_run_cost
+	$(BIN)/python -m benchmarks.optimizer_input
+	$(BIN)/python -m benchmarks.background_latency
+	$(BIN)/python -m benchmarks.pin_at_scale
+	$(BIN)/python -m benchmarks.worker_throughput
 
 # Learning-quality harness. Offline (scripted models) unless OPENAI_BASE_URL is set;
 # extra flags through LEARNING_ARGS, e.g. make bench-learning LEARNING_ARGS="--rounds 6".

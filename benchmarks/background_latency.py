@@ -14,7 +14,7 @@ goes first alternates from round to round):
 
 The table reports medians per run and busy / idle (target: within 1.1x) for InMemoryStore,
 SQLite (file) and PostgreSQL when it answers. Run with `make bench` or
-`python benchmarks/background_latency.py --rounds 9 --runs 50`.
+`python -m benchmarks.background_latency --rounds 9 --runs 50`.
 """
 
 from __future__ import annotations
@@ -24,17 +24,14 @@ import contextlib
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
-import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langchain.agents import create_agent
-from langchain_core.messages import AIMessage, ToolMessage
-from langchain_core.tools import tool
 from langgraph.store.memory import InMemoryStore
 
+from benchmarks.common import instant, lookup, pg_schema
 from langchain_prompt_optimization import (
     PromptOptimizationMiddleware,
     PromptRegistry,
@@ -43,10 +40,6 @@ from langchain_prompt_optimization import (
 )
 from langchain_prompt_optimization.testing import ScriptedChatModel, ScriptedOptimizerModel
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-PG_URI = os.environ.get("PROMPTOPT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 TARGET = 1.1
 
 
@@ -60,40 +53,6 @@ class SlowOptimizerModel(ScriptedOptimizerModel):
     ) -> Any:
         time.sleep(self.delay)
         return super()._generate(messages, stop, run_manager, **kwargs)
-
-
-@tool
-def lookup(name: str) -> str:
-    """Look something up."""
-    return f"found {name}"
-
-
-def instant(request: Any) -> AIMessage | str:
-    if any(isinstance(m, ToolMessage) for m in request.messages):
-        return "done"
-    return AIMessage("", tool_calls=[{"name": "lookup", "args": {"name": "x"}, "id": "1"}])
-
-
-@contextlib.contextmanager
-def pg_schema() -> Iterator[str | None]:
-    """A fresh PostgreSQL schema (dropped afterwards); yields its store URI, or None when
-    the server does not answer."""
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_URI, autocommit=True, connect_timeout=3) as conn:
-            schema = f"bench_{uuid.uuid4().hex[:10]}"
-            conn.execute(f"CREATE SCHEMA {schema}")
-    except Exception as exc:
-        print(f"(PostgreSQL skipped: {exc})", file=sys.stderr)
-        yield None
-        return
-    sep = "&" if "?" in PG_URI else "?"
-    try:
-        yield f"{PG_URI}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_URI, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def measure(

@@ -11,42 +11,27 @@ scripted instant model with one tool call:
 Rounds are interleaved (none, minimal, promptopt, none, ...) in one process; each round
 times a batch of runs; the table reports medians per run and the ratios
 promptopt/minimal and promptopt/none. Run with `make bench` (or
-`python benchmarks/per_run_cost.py --rounds 15 --runs 40`).
+`python -m benchmarks.per_run_cost --rounds 15 --runs 40`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import statistics
-import sys
 import time
 import uuid
 from typing import Any
 
 from langchain.agents import create_agent
 from langchain.agents.middleware import AgentMiddleware
-from langchain_core.messages import AIMessage, ToolMessage
-from langchain_core.tools import tool
 from langgraph.store.memory import InMemoryStore
 
+from benchmarks.common import instant, lookup, pg_schema
 from langchain_prompt_optimization import PromptOptimizationMiddleware, open_store
 from langchain_prompt_optimization.testing import InstrumentedStore, ScriptedChatModel
-
-PG_URI = os.environ.get("PROMPTOPT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-@tool
-def lookup(name: str) -> str:
-    """Look something up."""
-    return f"found {name}"
-
-
-def instant(request: Any) -> AIMessage | str:
-    if any(isinstance(m, ToolMessage) for m in request.messages):
-        return "done"
-    return AIMessage("", tool_calls=[{"name": "lookup", "args": {"name": "x"}, "id": "1"}])
 
 
 class MinimalMiddleware(AgentMiddleware):  # type: ignore[type-arg]
@@ -69,32 +54,13 @@ def _agent(store: Any, middleware: list[Any]) -> Any:
                         store=store)  # fmt: skip
 
 
-def _stores(tmp: str, schemas: list[str]) -> list[tuple[str, Any]]:
+def _stores(tmp: str, stack: contextlib.ExitStack) -> list[tuple[str, Any]]:
     stores: list[tuple[str, Any]] = [("memory", InMemoryStore())]
     stores.append(("sqlite", open_store(f"sqlite:///{tmp}/bench-{uuid.uuid4().hex}.db")))
-    try:
-        import psycopg
-
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(PG_URI, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-        schemas.append(schema)
-        sep = "&" if "?" in PG_URI else "?"
-        stores.append(("postgres", open_store(f"{PG_URI}{sep}options=-csearch_path%3D{schema}")))
-    except Exception as exc:
-        print(f"(PostgreSQL skipped: {exc})", file=sys.stderr)
+    uri = stack.enter_context(pg_schema())
+    if uri is not None:
+        stores.append(("postgres", open_store(uri)))
     return stores
-
-
-def _drop(schemas: list[str]) -> None:
-    """Drop the PostgreSQL schemas the run created."""
-    if not schemas:
-        return
-    import psycopg
-
-    with psycopg.connect(PG_URI, autocommit=True, connect_timeout=3) as conn:
-        for schema in schemas:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def measure(store: Any, rounds: int, runs: int) -> dict[str, float]:
@@ -143,17 +109,14 @@ def main() -> None:
         "| promptopt / minimal | promptopt / none |"
     )
     print("|---|---|---|---|---|---|")
-    schemas: list[str] = []
-    try:
-        for label, store in _stores(args.tmp, schemas):
+    with contextlib.ExitStack() as stack:
+        for label, store in _stores(args.tmp, stack):
             m = measure(store, args.rounds, args.runs)
             print(
                 f"| {label} | {m['none'] * 1e3:.2f} | {m['minimal'] * 1e3:.2f} | "
                 f"{m['promptopt'] * 1e3:.2f} | {m['promptopt'] / m['minimal']:.2f}x | "
                 f"{m['promptopt'] / m['none']:.2f}x |"
             )
-    finally:
-        _drop(schemas)
     reads, writes = round_trips()
     print(f"\nstore round trips per run without feedback: {reads} read, {writes} write batch(es)")
 

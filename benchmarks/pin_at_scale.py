@@ -13,7 +13,7 @@ Measured, interleaved in one process (small, big, big, small, ...), for users pi
 - `run`: a whole agent run (scripted instant model, no tools), pin and capture included.
 
 The table reports medians per call and the ratio big / small (target: within 1.5x). Run with
-`make bench` or `python benchmarks/pin_at_scale.py --users 10000 --rounds 9`.
+`make bench` or `python -m benchmarks.pin_at_scale --users 10000 --rounds 9`.
 """
 
 from __future__ import annotations
@@ -24,17 +24,16 @@ import os
 import platform
 import random
 import statistics
-import sys
 import tempfile
 import time
-import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langchain.agents import create_agent
 from langchain_core.messages import HumanMessage
 from langgraph.runtime import Runtime
 
+from benchmarks.common import pg_schema
 from langchain_prompt_optimization import PromptOptimizationMiddleware, PromptRegistry, open_store
 from langchain_prompt_optimization.stores import (
     ActivePrompt,
@@ -45,35 +44,9 @@ from langchain_prompt_optimization.stores import (
 from langchain_prompt_optimization.stores.records import content_hash, utcnow
 from langchain_prompt_optimization.testing import ScriptedChatModel
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-PG_URI = os.environ.get("PROMPTOPT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 BASE = "You are an email assistant. Be brief and polite."
 TARGET = 1.5
 _CHUNK = 5_000  # ops per populating batch
-
-
-@contextlib.contextmanager
-def pg_schema() -> Iterator[str | None]:
-    """A fresh PostgreSQL schema (dropped afterwards); yields its store URI, or None when
-    the server does not answer."""
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_URI, autocommit=True, connect_timeout=3) as conn:
-            schema = f"bench_{uuid.uuid4().hex[:10]}"
-            conn.execute(f"CREATE SCHEMA {schema}")
-    except Exception as exc:
-        print(f"(PostgreSQL skipped: {exc})", file=sys.stderr)
-        yield None
-        return
-    sep = "&" if "?" in PG_URI else "?"
-    try:
-        yield f"{PG_URI}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_URI, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def user_ids(count: int) -> list[str]:

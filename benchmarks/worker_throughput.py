@@ -14,7 +14,7 @@ medians over rounds and the ratio (target: at least 3x). Every round is also che
 duplicates: each namespace got exactly one optimizer call across all processes, has exactly
 two versions (base and learned), its feedback consumed, and the pending-work index is empty.
 
-Run with `make bench` or `python benchmarks/worker_throughput.py --rounds 3`.
+Run with `make bench` or `python -m benchmarks.worker_throughput --rounds 3`.
 """
 
 from __future__ import annotations
@@ -28,13 +28,12 @@ import platform
 import queue
 import re
 import statistics
-import sys
 import time
-import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langchain.agents import create_agent
 
+from benchmarks.common import pg_schema
 from langchain_prompt_optimization import (
     PromptOptimizationMiddleware,
     PromptRegistry,
@@ -44,10 +43,6 @@ from langchain_prompt_optimization import (
 from langchain_prompt_optimization.stores import StoreLayout, drive
 from langchain_prompt_optimization.testing import ScriptedChatModel, ScriptedOptimizerModel
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-PG_URI = os.environ.get("PROMPTOPT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 TARGET = 3.0
 BASE = "You are an email assistant."
 _FEEDBACK = re.compile(r"Feedback for (\S+): ")
@@ -72,28 +67,6 @@ def optimized_users(model: ScriptedOptimizerModel) -> list[str]:
     for request in model.requests:
         users.extend(dict.fromkeys(_FEEDBACK.findall(request.text)))
     return users
-
-
-@contextlib.contextmanager
-def pg_schema() -> Iterator[str | None]:
-    """A fresh PostgreSQL schema (dropped afterwards); yields its store URI, or None when
-    the server does not answer."""
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_URI, autocommit=True, connect_timeout=3) as conn:
-            schema = f"bench_{uuid.uuid4().hex[:10]}"
-            conn.execute(f"CREATE SCHEMA {schema}")
-    except Exception as exc:
-        print(f"(PostgreSQL skipped: {exc})", file=sys.stderr)
-        yield None
-        return
-    sep = "&" if "?" in PG_URI else "?"
-    try:
-        yield f"{PG_URI}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_URI, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def user_ids(count: int) -> list[str]:
