@@ -30,12 +30,10 @@ import argparse
 import json
 import os
 import sys
-import threading
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from examples.email_assistant.assistant import TRIAGE, build_assistant, check_calendar_availability
-from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.tools import tool
 
 from benchmarks.scripted_assistant import scripted_assistant_model, scripted_optimizer_model
@@ -51,12 +49,12 @@ from benchmarks.simulated_user import (
     tasks_for_round,
 )
 from langchain_prompt_optimization import FeedbackFirewall, PromptRegistry, open_store
+from langchain_prompt_optimization.optimizer import UsageCounter
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from examples.email_assistant.assistant import EmailAssistant
-    from langchain_core.outputs import LLMResult
 
     from langchain_prompt_optimization import PromptVersion
 
@@ -84,32 +82,6 @@ def write_email(to: str, subject: str, content: str, cc: list[str] | None = None
     """Write and send an email. `cc` lists the addresses to copy, if any."""
     copied = f" (cc {', '.join(cc)})" if cc else ""
     return f"Email sent to {to}{copied} with subject '{subject}'"
-
-
-class UsageCounter(BaseCallbackHandler):
-    """Counts a model's calls and the tokens it reports, as the provider sees them."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.calls = self.input_tokens = self.output_tokens = 0
-
-    def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
-        with self._lock:
-            self.calls += 1
-            for generations in response.generations:
-                for generation in generations:
-                    usage = getattr(getattr(generation, "message", None), "usage_metadata", None)
-                    if usage:
-                        self.input_tokens += int(usage.get("input_tokens", 0))
-                        self.output_tokens += int(usage.get("output_tokens", 0))
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return {
-                "calls": self.calls,
-                "input_tokens": self.input_tokens,
-                "output_tokens": self.output_tokens,
-            }
 
 
 @dataclass
@@ -313,8 +285,8 @@ def run_harness(
     reports = []
     try:
         for number in range(1, config.rounds + 1):
-            before_opt = models.optimizer_usage.snapshot()
-            before_agent = models.agent_usage.snapshot()
+            before_opt = models.optimizer_usage.as_dict()
+            before_agent = models.agent_usage.as_dict()
             results: list[TaskResult] = []
             given = 0
             for persona in personas:
@@ -360,7 +332,7 @@ def _round_report(
     optimizations: dict[tuple[Any, ...], dict[str, int]] = {}
     for version in versions:
         optimizations[(version.created_at, version.feedback_ids)] = version.usage
-    after_opt, after_agent = models.optimizer_usage.snapshot(), models.agent_usage.snapshot()
+    after_opt, after_agent = models.optimizer_usage.as_dict(), models.agent_usage.as_dict()
     return RoundReport(
         round=number,
         satisfied=sum(c.satisfied for r in results for c in r.checks),

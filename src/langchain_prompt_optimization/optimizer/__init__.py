@@ -35,6 +35,7 @@ from langchain_prompt_optimization.optimizer.run import (
     OptimizationOutcome,
     OptimizerKind,
     OptimizerSettings,
+    UsageCounter,
     optimize_user,
 )
 from langchain_prompt_optimization.optimizer.worker import PromptWorker
@@ -58,6 +59,7 @@ __all__ = [
     "OptimizerKind",
     "OptimizerSettings",
     "PromptWorker",
+    "UsageCounter",
     "check_candidate",
     "detect_phone",
     "find_pii",

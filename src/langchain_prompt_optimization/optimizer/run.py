@@ -62,6 +62,7 @@ __all__ = [
     "OptimizationOutcome",
     "OptimizerCall",
     "OptimizerSettings",
+    "UsageCounter",
     "optimize_user",
 ]
 
@@ -146,8 +147,11 @@ class OptimizationOutcome:
     usage: dict[str, int] = field(default_factory=dict)
 
 
-class _UsageCounter(BaseCallbackHandler):
-    """Counts the optimizer's model calls and the tokens they report."""
+class UsageCounter(BaseCallbackHandler):
+    """Counts a model's calls and the tokens it reports (a callback handler; thread-safe).
+
+    The optimizer's calls are counted with one; the learning harness counts both models
+    with it."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -166,11 +170,13 @@ class _UsageCounter(BaseCallbackHandler):
                         self.output_tokens += int(usage.get("output_tokens", 0))
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "calls": self.calls,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-        }
+        """Calls and tokens counted so far."""
+        with self._lock:
+            return {
+                "calls": self.calls,
+                "input_tokens": self.input_tokens,
+                "output_tokens": self.output_tokens,
+            }
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +191,7 @@ class OptimizerCall:
     settings: OptimizerSettings
     payload: dict[str, Any]
 
-    def _config(self, counter: _UsageCounter) -> Any:
+    def _config(self, counter: UsageCounter) -> Any:
         return {
             "callbacks": [counter],
             "metadata": {"lc_source": "prompt_optimization", **internal_call_metadata()},
@@ -198,14 +204,14 @@ class OptimizerCall:
         )
 
     def run(self, store: BaseStore) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        counter = _UsageCounter()
+        counter = UsageCounter()
         optimizer = self._optimizer()
         with set_config_context(self._config(counter)) as ctx:
             result = ctx.run(optimizer.invoke, self.payload)
         return list(result), counter.as_dict()
 
     async def arun(self, store: BaseStore) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        counter = _UsageCounter()
+        counter = UsageCounter()
         optimizer = self._optimizer()
         with set_config_context(self._config(counter)) as ctx:
             result = await asyncio.create_task(optimizer.ainvoke(self.payload), context=ctx)
