@@ -464,11 +464,7 @@ class PromptOptimizationMiddleware(
         self._retention = retention or Retention()
         if require_approval is None:
             require_approval = scope == "global"
-        if isinstance(firewall, bool):
-            firewall = FeedbackFirewall(enabled=firewall)
-        elif not isinstance(firewall, FeedbackFirewall):
-            msg = f"firewall must be a FeedbackFirewall or a bool; got {type(firewall).__name__}"
-            raise TypeError(msg)
+        firewall = FeedbackFirewall.from_setting(firewall)
         if gate is not None and not isinstance(gate, EvaluationGate):
             msg = f"gate must be an EvaluationGate; got {type(gate).__name__}"
             raise TypeError(msg)

@@ -986,6 +986,21 @@ class FeedbackFirewall:
         return {"enabled": self.enabled, "trusted_domains": list(self.trusted_domains)}
 
     @classmethod
+    def from_setting(cls, value: FeedbackFirewall | bool) -> FeedbackFirewall:
+        """The firewall a `firewall=` argument asks for (`True`: the default one, `False`:
+        off).
+
+        Raises:
+            TypeError: If `value` is neither a `FeedbackFirewall` nor a bool.
+        """
+        if isinstance(value, bool):
+            return cls(enabled=value)
+        if not isinstance(value, FeedbackFirewall):
+            msg = f"firewall must be a FeedbackFirewall or a bool; got {type(value).__name__}"
+            raise TypeError(msg)
+        return value
+
+    @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> FeedbackFirewall:
         """Inverse of `to_json`; `None` or an unreadable record gives the default firewall."""
         try:

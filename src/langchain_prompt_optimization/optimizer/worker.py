@@ -113,11 +113,8 @@ class PromptWorker:
         if not isinstance(optimizer_model, str | BaseChatModel):
             msg = "optimizer_model must be a 'provider:model' string or a BaseChatModel"
             raise TypeError(msg)
-        if isinstance(firewall, bool):
-            firewall = FeedbackFirewall(enabled=firewall)
-        elif firewall is not None and not isinstance(firewall, FeedbackFirewall):
-            msg = f"firewall must be a FeedbackFirewall or a bool; got {type(firewall).__name__}"
-            raise TypeError(msg)
+        if firewall is not None:
+            firewall = FeedbackFirewall.from_setting(firewall)
         if gate is not None and (not isinstance(gate, EvaluationGate) or gate.model is None):
             msg = (
                 "a worker's gate must be an EvaluationGate with model= (and tools=): workers "
