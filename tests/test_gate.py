@@ -356,3 +356,20 @@ def test_async_evaluators_work_from_sync_and_async_replays():
     sync = call.run(InMemoryStore())
     assert (sync.active, sync.candidates) == (1.0, (0.0,))
     assert asyncio.run(call.arun(InMemoryStore())) == sync
+
+
+def test_examples_can_be_removed_sync_and_async():
+    from langchain_prompt_optimization import UnknownExampleError
+
+    store = InMemoryStore()
+    agent, mw, _ = _agent(EvaluationGate(), store)
+    run = _ask(agent, "re")
+    first = mw.add_example(run, user_id="re")
+    second = asyncio.run(mw.aadd_example(run, user_id="re", note="again"))
+    registry = PromptRegistry(store)
+    registry.remove_example("re", first)
+    assert [e.id for e in registry.examples("re")] == [second]
+    asyncio.run(registry.aremove_example("re", second))
+    assert registry.examples("re") == []
+    with pytest.raises(UnknownExampleError):
+        registry.remove_example("re", first)

@@ -16,7 +16,7 @@ import inspect
 import json
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentevals.trajectory.match import create_trajectory_match_evaluator
@@ -144,13 +144,11 @@ class GateResult:
         active: Mean score of the active system prompt.
         candidates: Mean score of each candidate system prompt, in order.
         examples: How many examples were replayed.
-        per_example: For each text (active first), its score on each example.
     """
 
     active: float
     candidates: tuple[float, ...]
     examples: int
-    per_example: tuple[tuple[float, ...], ...] = field(default=())
 
 
 def split_example(messages: Sequence[BaseMessage]) -> tuple[list[BaseMessage], list[BaseMessage]]:
@@ -363,7 +361,7 @@ class GateCall:
                 scores.append(sum(parts) / len(parts))
             rows.append(tuple(scores))
         means = [sum(row) / len(row) if row else 0.0 for row in rows]
-        return GateResult(means[0], tuple(means[1:]), len(prepared), tuple(rows))
+        return GateResult(means[0], tuple(means[1:]), len(prepared))
 
     def _replay(
         self, model: Any, prompt: str, inputs: list[BaseMessage], recorded: list[BaseMessage]

@@ -1094,18 +1094,6 @@ class StoreLayout:
         )
         return state.hold
 
-    def get_version(self, owner: UserRef, prompt: str, version: int) -> Job[PromptVersion]:
-        """One version of a prompt.
-
-        Raises:
-            UnknownVersionError: If the prompt has no such version.
-        """
-        history = yield from self.history(owner, owner, prompt)
-        for entry in history:
-            if entry.version == version:
-                return entry
-        raise UnknownVersionError(owner.user_id, prompt, version)
-
     def _lineage(self, owner: UserRef, prompt: str) -> Job[ActivePrompt | None]:
         """The prompt's pointer; `None` for a managed prompt never changed (only its base).
 
