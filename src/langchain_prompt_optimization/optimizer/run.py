@@ -491,14 +491,10 @@ def _regressions(
 ) -> Job[list[Regression]]:
     """The prompts whose active version scores worse than its parent (stored scores plus
     this batch's). A fault in the rule itself is logged and that prompt is not judged."""
-    names = list(active)
-    heads = yield from layout.read_version_records(
-        owner, [(name, active[name].version) for name in names]
-    )
-    stored = yield from layout.read_scores(owner, names)
+    heads, stored = yield from layout.read_monitoring(owner, active)
     found: list[Regression] = []
-    for name in names:
-        head = heads.get((name, active[name].version))
+    for name in active:
+        head = heads.get(name)
         if head is None:
             continue
         try:

@@ -995,16 +995,31 @@ class StoreLayout:
             ops.append(PutOp(self._prompt_ns(owner, name), _SCORES_KEY, record))
         return ops
 
-    def read_version_records(
-        self, owner: UserRef, wanted: Sequence[tuple[str, int]]
-    ) -> Job[dict[tuple[str, int], PromptVersion]]:
-        """Stored versions by `(prompt, number)` (missing ones left out), in one batch.
-        Their status is their stored outcome (`accepted` reads as `inactive`)."""
-        records = yield from self._read_versions(owner, wanted)
-        return {
-            key: PromptVersion.from_json(record, active_version=None)
-            for key, record in records.items()
-        }
+    def read_monitoring(
+        self, owner: UserRef, active: dict[str, ActivePrompt]
+    ) -> Job[tuple[dict[str, PromptVersion], dict[str, dict[int, tuple[int, float]]]]]:
+        """What monitoring judges, in ONE batch: each prompt's active version record (status
+        as stored: `accepted` reads as `inactive`) and its recorded score stats."""
+        names = list(active)
+        if not names:
+            return {}, {}
+        results = yield StoreBatch(
+            [GetOp(self._prompt_ns(owner, n), _version_key(active[n].version)) for n in names]
+            + [GetOp(self._prompt_ns(owner, n), _SCORES_KEY) for n in names]
+        )
+        versions, stats = results[: len(names)], results[len(names) :]
+        return (
+            {
+                name: PromptVersion.from_json(dict(item.value), active_version=None)
+                for name, item in zip(names, versions, strict=True)
+                if isinstance(item, Item)
+            },
+            {
+                name: _scores_from(item.value)
+                for name, item in zip(names, stats, strict=True)
+                if isinstance(item, Item)
+            },
+        )
 
     def commit_auto_rollback(
         self,
