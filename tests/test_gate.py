@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, ToolMessage
-from langchain_core.tools import tool
 from langgraph.store.memory import InMemoryStore
 
 from langchain_prompt_optimization import (
@@ -25,29 +24,9 @@ from langchain_prompt_optimization.testing import (
     ScriptedRequest,
 )
 from tests.conftest import Context
+from tests.email_tools import TOOL_RUNS, lookup_contact, send_email, tool_call
 
 BASE = "You are an email assistant. Look up the contact, then send the email."
-TOOL_RUNS: list[str] = []
-
-
-@tool
-def lookup_contact(name: str) -> str:
-    """Find a contact's email address."""
-    TOOL_RUNS.append(f"lookup_contact:{name}")
-    return f"{name.lower()}@example.com"
-
-
-@tool
-def send_email(to: str, body: str) -> str:
-    """Send an email."""
-    TOOL_RUNS.append(f"send_email:{to}")
-    return "sent"
-
-
-def _call(name: str, args: dict[str, Any], n: int) -> AIMessage:
-    return AIMessage(
-        "", tool_calls=[{"name": name, "args": args, "id": f"c{n}", "type": "tool_call"}]
-    )
 
 
 def agent_reply(request: ScriptedRequest) -> AIMessage | str:
@@ -61,9 +40,9 @@ def agent_reply(request: ScriptedRequest) -> AIMessage | str:
     if "Never send emails" in prompt:
         return "I drafted it but will not send it."
     if not tools:
-        return _call("lookup_contact", {"name": "Bob"}, 1)
+        return tool_call("lookup_contact", {"name": "Bob"}, 1)
     if len(tools) == 1:
-        return _call("send_email", {"to": str(tools[0].content), "body": "Hi Bob"}, 2)
+        return tool_call("send_email", {"to": str(tools[0].content), "body": "Hi Bob"}, 2)
     return "Sent to Bob."
 
 
@@ -149,9 +128,9 @@ def test_a_replay_without_the_recorded_result_does_not_match():
     `send_email` args differ, and exact-args trajectory match fails."""
     recorded = [
         ("user", "Email Bob."),
-        _call("lookup_contact", {"name": "Bob"}, 1),
+        tool_call("lookup_contact", {"name": "Bob"}, 1),
         ToolMessage("someone-else@example.com", tool_call_id="c1", name="lookup_contact"),
-        _call("send_email", {"to": "bob@example.com", "body": "Hi Bob"}, 2),
+        tool_call("send_email", {"to": "bob@example.com", "body": "Hi Bob"}, 2),
         ToolMessage("sent", tool_call_id="c2", name="send_email"),
         AIMessage("Sent to Bob."),
     ]

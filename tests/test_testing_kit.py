@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-from langchain_core.tools import tool
 
 from langchain_prompt_optimization import PromptRegistry
 from langchain_prompt_optimization.testing import (
@@ -13,40 +12,25 @@ from langchain_prompt_optimization.testing import (
     feedback_in,
     format_trajectory,
 )
+from tests.email_tools import lookup_contact, send_email, tool_call
 
 RULE = "Always look up the contact before sending an email."
-
-
-@tool
-def lookup_contact(name: str) -> str:
-    """Find a contact's email address."""
-    return f"{name.lower()}@example.com"
-
-
-@tool
-def send_email(to: str, body: str) -> str:
-    """Send an email."""
-    return "sent"
-
-
-def _call(name, args, n):
-    return AIMessage("", tool_calls=[{"name": name, "args": args, "id": f"c{n}"}])
 
 
 def careful_when_told(request):
     done = [m.name for m in request.messages if isinstance(m, ToolMessage)]
     if RULE in (request.system_prompt or "") and not done:
-        return _call("lookup_contact", {"name": "Bob"}, 1)
+        return tool_call("lookup_contact", {"name": "Bob"}, 1)
     if "send_email" not in done:
-        return _call("send_email", {"to": "bob@example.com", "body": "Hi"}, 2)
+        return tool_call("send_email", {"to": "bob@example.com", "body": "Hi"}, 2)
     return "Email sent."
 
 
 REFERENCE_AFTER = [
     HumanMessage("Email Bob."),
-    _call("lookup_contact", {"name": "Bob"}, 1),
+    tool_call("lookup_contact", {"name": "Bob"}, 1),
     ToolMessage("bob@example.com", tool_call_id="c1"),
-    _call("send_email", {"to": "bob@example.com", "body": "Hi"}, 2),
+    tool_call("send_email", {"to": "bob@example.com", "body": "Hi"}, 2),
     ToolMessage("sent", tool_call_id="c2"),
     AIMessage("Email sent."),
 ]
@@ -77,7 +61,7 @@ async def test_async_assertion_and_modes(optimizing_agent, scripted_model):
     result = await bot.ainvoke("Email Bob.", user_id="jane")
     only_send = [
         HumanMessage("Email Bob."),
-        _call("send_email", {"to": "someone-else", "body": "x"}, 9),
+        tool_call("send_email", {"to": "someone-else", "body": "x"}, 9),
         ToolMessage("sent", tool_call_id="c9"),
         AIMessage("Email sent."),
     ]
@@ -89,7 +73,7 @@ async def test_async_assertion_and_modes(optimizing_agent, scripted_model):
 
 def test_aligned_report_shows_both_sides():
     actual = [HumanMessage("hi"), AIMessage("hello")]
-    reference = [HumanMessage("hi"), _call("send_email", {"to": "x"}, 1)]
+    reference = [HumanMessage("hi"), tool_call("send_email", {"to": "x"}, 1)]
     with pytest.raises(AssertionError) as info:
         assert_trajectory_match(actual, reference)
     lines = str(info.value).splitlines()

@@ -4,29 +4,13 @@ from __future__ import annotations
 
 from agentevals.trajectory.match import create_trajectory_match_evaluator
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-from langchain_core.tools import tool
 
 from langchain_prompt_optimization.testing import ScriptedChatModel, ScriptedRequest
+from tests.email_tools import lookup_contact, send_email, tool_call
 
 from .conftest import make_harness
 
 RULE = "Always look up the contact before sending an email."
-
-
-@tool
-def lookup_contact(name: str) -> str:
-    """Find a contact's email address."""
-    return f"{name.lower()}@example.com"
-
-
-@tool
-def send_email(to: str, body: str) -> str:
-    """Send an email."""
-    return "sent"
-
-
-def _call(name: str, args: dict, n: int) -> AIMessage:
-    return AIMessage("", tool_calls=[{"name": name, "args": args, "id": f"c{n}"}])
 
 
 def follows_prompt(request: ScriptedRequest) -> AIMessage | str:
@@ -34,9 +18,9 @@ def follows_prompt(request: ScriptedRequest) -> AIMessage | str:
     done = [m.name for m in request.messages if isinstance(m, ToolMessage)]
     careful = RULE in (request.system_prompt or "")
     if careful and not done:
-        return _call("lookup_contact", {"name": "Bob"}, 1)
+        return tool_call("lookup_contact", {"name": "Bob"}, 1)
     if "send_email" not in done:
-        return _call("send_email", {"to": "bob@example.com", "body": "Hi Bob"}, 2)
+        return tool_call("send_email", {"to": "bob@example.com", "body": "Hi Bob"}, 2)
     return "Email sent."
 
 
@@ -48,11 +32,11 @@ def _reference(careful: bool) -> list:
     steps: list = [HumanMessage("Email Bob.")]
     if careful:
         steps += [
-            _call("lookup_contact", {"name": "Bob"}, 1),
+            tool_call("lookup_contact", {"name": "Bob"}, 1),
             ToolMessage("bob@example.com", tool_call_id="c1"),
         ]
     steps += [
-        _call("send_email", {"to": "bob@example.com", "body": "Hi Bob"}, 2),
+        tool_call("send_email", {"to": "bob@example.com", "body": "Hi Bob"}, 2),
         ToolMessage("sent", tool_call_id="c2"),
         AIMessage("Email sent."),
     ]
