@@ -313,24 +313,29 @@ def test_200kb_input_is_screened_in_under_a_second(text: str) -> None:
         assert time.perf_counter() - start < 1.0
 
 
-def test_readme_reports_the_measured_corpus_rates():
+def test_docs_report_the_measured_corpus_rates():
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    root = Path(__file__).resolve().parents[1]
+    safety = (root / "docs" / "safety.md").read_text()
     detected, attacks, false_pos, benign = corpus_rates()
-    row = re.search(r"\| attacks \(detection rate\) \| (\d+) \| (\d+) \| (\d+)% \|", readme)
-    assert row is not None, "README lost the firewall's detection-rate row"
+    row = re.search(r"\| attacks \(detection rate\) \| (\d+) \| (\d+) \| (\d+)% \|", safety)
+    assert row is not None, "docs/safety.md lost the firewall's detection-rate row"
     assert (int(row[1]), int(row[2]), int(row[3])) == (
         attacks,
         detected,
         round(100 * detected / attacks),
     )
     row = re.search(r"\| benign feedback \(false-positive rate\) \| (\d+) \| (\d+) \| (\d+)% \|",
-                    readme)  # fmt: skip
-    assert row is not None, "README lost the firewall's false-positive-rate row"
+                    safety)  # fmt: skip
+    assert row is not None, "docs/safety.md lost the firewall's false-positive-rate row"
     assert (int(row[1]), int(row[2]), int(row[3])) == (
         benign,
         false_pos,
         round(100 * false_pos / benign),
     )
+    readme = (root / "README.md").read_text()
+    summary = re.search(r"(\d+)/(\d+) attacks caught, (\d+)/(\d+) benign", readme)
+    assert summary is not None, "README lost the firewall's summary rates"
+    assert tuple(map(int, summary.groups())) == (detected, attacks, false_pos, benign)
