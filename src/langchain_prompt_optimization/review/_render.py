@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
-from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
@@ -108,44 +107,87 @@ def print_table(
         keep.remove(i)
     if fits(keep) or not rows:
         slack = console.width - _needed([columns[i] for i in keep], [widths[i] for i in keep])
-        table = Table(title=Text(title), caption=caption)
+        sized: list[tuple[str, int]] = []
         for i in keep:
             column, width = columns[i], widths[i]
             if column.cut and width > MIN_CUT_WIDTH:  # cut columns share what is left over
                 extra = min(width - MIN_CUT_WIDTH, max(slack, 0))
                 slack -= extra
                 width = MIN_CUT_WIDTH + extra
-            table.add_column(
-                column.header,
-                no_wrap=True,
-                overflow="ellipsis",
-                min_width=width,
-                max_width=width,
-            )
-        for row in rows:
-            table.add_row(*(row[i] for i in keep))
-        console.print(table)
+            sized.append((column.header, width))
+        cells = [[_text(row[i]) for i in keep] for row in rows]
+        for drawn in _table_lines(title, sized, cells, caption):
+            console.print(drawn, soft_wrap=True)
         return
     console.print(Text(title, style="bold"))
     if caption is not None:
         console.print(caption)
-    every = [i for i, column in enumerate(columns) if column.drop == 0 or i in keep]
+    shown_columns = [i for i in range(len(columns)) if i in keep or columns[i].drop]
     for row in rows:
         head = Text()
-        for i in (i for i in every if not columns[i].text and _plain(row[i]).strip()):
+        for i in (i for i in shown_columns if not columns[i].text and _plain(row[i]).strip()):
             if head:
                 head.append("  ")
             head.append(f"{columns[i].header} ", style="dim")
-            cell = row[i]
-            head.append_text(cell if isinstance(cell, Text) else Text(cell))
+            head.append_text(_text(row[i]))
         console.print(head, soft_wrap=True)
-        for i in (i for i in every if columns[i].text and _plain(row[i]).strip()):
+        for i in (i for i in shown_columns if columns[i].text and _plain(row[i]).strip()):
             lines = _plain(row[i]).splitlines() or [""]
             console.print(
                 Text.assemble(("  " + columns[i].header + ": ", "dim"), lines[0]), soft_wrap=True
             )
             for line in lines[1:]:
                 console.print(Text("    " + line), soft_wrap=True)
+
+
+def _text(cell: Cell) -> Text:
+    return cell if isinstance(cell, Text) else Text(cell)
+
+
+def _table_lines(
+    title: str, sized: list[tuple[str, int]], rows: list[list[Text]], caption: Text | None
+) -> list[Text]:
+    """A table drawn like rich's default (heavy head box), one `Text` per line.
+
+    Drawn here rather than by `rich.table.Table`: the widths are already decided, and rich's
+    measuring pass costs more than the rest of a `promptopt users` run.
+    """
+    widths = [width for _, width in sized]
+    total = sum(widths) + 3 * len(widths) + 1
+
+    def rule(left: str, mid: str, right: str, fill: str) -> Text:
+        return Text(left + mid.join(fill * (w + 2) for w in widths) + right)
+
+    def row_lines(cells: list[Text], edge: str, style: str = "") -> list[Text]:
+        split = [cell.split("\n", allow_blank=True) for cell in cells]
+        height = max((len(lines) for lines in split), default=1)
+        out = []
+        for n in range(height):
+            line = Text(edge)
+            for lines, width in zip(split, widths, strict=True):
+                part = lines[n].copy() if n < len(lines) else Text()
+                part.truncate(width, overflow="ellipsis", pad=True)
+                if style:
+                    part.stylize(style)
+                line.append(" ")
+                line.append_text(part)
+                line.append(" " + edge)
+            out.append(line)
+        return out
+
+    lines = [Text(title, style="italic").copy()]
+    lines[0].align("center", total)
+    lines.append(rule("┏", "┳", "┓", "━"))
+    lines += row_lines([Text(header) for header, _ in sized], "┃", "bold")
+    lines.append(rule("┡", "╇", "┩", "━"))
+    for cells in rows:
+        lines += row_lines(cells, "│")
+    lines.append(rule("└", "┴", "┘", "─"))
+    if caption is not None:
+        below = caption.copy()
+        below.align("center", total)
+        lines.append(below)
+    return lines
 
 
 # -- JSON shapes -----------------------------------------------------------------------------

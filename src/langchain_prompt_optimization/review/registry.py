@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
 import uuid
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -199,6 +198,8 @@ class PromptRegistry:
         for number in (a, b):
             if number not in by_number:
                 raise UnknownVersionError(user_id, prompt, number)
+        import difflib  # only `diff` needs it
+
         lines = difflib.unified_diff(
             by_number[a].text.splitlines(),
             by_number[b].text.splitlines(),
