@@ -10,8 +10,9 @@ Each sample is one fresh Python process, timed from start to exit:
 `promptopt` is run as its console script does (`from ...review.cli import main`), with this
 checkout's `src/` first on `PYTHONPATH` and its bytecode cached in a temporary
 `PYTHONPYCACHEPREFIX` (as for an installed package; `PYTHONDONTWRITEBYTECODE` is cleared for
-the children, else every run would compile the package's sources). Rounds interleave the three commands, the order
-alternating from round to round; the table reports medians and the ratio to the baseline
+the children, else every run would compile the package's sources). Rounds interleave the
+three commands, the order alternating from round to round; the table reports medians and the
+ratio to the baseline
 (target for `users`: at most 1.3x). One untimed run of each command lists the heavy modules it
 imported (LangChain's agent stack, langmem, agentevals): there should be none.
 
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print("|---|---|---|---|---|")
     base = medians["baseline"]
     row: dict[str, Any] = {"baseline_ms": base * 1e3, "heavy": heavy}
-    print(f"| `python -c \"import langgraph.store.sqlite\"` | {base * 1e3:.0f} | 1.00x | | |")
+    print(f'| `python -c "import langgraph.store.sqlite"` | {base * 1e3:.0f} | 1.00x | | |')
     for label, shown, target in (
         ("help", "`promptopt --help`", ""),
         ("users", "`promptopt --store sqlite:///... users`", f"<= {TARGET}x"),
