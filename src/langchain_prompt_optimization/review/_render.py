@@ -125,19 +125,24 @@ def print_table(
     shown_columns = [i for i in range(len(columns)) if i in keep or columns[i].drop]
     for row in rows:
         head = Text()
-        for i in (i for i in shown_columns if not columns[i].text and _plain(row[i]).strip()):
+        for i in (i for i in shown_columns if not _own_line(columns[i]) and _plain(row[i]).strip()):
             if head:
                 head.append("  ")
             head.append(f"{columns[i].header} ", style="dim")
             head.append_text(_text(row[i]))
         console.print(head, soft_wrap=True)
-        for i in (i for i in shown_columns if columns[i].text and _plain(row[i]).strip()):
+        for i in (i for i in shown_columns if _own_line(columns[i]) and _plain(row[i]).strip()):
             lines = _plain(row[i]).splitlines() or [""]
             console.print(
                 Text.assemble(("  " + columns[i].header + ": ", "dim"), lines[0]), soft_wrap=True
             )
             for line in lines[1:]:
                 console.print(Text("    " + line), soft_wrap=True)
+
+
+def _own_line(column: Column) -> bool:
+    """In the record layout, text and cut columns get a line each."""
+    return column.text or column.cut
 
 
 def _text(cell: Cell) -> Text:
