@@ -1,39 +1,47 @@
-"""LangChain v1 agent middleware that improves an agent's prompts per user from feedback."""
+"""LangChain v1 agent middleware that improves an agent's prompts per user from feedback.
+
+Names are imported on first use (PEP 562), so `import langchain_prompt_optimization` and the
+`promptopt` review commands do not pay for LangChain's agent stack, langmem or agentevals.
+"""
 
 from __future__ import annotations
 
-from langchain_prompt_optimization.errors import (
-    InvalidTransitionError,
-    NamespaceBusyError,
-    PromptOptimizationError,
-    TrajectoryNotFoundError,
-    UnknownExampleError,
-    UnknownFeedbackError,
-    UnknownPromptError,
-    UnknownUserError,
-    UnknownVersionError,
-)
-from langchain_prompt_optimization.middleware import (
-    SYSTEM_PROMPT,
-    PromptOptimizationMiddleware,
-    PromptOptimizationState,
-)
-from langchain_prompt_optimization.optimizer import (
-    EvaluationGate,
-    Monitor,
-    OptimizationOutcome,
-    PromptWorker,
-)
-from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
-from langchain_prompt_optimization.review import PromptRegistry
-from langchain_prompt_optimization.stores import (
-    FeedbackItem,
-    PromptVersion,
-    Retention,
-    aopen_store,
-    default_store_uri,
-    open_store,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from langchain_prompt_optimization.errors import (
+        InvalidTransitionError,
+        NamespaceBusyError,
+        PromptOptimizationError,
+        TrajectoryNotFoundError,
+        UnknownExampleError,
+        UnknownFeedbackError,
+        UnknownPromptError,
+        UnknownUserError,
+        UnknownVersionError,
+    )
+    from langchain_prompt_optimization.middleware.prompt_optimization import (
+        SYSTEM_PROMPT,
+        PromptOptimizationMiddleware,
+        PromptOptimizationState,
+    )
+    from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
+    from langchain_prompt_optimization.optimizer.gate import EvaluationGate
+    from langchain_prompt_optimization.optimizer.monitor import Monitor
+    from langchain_prompt_optimization.optimizer.run import OptimizationOutcome
+    from langchain_prompt_optimization.optimizer.worker import PromptWorker
+    from langchain_prompt_optimization.review.registry import PromptRegistry
+    from langchain_prompt_optimization.stores.open import (
+        aopen_store,
+        default_store_uri,
+        open_store,
+    )
+    from langchain_prompt_optimization.stores.records import (
+        FeedbackItem,
+        PromptVersion,
+        Retention,
+    )
 
 __all__ = [
     "SYSTEM_PROMPT",
@@ -61,3 +69,50 @@ __all__ = [
     "default_store_uri",
     "open_store",
 ]
+
+_ERRORS = "langchain_prompt_optimization.errors"
+_MIDDLEWARE = "langchain_prompt_optimization.middleware.prompt_optimization"
+_STORES_OPEN = "langchain_prompt_optimization.stores.open"
+_RECORDS = "langchain_prompt_optimization.stores.records"
+
+# Public name -> the module defining it; one line per name (keep in step with TYPE_CHECKING).
+_EXPORTS: dict[str, str] = {
+    "SYSTEM_PROMPT": _MIDDLEWARE,
+    "EvaluationGate": "langchain_prompt_optimization.optimizer.gate",
+    "FeedbackFirewall": "langchain_prompt_optimization.optimizer.firewall",
+    "FeedbackItem": _RECORDS,
+    "InvalidTransitionError": _ERRORS,
+    "Monitor": "langchain_prompt_optimization.optimizer.monitor",
+    "NamespaceBusyError": _ERRORS,
+    "OptimizationOutcome": "langchain_prompt_optimization.optimizer.run",
+    "PromptOptimizationError": _ERRORS,
+    "PromptOptimizationMiddleware": _MIDDLEWARE,
+    "PromptOptimizationState": _MIDDLEWARE,
+    "PromptRegistry": "langchain_prompt_optimization.review.registry",
+    "PromptVersion": _RECORDS,
+    "PromptWorker": "langchain_prompt_optimization.optimizer.worker",
+    "Retention": _RECORDS,
+    "TrajectoryNotFoundError": _ERRORS,
+    "UnknownExampleError": _ERRORS,
+    "UnknownFeedbackError": _ERRORS,
+    "UnknownPromptError": _ERRORS,
+    "UnknownUserError": _ERRORS,
+    "UnknownVersionError": _ERRORS,
+    "aopen_store": _STORES_OPEN,
+    "default_store_uri": _STORES_OPEN,
+    "open_store": _STORES_OPEN,
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

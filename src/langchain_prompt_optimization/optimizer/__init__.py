@@ -2,43 +2,55 @@
 
 from __future__ import annotations
 
-from langchain_prompt_optimization.optimizer.checks import (
-    NO_RECOMMENDATIONS,
-    CandidatePolicy,
-    check_candidate,
-    locked_sections,
-    template_variables,
-    undo_langmem_escaping,
-)
-from langchain_prompt_optimization.optimizer.engine import MODES, Mode, OptimizationEngine
-from langchain_prompt_optimization.optimizer.firewall import (
-    CATEGORIES,
-    FeedbackFirewall,
-    Finding,
-    quote_untrusted,
-)
-from langchain_prompt_optimization.optimizer.gate import (
-    MATCH_MODES,
-    EvaluationGate,
-    GateResult,
-    reference_example,
-)
-from langchain_prompt_optimization.optimizer.monitor import Monitor
-from langchain_prompt_optimization.optimizer.privacy import (
-    PII_TYPES,
-    detect_phone,
-    find_pii,
-    redact_pii,
-)
-from langchain_prompt_optimization.optimizer.run import (
-    KINDS,
-    OptimizationOutcome,
-    OptimizerKind,
-    OptimizerSettings,
-    UsageCounter,
-    optimize_user,
-)
-from langchain_prompt_optimization.optimizer.worker import PromptWorker
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from langchain_prompt_optimization.optimizer.checks import (
+        NO_RECOMMENDATIONS,
+        CandidatePolicy,
+        check_candidate,
+        locked_sections,
+        template_variables,
+        undo_langmem_escaping,
+    )
+    from langchain_prompt_optimization.optimizer.engine import (
+        MODES,
+        Mode,
+        OptimizationEngine,
+    )
+    from langchain_prompt_optimization.optimizer.firewall import (
+        CATEGORIES,
+        FeedbackFirewall,
+        Finding,
+        quote_untrusted,
+    )
+    from langchain_prompt_optimization.optimizer.gate import (
+        MATCH_MODES,
+        EvaluationGate,
+        GateResult,
+        reference_example,
+    )
+    from langchain_prompt_optimization.optimizer.monitor import (
+        Monitor,
+    )
+    from langchain_prompt_optimization.optimizer.privacy import (
+        PII_TYPES,
+        detect_phone,
+        find_pii,
+        redact_pii,
+    )
+    from langchain_prompt_optimization.optimizer.run import (
+        KINDS,
+        OptimizationOutcome,
+        OptimizerKind,
+        OptimizerSettings,
+        UsageCounter,
+        optimize_user,
+    )
+    from langchain_prompt_optimization.optimizer.worker import (
+        PromptWorker,
+    )
 
 __all__ = [
     "CATEGORIES",
@@ -71,3 +83,51 @@ __all__ = [
     "template_variables",
     "undo_langmem_escaping",
 ]
+
+# Public name -> the module defining it, imported on first use (PEP 562): one line per
+# name, in step with the TYPE_CHECKING imports above.
+_EXPORTS: dict[str, str] = {
+    "CATEGORIES": "langchain_prompt_optimization.optimizer.firewall",
+    "KINDS": "langchain_prompt_optimization.optimizer.run",
+    "MATCH_MODES": "langchain_prompt_optimization.optimizer.gate",
+    "MODES": "langchain_prompt_optimization.optimizer.engine",
+    "NO_RECOMMENDATIONS": "langchain_prompt_optimization.optimizer.checks",
+    "PII_TYPES": "langchain_prompt_optimization.optimizer.privacy",
+    "CandidatePolicy": "langchain_prompt_optimization.optimizer.checks",
+    "EvaluationGate": "langchain_prompt_optimization.optimizer.gate",
+    "FeedbackFirewall": "langchain_prompt_optimization.optimizer.firewall",
+    "Finding": "langchain_prompt_optimization.optimizer.firewall",
+    "GateResult": "langchain_prompt_optimization.optimizer.gate",
+    "Mode": "langchain_prompt_optimization.optimizer.engine",
+    "Monitor": "langchain_prompt_optimization.optimizer.monitor",
+    "OptimizationEngine": "langchain_prompt_optimization.optimizer.engine",
+    "OptimizationOutcome": "langchain_prompt_optimization.optimizer.run",
+    "OptimizerKind": "langchain_prompt_optimization.optimizer.run",
+    "OptimizerSettings": "langchain_prompt_optimization.optimizer.run",
+    "PromptWorker": "langchain_prompt_optimization.optimizer.worker",
+    "UsageCounter": "langchain_prompt_optimization.optimizer.run",
+    "check_candidate": "langchain_prompt_optimization.optimizer.checks",
+    "detect_phone": "langchain_prompt_optimization.optimizer.privacy",
+    "find_pii": "langchain_prompt_optimization.optimizer.privacy",
+    "locked_sections": "langchain_prompt_optimization.optimizer.checks",
+    "optimize_user": "langchain_prompt_optimization.optimizer.run",
+    "quote_untrusted": "langchain_prompt_optimization.optimizer.firewall",
+    "redact_pii": "langchain_prompt_optimization.optimizer.privacy",
+    "reference_example": "langchain_prompt_optimization.optimizer.gate",
+    "template_variables": "langchain_prompt_optimization.optimizer.checks",
+    "undo_langmem_escaping": "langchain_prompt_optimization.optimizer.checks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

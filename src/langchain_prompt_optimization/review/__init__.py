@@ -2,6 +2,34 @@
 
 from __future__ import annotations
 
-from langchain_prompt_optimization.review.registry import PromptRegistry
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["PromptRegistry"]
+if TYPE_CHECKING:
+    from langchain_prompt_optimization.review.registry import (
+        PromptRegistry,
+    )
+
+__all__ = [
+    "PromptRegistry",
+]
+
+# Public name -> the module defining it, imported on first use (PEP 562): one line per
+# name, in step with the TYPE_CHECKING imports above.
+_EXPORTS: dict[str, str] = {
+    "PromptRegistry": "langchain_prompt_optimization.review.registry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
 import uuid
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from langchain_prompt_optimization.errors import (
+    TrajectoryNotFoundError,
     UnknownExampleError,
     UnknownUserError,
     UnknownVersionError,
 )
-from langchain_prompt_optimization.optimizer.gate import reference_example
 from langchain_prompt_optimization.stores import (
     DEFAULT_PREFIX,
     Example,
@@ -36,7 +35,38 @@ __all__ = ["PromptRegistry"]
 logger = logging.getLogger(__name__)
 
 _LEASE_TTL = 30.0
+_FULL_ID_LENGTH = 32
+"""Feedback ids are 32 hex characters: anything shorter is looked up as a prefix."""
 T = TypeVar("T")
+
+
+def _run_part(trajectory_id: str) -> str:
+    """A trajectory id without its user digest (`<digest>-<run>` -> `<run>`)."""
+    _, sep, run = trajectory_id.partition("-")
+    return run if sep else trajectory_id
+
+
+def _unique_match(
+    what: str, token: str, ids: set[str], also: Callable[[str], str] | None = None
+) -> str | None:
+    """The one id in `ids` that equals `token` or starts with it (or whose `also(id)` does);
+    `None` when none does.
+
+    Raises:
+        ValueError: If `token` is the prefix of several ids (the message lists them).
+    """
+    if token in ids:
+        return token
+    if not token:
+        return None
+    matches = sorted(
+        i for i in ids if i.startswith(token) or (also is not None and also(i).startswith(token))
+    )
+    if len(matches) > 1:
+        listed = ", ".join(matches[:10]) + (", ..." if len(matches) > 10 else "")
+        msg = f"{what} prefix {token!r} is ambiguous: it matches {len(matches)} ({listed})"
+        raise ValueError(msg)
+    return matches[0] if matches else None
 
 
 class PromptRegistry:
@@ -168,6 +198,8 @@ class PromptRegistry:
         for number in (a, b):
             if number not in by_number:
                 raise UnknownVersionError(user_id, prompt, number)
+        import difflib  # only `diff` needs it
+
         lines = difflib.unified_diff(
             by_number[a].text.splitlines(),
             by_number[b].text.splitlines(),
@@ -190,19 +222,46 @@ class PromptRegistry:
         return await adrive(self._diff(user_id, a, b, prompt), self.store)
 
     def _feedback(
-        self, user_id: str | None, pending_only: bool, status: str | None
+        self,
+        user_id: str | None,
+        pending_only: bool,
+        status: str | None,
+        trajectory_id: str | None = None,
     ) -> Job[list[FeedbackItem]]:
         user, owner = yield from self._refs(user_id)
         if not (yield from self._layout.is_known_user(user)):
             raise UnknownUserError(user_id)
-        return (
-            yield from self._layout.feedback_of(
-                user, owner, pending_only=pending_only, status=status
+        if trajectory_id is None:
+            return (
+                yield from self._layout.feedback_of(
+                    user, owner, pending_only=pending_only, status=status
+                )
             )
+        items = yield from self._layout.feedback_of(user, owner, pending_only=False)
+        run = _unique_match(
+            "trajectory id",
+            trajectory_id,
+            {fb.trajectory_id for fb in items},
+            also=_run_part,
         )
+        if run is None:
+            raise TrajectoryNotFoundError(
+                trajectory_id, f"no feedback on such a run of {user_id!r}"
+            )
+        wanted = status or ("pending" if pending_only else None)
+        return [
+            fb
+            for fb in items
+            if fb.trajectory_id == run and (wanted is None or fb.status == wanted)
+        ]
 
     def feedback(
-        self, user_id: str | None, pending_only: bool = True, *, status: str | None = None
+        self,
+        user_id: str | None,
+        pending_only: bool = True,
+        *,
+        status: str | None = None,
+        trajectory_id: str | None = None,
     ) -> list[FeedbackItem]:
         """A user's feedback items (oldest first) with trajectory ids, scores and status.
 
@@ -211,17 +270,29 @@ class PromptRegistry:
             pending_only: Only items waiting for an optimization.
             status: Only items in this state (`pending`, `consumed`, `held`, `discarded`,
                 `failed`); overrides `pending_only`. Held items carry `hold_reason`.
+            trajectory_id: Only feedback on this run. A unique prefix of the id, or of its run
+                part after the user digest (what `promptopt feedback` prints), is accepted.
 
         Raises:
             UnknownUserError: If nothing is stored for the user.
+            TrajectoryNotFoundError: If no feedback of the user names such a run.
+            ValueError: If a `trajectory_id` prefix matches several runs (the message lists
+                them).
         """
-        return drive(self._feedback(user_id, pending_only, status), self.store)
+        return drive(self._feedback(user_id, pending_only, status, trajectory_id), self.store)
 
     async def afeedback(
-        self, user_id: str | None, pending_only: bool = True, *, status: str | None = None
+        self,
+        user_id: str | None,
+        pending_only: bool = True,
+        *,
+        status: str | None = None,
+        trajectory_id: str | None = None,
     ) -> list[FeedbackItem]:
         """Async twin of `feedback`."""
-        return await adrive(self._feedback(user_id, pending_only, status), self.store)
+        return await adrive(
+            self._feedback(user_id, pending_only, status, trajectory_id), self.store
+        )
 
     def _examples(self, user_id: str | None) -> Job[list[Example]]:
         user, owner = yield from self._refs(user_id)
@@ -450,12 +521,18 @@ class PromptRegistry:
     def _review_feedback(
         self, user_id: str | None, feedback_id: str, release: bool, note: str
     ) -> Job[FeedbackItem]:
-        user = UserRef.of(user_id)
-        return self._leased(
-            user_id,
-            lambda owner: self._layout.review_feedback(
-                owner, user, feedback_id, release=release, note=note
-            ),
+        user, owner = yield from self._refs(user_id)
+        if owner == user and not (yield from self._layout.is_known_user(user)):
+            raise UnknownUserError(user_id)
+        if isinstance(feedback_id, str) and 0 < len(feedback_id) < _FULL_ID_LENGTH:
+            items = yield from self._layout.feedback_of(user, owner, pending_only=False)
+            ids = {fb.id for fb in items}
+            feedback_id = _unique_match("feedback id", feedback_id, ids) or feedback_id
+        review = self._layout.review_feedback(owner, user, feedback_id, release=release, note=note)
+        return (
+            yield from self._layout.under_lease(
+                owner, self._holder, review, ttl=_LEASE_TTL, wait=self.lease_wait
+            )
         )
 
     def release_feedback(
@@ -463,9 +540,14 @@ class PromptRegistry:
     ) -> FeedbackItem:
         """Release feedback the firewall held: it is pending again and not screened again.
 
+        `feedback_id` may be a unique prefix of the id (`promptopt feedback` prints 8
+        characters).
+
         Raises:
             UnknownFeedbackError: If the user has no such feedback.
             InvalidTransitionError: If it is not held.
+            ValueError: If a prefix matches several of the user's items (the message lists
+                them).
         """
         return drive(self._review_feedback(user_id, feedback_id, True, note), self.store)
 
@@ -480,9 +562,12 @@ class PromptRegistry:
     ) -> FeedbackItem:
         """Discard feedback the firewall held: it stays readable, never learned from.
 
+        `feedback_id` may be a unique prefix of the id, as for `release_feedback`.
+
         Raises:
             UnknownFeedbackError: If the user has no such feedback.
             InvalidTransitionError: If it is not held.
+            ValueError: If a prefix matches several of the user's items.
         """
         return drive(self._review_feedback(user_id, feedback_id, False, note), self.store)
 
@@ -493,6 +578,8 @@ class PromptRegistry:
         return await adrive(self._review_feedback(user_id, feedback_id, False, note), self.store)
 
     def _add_example(self, user_id: str | None, messages: Any, note: str) -> Job[Example]:
+        from langchain_prompt_optimization.optimizer.gate import reference_example  # agentevals
+
         example = reference_example(messages, note=note)
         _, owner = yield from self._refs(user_id)
         return (yield from self._layout.add_example(owner, example))

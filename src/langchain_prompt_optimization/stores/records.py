@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from langchain_core.messages import BaseMessage, messages_from_dict, messages_to_dict
-
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from langchain_core.messages import BaseMessage
 
 __all__ = [
     "Example",
@@ -61,11 +61,15 @@ def content_hash(text: str) -> str:
 
 def messages_to_json(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     """Serialize messages to plain JSON dicts (whatever provider metadata they carry)."""
+    from langchain_core.messages import messages_to_dict  # deferred: review commands skip it
+
     return json.loads(json.dumps(messages_to_dict(list(messages)), default=str))  # type: ignore[no-any-return]
 
 
 def messages_from_json(data: list[dict[str, Any]]) -> list[BaseMessage]:
     """Inverse of `messages_to_json`."""
+    from langchain_core.messages import messages_from_dict
+
     return messages_from_dict(data)
 
 
