@@ -462,13 +462,7 @@ def _optimize_leased(
     if not results:
         return (yield from _record_failure(run, batch, targets, base_texts, error))
     policy = settings.policy or CandidatePolicy.from_json(config.policy)
-    texts = [_feedback_text(fb) for fb in batch]
-    options = [
-        _screen_candidates(
-            _candidates(result, targets.current, policy, texts), served, firewall, private
-        )
-        for result, _ in results
-    ]
+    options = _check_candidates(results, batch, targets, policy, firewall, private)
     usage = _total_usage(results, attempts=_attempts(settings))
     gated = yield from _gate(run, loaded, batch, options, served, private)
     return (yield from _commit(run, loaded, batch, targets, base_texts, gated, usage, deltas))
@@ -638,6 +632,25 @@ def _record_failure(
     return run.outcome("failed", versions=recorded or {}, feedback_ids=ids, error=error)
 
 
+def _check_candidates(
+    results: Sequence[tuple[list[dict[str, Any]], dict[str, int]]],
+    batch: Sequence[FeedbackItem],
+    targets: _Targets,
+    policy: CandidatePolicy,
+    firewall: FeedbackFirewall | None,
+    private: bool,
+) -> list[list[NewVersion]]:
+    """Phase 7: each optimizer result's changed prompts as candidates, checked against the
+    policy (rejected with the reason) and screened (held with the reason)."""
+    texts = [_feedback_text(fb) for fb in batch]
+    return [
+        _screen_candidates(
+            _candidates(result, targets.current, policy, texts), targets.served, firewall, private
+        )
+        for result, _ in results
+    ]
+
+
 def _total_usage(
     results: Sequence[tuple[list[dict[str, Any]], dict[str, int]]], *, attempts: int
 ) -> dict[str, int]:
@@ -667,7 +680,7 @@ def _gate(
     served: dict[str, str],
     private: bool,
 ) -> Job[_Gated]:
-    """Phase 7: with an evaluation gate, pick the best option on the examples (the stored
+    """Phase 8: with an evaluation gate, pick the best option on the examples (the stored
     ones plus this batch's well-scored runs, within `max_examples`)."""
     gate = run.settings.gate
     if gate is None:
@@ -698,7 +711,7 @@ def _commit(
     usage: dict[str, int],
     deltas: dict[str, VersionScores],
 ) -> Job[OptimizationOutcome]:
-    """Phase 8: append the candidates and consume the batch in one write (if the lease is
+    """Phase 9: append the candidates and consume the batch in one write (if the lease is
     still ours and no prompt moved), then prune runs beyond retention."""
     ids = tuple(fb.id for fb in batch)
     layout, owner, settings = run.layout, run.owner, run.settings
