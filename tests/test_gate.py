@@ -114,9 +114,9 @@ def test_replay_feeds_recorded_tool_results_and_runs_no_tool():
         (BASE + "\nNever send emails.", BASE + "\nBe brief."),
         (example,),
     )
-    result = call.run(InMemoryStore())
+    result = call.run()
     assert (result.active, result.candidates) == (1.0, (0.0, 1.0))
-    assert asyncio.run(call.arun(InMemoryStore())) == result
+    assert asyncio.run(call.arun()) == result
     assert len(TOOL_RUNS) == ran
     inputs, outputs = split_example(recorded["messages"])
     assert [m.type for m in inputs] == ["human"]
@@ -144,7 +144,7 @@ def test_a_replay_without_the_recorded_result_does_not_match():
         (),
         (reference_example(recorded),),
     )
-    assert call.run(InMemoryStore()).active == 0.0
+    assert call.run().active == 0.0
 
 
 def test_user_evaluator_and_reference_trajectories(tmp_path):
@@ -332,9 +332,9 @@ def test_async_evaluators_work_from_sync_and_async_replays():
         (BASE + "\nNever send emails.",),
         (Example.new(messages_to_json(run["messages"]), source="reference"),),
     )
-    sync = call.run(InMemoryStore())
+    sync = call.run()
     assert (sync.active, sync.candidates) == (1.0, (0.0,))
-    assert asyncio.run(call.arun(InMemoryStore())) == sync
+    assert asyncio.run(call.arun()) == sync
 
 
 def test_examples_can_be_removed_sync_and_async():

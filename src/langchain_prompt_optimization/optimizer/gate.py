@@ -32,11 +32,11 @@ from langchain_core.messages import (
 from langchain_core.runnables.config import set_config_context
 
 from langchain_prompt_optimization.stores import Example, messages_from_json, messages_to_json
+from langchain_prompt_optimization.stores.io import Call
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from langgraph.store.base import BaseStore
 
 __all__ = [
     "MATCH_MODES",
@@ -263,7 +263,7 @@ def _internal_config() -> Any:
 
 
 @dataclass(frozen=True, slots=True)
-class GateCall:
+class GateCall(Call[GateResult]):
     """A request to replay examples with the active and candidate system prompts.
 
     Sync `run` / async `arun` differ only in the model and evaluator calls.
@@ -283,7 +283,8 @@ class GateCall:
     def _prepared(self) -> list[tuple[list[BaseMessage], list[BaseMessage]]]:
         return [split_example(messages_from_json(e.messages)) for e in self.examples]
 
-    def run(self, store: BaseStore) -> GateResult:
+    def run(self) -> GateResult:
+        """Replay and judge with blocking calls."""
         model = self._bound()
         prepared = self._prepared()
         replays = []
@@ -296,7 +297,8 @@ class GateCall:
         ]
         return self._result(prepared, replays, [[_run_coroutine(j) for j in row] for row in judged])
 
-    async def arun(self, store: BaseStore) -> GateResult:
+    async def arun(self) -> GateResult:
+        """Replay and judge with async calls."""
         model = self._bound()
         prepared = self._prepared()
         replays = []

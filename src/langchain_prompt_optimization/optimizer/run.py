@@ -46,22 +46,23 @@ from langchain_prompt_optimization.stores import (
     UserRef,
     messages_from_json,
 )
-from langchain_prompt_optimization.stores.io import SupportsTTL
+from langchain_prompt_optimization.stores.io import Call, call, supports_ttl_job
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from langchain_core.language_models import BaseChatModel
     from langchain_core.outputs import LLMResult
-    from langgraph.store.base import BaseStore
 
-    from langchain_prompt_optimization.stores import ActivePrompt, Job
+    from langchain_prompt_optimization.stores import ActivePrompt, Job, PromptConfig
 
 __all__ = [
     "KINDS",
+    "NoStructuredOutputError",
     "OptimizationOutcome",
     "OptimizerCall",
     "OptimizerSettings",
+    "RunSettings",
     "UsageCounter",
     "optimize_user",
 ]
@@ -73,8 +74,8 @@ KINDS: tuple[str, ...] = ("gradient", "metaprompt", "prompt_memory")
 
 
 @dataclass(frozen=True, slots=True)
-class OptimizerSettings:
-    """How optimizations run.
+class RunSettings:
+    """How one optimization runs (built by the middleware, the worker and the CLI).
 
     Attributes:
         kind: langmem optimizer kind.
@@ -115,6 +116,11 @@ class OptimizerSettings:
     gate: EvaluationGate | None = None
     replay_agent: Callable[[], tuple[BaseChatModel, Sequence[Any]] | None] | None = None
     monitor: Monitor | None = None
+
+
+OptimizerSettings = RunSettings
+"""Former name of `RunSettings` (the public `OptimizerSettings` moves to
+`optimizer.settings`); kept so existing imports keep working."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,21 +185,72 @@ class UsageCounter(BaseCallbackHandler):
             }
 
 
+class _ReplyWatch(BaseCallbackHandler):
+    """Counts the optimizer model's replies and those that carried tool calls (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.replies = 0
+        self.tool_replies = 0
+
+    def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
+        with self._lock:
+            for generations in response.generations:
+                for generation in generations:
+                    message = getattr(generation, "message", None)
+                    self.replies += 1
+                    if getattr(message, "tool_calls", None):
+                        self.tool_replies += 1
+
+
+class NoStructuredOutputError(RuntimeError):
+    """The optimizer model did not produce langmem's structured output (no tool calling)."""
+
+
+_PARSE_FAILURES = (TypeError, IndexError, KeyError, ValueError, AttributeError)
+
+
+def _model_name(model: BaseChatModel) -> str:
+    for attr in ("model_name", "model", "model_id"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return type(model).__name__
+
+
+def _explain(exc: Exception, model: BaseChatModel, watch: _ReplyWatch) -> Exception:
+    """`exc`, or a `NoStructuredOutputError` saying so in plain words when the model cannot
+    give langmem structured output: it does not support tool calling, or it answered only
+    in plain text and langmem failed reading the answer."""
+    unsupported = isinstance(exc, NotImplementedError)
+    plain_text = isinstance(exc, _PARSE_FAILURES) and watch.replies > 0 and watch.tool_replies == 0
+    if not (unsupported or plain_text):
+        return exc
+    msg = (
+        f"the optimizer model ({_model_name(model)}) did not return langmem's structured "
+        f"output ({type(exc).__name__}: {exc}); use a model that supports tool calling, set "
+        "it with optimizer=OptimizerSettings(model=...) (formerly optimizer_model=)"
+    )
+    return NoStructuredOutputError(msg)
+
+
 @dataclass(frozen=True, slots=True)
-class OptimizerCall:
-    """A request to run langmem's multi-prompt optimizer (sync `invoke` / async `ainvoke`).
+class OptimizerCall(Call[tuple[list[dict[str, Any]], dict[str, int]]]):
+    """A request to run langmem's multi-prompt optimizer (sync `invoke` / async `ainvoke`);
+    returns langmem's prompts and the usage counted.
 
     The call runs in its own config context: tagged internal, with only our usage counter
-    as callback, so it never streams into the user's run.
+    as callback, so it never streams into the user's run. A model that cannot give
+    langmem structured output raises `NoStructuredOutputError`, which names the fix.
     """
 
     model: BaseChatModel
-    settings: OptimizerSettings
+    settings: RunSettings
     payload: dict[str, Any]
 
-    def _config(self, counter: UsageCounter) -> Any:
+    def _config(self, counter: UsageCounter, watch: _ReplyWatch) -> Any:
         return {
-            "callbacks": [counter],
+            "callbacks": [counter, watch],
             "metadata": {"lc_source": "prompt_optimization", **internal_call_metadata()},
             "tags": ["prompt_optimization"],
         }
@@ -203,18 +260,32 @@ class OptimizerCall:
             self.model, kind=self.settings.kind, config=self.settings.config
         )
 
-    def run(self, store: BaseStore) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        counter = UsageCounter()
-        optimizer = self._optimizer()
-        with set_config_context(self._config(counter)) as ctx:
-            result = ctx.run(optimizer.invoke, self.payload)
+    def run(self) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """Run the optimizer with blocking calls."""
+        counter, watch = UsageCounter(), _ReplyWatch()
+        try:
+            optimizer = self._optimizer()
+            with set_config_context(self._config(counter, watch)) as ctx:
+                result = ctx.run(optimizer.invoke, self.payload)
+        except Exception as exc:
+            explained = _explain(exc, self.model, watch)
+            if explained is exc:
+                raise
+            raise explained from exc
         return list(result), counter.as_dict()
 
-    async def arun(self, store: BaseStore) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        counter = UsageCounter()
-        optimizer = self._optimizer()
-        with set_config_context(self._config(counter)) as ctx:
-            result = await asyncio.create_task(optimizer.ainvoke(self.payload), context=ctx)
+    async def arun(self) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """Run the optimizer with async calls."""
+        counter, watch = UsageCounter(), _ReplyWatch()
+        try:
+            optimizer = self._optimizer()
+            with set_config_context(self._config(counter, watch)) as ctx:
+                result = await asyncio.create_task(optimizer.ainvoke(self.payload), context=ctx)
+        except Exception as exc:
+            explained = _explain(exc, self.model, watch)
+            if explained is exc:
+                raise
+            raise explained from exc
         return list(result), counter.as_dict()
 
 
@@ -280,7 +351,7 @@ def optimize_user(
     *,
     model: BaseChatModel,
     specs: dict[str, PromptSpec],
-    settings: OptimizerSettings,
+    settings: RunSettings,
     holder: str,
 ) -> Job[OptimizationOutcome]:
     """Optimize one lineage's prompts from its pending feedback.
@@ -314,167 +385,375 @@ def optimize_user(
             logger.warning("could not release the optimizer lease of %r", owner.user_id)
 
 
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One optimization's fixed inputs, handed to each phase."""
+
+    layout: StoreLayout
+    owner: UserRef
+    settings: RunSettings
+    holder: str
+
+    def outcome(self, status: Any, **fields: Any) -> OptimizationOutcome:
+        return OptimizationOutcome(self.owner.user_id, status, **fields)
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """What the load phase read: the batch, its runs, the recorded config and the prompts."""
+
+    batch: list[FeedbackItem]
+    trajectories: dict[str, TrajectoryRecord]
+    config: PromptConfig
+    specs: dict[str, PromptSpec]
+
+
+@dataclass(frozen=True, slots=True)
+class _Targets:
+    """The prompts this batch optimizes, as served and as the optimizer starts from."""
+
+    names: list[str]
+    active: dict[str, ActivePrompt]
+    served: dict[str, str]
+    current: dict[str, str]
+    parents: dict[str, int]
+    expected: dict[str, int]
+
+
 def _optimize_leased(
     layout: StoreLayout,
     owner: UserRef,
     model: BaseChatModel,
     local_specs: dict[str, PromptSpec],
-    settings: OptimizerSettings,
+    settings: RunSettings,
     holder: str,
 ) -> Job[OptimizationOutcome]:
-    pending = yield from layout.pending_feedback(owner)
-    if not pending:
-        return OptimizationOutcome(owner.user_id, "no_feedback")
-    batch = pending[: settings.max_feedback]
-    trajectories = yield from layout.load_trajectories(batch)
-    config = yield from layout.read_config()
-    specs = {**config.specs, **local_specs}
-    require_approval = (
-        config.require_approval if settings.require_approval is None else settings.require_approval
-    )
-    if not specs:
-        ids = tuple(fb.id for fb in batch)
-        msg = "no prompt is known for this namespace yet: run the agent once first"
-        if (yield from layout.renew_lease(owner, holder, settings.lease_seconds)):
-            yield from layout.mark_attempted(owner, batch, max_attempts=settings.max_attempts)
-        return OptimizationOutcome(owner.user_id, "failed", feedback_ids=ids, error=msg)
-    active, _ = yield from layout.read_active(owner, list(specs))
-    served = {name: active[name].text if name in active else specs[name].prompt for name in specs}
-    policy = settings.policy or CandidatePolicy.from_json(config.policy)
+    run = _Run(layout, owner, settings, holder)
+    loaded = yield from _load_batch(run, local_specs)
+    if loaded is None:
+        return run.outcome("no_feedback")
+    if not loaded.specs:
+        return (yield from _fail_without_prompts(run, loaded.batch))
+    active, _ = yield from layout.read_active(owner, list(loaded.specs))
+    served = {
+        name: active[name].text if name in active else spec.prompt
+        for name, spec in loaded.specs.items()
+    }
+    config = loaded.config
     configured = settings.firewall or FeedbackFirewall.from_json(config.firewall)
     firewall = configured if configured.enabled else None
+    batch = loaded.batch
     if firewall is not None:
-        held = _screen_inputs(firewall, batch, trajectories, "\n".join(served.values()))
-        if held:
-            yield from layout.hold_feedback(owner, held)
-            held_ids = {fb.id for fb, _ in held}
-            batch = [fb for fb in batch if fb.id not in held_ids]
-            if not batch:
-                return OptimizationOutcome(owner.user_id, "held", feedback_ids=tuple(held_ids))
+        batch, held_ids = yield from _screen_batch(run, firewall, loaded, served)
+        if not batch:
+            return run.outcome("held", feedback_ids=held_ids)
+    targets = _target_prompts(loaded.specs, batch, active, served)
+    deltas = score_deltas(batch)
+    monitor = settings.monitor or Monitor.from_json(config.monitor)
+    if monitor.enabled and targets.active:
+        rolled_back = yield from _monitor(run, monitor, batch, targets, deltas)
+        if rolled_back is not None:
+            return rolled_back
+    targets = yield from _build_on_pending_heads(run, targets)
+    private = owner == UserRef.global_lineage()
+    payload = _build_payload(loaded, batch, targets, settings, private)
+    results, error = yield from _call_optimizer(run, model, payload)
+    base_texts = {name: loaded.specs[name].prompt for name in targets.names}
+    if not results:
+        return (yield from _record_failure(run, batch, targets, base_texts, error))
+    policy = settings.policy or CandidatePolicy.from_json(config.policy)
+    options = _check_candidates(results, batch, targets, policy, firewall, private)
+    usage = _total_usage(results, attempts=_attempts(settings))
+    gated = yield from _gate(run, loaded, batch, options, served, private)
+    return (yield from _commit(run, loaded, batch, targets, base_texts, gated, usage, deltas))
+
+
+def _load_batch(run: _Run, local_specs: dict[str, PromptSpec]) -> Job[_Loaded | None]:
+    """Phase 1: the oldest pending feedback within `max_feedback`, its runs, the recorded
+    config and the managed prompts (code wins over the record); `None` if none pending."""
+    pending = yield from run.layout.pending_feedback(run.owner)
+    if not pending:
+        return None
+    batch = pending[: run.settings.max_feedback]
+    trajectories = yield from run.layout.load_trajectories(batch)
+    config = yield from run.layout.read_config()
+    return _Loaded(batch, trajectories, config, {**config.specs, **local_specs})
+
+
+def _fail_without_prompts(run: _Run, batch: list[FeedbackItem]) -> Job[OptimizationOutcome]:
+    """No prompt is known yet: count a failed attempt on the batch."""
     ids = tuple(fb.id for fb in batch)
+    msg = "no prompt is known for this namespace yet: run the agent once first"
+    settings = run.settings
+    if (yield from run.layout.renew_lease(run.owner, run.holder, settings.lease_seconds)):
+        yield from run.layout.mark_attempted(run.owner, batch, max_attempts=settings.max_attempts)
+    return run.outcome("failed", feedback_ids=ids, error=msg)
+
+
+def _screen_batch(
+    run: _Run, firewall: FeedbackFirewall, loaded: _Loaded, served: dict[str, str]
+) -> Job[tuple[list[FeedbackItem], tuple[str, ...]]]:
+    """Phase 2: set aside the items the firewall flags; the rest of the batch, and the ids
+    held."""
+    batch = loaded.batch
+    held = _screen_inputs(firewall, batch, loaded.trajectories, "\n".join(served.values()))
+    if not held:
+        return batch, ()
+    yield from run.layout.hold_feedback(run.owner, held)
+    held_ids = {fb.id for fb, _ in held}
+    return [fb for fb in batch if fb.id not in held_ids], tuple(held_ids)
+
+
+def _target_prompts(
+    specs: dict[str, PromptSpec],
+    batch: Sequence[FeedbackItem],
+    active: dict[str, ActivePrompt],
+    served: dict[str, str],
+) -> _Targets:
+    """The prompts the batch concerns (all, or those carried feedback is restricted to)."""
     names = list(specs)
     restricted = _only_prompts(batch)
     if restricted is not None:
         names = [name for name in names if name in restricted] or names
     active = {name: state for name, state in active.items() if name in names}
     expected = {name: active[name].latest if name in active else 0 for name in names}
-    deltas = score_deltas(batch)
-    monitor = settings.monitor or Monitor.from_json(config.monitor)
-    if monitor.enabled and active:
-        try:
-            regressions = yield from _regressions(layout, owner, monitor, active, deltas)
-        except Exception:
-            logger.exception("monitoring of %r failed; optimizing without it", owner.user_id)
-            regressions = []
-        if regressions:
-            return (
-                yield from _auto_rollback(
-                    layout, owner, settings, holder, batch, regressions, deltas, expected
-                )
-            )
-    heads = yield from layout.pending_heads(owner, active)
     current = {name: served[name] for name in names}
-    current.update({name: text for name, (_, text) in heads.items()})
+    return _Targets(names, active, served, current, {}, expected)
+
+
+def _monitor(
+    run: _Run,
+    monitor: Monitor,
+    batch: Sequence[FeedbackItem],
+    targets: _Targets,
+    deltas: dict[str, VersionScores],
+) -> Job[OptimizationOutcome | None]:
+    """Phase 3: roll back regressed prompts (the outcome), or `None` to optimize. A fault in
+    monitoring is logged and the optimization goes on without it."""
+    try:
+        regressions = yield from _regressions(
+            run.layout, run.owner, monitor, targets.active, deltas
+        )
+    except Exception:
+        logger.exception("monitoring of %r failed; optimizing without it", run.owner.user_id)
+        return None
+    if not regressions:
+        return None
+    return (
+        yield from _auto_rollback(
+            run.layout, run.owner, run.settings, run.holder, batch, regressions, deltas,
+            targets.expected,
+        )
+    )  # fmt: skip
+
+
+def _build_on_pending_heads(run: _Run, targets: _Targets) -> Job[_Targets]:
+    """Phase 4: start from the newest pending version where one waits (what it learned is
+    kept when a newer candidate supersedes it)."""
+    heads = yield from run.layout.pending_heads(run.owner, targets.active)
+    current = {**targets.current, **{name: text for name, (_, text) in heads.items()}}
     parents = {name: number for name, (number, _) in heads.items()}
-    base_texts = {name: specs[name].prompt for name in names}
-    private = owner == UserRef.global_lineage()
-    payload = {
+    return replace(targets, current=current, parents=parents)
+
+
+def _build_payload(
+    loaded: _Loaded,
+    batch: Sequence[FeedbackItem],
+    targets: _Targets,
+    settings: RunSettings,
+    private: bool,
+) -> dict[str, Any]:
+    """Phase 5: langmem's input: each item's run (recent messages, untrusted text quoted,
+    personal data redacted when shared) with its feedback, and the prompts."""
+    budget = settings.max_trajectory_chars
+    return {
         "trajectories": [
             (
                 _recent_messages(
-                    _untrusted(trajectories.get(fb.trajectory_id), private),
-                    settings.max_trajectory_chars,
+                    _untrusted(loaded.trajectories.get(fb.trajectory_id), private), budget
                 ),
-                _feedback_for_langmem(fb, settings.max_trajectory_chars, private),
+                _feedback_for_langmem(fb, budget, private),
             )
             for fb in batch
         ],
-        "prompts": [_prompt_payload(specs[name], current[name]) for name in names],
+        "prompts": [
+            _prompt_payload(loaded.specs[name], targets.current[name]) for name in targets.names
+        ],
     }
-    gate = settings.gate
+
+
+def _attempts(settings: RunSettings) -> int:
+    return settings.gate.best_of if settings.gate is not None else 1
+
+
+def _call_optimizer(
+    run: _Run, model: BaseChatModel, payload: dict[str, Any]
+) -> Job[tuple[list[tuple[list[dict[str, Any]], dict[str, int]]], str]]:
+    """Phase 6: call langmem (`best_of` times with a gate); the results, and the last
+    error (`""` if none raised)."""
     results: list[tuple[list[dict[str, Any]], dict[str, int]]] = []
     error = ""
-    attempts = gate.best_of if gate is not None else 1
-    for _ in range(attempts):
+    for _ in range(_attempts(run.settings)):
         try:
-            results.append((yield OptimizerCall(model, settings, payload)))
+            results.append((yield from call(OptimizerCall(model, run.settings, payload))))
+        except NoStructuredOutputError as exc:
+            error = str(exc)
+            logger.warning("optimization of %r failed: %s", run.owner.user_id, error)
         except Exception as exc:
             error = f"optimizer raised {type(exc).__name__}: {exc}"
-            logger.warning("optimization of %r failed: %s", owner.user_id, error)
-    if not results:
-        if not (yield from layout.renew_lease(owner, holder, settings.lease_seconds)):
-            return OptimizationOutcome(owner.user_id, "busy", feedback_ids=ids, error=error)
-        failed = [NewVersion(name, "", "failed", error) for name in names]
-        recorded = yield from layout.commit_optimization(
-            owner,
-            base_texts=base_texts,
-            candidates=failed,
-            feedback=(),
-            optimizer_kind=settings.kind,
-            usage={},
-            expected_latest=expected,
-        )
-        yield from layout.mark_attempted(owner, batch, max_attempts=settings.max_attempts)
-        return OptimizationOutcome(owner.user_id, "failed", recorded or {}, ids, error)
+            logger.warning("optimization of %r failed: %s", run.owner.user_id, error)
+    return results, error
+
+
+def _record_failure(
+    run: _Run,
+    batch: Sequence[FeedbackItem],
+    targets: _Targets,
+    base_texts: dict[str, str],
+    error: str,
+) -> Job[OptimizationOutcome]:
+    """Every optimizer call raised: record a `failed` entry on each prompt's history and
+    count an attempt on the batch (it stays pending)."""
+    ids = tuple(fb.id for fb in batch)
+    layout, owner, settings = run.layout, run.owner, run.settings
+    if not (yield from layout.renew_lease(owner, run.holder, settings.lease_seconds)):
+        return run.outcome("busy", feedback_ids=ids, error=error)
+    failed = [NewVersion(name, "", "failed", error) for name in targets.names]
+    recorded = yield from layout.commit_optimization(
+        owner,
+        base_texts=base_texts,
+        candidates=failed,
+        feedback=(),
+        optimizer_kind=settings.kind,
+        usage={},
+        expected_latest=targets.expected,
+    )
+    yield from layout.mark_attempted(owner, batch, max_attempts=settings.max_attempts)
+    return run.outcome("failed", versions=recorded or {}, feedback_ids=ids, error=error)
+
+
+def _check_candidates(
+    results: Sequence[tuple[list[dict[str, Any]], dict[str, int]]],
+    batch: Sequence[FeedbackItem],
+    targets: _Targets,
+    policy: CandidatePolicy,
+    firewall: FeedbackFirewall | None,
+    private: bool,
+) -> list[list[NewVersion]]:
+    """Phase 7: each optimizer result's changed prompts as candidates, checked against the
+    policy (rejected with the reason) and screened (held with the reason)."""
     texts = [_feedback_text(fb) for fb in batch]
-    options = [
-        _screen_candidates(_candidates(result, current, policy, texts), served, firewall, private)
+    return [
+        _screen_candidates(
+            _candidates(result, targets.current, policy, texts), targets.served, firewall, private
+        )
         for result, _ in results
     ]
+
+
+def _total_usage(
+    results: Sequence[tuple[list[dict[str, Any]], dict[str, int]]], *, attempts: int
+) -> dict[str, int]:
     usage = {
         key: sum(u.get(key, 0) for _, u in results)
         for key in ("calls", "input_tokens", "output_tokens")
     }
     if len(results) < attempts:
         usage["failed_calls"] = attempts - len(results)  # best-of-k: some samples raised
-    new_examples: list[Example] = []
-    drop_examples: list[str] = []
-    candidates = options[0]
-    if gate is not None:
-        stored = yield from layout.examples(owner)
-        new_examples = _positive_examples(gate, batch, trajectories, private)
-        fresh = {e.id for e in new_examples}
-        examples = [*new_examples, *(e for e in stored if e.id not in fresh)]
-        kept = {e.id for e in examples[: gate.max_examples]}
-        new_examples = [e for e in new_examples if e.id in kept]
-        drop_examples = [e.id for e in stored if e.id not in kept and e.id not in fresh]
-        candidates = yield from _gated(
-            gate,
-            settings,
-            options,
-            served.get(config.system_prompt),
-            config.system_prompt,
-            examples[: gate.max_examples],
-        )
-    if not (yield from layout.renew_lease(owner, holder, settings.lease_seconds)):
+    return usage
+
+
+@dataclass(frozen=True, slots=True)
+class _Gated:
+    """The candidates to commit and the gate's example changes."""
+
+    candidates: list[NewVersion]
+    new_examples: list[Example]
+    drop_examples: list[str]
+
+
+def _gate(
+    run: _Run,
+    loaded: _Loaded,
+    batch: Sequence[FeedbackItem],
+    options: list[list[NewVersion]],
+    served: dict[str, str],
+    private: bool,
+) -> Job[_Gated]:
+    """Phase 8: with an evaluation gate, pick the best option on the examples (the stored
+    ones plus this batch's well-scored runs, within `max_examples`)."""
+    gate = run.settings.gate
+    if gate is None:
+        return _Gated(options[0], [], [])
+    stored = yield from run.layout.examples(run.owner)
+    new_examples = _positive_examples(gate, batch, loaded.trajectories, private)
+    fresh = {e.id for e in new_examples}
+    examples = [*new_examples, *(e for e in stored if e.id not in fresh)]
+    kept = {e.id for e in examples[: gate.max_examples]}
+    system = loaded.config.system_prompt
+    candidates = yield from _gated(
+        gate, run.settings, options, served.get(system), system, examples[: gate.max_examples]
+    )
+    return _Gated(
+        candidates,
+        [e for e in new_examples if e.id in kept],
+        [e.id for e in stored if e.id not in kept and e.id not in fresh],
+    )
+
+
+def _commit(
+    run: _Run,
+    loaded: _Loaded,
+    batch: Sequence[FeedbackItem],
+    targets: _Targets,
+    base_texts: dict[str, str],
+    gated: _Gated,
+    usage: dict[str, int],
+    deltas: dict[str, VersionScores],
+) -> Job[OptimizationOutcome]:
+    """Phase 9: append the candidates and consume the batch in one write (if the lease is
+    still ours and no prompt moved), then prune runs beyond retention."""
+    ids = tuple(fb.id for fb in batch)
+    layout, owner, settings = run.layout, run.owner, run.settings
+    if not (yield from layout.renew_lease(owner, run.holder, settings.lease_seconds)):
         logger.warning("lost the lease of %r during the optimization; not committing", owner)
-        return OptimizationOutcome(owner.user_id, "busy", feedback_ids=ids)
+        return run.outcome("busy", feedback_ids=ids)
+    require_approval = (
+        loaded.config.require_approval
+        if settings.require_approval is None
+        else settings.require_approval
+    )
     versions = yield from layout.commit_optimization(
         owner,
         base_texts=base_texts,
-        candidates=candidates,
+        candidates=gated.candidates,
         feedback=batch,
         optimizer_kind=settings.kind,
         usage=usage,
         require_approval=require_approval,
-        expected_latest=expected,
-        parents=parents,
-        feedback_ttl_minutes=(
-            settings.retention.consumed_feedback_ttl_minutes if (yield SupportsTTL()) else None
-        ),
-        new_examples=new_examples,
-        drop_examples=drop_examples,
+        expected_latest=targets.expected,
+        parents=targets.parents,
+        feedback_ttl_minutes=(yield from _consumed_feedback_ttl(settings)),
+        new_examples=gated.new_examples,
+        drop_examples=gated.drop_examples,
         score_deltas=deltas,
     )
     if versions is None:
-        return OptimizationOutcome(owner.user_id, "busy", feedback_ids=ids)
+        return run.outcome("busy", feedback_ids=ids)
     yield from _prune_after(layout, owner, settings, batch)
     status: Literal["optimized", "unchanged"] = "optimized" if versions else "unchanged"
-    return OptimizationOutcome(owner.user_id, status, versions, ids, usage=usage)
+    return run.outcome(status, versions=versions, feedback_ids=ids, usage=usage)
+
+
+def _consumed_feedback_ttl(settings: RunSettings) -> Job[float | None]:
+    """How long consumed feedback is kept, when the store honours TTLs."""
+    if (yield from supports_ttl_job()):
+        return settings.retention.consumed_feedback_ttl_minutes
+    return None
 
 
 def _prune_after(
-    layout: StoreLayout, owner: UserRef, settings: OptimizerSettings, batch: Sequence[FeedbackItem]
+    layout: StoreLayout, owner: UserRef, settings: RunSettings, batch: Sequence[FeedbackItem]
 ) -> Job[None]:
     keep = settings.retention.max_trajectories_per_user
     if keep is not None:
@@ -511,7 +790,7 @@ def _regressions(
 def _auto_rollback(
     layout: StoreLayout,
     owner: UserRef,
-    settings: OptimizerSettings,
+    settings: RunSettings,
     holder: str,
     batch: Sequence[FeedbackItem],
     regressions: Sequence[Regression],
@@ -529,9 +808,7 @@ def _auto_rollback(
         feedback=batch,
         score_deltas=deltas,
         expected_latest=expected,
-        feedback_ttl_minutes=(
-            settings.retention.consumed_feedback_ttl_minutes if (yield SupportsTTL()) else None
-        ),
+        feedback_ttl_minutes=(yield from _consumed_feedback_ttl(settings)),
     )
     if versions is None:
         return OptimizationOutcome(owner.user_id, "busy", feedback_ids=ids)
@@ -655,7 +932,7 @@ def _positive_examples(
 
 def _gated(
     gate: EvaluationGate,
-    settings: OptimizerSettings,
+    settings: RunSettings,
     options: list[list[NewVersion]],
     active_text: str | None,
     system: str,
@@ -686,8 +963,8 @@ def _gated(
         if agent[0] is None:
             msg = "no model to replay with: pass EvaluationGate(model=...) or run the agent first"
             raise ValueError(msg)
-        result = yield GateCall(
-            gate, agent[0], tuple(agent[1] or ()), active_text, unique, tuple(examples)
+        result = yield from call(
+            GateCall(gate, agent[0], tuple(agent[1] or ()), active_text, unique, tuple(examples))
         )
     except Exception as exc:
         reason = f"held: the evaluation gate failed ({type(exc).__name__}: {exc})"

@@ -6,7 +6,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from langchain_prompt_optimization.stores.io import Job, StoreBatch
+from langchain_prompt_optimization.stores.io import Job, batch
 
 if TYPE_CHECKING:
     from langgraph.store.base import Op
@@ -85,7 +85,7 @@ class WriteBuffer:
         if not taken:
             return 0
         try:
-            yield StoreBatch([op for ops in taken for op in ops])
+            yield from batch([op for ops in taken for op in ops])
         except BaseException:
             self._give_back(taken)
             raise

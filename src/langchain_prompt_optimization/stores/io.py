@@ -1,61 +1,96 @@
 """Sans-I/O jobs: logic written once as a generator, driven by a sync or an async driver.
 
-A job yields requests (a store batch, a model call, ...) and receives their results. The sync
-driver runs each request with blocking calls, the async driver awaits the `a*` twins, so every
-store interaction has one implementation and two faithful entry points.
+A job yields requests and receives their results. Two kinds of request exist: a `Request`
+runs against the store (a store batch, a lease statement, ...), a `Call` needs no store (a
+model call). The sync driver runs each request with blocking calls, the async driver awaits
+the `a*` twins, so every interaction has one implementation and two faithful entry points.
+
+Jobs ask through the typed helpers (`results = yield from batch(ops)`), so what a job
+receives is checked by mypy rather than being `Any`.
 """
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import concurrent.futures
 import logging
-import threading
 import time
-import weakref
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
-from langgraph.store.base import BaseStore
+from langgraph.store.base import BaseStore, SearchOp
 
 if TYPE_CHECKING:
-    from langgraph.store.base import Op, Result
+    from langgraph.store.base import Item, Op, Result, SearchItem
 
 __all__ = [
+    "Ask",
+    "Call",
     "Job",
-    "LocalClaim",
     "Request",
     "Sleep",
     "StoreBatch",
     "SupportsTTL",
     "adrive",
     "adrive_within",
+    "ask",
+    "batch",
+    "call",
     "drive",
     "drive_within",
+    "search_all",
+    "sleep",
     "supports_ttl",
+    "supports_ttl_job",
     "write",
 ]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+_PAGE = 200
+_MAX_PAGE = 6_400
 
 
-class Request(Protocol):
-    """Something a job asks its driver to do."""
+class Request(Protocol[R_co]):
+    """Something a job asks its driver to do with the store."""
 
-    def run(self, store: BaseStore) -> Any:
+    def run(self, store: BaseStore) -> R_co:
         """Do it with blocking calls."""
         ...
 
-    async def arun(self, store: BaseStore) -> Any:
+    async def arun(self, store: BaseStore) -> R_co:
         """Do it with async calls."""
         ...
 
 
-Job = Generator[Request, Any, T]
-"""A generator yielding `Request`s, receiving their results, returning `T`."""
+class Call(abc.ABC, Generic[R]):
+    """A request that needs no store (a model call): the drivers call `run()` / `arun()`."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def run(self) -> R:
+        """Do it with blocking calls."""
+
+    @abc.abstractmethod
+    async def arun(self) -> R:
+        """Do it with async calls (never blocking the event loop)."""
+
+
+Ask = Request[Any] | Call[Any]
+"""Anything a job may yield."""
+
+Job = Generator[Ask, Any, T]
+"""A generator yielding requests, receiving their results, returning `T`.
+
+Write `x = yield from batch(ops)` (or another typed helper) rather than a bare
+`x = yield StoreBatch(ops)`, so `x` is typed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,46 +130,6 @@ class Sleep:
         await asyncio.sleep(self.seconds)
 
 
-_claims_guard = threading.Lock()
-_claims: weakref.WeakKeyDictionary[BaseStore, dict[str, tuple[str, float]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-@dataclass(frozen=True, slots=True)
-class LocalClaim:
-    """Claim (or release) a key for one holder among everything in this process using the
-    same store object. Not re-entrant: a second claim by the same holder fails too.
-
-    This closes the window between reading and writing a store lease for threads and
-    tasks of one process; the store lease covers other processes.
-    """
-
-    key: str
-    holder: str
-    ttl: float
-    release: bool = False
-
-    def run(self, store: BaseStore) -> bool:
-        """Claim or release; return whether the claim is ours."""
-        now = time.monotonic()
-        with _claims_guard:
-            claims = _claims.setdefault(store, {})
-            current = claims.get(self.key)
-            if self.release:
-                if current is not None and current[0] == self.holder:
-                    del claims[self.key]
-                return True
-            if current is not None and current[1] > now:
-                return False
-            claims[self.key] = (self.holder, now + self.ttl)
-            return True
-
-    async def arun(self, store: BaseStore) -> bool:
-        """Same as `run` (no I/O)."""
-        return self.run(store)
-
-
 @dataclass(frozen=True, slots=True)
 class SupportsTTL:
     """Ask whether the store honours `PutOp.ttl` (SQLite, PostgreSQL)."""
@@ -156,13 +151,70 @@ def supports_ttl(store: BaseStore) -> bool:
     return bool(getattr(store, "supports_ttl", False))
 
 
+# -- typed helpers: what jobs yield from ---------------------------------------------------------
+
+
+def ask(request: Request[R]) -> Generator[Request[R], R, R]:
+    """Run one store request and receive its (typed) result."""
+    return (yield request)
+
+
+def call(request: Call[R]) -> Generator[Call[R], R, R]:
+    """Run one store-less call (a model call) and receive its (typed) result."""
+    return (yield request)
+
+
+def batch(ops: Sequence[Op]) -> Generator[StoreBatch, list[Result], list[Result]]:
+    """One store round trip; receives one result per op."""
+    return (yield StoreBatch(ops))
+
+
+def sleep(seconds: float) -> Generator[Sleep, None, None]:
+    """Wait `seconds` without blocking an event loop."""
+    yield Sleep(seconds)
+
+
+def supports_ttl_job() -> Generator[SupportsTTL, bool, bool]:
+    """Whether the store honours `PutOp.ttl`."""
+    return (yield SupportsTTL())
+
+
+def write(ops: Sequence[Op]) -> Job[None]:
+    """A job that writes `ops` in one batch."""
+    yield from batch(ops)
+
+
+def search_all(namespace: tuple[str, ...], filter: dict[str, Any] | None) -> Job[list[Item]]:
+    """Every item of `namespace` (matching `filter`), in pages that double in size from
+    `_PAGE` up to `_MAX_PAGE`: one round trip for a small namespace, few for a large one
+    (SQL stores sort the whole namespace again for every page). Never cut at `search`'s
+    default `limit=10`; items of sub-namespaces are left out."""
+    found: dict[str, Item] = {}
+    offset, limit = 0, _PAGE
+    while True:
+        (result,) = yield from batch(
+            [SearchOp(namespace, filter=filter, limit=limit, offset=offset)]
+        )
+        page = cast("list[SearchItem]", result)  # what a SearchOp answers
+        for item in page:
+            if item.namespace == namespace:
+                found[item.key] = item
+        if len(page) < limit:
+            return list(found.values())
+        offset += limit
+        limit = min(limit * 2, _MAX_PAGE)
+
+
+# -- drivers -------------------------------------------------------------------------------------
+
+
 def drive(job: Job[T], store: BaseStore) -> T:
     """Run a job to completion with blocking I/O."""
     try:
         request = next(job)
         while True:
             try:
-                result = request.run(store)
+                result = request.run() if isinstance(request, Call) else request.run(store)
             except BaseException as exc:
                 request = job.throw(exc)
             else:
@@ -177,18 +229,16 @@ async def adrive(job: Job[T], store: BaseStore) -> T:
         request = next(job)
         while True:
             try:
-                result = await request.arun(store)
+                if isinstance(request, Call):
+                    result = await request.arun()
+                else:
+                    result = await request.arun(store)
             except BaseException as exc:
                 request = job.throw(exc)
             else:
                 request = job.send(result)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
-
-
-def write(ops: list[Op]) -> Job[None]:
-    """A job that writes `ops` in one batch."""
-    yield StoreBatch(ops)
 
 
 def drive_within(

@@ -1,34 +1,212 @@
-"""Atomic cross-process leases for SQLite and PostgreSQL stores.
+"""Leases: one optimizer per lineage owner at a time, across threads, processes and machines.
 
-One optimizer per lineage owner at a time, across threads, processes and machines sharing
-the store. The lease lives in a small table next to LangGraph's `store` table
-(`prompt_optimization_leases`: key, holder, expiry), taken with one atomic statement
-(PostgreSQL `INSERT ... ON CONFLICT ... WHERE expired`, SQLite `BEGIN IMMEDIATE`). A crashed
-holder cannot block a namespace forever: its lease expires. The async stores
-(`AsyncPostgresStore`, `AsyncSqliteStore`) use the same table through their own async
-connections. Stores with no SQL backend here (InMemoryStore, custom stores) fall back to a
-lease record in the store (see `StoreLayout.acquire_lease`), atomic within a process only.
+A lease is taken in two steps. `LocalClaim` closes the window between threads and tasks of
+one process using the same store object. Then a `LeaseBackend` (or its async twin) takes it
+for other processes: SQLite and PostgreSQL stores use a small table next to LangGraph's
+`store` table (`prompt_optimization_leases`: key, holder, expiry), taken with one atomic
+statement (PostgreSQL `INSERT ... ON CONFLICT ... WHERE expired`, SQLite `BEGIN IMMEDIATE`);
+the async stores (`AsyncPostgresStore`, `AsyncSqliteStore`) use the same table through their
+own connections. Other stores (InMemoryStore, custom stores) use `RecordLeases`: a `"lease"`
+record in the store, read, written and read back, atomic within a process only. Every lease
+expires after its `ttl`, so a crashed holder cannot block a lineage forever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import threading
 import time
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeGuard, TypeVar, cast
+
+from langgraph.store.base import GetOp, Item, PutOp
+
+from langchain_prompt_optimization.errors import NamespaceBusyError
+from langchain_prompt_optimization.stores.io import adrive, ask, batch, drive, sleep
+from langchain_prompt_optimization.stores.labels import Namespaces
 
 if TYPE_CHECKING:
     from langgraph.store.base import BaseStore
 
-__all__ = ["LEASE_TABLE", "StoreLease", "lease_backend"]
+    from langchain_prompt_optimization.stores.io import Job
+    from langchain_prompt_optimization.stores.labels import UserRef
+
+__all__ = [
+    "LEASE_TABLE",
+    "AsyncLeaseBackend",
+    "AsyncRecordLeases",
+    "LeaseAction",
+    "LeaseBackend",
+    "LeaseJobs",
+    "LocalClaim",
+    "RecordLeases",
+    "StoreLease",
+    "acquire_lease",
+    "lease_backend",
+    "release_lease",
+    "renew_lease",
+    "under_lease",
+]
 
 logger = logging.getLogger(__name__)
 
 LEASE_TABLE = "prompt_optimization_leases"
+LEASE_RECORD_KEY = "lease"
+LeaseAction = Literal["acquire", "renew", "release"]
+T = TypeVar("T")
+
+
+class LeaseBackend(Protocol):
+    """Takes, extends and gives back leases with blocking calls."""
+
+    def acquire(self, key: str, holder: str, ttl: float) -> bool:
+        """Take `key` for `holder` for `ttl` seconds unless another live holder has it."""
+        ...
+
+    def renew(self, key: str, holder: str, ttl: float) -> bool:
+        """Extend our lease; `False` if it is no longer ours."""
+        ...
+
+    def release(self, key: str, holder: str) -> None:
+        """Give the lease back if we hold it."""
+        ...
+
+
+class AsyncLeaseBackend(Protocol):
+    """`LeaseBackend` with async calls."""
+
+    async def acquire(self, key: str, holder: str, ttl: float) -> bool:
+        """Take `key` for `holder` for `ttl` seconds unless another live holder has it."""
+        ...
+
+    async def renew(self, key: str, holder: str, ttl: float) -> bool:
+        """Extend our lease; `False` if it is no longer ours."""
+        ...
+
+    async def release(self, key: str, holder: str) -> None:
+        """Give the lease back if we hold it."""
+        ...
+
+
+# -- in-process claims -------------------------------------------------------------------------
+
+_claims_guard = threading.Lock()
+_claims: weakref.WeakKeyDictionary[BaseStore, dict[str, tuple[str, float]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalClaim:
+    """Claim (or release) a key for one holder among everything in this process using the
+    same store object. Not re-entrant: a second claim by the same holder fails too.
+
+    This closes the window between reading and writing a store lease for threads and
+    tasks of one process; the backend's lease covers other processes.
+    """
+
+    key: str
+    holder: str
+    ttl: float
+    release: bool = False
+
+    def run(self, store: BaseStore) -> bool:
+        """Claim or release; return whether the claim is ours."""
+        now = time.monotonic()
+        with _claims_guard:
+            claims = _claims.setdefault(store, {})
+            current = claims.get(self.key)
+            if self.release:
+                if current is not None and current[0] == self.holder:
+                    del claims[self.key]
+                return True
+            if current is not None and current[1] > now:
+                return False
+            claims[self.key] = (self.holder, now + self.ttl)
+            return True
+
+    async def arun(self, store: BaseStore) -> bool:
+        """Same as `run` (no I/O)."""
+        return self.run(store)
+
+
+# -- the store-record backend -------------------------------------------------------------------
+
+
+def _record_acquire(namespace: tuple[str, ...], holder: str, ttl: float) -> Job[bool]:
+    now = time.time()
+    (item,) = yield from batch([GetOp(namespace, LEASE_RECORD_KEY)])
+    if isinstance(item, Item) and item.value:
+        current = item.value.get("owner")
+        if current != holder and float(item.value.get("expires_at", 0)) > now:
+            return False
+    lease = {"owner": holder, "expires_at": now + ttl}
+    yield from batch([PutOp(namespace, LEASE_RECORD_KEY, lease)])
+    (check,) = yield from batch([GetOp(namespace, LEASE_RECORD_KEY)])
+    return isinstance(check, Item) and check.value.get("owner") == holder
+
+
+def _record_renew(namespace: tuple[str, ...], holder: str, ttl: float) -> Job[bool]:
+    (item,) = yield from batch([GetOp(namespace, LEASE_RECORD_KEY)])
+    if not (isinstance(item, Item) and item.value and item.value.get("owner") == holder):
+        return False
+    lease = {"owner": holder, "expires_at": time.time() + ttl}
+    yield from batch([PutOp(namespace, LEASE_RECORD_KEY, lease)])
+    return True
+
+
+def _record_release(namespace: tuple[str, ...], holder: str) -> Job[None]:
+    (item,) = yield from batch([GetOp(namespace, LEASE_RECORD_KEY)])
+    if isinstance(item, Item) and item.value.get("owner") == holder:
+        yield from batch([PutOp(namespace, LEASE_RECORD_KEY, None)])
+
+
+@dataclass(frozen=True, slots=True)
+class RecordLeases:
+    """Leases as a `"lease"` record in `namespace` of the store itself (the key names the
+    same lease in the lease table of SQL stores; here the namespace does)."""
+
+    store: BaseStore
+    namespace: tuple[str, ...]
+
+    def acquire(self, key: str, holder: str, ttl: float) -> bool:
+        """Read, write and read back the record."""
+        return drive(_record_acquire(self.namespace, holder, ttl), self.store)
+
+    def renew(self, key: str, holder: str, ttl: float) -> bool:
+        """Extend the record if it is ours."""
+        return drive(_record_renew(self.namespace, holder, ttl), self.store)
+
+    def release(self, key: str, holder: str) -> None:
+        """Delete the record if it is ours."""
+        drive(_record_release(self.namespace, holder), self.store)
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncRecordLeases:
+    """`RecordLeases` through the store's async methods."""
+
+    store: BaseStore
+    namespace: tuple[str, ...]
+
+    async def acquire(self, key: str, holder: str, ttl: float) -> bool:
+        """Read, write and read back the record."""
+        return await adrive(_record_acquire(self.namespace, holder, ttl), self.store)
+
+    async def renew(self, key: str, holder: str, ttl: float) -> bool:
+        """Extend the record if it is ours."""
+        return await adrive(_record_renew(self.namespace, holder, ttl), self.store)
+
+    async def release(self, key: str, holder: str) -> None:
+        """Delete the record if it is ours."""
+        await adrive(_record_release(self.namespace, holder), self.store)
+
+
+# -- the SQL backends ---------------------------------------------------------------------------
 
 
 class _SqliteLeases:
@@ -144,8 +322,6 @@ _POSTGRES_TABLE = (
 class _AsyncPostgresLeases(_StoreRef):
     """The PostgreSQL lease table through an `AsyncPostgresStore`'s connection."""
 
-    is_async = True
-
     def __init__(self, store: Any) -> None:
         self._store = weakref.ref(store)  # the backend cache must not keep its store alive
         self.ready = False
@@ -178,8 +354,6 @@ class _AsyncPostgresLeases(_StoreRef):
 
 class _AsyncSqliteLeases(_StoreRef):
     """The SQLite lease table through an `AsyncSqliteStore`'s connection."""
-
-    is_async = True
 
     def __init__(self, store: Any) -> None:
         self._store = weakref.ref(store)  # the backend cache must not keep its store alive
@@ -227,7 +401,9 @@ class _AsyncSqliteLeases(_StoreRef):
 
 
 _backends_guard = threading.Lock()
-_backends: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_backends: weakref.WeakKeyDictionary[Any, LeaseBackend | AsyncLeaseBackend | None] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _unwrap(store: BaseStore) -> Any:
@@ -236,9 +412,9 @@ def _unwrap(store: BaseStore) -> Any:
     return _unwrap(inner) if inner is not None else store
 
 
-def lease_backend(store: BaseStore) -> Any:
-    """The atomic lease backend for `store` (sync, or async with `is_async`), or `None`
-    when it has none here."""
+def lease_backend(store: BaseStore) -> LeaseBackend | AsyncLeaseBackend | None:
+    """The atomic lease-table backend of `store` (sync or async), or `None` when it has none
+    here (then a `RecordLeases` is used)."""
     target = _unwrap(store)
     with _backends_guard:
         if target in _backends:
@@ -248,82 +424,194 @@ def lease_backend(store: BaseStore) -> Any:
         return backend
 
 
-def _create_backend(target: Any) -> Any:
-    backend: Any = None
+def _create_backend(target: Any) -> LeaseBackend | AsyncLeaseBackend | None:
     try:
         from langgraph.store.sqlite import SqliteStore
 
         if isinstance(target, SqliteStore):
-            backend = _SqliteLeases(target)
+            return _SqliteLeases(target)
     except ImportError:  # pragma: no cover - extra not installed
         pass
-    if backend is None:
-        try:
-            from langgraph.store.postgres import PostgresStore
+    try:
+        from langgraph.store.postgres import PostgresStore
 
-            if isinstance(target, PostgresStore):
-                backend = _PostgresLeases(target)
-        except ImportError:  # pragma: no cover - extra not installed
-            pass
-    if backend is None:
-        try:
-            from langgraph.store.postgres.aio import AsyncPostgresStore
+        if isinstance(target, PostgresStore):
+            return _PostgresLeases(target)
+    except ImportError:  # pragma: no cover - extra not installed
+        pass
+    try:
+        from langgraph.store.postgres.aio import AsyncPostgresStore
 
-            if isinstance(target, AsyncPostgresStore):
-                backend = _AsyncPostgresLeases(target)
-        except ImportError:  # pragma: no cover - extra not installed
-            pass
-    if backend is None:
-        try:
-            from langgraph.store.sqlite.aio import AsyncSqliteStore
+        if isinstance(target, AsyncPostgresStore):
+            return _AsyncPostgresLeases(target)
+    except ImportError:  # pragma: no cover - extra not installed
+        pass
+    try:
+        from langgraph.store.sqlite.aio import AsyncSqliteStore
 
-            if isinstance(target, AsyncSqliteStore):
-                backend = _AsyncSqliteLeases(target)
-        except ImportError:  # pragma: no cover - extra not installed
-            pass
-    return backend
+        if isinstance(target, AsyncSqliteStore):
+            return _AsyncSqliteLeases(target)
+    except ImportError:  # pragma: no cover - extra not installed
+        pass
+    return None
+
+
+def _is_async(backend: LeaseBackend | AsyncLeaseBackend) -> TypeGuard[AsyncLeaseBackend]:
+    return inspect.iscoroutinefunction(backend.acquire)
+
+
+def _apply(backend: LeaseBackend, action: LeaseAction, key: str, holder: str, ttl: float) -> bool:
+    if action == "acquire":
+        return bool(backend.acquire(key, holder, ttl))
+    if action == "renew":
+        return bool(backend.renew(key, holder, ttl))
+    backend.release(key, holder)
+    return True
+
+
+async def _aapply(
+    backend: AsyncLeaseBackend, action: LeaseAction, key: str, holder: str, ttl: float
+) -> bool:
+    if action == "acquire":
+        return bool(await backend.acquire(key, holder, ttl))
+    if action == "renew":
+        return bool(await backend.renew(key, holder, ttl))
+    await backend.release(key, holder)
+    return True
 
 
 @dataclass(frozen=True, slots=True)
 class StoreLease:
-    """A request on the store's atomic lease table.
+    """A request on the store's lease backend: acquire, renew or release `key`.
 
-    Returns `None` when the store has no lease backend (the caller then uses the lease
-    record), else whether the lease is (still) ours.
+    With `namespace`, stores without a lease table use a `"lease"` record there
+    (`RecordLeases`); without it, such stores answer `None`. Otherwise the result is
+    whether the lease is (still) ours.
     """
 
     key: str
     holder: str
     ttl: float
-    action: Literal["acquire", "renew", "release"]
+    action: LeaseAction
+    namespace: tuple[str, ...] | None = None
 
     def run(self, store: BaseStore) -> bool | None:
-        """Run the statement synchronously (an async store's on its own event loop, as its
-        sync methods do)."""
+        """Run it with blocking calls (an async store's on its own event loop, as its sync
+        methods do)."""
         backend = lease_backend(store)
         if backend is None:
-            return None
-        if getattr(backend, "is_async", False):
-            coro = self._arun_backend(backend)
-            return asyncio.run_coroutine_threadsafe(coro, backend.store.loop).result()
-        if self.action == "acquire":
-            return bool(backend.acquire(self.key, self.holder, self.ttl))
-        if self.action == "renew":
-            return bool(backend.renew(self.key, self.holder, self.ttl))
-        backend.release(self.key, self.holder)
-        return True
+            if self.namespace is None:
+                return None
+            backend = RecordLeases(store, self.namespace)
+        if _is_async(backend):
+            coro = _aapply(backend, self.action, self.key, self.holder, self.ttl)
+            return asyncio.run_coroutine_threadsafe(coro, _unwrap(store).loop).result()
+        sync = cast("LeaseBackend", backend)
+        return _apply(sync, self.action, self.key, self.holder, self.ttl)
 
     async def arun(self, store: BaseStore) -> bool | None:
-        """Run it on the async store's connection, or in a worker thread (sync backends)."""
+        """Run it on the async store's connection, through the store's async methods
+        (records), or in a worker thread (sync lease tables)."""
         backend = lease_backend(store)
-        if getattr(backend, "is_async", False):
-            return await self._arun_backend(backend)
+        if backend is None:
+            if self.namespace is None:
+                return None
+            backend = AsyncRecordLeases(store, self.namespace)
+        if _is_async(backend):
+            return await _aapply(backend, self.action, self.key, self.holder, self.ttl)
         return await asyncio.to_thread(self.run, store)
 
-    async def _arun_backend(self, backend: Any) -> bool:
-        if self.action == "acquire":
-            return bool(await backend.acquire(self.key, self.holder, self.ttl))
-        if self.action == "renew":
-            return bool(await backend.renew(self.key, self.holder, self.ttl))
-        await backend.release(self.key, self.holder)
-        return True
+
+# -- lease jobs ---------------------------------------------------------------------------------
+
+
+def acquire_lease(key: str, namespace: tuple[str, ...], holder: str, ttl: float) -> Job[bool]:
+    """Take the lease `key` (its record, if any, in `namespace`) unless another live holder
+    has it: first among this process (`LocalClaim`), then in the store's backend."""
+    if not (yield from ask(LocalClaim(key, holder, ttl))):
+        return False
+    try:
+        won = yield from ask(StoreLease(key, holder, ttl, "acquire", namespace))
+    except BaseException:
+        yield from ask(LocalClaim(key, holder, ttl, release=True))
+        raise
+    if not won:
+        yield from ask(LocalClaim(key, holder, ttl, release=True))
+    return bool(won)
+
+
+def renew_lease(key: str, namespace: tuple[str, ...], holder: str, ttl: float) -> Job[bool]:
+    """Extend our lease; `False` if it expired and someone else may have taken it."""
+    return bool((yield from ask(StoreLease(key, holder, ttl, "renew", namespace))))
+
+
+def release_lease(key: str, namespace: tuple[str, ...], holder: str) -> Job[None]:
+    """Give the lease back if we still hold it (in the backend, then in this process)."""
+    try:
+        yield from ask(StoreLease(key, holder, 0.0, "release", namespace))
+    finally:
+        yield from ask(LocalClaim(key, holder, 0.0, release=True))
+
+
+def under_lease(
+    key: str,
+    namespace: tuple[str, ...],
+    holder: str,
+    job: Job[T],
+    *,
+    ttl: float,
+    wait: float,
+    busy: UserRef,
+) -> Job[T]:
+    """Run `job` holding the lease, polling up to `wait` seconds for it.
+
+    Raises:
+        NamespaceBusyError: If the lease stays taken for `wait` seconds (for `busy`).
+    """
+    deadline = time.monotonic() + wait
+    while not (yield from acquire_lease(key, namespace, holder, ttl)):
+        if time.monotonic() >= deadline:
+            raise NamespaceBusyError(busy.user_id)
+        yield from sleep(0.05)
+    try:
+        return (yield from job)
+    finally:
+        yield from release_lease(key, namespace, holder)
+
+
+class LeaseJobs(Namespaces):
+    """The lineage owner's lease, as `StoreLayout` jobs."""
+
+    def _lease_key(self, owner: UserRef) -> str:
+        return "/".join(self._user_ns(owner))
+
+    def acquire_lease(self, owner: UserRef, holder: str, ttl: float) -> Job[bool]:
+        """Take the lineage owner's lease unless another live holder has it.
+
+        Atomic within a process (`LocalClaim`, not re-entrant) and, on SQLite and PostgreSQL
+        stores, across processes (one atomic statement on the lease table). Other stores use
+        a lease record (`"lease"` key) read, written and read back. Every lease expires after
+        `ttl` seconds, so a crashed holder cannot block the owner.
+        """
+        return acquire_lease(self._lease_key(owner), self._user_ns(owner), holder, ttl)
+
+    def renew_lease(self, owner: UserRef, holder: str, ttl: float) -> Job[bool]:
+        """Extend our lease; `False` if it expired and someone else may have taken it."""
+        return renew_lease(self._lease_key(owner), self._user_ns(owner), holder, ttl)
+
+    def release_lease(self, owner: UserRef, holder: str) -> Job[None]:
+        """Give the lease back if we still hold it."""
+        return release_lease(self._lease_key(owner), self._user_ns(owner), holder)
+
+    def under_lease(
+        self, owner: UserRef, holder: str, job: Job[T], *, ttl: float, wait: float
+    ) -> Job[T]:
+        """Run `job` holding the owner's lease, waiting up to `wait` seconds for it.
+
+        Raises:
+            NamespaceBusyError: If the lease stays taken for `wait` seconds.
+        """
+        return under_lease(
+            self._lease_key(owner), self._user_ns(owner), holder, job,
+            ttl=ttl, wait=wait, busy=owner,
+        )  # fmt: skip

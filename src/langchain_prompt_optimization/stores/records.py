@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
 __all__ = [
+    "ActivePrompt",
     "Example",
     "FeedbackItem",
     "FeedbackValue",
@@ -28,6 +29,7 @@ __all__ = [
     "messages_from_json",
     "messages_to_json",
     "parse_time",
+    "review_stamp",
     "utcnow",
 ]
 
@@ -52,6 +54,11 @@ def utcnow() -> datetime:
 def parse_time(value: str) -> datetime:
     """Parse a stored ISO-8601 timestamp."""
     return datetime.fromisoformat(value)
+
+
+def review_stamp(action: str, note: str, now: datetime) -> dict[str, Any]:
+    """The `review` entry a state change leaves on a record: `{action, at, note}`."""
+    return {"action": action, "at": now.isoformat(), "note": note}
 
 
 def content_hash(text: str) -> str:
@@ -174,6 +181,69 @@ class PromptConfig:
             monitor=data.get("monitor") if isinstance(data.get("monitor"), dict) else None,
             policy=data.get("policy") if isinstance(data.get("policy"), dict) else None,
             firewall=data.get("firewall") if isinstance(data.get("firewall"), dict) else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ActivePrompt:
+    """A prompt's pointer: the active version (pinned for runs), the latest number, the
+    base hash of the active lineage and the versions awaiting approval.
+
+    `hold` is set (to the reason) when monitoring rolled the lineage back: new candidates
+    then wait as pending until a reviewer approves, rolls back or releases it.
+    `hold_released` records the last release: `{at, note, hold}`.
+    """
+
+    version: int
+    text: str
+    latest: int
+    base_hash: str = ""
+    pending: tuple[int, ...] = ()
+    retired_bases: tuple[str, ...] = ()
+    hold: str | None = None
+    hold_released: dict[str, Any] | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ActivePrompt:
+        """Build from the stored pointer record."""
+        return cls(
+            version=int(data["version"]),
+            text=data["text"],
+            latest=int(data["latest"]),
+            base_hash=data.get("base_hash", ""),
+            pending=tuple(int(n) for n in data.get("pending", ())),
+            retired_bases=tuple(data.get("retired_bases", ())),
+            hold=data.get("hold"),
+            hold_released=data.get("hold_released"),
+        )
+
+    def to_json(self, prompt: str, now: datetime) -> dict[str, Any]:
+        """The stored pointer record."""
+        return {
+            "prompt": prompt,
+            "version": self.version,
+            "text": self.text,
+            "latest": self.latest,
+            "base_hash": self.base_hash,
+            "pending": list(self.pending),
+            "retired_bases": list(self.retired_bases),
+            "hold": self.hold,
+            "hold_released": self.hold_released,
+            "updated_at": now.isoformat(),
+        }
+
+    def replace(self, **changes: Any) -> ActivePrompt:
+        """A copy with `changes`."""
+        return replace(self, **changes)
+
+    def released(self, by: str, note: str, now: datetime) -> ActivePrompt:
+        """A copy without its hold, recording who released it (`by`: the action)."""
+        if self.hold is None:
+            return self
+        return replace(
+            self,
+            hold=None,
+            hold_released={"at": now.isoformat(), "by": by, "note": note, "hold": self.hold},
         )
 
 

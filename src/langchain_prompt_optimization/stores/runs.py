@@ -1,0 +1,223 @@
+"""Runs: pinning prompt versions for a run, capturing its trajectory, finding and pruning runs."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from langgraph.store.base import GetOp, Item, PutOp, SearchOp
+
+from langchain_prompt_optimization.errors import NamespaceBusyError, TrajectoryNotFoundError
+from langchain_prompt_optimization.stores.directory import Directory, config_from
+from langchain_prompt_optimization.stores.feedback_queue import FeedbackQueue
+from langchain_prompt_optimization.stores.io import batch
+from langchain_prompt_optimization.stores.labels import ACTIVE_KEY, UserRef
+from langchain_prompt_optimization.stores.leases import LeaseJobs
+from langchain_prompt_optimization.stores.records import ActivePrompt, TrajectoryRecord
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from langgraph.store.base import Op
+
+    from langchain_prompt_optimization.stores.io import Job
+    from langchain_prompt_optimization.stores.records import (
+        FeedbackItem,
+        PromptConfig,
+        PromptSpec,
+    )
+
+__all__ = ["PinResult", "Runs"]
+
+logger = logging.getLogger(__name__)
+
+_TRAJECTORY_ID = re.compile(r"^([0-9a-f]{24})-([0-9a-f]{32})$")
+
+
+@dataclass(frozen=True, slots=True)
+class PinResult:
+    """What `StoreLayout.pin` read in its one batch."""
+
+    active: dict[str, ActivePrompt]
+    user_registered: bool
+    config: PromptConfig | None
+    thread_trajectory: str | None = None
+    thread_versions: dict[str, int] | None = None
+
+    @property
+    def specs(self) -> dict[str, PromptSpec]:
+        """The recorded managed prompts (empty if none recorded yet)."""
+        return self.config.specs if self.config is not None else {}
+
+
+class Runs(Directory, LeaseJobs, FeedbackQueue):
+    """The run path (one read batch to pin, one write batch to capture) and trajectories
+    (resolve by id, load for an optimization, prune beyond retention), as `StoreLayout` jobs."""
+
+    @staticmethod
+    def new_trajectory_id(user: UserRef) -> str:
+        """Mint a trajectory id that carries its namespace digest."""
+        return f"{user.digest}-{uuid.uuid4().hex}"
+
+    def pin(
+        self,
+        user: UserRef,
+        owner: UserRef,
+        prompts: Iterable[str],
+        *,
+        thread_id: str | None = None,
+    ) -> Job[PinResult]:
+        """Read, in ONE batch, the active version of each prompt, the user and the config.
+
+        Prompts are read from the lineage `owner` (the user itself, or the global lineage).
+        With `thread_id`, the same batch also reads the thread's last trajectory id (for
+        in-band feedback on an agent without a checkpointer).
+        """
+        names = list(prompts)
+        ops: list[Op] = [GetOp(self._prompt_ns(owner, name), ACTIVE_KEY) for name in names]
+        ops.append(GetOp(self._users_ns(), user.digest))
+        ops.append(self._config_get())
+        if thread_id is not None:
+            ops.append(GetOp(self._thread_ns(user), thread_id))
+        results = yield from batch(ops)
+        thread_item = results[len(names) + 2] if thread_id is not None else None
+        active: dict[str, ActivePrompt] = {}
+        for name, item in zip(names, results[: len(names)], strict=True):
+            if isinstance(item, Item):
+                active[name] = ActivePrompt.from_json(item.value)
+        user_item, config_item = results[len(names)], results[len(names) + 1]
+        thread = thread_item.value if isinstance(thread_item, Item) else None
+        return PinResult(
+            active=active,
+            user_registered=isinstance(user_item, Item),
+            config=config_from(config_item),
+            thread_trajectory=thread["trajectory_id"] if thread is not None else None,
+            thread_versions=thread.get("prompt_versions") if thread is not None else None,
+        )
+
+    def capture_ops(
+        self,
+        user: UserRef,
+        owner: UserRef,
+        trajectory: TrajectoryRecord,
+        *,
+        register_user: bool,
+        config: PromptConfig | None,
+        feedback: FeedbackItem | None = None,
+        ttl_minutes: float | None = None,
+        mark_pending: bool = False,
+    ) -> list[Op]:
+        """The ops of a run's ONE write batch: its trajectory and what else the run learned.
+
+        The same batch carries the thread pointer, the user's registration and the prompt
+        configuration when they are new, and in-band feedback on the previous run.
+        """
+        ops: list[Op] = [
+            PutOp(
+                self._trajectory_ns(user),
+                trajectory.id,
+                trajectory.to_json(),
+                ttl=ttl_minutes,
+            ),
+        ]
+        if feedback is not None:
+            ops.append(PutOp(self._feedback_ns(owner), feedback.id, feedback.to_json()))
+            if mark_pending:
+                ops.append(self._pending_mark_op(owner))
+        if trajectory.thread_id is not None:
+            ops.append(
+                PutOp(
+                    self._thread_ns(user),
+                    trajectory.thread_id,
+                    {
+                        "trajectory_id": trajectory.id,
+                        "prompt_versions": dict(trajectory.prompt_versions),
+                        "updated_at": trajectory.created_at.isoformat(),
+                    },
+                )
+            )
+        if register_user:
+            ops.append(self._register_user_op(user))
+        if config is not None:
+            ops.append(self._config_op(config))
+        return ops
+
+    def resolve_trajectory(self, trajectory_id: str) -> Job[tuple[UserRef, TrajectoryRecord]]:
+        """Find a trajectory from its id alone.
+
+        Raises:
+            TrajectoryNotFoundError: If the id is malformed or no such trajectory is stored.
+        """
+        if not isinstance(trajectory_id, str):
+            msg = f"trajectory_id must be a str, got {type(trajectory_id).__name__}"
+            raise TypeError(msg)
+        match = _TRAJECTORY_ID.match(trajectory_id)
+        if match is None:
+            raise TrajectoryNotFoundError(trajectory_id, "not a trajectory id of this package")
+        (user_item,) = yield from batch([GetOp(self._users_ns(), match.group(1))])
+        if not isinstance(user_item, Item):
+            raise TrajectoryNotFoundError(trajectory_id, "no user namespace for this id")
+        user = UserRef(user_item.value.get("user_id"), user_item.value["label"])
+        (item,) = yield from batch([GetOp(self._trajectory_ns(user), trajectory_id)])
+        if not isinstance(item, Item):
+            raise TrajectoryNotFoundError(trajectory_id, "no such trajectory in the store")
+        return user, TrajectoryRecord.from_json(item.value)
+
+    def load_trajectories(self, items: Sequence[FeedbackItem]) -> Job[dict[str, TrajectoryRecord]]:
+        """Load the trajectories feedback items are about, in one batch; missing ones are
+        left out (each is read from its own user's namespace)."""
+        keys = list(dict.fromkeys((fb.user_label, fb.trajectory_id) for fb in items))
+        if not keys:
+            return {}
+        results = yield from batch(
+            [GetOp(self._trajectory_ns(UserRef.from_label(lb)), tid) for lb, tid in keys]
+        )
+        return {
+            tid: TrajectoryRecord.from_json(item.value)
+            for (_, tid), item in zip(keys, results, strict=True)
+            if isinstance(item, Item)
+        }
+
+    def prune_trajectories(self, user: UserRef, owner: UserRef, *, keep: int) -> Job[int]:
+        """Delete a user's oldest trajectories beyond `keep`; runs whose feedback is pending or
+        held for review stay.
+
+        Returns:
+            How many were deleted.
+        """
+        ns = self._trajectory_ns(user)
+        (beyond,) = yield from batch([SearchOp(ns, limit=1, offset=keep)])
+        if not beyond:
+            return 0  # at most `keep` stored: one small read instead of reading them all
+        items = yield from self._search_all(ns, None)
+        if len(items) <= keep:
+            return 0
+        pending = yield from self.pending_feedback(owner)
+        held = yield from self._held_feedback(owner)
+        protected = {fb.trajectory_id for fb in (*pending, *held) if fb.user_label == user.label}
+        ordered = sorted(items, key=lambda item: (item.value.get("created_at", ""), item.key))
+        excess = len(items) - keep
+        doomed = [item.key for item in ordered if item.key not in protected][:excess]
+        if doomed:
+            yield from batch([PutOp(ns, key, None) for key in doomed])
+        return len(doomed)
+
+    def prune_all(self, *, keep: int, holder: str, wait: float = 5.0) -> Job[int]:
+        """`prune_trajectories` for every user, each under its lineage owner's lease (so
+        feedback arriving meanwhile cannot lose its run); busy owners are skipped."""
+        config = yield from self.read_config()
+        deleted = 0
+        for user_id in (yield from self.users()):
+            user = UserRef.of(user_id)
+            owner = UserRef.global_lineage() if config.scope == "global" else user
+            try:
+                deleted += yield from self.under_lease(
+                    owner, holder, self.prune_trajectories(user, owner, keep=keep),
+                    ttl=60.0, wait=wait,
+                )  # fmt: skip
+            except NamespaceBusyError:
+                logger.info("prune skipped %r: busy", user_id)
+        return deleted

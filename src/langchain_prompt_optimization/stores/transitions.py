@@ -1,0 +1,301 @@
+"""Lineage state changes after the fact: review, rollback, auto-rollback, hold release, rebase."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from langchain_prompt_optimization.errors import InvalidTransitionError, UnknownVersionError
+from langchain_prompt_optimization.stores.io import batch
+from langchain_prompt_optimization.stores.lineage import Lineage
+from langchain_prompt_optimization.stores.records import (
+    ActivePrompt,
+    PromptVersion,
+    content_hash,
+    review_stamp,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from langgraph.store.base import Op
+
+    from langchain_prompt_optimization.stores.io import Job
+    from langchain_prompt_optimization.stores.labels import UserRef
+    from langchain_prompt_optimization.stores.lineage import VersionRecords
+    from langchain_prompt_optimization.stores.records import FeedbackItem
+    from langchain_prompt_optimization.stores.scores import ScoreStats
+
+__all__ = ["Transitions"]
+
+logger = logging.getLogger(__name__)
+
+
+class Transitions(Lineage):
+    """The reviewer's and monitoring's changes to a lineage, as `StoreLayout` jobs. Each runs
+    under the owner's lease and writes in one batch; history stays append-only."""
+
+    def review(
+        self, owner: UserRef, prompt: str, version: int, *, approve: bool, note: str
+    ) -> Job[PromptVersion]:
+        """Approve (activate) or reject a pending version. Run under the owner's lease.
+
+        Approving supersedes any other pending version.
+
+        Raises:
+            UnknownVersionError: If there is no such version.
+            InvalidTransitionError: If the version is not pending.
+            UnknownPromptError: If the prompt is not managed.
+        """
+        action = "approved" if approve else "rejected"
+        state = yield from self._lineage(owner, prompt)
+        if state is None:
+            if version == 1:
+                msg = f"v1 of {prompt!r} is active: only pending versions can be {action}"
+                raise InvalidTransitionError(msg)
+            raise UnknownVersionError(owner.user_id, prompt, version)
+        others = [(prompt, n) for n in state.pending if n != version]
+        records = yield from self._read_versions(owner, [(prompt, version), *others])
+        record = records.get((prompt, version))
+        if record is None:
+            raise UnknownVersionError(owner.user_id, prompt, version)
+        if record.get("outcome") != "pending":
+            current = PromptVersion.from_json(record, active_version=state.version).status
+            msg = f"v{version} of {prompt!r} is {current}: only pending versions can be {action}"
+            raise InvalidTransitionError(msg)
+        now = utcnow()
+        record = {
+            **record,
+            "outcome": "accepted" if approve else "rejected",
+            "review": review_stamp("approve" if approve else "reject", note, now),
+        }
+        if approve:
+            record["replaced"] = state.version
+        ops: list[Op] = [self._record_op(owner, prompt, version, record)]
+        if approve:
+            ops += self._supersede_ops(owner, records, others, f"v{version} approved", now)
+            state = state.replace(version=version, text=record["text"], pending=())
+            state = state.released(f"approve v{version}", note, now)
+        else:
+            state = state.replace(pending=tuple(n for n in state.pending if n != version))
+        ops.append(self._pointer_op(owner, prompt, state, now))
+        yield from batch(ops)
+        return PromptVersion.from_json(record, active_version=state.version)
+
+    def rollback(
+        self, owner: UserRef, prompt: str, to_version: int, *, note: str
+    ) -> Job[PromptVersion]:
+        """Append a new active version whose text equals an earlier served version's.
+
+        History is append-only: nothing is rewritten. Pending versions (derived from what
+        is being rolled back) are superseded. Run under the owner's lease.
+
+        Raises:
+            UnknownVersionError: If there is no such version.
+            InvalidTransitionError: If the target was never served or is already active.
+            UnknownPromptError: If the prompt is not managed.
+        """
+        state = yield from self._lineage(owner, prompt)
+        if state is None:
+            if to_version == 1:
+                msg = f"v1 of {prompt!r} is already active"
+                raise InvalidTransitionError(msg)
+            raise UnknownVersionError(owner.user_id, prompt, to_version)
+        pending = [(prompt, n) for n in state.pending]
+        records = yield from self._read_versions(owner, [(prompt, to_version), *pending])
+        record = records.get((prompt, to_version))
+        if record is None:
+            raise UnknownVersionError(owner.user_id, prompt, to_version)
+        if record.get("outcome") != "accepted":
+            target = PromptVersion.from_json(record, active_version=state.version)
+            msg = (
+                f"cannot roll back to v{to_version} of {prompt!r}: it is {target.status} and was "
+                "never served (approve a pending version instead)"
+            )
+            raise InvalidTransitionError(msg)
+        if to_version == state.version:
+            msg = f"v{to_version} of {prompt!r} is already active"
+            raise InvalidTransitionError(msg)
+        now = utcnow()
+        reason = f"rollback to v{to_version}" + (f": {note}" if note else "")
+        review = review_stamp("rollback", note, now)
+        version, ops, state = self._rollback_ops(
+            owner, prompt, state, records, to_version, reason, review, now
+        )
+        state = state.released(f"rollback to v{to_version}", note, now)
+        ops.append(self._pointer_op(owner, prompt, state, now))
+        yield from batch(ops)
+        return version
+
+    def _rollback_ops(
+        self,
+        owner: UserRef,
+        prompt: str,
+        state: ActivePrompt,
+        records: VersionRecords,
+        to_version: int,
+        reason: str,
+        review: dict[str, Any],
+        now: datetime,
+    ) -> tuple[PromptVersion, list[Op], ActivePrompt]:
+        """The new active version equal to `to_version` (an accepted record in `records`),
+        its write and the supersession of pending versions; and the pointer after (not
+        written: the caller sets or clears the hold)."""
+        record = records[(prompt, to_version)]
+        version = PromptVersion(
+            prompt=prompt,
+            version=state.latest + 1,
+            text=record["text"],
+            status="active",
+            created_at=now,
+            reason=reason,
+            parent=state.version,
+            content_hash=content_hash(record["text"]),
+            base_hash=state.base_hash,
+            review={**review, "of": to_version},
+        )
+        pending = [(prompt, n) for n in state.pending]
+        ops: list[Op] = [self._version_op(owner, version)]
+        ops += self._supersede_ops(owner, records, pending, f"rolled back to v{to_version}", now)
+        after = state.replace(
+            version=version.version, text=version.text, latest=version.version, pending=()
+        )
+        return version, ops, after
+
+    def commit_auto_rollback(
+        self,
+        owner: UserRef,
+        *,
+        rollbacks: dict[str, tuple[int, str, dict[str, Any]]],
+        feedback: Sequence[FeedbackItem],
+        score_deltas: dict[str, ScoreStats],
+        expected_latest: dict[str, int],
+        feedback_ttl_minutes: float | None = None,
+    ) -> Job[dict[str, PromptVersion] | None]:
+        """Monitoring found regressions: roll each prompt back to an earlier served version
+        (`{prompt: (to_version, reason, review details)}`), hold its lineage, add the
+        batch's scores and consume the batch, all in ONE write batch. Under the lease.
+
+        Like `rollback`, history is append-only: a new active version is appended whose
+        text equals the target's, and pending versions are superseded.
+
+        Returns:
+            The appended versions by prompt, or `None` when a prompt moved meanwhile (or a
+            target is not a served version): nothing is written.
+        """
+        names = list(rollbacks)
+        active, _ = yield from self.read_active(owner, names)
+        for name in names:
+            if name not in active or active[name].latest != expected_latest.get(name, 0):
+                logger.warning("prompt %r of %r changed; not rolling back", name, owner.user_id)
+                return None
+        wanted = [(name, target) for name, (target, _, _) in rollbacks.items()]
+        wanted += [(name, n) for name in names for n in active[name].pending]
+        records = yield from self._read_versions(owner, wanted)
+        now = utcnow()
+        ops: list[Op] = []
+        appended: dict[str, PromptVersion] = {}
+        for name, (target, reason, details) in rollbacks.items():
+            if records.get((name, target), {}).get("outcome") != "accepted":
+                logger.warning("v%s of %r was never served; not rolling back", target, name)
+                return None
+            review = {**review_stamp("auto-rollback", "", now), **details}
+            version, version_ops, state = self._rollback_ops(
+                owner, name, active[name], records, target, reason, review, now
+            )
+            ops += version_ops
+            ops.append(self._pointer_op(owner, name, state.replace(hold=reason), now))
+            appended[name] = version
+        ops += yield from self._score_ops(owner, score_deltas, now)
+        consumed_by = {name: v.version for name, v in appended.items()}
+        ops += self._consume_ops(owner, feedback, consumed_by, feedback_ttl_minutes)
+        yield from batch(ops)
+        return appended
+
+    def release_hold(self, owner: UserRef, prompt: str, *, note: str) -> Job[str]:
+        """Clear the hold monitoring put on a lineage: accepted candidates become active
+        again (unless approval is required). Run under the owner's lease.
+
+        Returns:
+            The reason the lineage was held.
+
+        Raises:
+            InvalidTransitionError: If the lineage is not held.
+            UnknownPromptError: If the prompt is not managed.
+        """
+        state = yield from self._lineage(owner, prompt)
+        if state is None or state.hold is None:
+            msg = f"{prompt!r} is not held: nothing to release"
+            raise InvalidTransitionError(msg)
+        now = utcnow()
+        released = state.released("release", note, now)
+        yield from batch([self._pointer_op(owner, prompt, released, now)])
+        return state.hold
+
+    def rebase(
+        self, owner: UserRef, prompt: str, base_text: str, *, reason: str
+    ) -> Job[tuple[ActivePrompt, int | None] | None]:
+        """Start a new lineage from a changed base text. Run under the owner's lease.
+
+        Appends the new base as an active version (its `base_hash` starts the new lineage,
+        the old base hash is retired so a replica still running the old code never rebases
+        back); pending candidates of the old lineage are superseded. The old history stays
+        readable.
+
+        Returns:
+            `None` when the prompt has no lineage; else the pointer after, and the version
+            that was active before (`None` if the lineage already started from this base).
+        """
+        active, _ = yield from self.read_active(owner, [prompt])
+        state = active.get(prompt)
+        new_hash = content_hash(base_text)
+        if state is None:
+            return None
+        if state.base_hash == new_hash:
+            return state, None
+        pending = yield from self._read_versions(owner, [(prompt, n) for n in state.pending])
+        now = utcnow()
+        version = PromptVersion(
+            prompt=prompt,
+            version=state.latest + 1,
+            text=base_text,
+            status="active",
+            created_at=now,
+            reason=reason,
+            parent=None,
+            content_hash=new_hash,
+            base_hash=new_hash,
+        )
+        ops: list[Op] = [self._version_op(owner, version)]
+        ops += self._supersede_ops(
+            owner, pending, [(prompt, n) for n in state.pending], reason, now
+        )
+        retired = tuple(h for h in (*state.retired_bases, state.base_hash) if h != new_hash)
+        after = ActivePrompt(version.version, base_text, version.version, new_hash, (), retired)
+        ops.append(self._pointer_op(owner, prompt, after, now))
+        yield from batch(ops)
+        return after, state.version
+
+    def requeue_learned_feedback(self, owner: UserRef, prompt: str, from_version: int) -> Job[int]:
+        """Make the feedback behind a served version pending again, for `prompt` only.
+
+        Walks the version's ancestry (through rollbacks to their targets, through
+        superseded pending versions it was built on) back to its lineage's base, so what
+        a reviewer rolled back is not learned again. Used to carry learning to a new base.
+        """
+        history = yield from self.history(owner, owner, prompt)
+        by_number = {v.version: v for v in history}
+        ids: set[str] = set()
+        seen: set[int] = set()
+        number: int | None = from_version
+        while number is not None and number not in seen and number in by_number:
+            seen.add(number)
+            version = by_number[number]
+            if version.status in ("active", "inactive", "superseded"):
+                ids.update(version.feedback_ids)
+            review = version.review or {}
+            rolled_back = review.get("action") in ("rollback", "auto-rollback")
+            number = int(review["of"]) if rolled_back else version.parent
+        return (yield from self._requeue_feedback(owner, ids, prompt))
