@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 
@@ -20,7 +20,15 @@ if TYPE_CHECKING:
 
     from langchain_prompt_optimization.stores.settings import StorageSettings
 
-__all__ = ["OptimizerSettings", "SafetySettings", "check_model_name", "run_settings"]
+__all__ = [
+    "OptimizerSettings",
+    "SafetySettings",
+    "check_model_name",
+    "run_settings",
+    "settings_or_default",
+]
+
+S = TypeVar("S")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +93,28 @@ class OptimizerSettings:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 msg = f"OptimizerSettings.{name} must be a positive int; got {value!r}"
                 raise ValueError(msg)
+
+    @classmethod
+    def from_setting(
+        cls, value: OptimizerSettings | str | BaseChatModel | None
+    ) -> OptimizerSettings:
+        """The settings an `optimizer=` argument asks for: the object itself, or a model (a
+        `"provider:model"` string or a `BaseChatModel`) with the defaults; `None`: defaults.
+
+        Raises:
+            TypeError: If `value` is none of these.
+        """
+        if value is None:
+            return cls()
+        if isinstance(value, OptimizerSettings):
+            return value
+        if isinstance(value, str | BaseChatModel):
+            return cls(model=value)
+        msg = (
+            "optimizer must be an OptimizerSettings, a 'provider:model' string or a "
+            f"BaseChatModel; got {type(value).__name__}"
+        )
+        raise TypeError(msg)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +202,20 @@ def check_model_name(name: str) -> None:
             "e.g. 'openai:gpt-4o-mini', or pass a BaseChatModel"
         )
         raise ValueError(msg) from None
+
+
+def settings_or_default(keyword: str, value: S | None, cls: type[S]) -> S:
+    """`value`, or `cls()` when it is `None`.
+
+    Raises:
+        TypeError: If `value` is not a `cls`.
+    """
+    if value is None:
+        return cls()
+    if not isinstance(value, cls):
+        msg = f"{keyword} must be a {cls.__name__}; got {type(value).__name__}"
+        raise TypeError(msg)
+    return value
 
 
 def run_settings(
