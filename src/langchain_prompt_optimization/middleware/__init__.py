@@ -7,5 +7,11 @@ from langchain_prompt_optimization.middleware.prompt_optimization import (
     PromptOptimizationMiddleware,
     PromptOptimizationState,
 )
+from langchain_prompt_optimization.middleware.settings import SystemPromptSettings
 
-__all__ = ["SYSTEM_PROMPT", "PromptOptimizationMiddleware", "PromptOptimizationState"]
+__all__ = [
+    "SYSTEM_PROMPT",
+    "PromptOptimizationMiddleware",
+    "PromptOptimizationState",
+    "SystemPromptSettings",
+]

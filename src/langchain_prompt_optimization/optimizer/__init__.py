@@ -34,10 +34,10 @@ from langchain_prompt_optimization.optimizer.run import (
     KINDS,
     OptimizationOutcome,
     OptimizerKind,
-    OptimizerSettings,
     UsageCounter,
     optimize_user,
 )
+from langchain_prompt_optimization.optimizer.settings import OptimizerSettings, SafetySettings
 from langchain_prompt_optimization.optimizer.worker import PromptWorker
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "OptimizerKind",
     "OptimizerSettings",
     "PromptWorker",
+    "SafetySettings",
     "UsageCounter",
     "check_candidate",
     "detect_phone",

@@ -475,14 +475,14 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
 
 
 def _worker(args: argparse.Namespace, store: Any, out: _Output) -> int:
-    from langchain_prompt_optimization.optimizer import PromptWorker
+    from langchain_prompt_optimization.optimizer import OptimizerSettings, PromptWorker
+    from langchain_prompt_optimization.stores.settings import StorageSettings
 
     try:
         worker = PromptWorker(
             store,
-            optimizer_model=_load_model(args.model),
-            kind=args.kind,
-            namespace_prefix=_prefix(args.prefix),
+            optimizer=OptimizerSettings(model=_load_model(args.model), kind=args.kind),
+            storage=StorageSettings(namespace_prefix=_prefix(args.prefix)),
             concurrency=args.concurrency,
             poll_interval=args.poll,
             lease_seconds=args.lease_seconds,
@@ -504,7 +504,8 @@ def _worker(args: argparse.Namespace, store: Any, out: _Output) -> int:
 def _optimize(
     args: argparse.Namespace, store: Any, registry: PromptRegistry, user: str | None, out: _Output
 ) -> int:
-    from langchain_prompt_optimization.optimizer import OptimizationEngine, OptimizerSettings
+    from langchain_prompt_optimization.optimizer import OptimizationEngine
+    from langchain_prompt_optimization.optimizer.run import OptimizerSettings as RunSettings
 
     model = _load_model(args.model)
     require_approval = args.require_approval  # None: the policy recorded in the store
@@ -517,7 +518,7 @@ def _optimize(
     owner = UserRef.global_lineage() if scope == "global" else ref
     engine = OptimizationEngine(
         layout=layout,
-        settings=OptimizerSettings(kind=args.kind, require_approval=require_approval),
+        settings=RunSettings(kind=args.kind, require_approval=require_approval),
         mode="inline",
         optimize_every=1,
     )
