@@ -125,12 +125,14 @@ class SafetySettings:
     Attributes:
         policy: Budgets every candidate must respect (size, growth, share of text dropped).
             Candidates must also keep every `{variable}` and `<locked>...</locked>` section.
-            In a `PromptWorker`, `None` follows the budgets the apps recorded in the store.
+            `None`: the defaults in the middleware; in a `PromptWorker`, the budgets the apps
+            recorded in the store.
         firewall: The feedback firewall (`True`: `FeedbackFirewall()`; pass one with
             `trusted_domains=` to let feedback name your own addresses; `False` turns it
             off). Feedback and run content reach the optimizer delimited as data; flagged
-            feedback is set aside for review, flagged candidates are stored `pending`. In a
-            `PromptWorker`, `None` follows the firewall the apps recorded.
+            feedback is set aside for review, flagged candidates are stored `pending`. `None`:
+            the default firewall in the middleware; in a `PromptWorker`, the one the apps
+            recorded.
         gate: An `EvaluationGate`: candidates are replayed on recorded runs and activated
             only if they score at least as well as the active version. A worker's gate
             needs its own `model` (workers never see the agent's model).
