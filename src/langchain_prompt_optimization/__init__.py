@@ -26,10 +26,13 @@ if TYPE_CHECKING:
         PromptOptimizationMiddleware,
         PromptOptimizationState,
     )
+    from langchain_prompt_optimization.middleware.settings import SystemPromptSettings
+    from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
     from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
     from langchain_prompt_optimization.optimizer.gate import EvaluationGate
     from langchain_prompt_optimization.optimizer.monitor import Monitor
     from langchain_prompt_optimization.optimizer.run import OptimizationOutcome
+    from langchain_prompt_optimization.optimizer.settings import OptimizerSettings, SafetySettings
     from langchain_prompt_optimization.optimizer.worker import PromptWorker
     from langchain_prompt_optimization.review.registry import PromptRegistry
     from langchain_prompt_optimization.stores.open import (
@@ -42,9 +45,11 @@ if TYPE_CHECKING:
         PromptVersion,
         Retention,
     )
+    from langchain_prompt_optimization.stores.settings import StorageSettings
 
 __all__ = [
     "SYSTEM_PROMPT",
+    "CandidatePolicy",
     "EvaluationGate",
     "FeedbackFirewall",
     "FeedbackItem",
@@ -52,6 +57,7 @@ __all__ = [
     "Monitor",
     "NamespaceBusyError",
     "OptimizationOutcome",
+    "OptimizerSettings",
     "PromptOptimizationError",
     "PromptOptimizationMiddleware",
     "PromptOptimizationState",
@@ -59,6 +65,9 @@ __all__ = [
     "PromptVersion",
     "PromptWorker",
     "Retention",
+    "SafetySettings",
+    "StorageSettings",
+    "SystemPromptSettings",
     "TrajectoryNotFoundError",
     "UnknownExampleError",
     "UnknownFeedbackError",
@@ -77,6 +86,11 @@ _RECORDS = "langchain_prompt_optimization.stores.records"
 
 # Public name -> the module defining it; one line per name (keep in step with TYPE_CHECKING).
 _EXPORTS: dict[str, str] = {
+    "CandidatePolicy": "langchain_prompt_optimization.optimizer.checks",
+    "OptimizerSettings": "langchain_prompt_optimization.optimizer.settings",
+    "SafetySettings": "langchain_prompt_optimization.optimizer.settings",
+    "StorageSettings": "langchain_prompt_optimization.stores.settings",
+    "SystemPromptSettings": "langchain_prompt_optimization.middleware.settings",
     "SYSTEM_PROMPT": _MIDDLEWARE,
     "EvaluationGate": "langchain_prompt_optimization.optimizer.gate",
     "FeedbackFirewall": "langchain_prompt_optimization.optimizer.firewall",

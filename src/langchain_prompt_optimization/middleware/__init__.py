@@ -11,11 +11,13 @@ if TYPE_CHECKING:
         PromptOptimizationMiddleware,
         PromptOptimizationState,
     )
+    from langchain_prompt_optimization.middleware.settings import SystemPromptSettings
 
 __all__ = [
     "SYSTEM_PROMPT",
     "PromptOptimizationMiddleware",
     "PromptOptimizationState",
+    "SystemPromptSettings",
 ]
 
 # Public name -> the module defining it, imported on first use (PEP 562): one line per
@@ -24,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "SYSTEM_PROMPT": "langchain_prompt_optimization.middleware.prompt_optimization",
     "PromptOptimizationMiddleware": "langchain_prompt_optimization.middleware.prompt_optimization",
     "PromptOptimizationState": "langchain_prompt_optimization.middleware.prompt_optimization",
+    "SystemPromptSettings": "langchain_prompt_optimization.middleware.settings",
 }
 
 

@@ -44,9 +44,12 @@ if TYPE_CHECKING:
         KINDS,
         OptimizationOutcome,
         OptimizerKind,
-        OptimizerSettings,
         UsageCounter,
         optimize_user,
+    )
+    from langchain_prompt_optimization.optimizer.settings import (
+        OptimizerSettings,
+        SafetySettings,
     )
     from langchain_prompt_optimization.optimizer.worker import (
         PromptWorker,
@@ -71,6 +74,7 @@ __all__ = [
     "OptimizerKind",
     "OptimizerSettings",
     "PromptWorker",
+    "SafetySettings",
     "UsageCounter",
     "check_candidate",
     "detect_phone",
@@ -103,8 +107,9 @@ _EXPORTS: dict[str, str] = {
     "OptimizationEngine": "langchain_prompt_optimization.optimizer.engine",
     "OptimizationOutcome": "langchain_prompt_optimization.optimizer.run",
     "OptimizerKind": "langchain_prompt_optimization.optimizer.run",
-    "OptimizerSettings": "langchain_prompt_optimization.optimizer.run",
+    "OptimizerSettings": "langchain_prompt_optimization.optimizer.settings",
     "PromptWorker": "langchain_prompt_optimization.optimizer.worker",
+    "SafetySettings": "langchain_prompt_optimization.optimizer.settings",
     "UsageCounter": "langchain_prompt_optimization.optimizer.run",
     "check_candidate": "langchain_prompt_optimization.optimizer.checks",
     "detect_phone": "langchain_prompt_optimization.optimizer.privacy",

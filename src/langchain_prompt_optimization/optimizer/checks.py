@@ -43,7 +43,17 @@ class CandidatePolicy:
         max_growth_chars: Most characters one version may add to its parent.
         max_dropped_fraction: Largest share of the previous version's text a candidate may
             drop (a line whose opening words are still there counts as kept, so edits do),
-            unless the feedback asks to remove or replace something.
+            unless the feedback asks to remove or replace something. `1` never refuses a
+            candidate for what it drops.
+
+    Raises:
+        ValueError: If a character budget is not a positive int, or `max_dropped_fraction`
+            is not a number with `0 < max_dropped_fraction <= 1`.
+
+    Example:
+        ```python
+        SafetySettings(policy=CandidatePolicy(max_prompt_chars=4_000, max_dropped_fraction=0.3))
+        ```
     """
 
     max_prompt_chars: int = 8_000
@@ -51,11 +61,21 @@ class CandidatePolicy:
     max_dropped_fraction: float = 0.5
 
     def __post_init__(self) -> None:
-        if self.max_prompt_chars < 1 or self.max_growth_chars < 1:
-            msg = "max_prompt_chars and max_growth_chars must be positive"
-            raise ValueError(msg)
-        if not 0 <= self.max_dropped_fraction <= 1:
-            msg = "max_dropped_fraction must be between 0 and 1"
+        for name in ("max_prompt_chars", "max_growth_chars"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                msg = f"CandidatePolicy.{name} must be a positive int; got {value!r}"
+                raise ValueError(msg)
+        fraction = self.max_dropped_fraction
+        if (
+            isinstance(fraction, bool)
+            or not isinstance(fraction, int | float)
+            or not 0 < fraction <= 1
+        ):
+            msg = (
+                "CandidatePolicy.max_dropped_fraction must be a number with 0 < x <= 1; "
+                f"got {fraction!r}"
+            )
             raise ValueError(msg)
 
     def to_json(self) -> dict[str, Any]:

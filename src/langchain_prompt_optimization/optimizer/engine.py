@@ -13,7 +13,7 @@ from langchain_core.language_models import BaseChatModel
 
 from langchain_prompt_optimization.optimizer.run import (
     OptimizationOutcome,
-    OptimizerSettings,
+    RunSettings,
     optimize_user,
 )
 from langchain_prompt_optimization.stores import StoreLayout, adrive, drive
@@ -50,7 +50,7 @@ class OptimizationEngine:
         self,
         *,
         layout: StoreLayout,
-        settings: OptimizerSettings,
+        settings: RunSettings,
         mode: Mode,
         optimize_every: int,
         on_outcome: Callable[[UserRef, OptimizationOutcome], None] | None = None,

@@ -61,7 +61,6 @@ __all__ = [
     "NoStructuredOutputError",
     "OptimizationOutcome",
     "OptimizerCall",
-    "OptimizerSettings",
     "RunSettings",
     "UsageCounter",
     "optimize_user",
@@ -116,11 +115,6 @@ class RunSettings:
     gate: EvaluationGate | None = None
     replay_agent: Callable[[], tuple[BaseChatModel, Sequence[Any]] | None] | None = None
     monitor: Monitor | None = None
-
-
-OptimizerSettings = RunSettings
-"""Former name of `RunSettings` (the public `OptimizerSettings` moves to
-`optimizer.settings`); kept so existing imports keep working."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,37 +7,76 @@ import logging
 import signal
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from langchain_core.language_models import BaseChatModel
+from typing_extensions import Unpack
 
+from langchain_prompt_optimization._deprecated import Moved, take_moved
 from langchain_prompt_optimization.optimizer.engine import OptimizationEngine
-from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
-from langchain_prompt_optimization.optimizer.gate import EvaluationGate
-from langchain_prompt_optimization.optimizer.run import (
-    KINDS,
-    OptimizationOutcome,
-    OptimizerKind,
+from langchain_prompt_optimization.optimizer.settings import (
     OptimizerSettings,
+    SafetySettings,
+    run_settings,
+    settings_or_default,
 )
-from langchain_prompt_optimization.stores import (
-    DEFAULT_PREFIX,
-    Retention,
-    StoreLayout,
-    drive,
-    open_store,
-)
+from langchain_prompt_optimization.stores import Retention, StoreLayout, drive, open_store
+from langchain_prompt_optimization.stores.settings import StorageSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from langgraph.store.base import BaseStore
 
+    from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
+    from langchain_prompt_optimization.optimizer.gate import EvaluationGate
+    from langchain_prompt_optimization.optimizer.run import OptimizationOutcome, OptimizerKind
     from langchain_prompt_optimization.stores import UserRef
 
-__all__ = ["PromptWorker"]
+__all__ = ["DeprecatedWorkerArgs", "PromptWorker"]
 
 logger = logging.getLogger(__name__)
+
+
+class DeprecatedWorkerArgs(TypedDict, total=False):
+    """Keywords of `PromptWorker` that moved into configuration objects.
+
+    They keep working for one release with a `DeprecationWarning` naming the replacement.
+    """
+
+    optimizer_model: BaseChatModel | str
+    kind: OptimizerKind
+    optimizer_config: dict[str, Any] | None
+    namespace_prefix: Sequence[str]
+    max_feedback_per_optimization: int
+    max_trajectory_chars: int
+    retention: Retention | None
+    firewall: FeedbackFirewall | bool | None
+    gate: EvaluationGate | None
+
+
+_MOVED: dict[str, Moved] = {
+    "optimizer_model": Moved("optimizer", ("model",)),
+    "kind": Moved("optimizer", ("kind",)),
+    "optimizer_config": Moved("optimizer", ("config",)),
+    "max_feedback_per_optimization": Moved("optimizer", ("max_feedback",)),
+    "max_trajectory_chars": Moved("optimizer", ("max_trajectory_chars",)),
+    "namespace_prefix": Moved("storage", ("namespace_prefix",)),
+    "retention": Moved("storage", ("retention",)),
+    "firewall": Moved("safety", ("firewall",)),
+    "gate": Moved("safety", ("gate",)),
+}
+
+
+def _legacy_storage(values: dict[str, Any]) -> StorageSettings:
+    if "retention" in values and values["retention"] is None:
+        values = {**values, "retention": Retention()}
+    return StorageSettings(**values)
+
+
+def _legacy_safety(values: dict[str, Any]) -> SafetySettings:
+    # The old worker keywords left the candidate budgets and the firewall to the apps.
+    return SafetySettings(**{"policy": None, "firewall": None, **values})
 
 
 class PromptWorker:
@@ -47,37 +86,43 @@ class PromptWorker:
     they only mark the lineage owner in the store's pending-work index. Workers — any
     number, on any machines sharing the store — read that index (no scan of every user),
     take each owner's lease (so no namespace is optimized twice at once), optimize from
-    what the middleware recorded (base prompts, guidance, approval policy), and clear the
-    mark. They need nothing but the store and a model.
+    what the middleware recorded (base prompts, guidance, approval policy, candidate
+    budgets, firewall, monitoring), and clear the mark. They need nothing but the store and
+    a model.
 
     Args:
         store: A `BaseStore` or a store URI.
-        optimizer_model: A chat model, or a `"provider:model"` string.
-        kind: langmem optimizer kind.
-        optimizer_config: langmem config for the kind.
-        namespace_prefix: The apps' `namespace_prefix`.
+        optimizer: `OptimizerSettings` with its `model` (required: a worker never sees the
+            agent's model); a `"provider:model"` string or a `BaseChatModel` is short for
+            `OptimizerSettings(model=...)`.
+        storage: `StorageSettings`: the apps' `namespace_prefix`, and the retention
+            `run_forever` enforces (its per-user trajectory cap on every user every
+            `prune_interval` seconds). Its `timeout` and `max_buffered_writes` concern the
+            apps' run path and are ignored here.
+        safety: `SafetySettings` overriding what the apps recorded: a `policy` or `firewall`
+            of `None` keeps following the apps' record; `gate` needs its own `model` (and
+            `tools`). `monitor` is ignored: workers follow the apps' recorded policy.
+            Default `None`: follow the apps' record for everything, no gate.
         concurrency: Owners optimized in parallel by this worker.
         poll_interval: Seconds `run_forever` waits when there is no work.
         lease_seconds: Lease time-to-live; a worker that dies mid-optimization blocks its
             namespace at most this long. Must exceed the longest optimization.
-        max_feedback_per_optimization: Most feedback items one optimization reads.
-        max_trajectory_chars: Per-trajectory budget of what the optimizer reads.
         require_approval: Override the approval policy the apps recorded.
-        retention: Run-data retention; `run_forever` enforces its per-user trajectory cap
-            on every user every `prune_interval` seconds.
-        prune_interval: Seconds between those pruning passes.
-        firewall: The feedback firewall; default: the one the apps recorded in the store
-            (their `trusted_domains`), `True`/`False` or a `FeedbackFirewall` to override.
-        gate: An `EvaluationGate` with its `model` (and `tools`): a worker never sees the
-            agent's own model.
+        prune_interval: Seconds between pruning passes.
+        **deprecated: The keywords that moved into these objects (`optimizer_model=`,
+            `kind=`, `namespace_prefix=`, `gate=`, ...; see `DeprecatedWorkerArgs`) still
+            work for one release, with a `DeprecationWarning` naming the replacement.
 
     Raises:
-        ValueError: On a bad kind, count or store URI.
-        TypeError: On a bad model type.
+        ValueError: On a missing model, a bad kind, count or store URI, a gate without a
+            model, or an old keyword given with the object that holds it.
+        TypeError: On a bad model type or an unknown keyword.
 
     Example:
         ```python
-        worker = PromptWorker("postgresql://...", optimizer_model="openai:gpt-4o-mini")
+        worker = PromptWorker(
+            "postgresql://...", optimizer=OptimizerSettings(model="openai:gpt-4o-mini")
+        )
         worker.run_forever()   # until SIGTERM / SIGINT / worker.stop()
         ```
     """
@@ -86,23 +131,39 @@ class PromptWorker:
         self,
         store: BaseStore | str,
         *,
-        optimizer_model: BaseChatModel | str,
-        kind: OptimizerKind = "prompt_memory",
-        optimizer_config: dict[str, Any] | None = None,
-        namespace_prefix: Sequence[str] = DEFAULT_PREFIX,
+        optimizer: OptimizerSettings | str | BaseChatModel | None = None,
+        storage: StorageSettings | None = None,
+        safety: SafetySettings | None = None,
         concurrency: int = 1,
         poll_interval: float = 2.0,
         lease_seconds: float = 300.0,
-        max_feedback_per_optimization: int = 20,
-        max_trajectory_chars: int = 8_000,
         require_approval: bool | None = None,
-        retention: Retention | None = None,
         prune_interval: float = 3600.0,
-        firewall: FeedbackFirewall | bool | None = None,
-        gate: EvaluationGate | None = None,
+        **deprecated: Unpack[DeprecatedWorkerArgs],
     ) -> None:
-        if kind not in KINDS:
-            msg = f"kind must be one of {', '.join(KINDS)}; got {kind!r}"
+        moved = take_moved(
+            type(self).__name__,
+            deprecated,
+            _MOVED,
+            {"optimizer": optimizer, "storage": storage, "safety": safety},
+            stacklevel=2,
+        )
+        if "optimizer" in moved:
+            optimizer = moved.build("optimizer", lambda v: OptimizerSettings(**v))
+        if "storage" in moved:
+            storage = moved.build("storage", _legacy_storage)
+        if "safety" in moved:
+            safety = moved.build("safety", _legacy_safety)
+        optimizer = OptimizerSettings.from_setting(optimizer)
+        storage = settings_or_default("storage", storage, StorageSettings)
+        if safety is not None and not isinstance(safety, SafetySettings):
+            msg = f"safety must be a SafetySettings or None; got {type(safety).__name__}"
+            raise TypeError(msg)
+        if optimizer.model is None:
+            msg = (
+                "PromptWorker needs a model to optimize with (it never sees the agent's): "
+                "optimizer=OptimizerSettings(model='openai:gpt-4o-mini') or a BaseChatModel"
+            )
             raise ValueError(msg)
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             msg = f"concurrency must be a positive int; got {concurrency!r}"
@@ -110,12 +171,7 @@ class PromptWorker:
         if poll_interval <= 0 or lease_seconds <= 0:
             msg = "poll_interval and lease_seconds must be positive"
             raise ValueError(msg)
-        if not isinstance(optimizer_model, str | BaseChatModel):
-            msg = "optimizer_model must be a 'provider:model' string or a BaseChatModel"
-            raise TypeError(msg)
-        if firewall is not None:
-            firewall = FeedbackFirewall.from_setting(firewall)
-        if gate is not None and (not isinstance(gate, EvaluationGate) or gate.model is None):
+        if safety is not None and safety.gate is not None and safety.gate.model is None:
             msg = (
                 "a worker's gate must be an EvaluationGate with model= (and tools=): workers "
                 "never see the agent's model"
@@ -124,24 +180,24 @@ class PromptWorker:
         self.store = open_store(store, create=False) if isinstance(store, str) else store
         self.concurrency = concurrency
         self.poll_interval = poll_interval
-        self._model_spec = optimizer_model
+        self._optimizer = optimizer
+        self._storage = storage
+        self._safety = safety
+        self._model_spec = optimizer.model
         self._model: BaseChatModel | None = (
-            optimizer_model if isinstance(optimizer_model, BaseChatModel) else None
+            optimizer.model if isinstance(optimizer.model, BaseChatModel) else None
         )
         self._model_lock = threading.Lock()
-        self._layout = StoreLayout(namespace_prefix)
+        self._layout = StoreLayout(storage.namespace_prefix)
         self._engine = OptimizationEngine(
             layout=self._layout,
-            settings=OptimizerSettings(
-                kind=kind,
-                config=dict(optimizer_config) if optimizer_config else None,
-                max_feedback=max_feedback_per_optimization,
-                max_trajectory_chars=max_trajectory_chars,
-                lease_seconds=lease_seconds,
+            settings=run_settings(
+                optimizer,
+                storage,
+                safety,
                 require_approval=require_approval,
-                retention=retention or Retention(),
-                firewall=firewall,
-                gate=gate,
+                lease_seconds=lease_seconds,
+                follow_recorded=True,
             ),
             mode="inline",
             optimize_every=1,
@@ -149,6 +205,21 @@ class PromptWorker:
         self._stop = threading.Event()
         self.prune_interval = prune_interval
         self._next_prune = 0.0
+
+    @property
+    def optimizer(self) -> OptimizerSettings:
+        """The model, kind and budgets this worker optimizes with."""
+        return self._optimizer
+
+    @property
+    def storage(self) -> StorageSettings:
+        """The apps' namespace prefix and the retention this worker enforces."""
+        return self._storage
+
+    @property
+    def safety(self) -> SafetySettings | None:
+        """What this worker overrides of the apps' recorded safety (`None`: nothing)."""
+        return self._safety
 
     @property
     def holder(self) -> str:

@@ -242,14 +242,15 @@ _USER_COMMANDS: dict[
 
 
 def _worker(args: argparse.Namespace, store: Any, out: _Output) -> int:
+    from langchain_prompt_optimization.optimizer.settings import OptimizerSettings
     from langchain_prompt_optimization.optimizer.worker import PromptWorker
+    from langchain_prompt_optimization.stores.settings import StorageSettings
 
     try:
         worker = PromptWorker(
             store,
-            optimizer_model=_load_model(args.model),
-            kind=args.kind,
-            namespace_prefix=_prefix(args.prefix),
+            optimizer=OptimizerSettings(model=_load_model(args.model), kind=args.kind),
+            storage=StorageSettings(namespace_prefix=_prefix(args.prefix)),
             concurrency=args.concurrency,
             poll_interval=args.poll,
             lease_seconds=args.lease_seconds,
@@ -270,7 +271,7 @@ def _worker(args: argparse.Namespace, store: Any, out: _Output) -> int:
 
 def _optimize(args: argparse.Namespace, store: Any, user: str | None, out: _Output) -> int:
     from langchain_prompt_optimization.optimizer.engine import OptimizationEngine
-    from langchain_prompt_optimization.optimizer.run import OptimizerSettings
+    from langchain_prompt_optimization.optimizer.run import RunSettings
 
     model = _load_model(args.model)
     require_approval = args.require_approval  # None: the policy recorded in the store
@@ -283,7 +284,7 @@ def _optimize(args: argparse.Namespace, store: Any, user: str | None, out: _Outp
     owner = UserRef.global_lineage() if scope == "global" else ref
     engine = OptimizationEngine(
         layout=layout,
-        settings=OptimizerSettings(kind=args.kind, require_approval=require_approval),
+        settings=RunSettings(kind=args.kind, require_approval=require_approval),
         mode="inline",
         optimize_every=1,
     )

@@ -11,7 +11,8 @@ Fixtures:
   ScriptedOptimizerModel`.
 - `optimizing_agent`: `optimizing_agent(model=None, *, tools=(), system_prompt=...,
   optimizer=None, store=None, **middleware_kwargs) -> OptimizingAgent` — an agent built with
-  `create_agent`, its middleware and its store.
+  `create_agent`, its middleware and its store. `optimizer` is the optimizer model (default: a
+  scripted one), or an `OptimizerSettings` (its model defaults to a scripted one).
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from langgraph.store.memory import InMemoryStore
 
 from langchain_prompt_optimization.middleware import PromptOptimizationMiddleware
+from langchain_prompt_optimization.optimizer.settings import OptimizerSettings
 from langchain_prompt_optimization.stores import open_store
 from langchain_prompt_optimization.testing.models import (
     ScriptedChatModel,
@@ -163,9 +165,25 @@ def optimizing_agent(
         **middleware_kwargs: Any,
     ) -> OptimizingAgent:
         model = model if model is not None else scripted_model()
-        optimizer = optimizer if optimizer is not None else scripted_optimizer()
+        settings = optimizer if isinstance(optimizer, OptimizerSettings) else None
+        if settings is not None:
+            optimizer = settings.model
+        if optimizer is None:
+            optimizer = scripted_optimizer()
         store = store if store is not None else prompt_store
-        middleware = PromptOptimizationMiddleware(optimizer_model=optimizer, **middleware_kwargs)
+        moved = {
+            "kind",
+            "optimizer_config",
+            "max_feedback_per_optimization",
+            "max_trajectory_chars",
+        }
+        if settings is not None:
+            middleware_kwargs["optimizer"] = replace(settings, model=optimizer)
+        elif moved & middleware_kwargs.keys():
+            middleware_kwargs["optimizer_model"] = optimizer  # with old keywords (they warn)
+        else:
+            middleware_kwargs["optimizer"] = optimizer
+        middleware = PromptOptimizationMiddleware(**middleware_kwargs)
         agent = create_agent(
             model,
             tools=list(tools),

@@ -1,0 +1,279 @@
+"""Capture: a run's record, written within the run's store deadline, buffered during outages."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from langgraph.errors import GraphBubbleUp
+from langgraph.store.memory import InMemoryStore
+
+from langchain_prompt_optimization.middleware.feedback import inband_feedback
+from langchain_prompt_optimization.middleware.pinning import LAST_MESSAGE, META, PINNED
+from langchain_prompt_optimization.stores import (
+    TrajectoryRecord,
+    UserRef,
+    adrive,
+    adrive_within,
+    drive,
+    drive_within,
+    messages_to_json,
+)
+from langchain_prompt_optimization.stores.buffer import WriteBuffer
+from langchain_prompt_optimization.stores.io import write
+from langchain_prompt_optimization.stores.records import content_hash, utcnow
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from langchain_core.messages import AnyMessage
+    from langgraph.store.base import BaseStore, Op
+
+    from langchain_prompt_optimization.stores import FeedbackItem, Job, PromptConfig, StoreLayout
+
+__all__ = ["Capture", "CaptureWriter", "plan_capture", "served_versions"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """What `after_agent` writes, and for whom."""
+
+    user: UserRef
+    owner: UserRef
+    ops: list[Op]
+    feedback: FeedbackItem | None
+    versions: dict[str, int]
+    carry: bool
+
+
+def _messages_of_run(messages: Sequence[AnyMessage], last_id: str | None) -> list[AnyMessage]:
+    """The messages added since the previous run of this thread ended."""
+    if last_id:
+        for index, message in enumerate(messages):
+            if message.id == last_id:
+                return list(messages[index + 1 :])
+    return list(messages)
+
+
+def served_versions(state: Mapping[str, Any], config: PromptConfig) -> dict[str, int]:
+    """The run's `prompt_versions`, with 0 for a system prompt whose base changed in code
+    during the run (the new base was served; it becomes a version on the next run)."""
+    system = config.system_prompt
+    versions = dict(state.get("prompt_versions") or {})
+    meta = state.get(META) or {}
+    pinned_hash = (meta.get("base_hashes") or {}).get(system)
+    spec = config.specs.get(system)
+    pinned = (state.get(PINNED) or {}).get(system)
+    if pinned is not None and pinned_hash and spec and pinned_hash != content_hash(spec.prompt):
+        versions[system] = 0
+    return versions
+
+
+def plan_capture(
+    state: Mapping[str, Any],
+    *,
+    layout: StoreLayout,
+    owner_of: Callable[[UserRef], UserRef],
+    config: PromptConfig,
+    thread_id: str | None,
+    ttl_minutes: float | None,
+    mark_pending: bool,
+) -> Capture | None:
+    """The one write that records a run (trajectory, in-band feedback, changed config), or
+    `None` when `before_agent` did not pin this run. Pure: no store I/O.
+
+    Args:
+        state: The agent state after the run.
+        layout: The store layout.
+        owner_of: The lineage owner serving a user.
+        config: The prompt configuration now (recorded if it differs from the stored one).
+        thread_id: The run's thread.
+        ttl_minutes: Trajectory time-to-live (`None`: none, or the store has no TTL).
+        mark_pending: Mark the owner in the pending-work index (external mode).
+    """
+    trajectory_id = state.get("trajectory_id")
+    meta = state.get(META)
+    if not trajectory_id or meta is None:
+        return None
+    user = UserRef.of(meta.get("user"))
+    owner = owner_of(user)
+    versions = served_versions(state, config)
+    record = TrajectoryRecord(
+        id=trajectory_id,
+        user_id=user.user_id,
+        thread_id=thread_id,
+        prompt_versions=versions,
+        messages=messages_to_json(
+            _messages_of_run(state.get("messages", []), state.get(LAST_MESSAGE))
+        ),
+        created_at=utcnow(),
+        pin_error=meta.get("pin_error"),
+    )
+    stored = meta.get("stored_config")
+    changed = stored is not None and stored != config.to_json()
+    inband = meta.get("feedback")
+    feedback = inband_feedback(inband, user) if inband is not None else None
+    ops = layout.capture_ops(
+        user,
+        owner,
+        record,
+        register_user=meta.get("registered") is not True,
+        config=config if changed else None,
+        feedback=feedback,
+        ttl_minutes=ttl_minutes,
+        mark_pending=mark_pending,
+    )
+    return Capture(user, owner, ops, feedback, versions, bool(meta.get("carry")))
+
+
+class CaptureWriter:
+    """Runs the run path's store I/O within one deadline rule, and keeps the captures that
+    could not be written during an outage.
+
+    The rule (the same for the sync and the async hooks): `timeout` seconds, except for an
+    in-process `InMemoryStore`, which cannot hang and so skips the hop to a deadline thread
+    (that hop is most of the middleware's cost on the run path there).
+
+    Args:
+        timeout: Seconds the run path waits for the store; `None`: no deadline.
+        max_buffered_writes: Captures kept in memory during an outage.
+    """
+
+    def __init__(self, timeout: float | None, max_buffered_writes: int) -> None:
+        self.timeout = timeout
+        self._buffer = WriteBuffer(max_buffered_writes)
+        self._tasks: set[Any] = set()
+        self._io_pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._io_lock = threading.Lock()
+
+    def deadline(self, store: BaseStore) -> float | None:
+        """The deadline for a run-path call to `store` (see the class docstring)."""
+        return None if type(store) is InMemoryStore else self.timeout
+
+    def _io(self) -> concurrent.futures.ThreadPoolExecutor:
+        """Threads that run store calls under a deadline (sync hooks)."""
+        with self._io_lock:
+            if self._io_pool is None:
+                self._io_pool = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=4, thread_name_prefix="promptopt-io"
+                )
+            return self._io_pool
+
+    def within(self, job: Job[T], store: BaseStore) -> T:
+        """Drive `job` within the deadline (`TimeoutError` past it)."""
+        return drive_within(job, store, self.deadline(store), self._io())
+
+    async def awithin(self, job: Job[T], store: BaseStore) -> T:
+        """Async twin of `within`."""
+        return await adrive_within(job, store, self.deadline(store))
+
+    # -- writing a capture ---------------------------------------------------------------------
+
+    def write(self, store: BaseStore, ops: list[Op]) -> bool:
+        """Write a capture (after any buffered ones) within the deadline. Never raises.
+
+        A write that fails is buffered. A write still running at the deadline is left to
+        finish and buffered only if it then fails, so nothing is written twice.
+
+        Returns:
+            Whether the capture was written now.
+        """
+        if len(self._buffer):
+            try:
+                self.within(self._buffer.flush(), store)
+            except Exception as exc:
+                logger.warning("buffered captures not written yet: %s", exc)
+        deadline = self.deadline(store)
+        try:
+            if deadline is None:
+                drive(write(ops), store)
+                return True
+            future = self._io().submit(drive, write(ops), store)
+            done, _ = concurrent.futures.wait({future}, timeout=deadline)
+            if not done:
+                future.add_done_callback(lambda late: self._buffer_if_failed(late, ops))
+                return self._late(deadline)
+            future.result()
+        except GraphBubbleUp:
+            raise
+        except Exception as exc:
+            return self._buffer_capture(ops, exc)
+        return True
+
+    async def awrite(self, store: BaseStore, ops: list[Op]) -> bool:
+        """Async twin of `write` (the write is a task, never cancelled)."""
+        if len(self._buffer):
+            try:
+                await self.awithin(self._buffer.flush(), store)
+            except Exception as exc:
+                logger.warning("buffered captures not written yet: %s", exc)
+        deadline = self.deadline(store)
+        task = asyncio.ensure_future(adrive(write(ops), store))
+        done, _ = await asyncio.wait({task}, timeout=deadline)
+        if not done:
+            self._tasks.add(task)
+            task.add_done_callback(lambda t: self._buffer_if_failed(t, ops))
+            return self._late(deadline)
+        failure = task.exception()
+        if failure is not None:
+            if isinstance(failure, GraphBubbleUp):
+                raise failure
+            return self._buffer_capture(ops, failure)
+        return True
+
+    def _late(self, deadline: float | None) -> bool:
+        logger.warning("the store did not answer within %ss; recording later", deadline)
+        return False
+
+    def _buffer_if_failed(self, done: Any, ops: list[Op]) -> None:
+        """Done-callback of a write that missed its deadline: buffer it only if it failed."""
+        self._tasks.discard(done)
+        if done.cancelled():
+            self._buffer_capture(ops, RuntimeError("write cancelled"))
+        elif done.exception() is not None:
+            self._buffer_capture(ops, done.exception())
+
+    def _buffer_capture(self, ops: list[Op], exc: BaseException) -> bool:
+        kept = self._buffer.add(ops)
+        logger.warning(
+            "could not record the run (%s: %s); %s for when the store answers",
+            type(exc).__name__,
+            exc,
+            "kept in memory" if kept else "buffer full, dropped",
+        )
+        return False
+
+    # -- the outage buffer ---------------------------------------------------------------------
+
+    @property
+    def buffered(self) -> int:
+        """Captures waiting in memory for the store to answer."""
+        return len(self._buffer)
+
+    @property
+    def dropped(self) -> int:
+        """Captures dropped because the outage buffer was full."""
+        return self._buffer.dropped
+
+    def flush(self, store: BaseStore) -> int:
+        """Write the buffered captures now (within the deadline); how many were written."""
+        return self.within(self._buffer.flush(), store)
+
+    async def aflush(self, store: BaseStore) -> int:
+        """Async twin of `flush`."""
+        return await self.awithin(self._buffer.flush(), store)
+
+    def close(self) -> None:
+        """Release the deadline threads (late writes still finish)."""
+        with self._io_lock:
+            if self._io_pool is not None:
+                self._io_pool.shutdown(wait=False)
+                self._io_pool = None

@@ -1,0 +1,111 @@
+"""Feedback as users give it: type and JSON checks, scores, and in-band feedback items."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from langchain_prompt_optimization.stores import FeedbackItem
+
+if TYPE_CHECKING:
+    from langchain_prompt_optimization.stores import FeedbackValue, UserRef
+
+__all__ = ["check_json", "inband_feedback", "served_by", "validate_feedback"]
+
+logger = logging.getLogger(__name__)
+
+
+def validate_feedback(feedback: object, score: object) -> tuple[FeedbackValue, float | None]:
+    """Checked feedback and score (a dict's numeric `"score"` key is the score if none given).
+
+    Raises:
+        TypeError: If feedback is not a str or a JSON dict, or the score not a number.
+        ValueError: If feedback is empty or the score is not finite.
+    """
+    if isinstance(feedback, str):
+        if not feedback.strip():
+            msg = "feedback must not be empty"
+            raise ValueError(msg)
+    elif isinstance(feedback, Mapping):
+        if not feedback:
+            msg = "feedback dict must not be empty"
+            raise ValueError(msg)
+        feedback = dict(feedback)
+    else:
+        msg = f"feedback must be a str or a dict, got {type(feedback).__name__}"
+        raise TypeError(msg)
+    check_json(feedback, "feedback")
+    if isinstance(feedback, dict) and score is None and "score" in feedback:
+        score = feedback["score"]
+    if score is not None:
+        if isinstance(score, bool) or not isinstance(score, int | float):
+            msg = f"score must be a number or None, got {type(score).__name__}"
+            raise TypeError(msg)
+        if not math.isfinite(score):
+            msg = "score must be finite"
+            raise ValueError(msg)
+        score = float(score)
+    return cast("FeedbackValue", feedback), score
+
+
+def served_by(versions: object) -> dict[str, int] | None:
+    """The `{prompt: version}` map a run recorded, if usable (for score attribution)."""
+    if not isinstance(versions, Mapping):
+        return None
+    try:
+        return {str(name): int(number) for name, number in versions.items()}
+    except (TypeError, ValueError):
+        return None
+
+
+def check_json(value: object, where: str) -> None:
+    """Raise `TypeError` unless `value` stores identically on every backend: JSON with
+    string keys, finite numbers and valid Unicode text."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            msg = f"{where} is not valid Unicode text (lone surrogate)"
+            raise TypeError(msg) from None
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                msg = f"{where} must be JSON with string keys; got key {key!r}"
+                raise TypeError(msg)
+            check_json(key, where)
+            check_json(item, where)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            check_json(item, where)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            msg = f"{where} must be JSON: {value!r} is not a finite number"
+            raise TypeError(msg)
+    elif value is not None and not isinstance(value, bool | int):
+        msg = f"{where} must be JSON-serializable; got {type(value).__name__}"
+        raise TypeError(msg)
+
+
+def inband_feedback(inband: Mapping[str, Any], user: UserRef) -> FeedbackItem | None:
+    """The feedback item for the `feedback` input key of a run, or `None` (logged) when it
+    has no previous run on the thread to attach to or is not valid feedback."""
+    target = inband.get("target")
+    if not target:
+        logger.warning("in-band feedback ignored: no previous run on this thread")
+        return None
+    try:
+        value, score = validate_feedback(inband.get("value"), None)
+    except (TypeError, ValueError) as exc:
+        logger.warning("in-band feedback ignored: %s", exc)
+        return None
+    return FeedbackItem.new(
+        target,
+        value,
+        score,
+        source="in_band",
+        user_id=user.user_id,
+        user_label=user.label,
+        prompt_versions=served_by(inband.get("versions")),
+    )

@@ -1,0 +1,252 @@
+"""Pinning: which prompt versions serve a run, lineage restarts on a changed base, last pins."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from langchain_prompt_optimization.stores.records import content_hash
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from langchain_prompt_optimization.optimizer.run import OptimizationOutcome
+    from langchain_prompt_optimization.stores import (
+        ActivePrompt,
+        Job,
+        PromptConfig,
+        PromptSpec,
+        StoreLayout,
+        UserRef,
+    )
+
+__all__ = ["LAST_MESSAGE", "META", "PINNED", "Pin", "Pinned", "Pinner"]
+
+logger = logging.getLogger(__name__)
+
+PINNED: Final = "prompt_optimization_pinned"
+"""State key: `{prompt name: text}` pinned for the run."""
+META: Final = "prompt_optimization_meta"
+"""State key: what `before_agent` learned that `after_agent` needs (user, errors, hashes)."""
+LAST_MESSAGE: Final = "prompt_optimization_last_message_id"
+"""State key: the id of the last message of the thread's previous run."""
+
+_LAST_PIN_CACHE = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """What a run is served: version numbers, texts and lineage base hashes by prompt."""
+
+    versions: dict[str, int]
+    texts: dict[str, str]
+    base_hashes: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Pinned:
+    """The pin read, after any lineage restart for a base changed in code."""
+
+    active: dict[str, ActivePrompt]
+    deferred: dict[str, str]
+    registered: bool
+    config: PromptConfig | None
+    target: str | None
+    requeued: int
+    target_versions: dict[str, int] | None = None
+
+
+class Pinner:
+    """Reads a run's pin (one store batch), restarts lineages whose base changed in code,
+    and remembers each user's last good pin for when the store does not answer.
+
+    Args:
+        layout: The store layout.
+        holder: Lease holder id used while restarting a lineage.
+        prompt_names: Managed prompt names (system prompt first).
+        specs: The current prompt specs in code (the system prompt as last observed).
+        on_base_change: `"new_lineage"` or `"carry"` (requeue the learned feedback).
+        global_scope: One lineage shared by all users.
+    """
+
+    def __init__(
+        self,
+        layout: StoreLayout,
+        *,
+        holder: str,
+        prompt_names: Sequence[str],
+        specs: Callable[[], Mapping[str, PromptSpec]],
+        on_base_change: Literal["new_lineage", "carry"],
+        global_scope: bool,
+    ) -> None:
+        self._layout = layout
+        self._holder = holder
+        self._prompt_names = list(prompt_names)
+        self._specs = specs
+        self._on_base_change = on_base_change
+        self._global_scope = global_scope
+        self._last_pins: OrderedDict[str, Pin] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- reading the pin (sans I/O: driven by the hooks) ---------------------------------------
+
+    def _code_base(self, name: str, stored: Mapping[str, PromptSpec]) -> str | None:
+        """The base text of a prompt in code (system: as last observed, else as recorded)."""
+        spec = self._specs().get(name) or stored.get(name)
+        return spec.prompt if spec is not None else None
+
+    def rebase_job(
+        self, owner: UserRef, name: str, base: str
+    ) -> Job[tuple[ActivePrompt, int] | None]:
+        """Start a new lineage from a changed base: the pointer after, and how much feedback
+        was requeued to carry over. `None` if the lease is taken right now."""
+        if not (yield from self._layout.acquire_lease(owner, self._holder, 60.0)):
+            return None
+        requeued = 0
+        try:
+            reason = "base prompt changed in code: new lineage"
+            if self._on_base_change == "carry":
+                reason += " (learned feedback carried over)"
+            rebased = yield from self._layout.rebase(owner, name, base, reason=reason)
+            if rebased is None:
+                return None
+            after, previous = rebased
+            if previous is not None and self._on_base_change == "carry":
+                requeued = yield from self._layout.requeue_learned_feedback(owner, name, previous)
+        finally:
+            yield from self._layout.release_lease(owner, self._holder)
+        if previous is not None:
+            logger.info(
+                "prompt %r of %r: base changed in code, new lineage v%s",
+                name,
+                owner.user_id,
+                after.version,
+            )
+        return after, requeued
+
+    def pin_job(
+        self,
+        state: Mapping[str, Any],
+        user: UserRef,
+        owner: UserRef,
+        thread_id: str | None,
+    ) -> Job[Pinned]:
+        """Read the active version of every managed prompt (rebasing changed bases)."""
+        wants_target = state.get("feedback") is not None and not state.get("trajectory_id")
+        pin = yield from self._layout.pin(
+            user, owner, self._prompt_names, thread_id=thread_id if wants_target else None
+        )
+        active = dict(pin.active)
+        deferred: dict[str, str] = {}
+        requeued = 0
+        for name, pointer in pin.active.items():
+            base = self._code_base(name, pin.specs)
+            if base is None or not pointer.base_hash:
+                continue
+            code_hash = content_hash(base)
+            if pointer.base_hash == code_hash:
+                continue
+            if code_hash in pointer.retired_bases:
+                # This process runs an older base than the lineage (a rolling deploy): serve
+                # its own base, never rebase backwards.
+                del active[name]
+                deferred[name] = base
+                continue
+            rebased = yield from self.rebase_job(owner, name, base)
+            if rebased is None:
+                del active[name]
+                deferred[name] = base
+                continue
+            active[name], count = rebased
+            requeued += count
+        return Pinned(
+            active=active,
+            deferred=deferred,
+            registered=pin.user_registered,
+            config=pin.config,
+            target=state.get("trajectory_id") or pin.thread_trajectory,
+            requeued=requeued,
+            target_versions=(
+                state.get("prompt_versions") if state.get("trajectory_id") else pin.thread_versions
+            ),
+        )
+
+    # -- the last good pin per user ------------------------------------------------------------
+
+    def learned(self, owner: UserRef, outcome: OptimizationOutcome) -> None:
+        """Serve what this process just activated if the store goes down before the next pin."""
+        active = [v for v in outcome.versions.values() if v.status == "active"]
+        if not active:
+            return
+        with self._lock:
+            labels = list(self._last_pins) if self._global_scope else [owner.label]
+            for label in labels:
+                pin = self._last_pins.get(label)
+                if pin is None:
+                    continue
+                self._last_pins[label] = Pin(
+                    {**pin.versions, **{v.prompt: v.version for v in active}},
+                    {**pin.texts, **{v.prompt: v.text for v in active}},
+                    {**pin.base_hashes, **{v.prompt: v.base_hash for v in active}},
+                )
+
+    def _remember(self, user: UserRef, pin: Pin) -> None:
+        with self._lock:
+            self._last_pins[user.label] = pin
+            self._last_pins.move_to_end(user.label)
+            while len(self._last_pins) > _LAST_PIN_CACHE:
+                self._last_pins.popitem(last=False)
+
+    # -- the state update ----------------------------------------------------------------------
+
+    def update(
+        self,
+        state: Mapping[str, Any],
+        user: UserRef,
+        pinned: Pinned | None,
+        error: BaseException | None,
+    ) -> dict[str, Any]:
+        """`before_agent`'s state update: the pin read, or (on `error`) the last good pin."""
+        meta: dict[str, Any] = {"user": user.user_id}
+        if pinned is not None:
+            versions = {name: 1 for name in self._prompt_names}
+            versions.update({name: p.version for name, p in pinned.active.items()})
+            versions.update({name: 0 for name in pinned.deferred})
+            texts = {name: p.text for name, p in pinned.active.items()}
+            texts.update(pinned.deferred)
+            hashes = {name: p.base_hash for name, p in pinned.active.items()}
+            current = Pin(versions, texts, hashes)
+            self._remember(user, current)
+            meta["registered"] = pinned.registered
+            meta["stored_config"] = pinned.config.to_json() if pinned.config else {}
+            if pinned.requeued:
+                meta["carry"] = pinned.requeued
+            target = pinned.target
+            target_versions = pinned.target_versions
+        else:
+            logger.warning(
+                "could not read prompt versions for %r (%s); serving the last good prompts",
+                user.user_id,
+                error,
+            )
+            with self._lock:
+                cached = self._last_pins.get(user.label)
+            current = cached or Pin({name: 1 for name in self._prompt_names}, {}, {})
+            target = state.get("trajectory_id")
+            target_versions = state.get("prompt_versions")
+            meta["pin_error"] = f"{type(error).__name__}: {error}"
+        meta["base_hashes"] = current.base_hashes
+        feedback = state.get("feedback")
+        if feedback is not None:
+            meta["feedback"] = {"target": target, "value": feedback, "versions": target_versions}
+        return {
+            "trajectory_id": self._layout.new_trajectory_id(user),
+            "prompt_versions": current.versions,
+            PINNED: current.texts,
+            META: meta,
+            LAST_MESSAGE: state.get(LAST_MESSAGE),
+            "feedback": None,
+        }
