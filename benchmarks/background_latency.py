@@ -36,6 +36,7 @@ from langchain_prompt_optimization import (
     PromptOptimizationMiddleware,
     PromptRegistry,
     Retention,
+    StorageSettings,
     open_store,
 )
 from langchain_prompt_optimization.testing import ScriptedChatModel, ScriptedOptimizerModel
@@ -64,8 +65,8 @@ def measure(
     mw = PromptOptimizationMiddleware(
         store=store,
         mode="background",
-        optimizer_model=optimizer,
-        retention=Retention(max_trajectories_per_user=cap),
+        optimizer=optimizer,
+        storage=StorageSettings(retention=Retention(max_trajectories_per_user=cap)),
     )
     agent = create_agent(
         ScriptedChatModel(responses=instant),

@@ -48,7 +48,12 @@ from benchmarks.simulated_user import (
     feedback_for,
     tasks_for_round,
 )
-from langchain_prompt_optimization import FeedbackFirewall, PromptRegistry, open_store
+from langchain_prompt_optimization import (
+    FeedbackFirewall,
+    PromptRegistry,
+    SafetySettings,
+    open_store,
+)
 from langchain_prompt_optimization.optimizer import UsageCounter
 
 if TYPE_CHECKING:
@@ -277,7 +282,7 @@ def run_harness(
         mode=config.mode,
         # The personas' CC rules name company addresses: trust the company's domain so the
         # feedback firewall lets them through (an outside address would be held for review).
-        firewall=FeedbackFirewall(trusted_domains=(COMPANY_DOMAIN,)),
+        safety=SafetySettings(firewall=FeedbackFirewall(trusted_domains=(COMPANY_DOMAIN,))),
     )
     registry = PromptRegistry(store)
     personas = PERSONAS[: config.users]

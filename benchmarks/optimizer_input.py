@@ -13,7 +13,7 @@ from __future__ import annotations
 from langchain.agents import create_agent
 from langgraph.store.memory import InMemoryStore
 
-from langchain_prompt_optimization import PromptOptimizationMiddleware
+from langchain_prompt_optimization import OptimizerSettings, PromptOptimizationMiddleware
 from langchain_prompt_optimization.testing import ScriptedChatModel, ScriptedOptimizerModel
 
 MAX_FEEDBACK, MAX_CHARS = 20, 8_000
@@ -23,10 +23,10 @@ def sent_for(pending: int) -> tuple[int, int]:
     """The largest single request to the optimizer, and how many requests were made."""
     optimizer = ScriptedOptimizerModel()
     mw = PromptOptimizationMiddleware(
-        optimizer_model=optimizer,
+        optimizer=OptimizerSettings(
+            model=optimizer, max_feedback=MAX_FEEDBACK, max_trajectory_chars=MAX_CHARS
+        ),
         mode="external",
-        max_feedback_per_optimization=MAX_FEEDBACK,
-        max_trajectory_chars=MAX_CHARS,
     )
     model = ScriptedChatModel(responses=lambda request: "x" * 20_000)
     agent = create_agent(model, system_prompt="You help.", middleware=[mw], store=InMemoryStore())

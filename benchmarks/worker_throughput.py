@@ -35,9 +35,11 @@ from langchain.agents import create_agent
 
 from benchmarks.common import pg_schema
 from langchain_prompt_optimization import (
+    OptimizerSettings,
     PromptOptimizationMiddleware,
     PromptRegistry,
     PromptWorker,
+    StorageSettings,
     open_store,
 )
 from langchain_prompt_optimization.stores import StoreLayout, drive
@@ -75,7 +77,9 @@ def user_ids(count: int) -> list[str]:
 
 def leave_pending_work(store: Any, prefix: tuple[str, ...], namespaces: int) -> None:
     """What apps in external mode leave: one run and one feedback item per namespace."""
-    mw = PromptOptimizationMiddleware(store=store, mode="external", namespace_prefix=prefix)
+    mw = PromptOptimizationMiddleware(
+        store=store, mode="external", storage=StorageSettings(namespace_prefix=prefix)
+    )
     agent = create_agent(
         ScriptedChatModel(responses=lambda request: "Sent."),
         system_prompt=BASE,
@@ -96,7 +100,11 @@ def worker_process(uri: str, delay: float, tasks: Any, results: Any) -> None:
     while (task := tasks.get()) is not None:
         prefix, start_at = task
         model.requests.clear()
-        worker = PromptWorker(store, optimizer_model=model, namespace_prefix=prefix)
+        worker = PromptWorker(
+            store,
+            optimizer=OptimizerSettings(model=model),
+            storage=StorageSettings(namespace_prefix=prefix),
+        )
         layout = StoreLayout(prefix)
         time.sleep(max(0.0, start_at - time.time()))
         optimized = 0

@@ -21,8 +21,10 @@ from langchain.agents import create_agent
 
 from langchain_prompt_optimization import (
     FeedbackFirewall,
+    OptimizerSettings,
     PromptOptimizationMiddleware,
     PromptRegistry,
+    SafetySettings,
     open_store,
 )
 from langchain_prompt_optimization.testing import (
@@ -91,11 +93,11 @@ def main() -> int:
     print(f"== store: {uri}\n")
 
     middleware = PromptOptimizationMiddleware(
-        optimizer_model=optimizer,  # type: ignore[arg-type]
+        optimizer=OptimizerSettings(model=optimizer),  # type: ignore[arg-type]
         store=store,
         # Feedback may name addresses at the user's own company; any other address in
-        # feedback is held for review by the feedback firewall.
-        firewall=FeedbackFirewall(trusted_domains=("example.com",)),
+        # feedback is quarantined for review by the feedback firewall.
+        safety=SafetySettings(firewall=FeedbackFirewall(trusted_domains=("example.com",))),
     )
     agent = create_agent(
         model,  # type: ignore[arg-type]

@@ -19,7 +19,11 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
-from langchain_prompt_optimization import PromptOptimizationMiddleware
+from langchain_prompt_optimization import (
+    OptimizerSettings,
+    PromptOptimizationMiddleware,
+    SystemPromptSettings,
+)
 from langchain_prompt_optimization.testing import (
     ScriptedChatModel,
     ScriptedOptimizerModel,
@@ -32,6 +36,8 @@ if TYPE_CHECKING:
 
     from langchain_core.tools import BaseTool
     from langgraph.store.base import BaseStore
+
+    from langchain_prompt_optimization.optimizer import OptimizerKind
 
 MAIN_AGENT = (
     "You are John Doe's executive assistant. Reply to the email you are given with the "
@@ -133,6 +139,7 @@ def build_assistant(
     optimizer_model: Any,
     store: BaseStore,
     tools: Sequence[BaseTool] | None = None,
+    kind: OptimizerKind = "prompt_memory",
     **middleware_kwargs: Any,
 ) -> EmailAssistant:
     """Wire the agent, triage and the middleware on a store.
@@ -140,11 +147,13 @@ def build_assistant(
     `tools` replaces the agent's tools (default: `write_email`, `check_calendar_availability`).
     """
     middleware = PromptOptimizationMiddleware(
-        optimizer_model=optimizer_model,
+        optimizer=OptimizerSettings(model=optimizer_model, kind=kind),
         store=store,
-        system_prompt_name="main_agent",
-        when_to_update=WHEN_TO_UPDATE["main_agent"],
-        update_instructions="Keep the instructions short; add a rule, keep the others.",
+        system_prompt=SystemPromptSettings(
+            name="main_agent",
+            when_to_update=WHEN_TO_UPDATE["main_agent"],
+            update_instructions="Keep the instructions short; add a rule, keep the others.",
+        ),
         prompts=[
             {
                 "name": name,
