@@ -105,7 +105,7 @@ class Regression:
 
     @property
     def reason(self) -> str:
-        """Why the lineage is rolled back (stored on the new version and as why the lineage is paused)."""
+        """Why the lineage is rolled back (stored on the new version and as `paused`)."""
         return (
             f"auto-rollback: v{self.version} mean {self.mean:.2f} over {self.runs} scored runs "
             f"is below parent v{self.parent} mean {self.parent_mean:.2f} by more than margin "

@@ -893,8 +893,8 @@ def _screen_candidates(
                 if leaked:
                     kinds = ", ".join(sorted({m["type"] for m in leaked}))
                     reasons.append(
-                        f"flagged: the candidate adds personal data ({kinds}) to a prompt shared by "
-                        "all users"
+                        f"flagged: the candidate adds personal data ({kinds}) to a prompt "
+                        "shared by all users"
                     )
         reason = "; ".join(reasons) or None
         if reason is None:

@@ -113,14 +113,18 @@ class FeedbackQueue(Namespaces):
         items = yield from self._search_statuses(owner, "quarantined", {})
         return [FeedbackItem.from_json(item.value) for item in items]
 
-    def _search_statuses(self, owner: UserRef, status: str, query: dict[str, Any]) -> Job[list[Item]]:
+    def _search_statuses(
+        self, owner: UserRef, status: str, query: dict[str, Any]
+    ) -> Job[list[Item]]:
         """Feedback records in `status` matching `query`, also those stored under the
         status's name before the rename (`held` for `quarantined`)."""
         wanted = {LEGACY_FEEDBACK_STATUS.get(status, status)}
         wanted |= {old for old, new in LEGACY_FEEDBACK_STATUS.items() if new in wanted}
         items: list[Item] = []
         for value in sorted(wanted):
-            items += yield from self._search_all(self._feedback_ns(owner), {**query, "status": value})
+            items += yield from self._search_all(
+                self._feedback_ns(owner), {**query, "status": value}
+            )
         return items
 
     def feedback_of(

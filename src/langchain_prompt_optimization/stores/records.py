@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-import warnings
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
+
+from langchain_prompt_optimization._deprecated import warn_renamed
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -16,10 +17,10 @@ if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
 __all__ = [
+    "LEGACY_FEEDBACK_STATUS",
     "ActivePrompt",
     "Example",
     "FeedbackItem",
-    "LEGACY_FEEDBACK_STATUS",
     "FeedbackValue",
     "PromptConfig",
     "PromptSpec",
@@ -256,20 +257,14 @@ class ActivePrompt:
     @property
     def hold(self) -> str | None:
         """Deprecated alias of `paused`."""
-        _renamed("ActivePrompt.hold", "ActivePrompt.paused")
+        warn_renamed("ActivePrompt.hold", "ActivePrompt.paused")
         return self.paused
 
     @property
     def hold_released(self) -> dict[str, Any] | None:
         """Deprecated alias of `resumed`."""
-        _renamed("ActivePrompt.hold_released", "ActivePrompt.resumed")
+        warn_renamed("ActivePrompt.hold_released", "ActivePrompt.resumed")
         return self.resumed
-
-
-def _renamed(old: str, new: str) -> None:
-    """Warn that `old` was renamed to `new` (kept one release)."""
-    msg = f"{old} is deprecated; use {new}"
-    warnings.warn(msg, DeprecationWarning, stacklevel=3)
 
 
 def _resumed_from(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -337,7 +332,7 @@ class PromptVersion:
     @property
     def hold(self) -> str | None:
         """Deprecated alias of `flagged`."""
-        _renamed("PromptVersion.hold", "PromptVersion.flagged")
+        warn_renamed("PromptVersion.hold", "PromptVersion.flagged")
         return self.flagged
 
     def to_json(self) -> dict[str, Any]:
@@ -541,7 +536,7 @@ class FeedbackItem:
     @property
     def hold_reason(self) -> str | None:
         """Deprecated alias of `quarantine_reason`."""
-        _renamed("FeedbackItem.hold_reason", "FeedbackItem.quarantine_reason")
+        warn_renamed("FeedbackItem.hold_reason", "FeedbackItem.quarantine_reason")
         return self.quarantine_reason
 
     @classmethod

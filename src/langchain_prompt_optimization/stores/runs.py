@@ -197,7 +197,9 @@ class Runs(Directory, LeaseJobs, FeedbackQueue):
             return 0
         pending = yield from self.pending_feedback(owner)
         quarantined = yield from self._quarantined_feedback(owner)
-        protected = {fb.trajectory_id for fb in (*pending, *quarantined) if fb.user_label == user.label}
+        protected = {
+            fb.trajectory_id for fb in (*pending, *quarantined) if fb.user_label == user.label
+        }
         ordered = sorted(items, key=lambda item: (item.value.get("created_at", ""), item.key))
         excess = len(items) - keep
         doomed = [item.key for item in ordered if item.key not in protected][:excess]
