@@ -94,7 +94,7 @@ def main() -> int:
         optimizer_model=optimizer,  # type: ignore[arg-type]
         store=store,
         # Feedback may name addresses at the user's own company; any other address in
-        # feedback is held for review by the feedback firewall.
+        # feedback is quarantined by the feedback firewall for review.
         firewall=FeedbackFirewall(trusted_domains=("example.com",)),
     )
     agent = create_agent(
