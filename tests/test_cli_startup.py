@@ -77,7 +77,8 @@ def promptopt(*args: str, columns: str | None = None) -> subprocess.CompletedPro
 
 @pytest.fixture
 def store_uri(tmp_path):
-    """Jane learned two versions from long feedback; Hu has two quarantined items and one pending."""
+    """Jane learned two versions from long feedback; Hu has two quarantined items, one
+    pending."""
     uri = f"sqlite:///{tmp_path / 'cli.db'}"
     store = open_store(uri)
     h = make_harness(store, rewrite=append_feedback)
@@ -168,7 +169,8 @@ def test_cli_startup_benchmark_runs_in_a_tiny_size(tmp_path):
 
 @pytest.fixture
 def prefixed_ids(monkeypatch, tmp_path):
-    """Hu's two quarantined feedback items and one learned from, every new id starting with `abcd`."""
+    """Hu's two quarantined feedback items and one learned from, every new id starting with
+    `abcd`."""
     counter = iter(range(1, 1000))
     real_uuid4 = uuid.uuid4
     monkeypatch.setattr(

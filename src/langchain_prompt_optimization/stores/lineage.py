@@ -225,7 +225,7 @@ class Lineage(Scores, FeedbackQueue, Examples):
         Must run under the owner's lease: version numbers are allocated here from a fresh
         read of each prompt's pointer. A prompt with no lineage yet first gets its base text
         as version 1. An `accepted` candidate becomes active, or `pending` when
-        `require_approval` or when the lineage is held (monitoring rolled it back); a new
+        `require_approval` or when the lineage is paused (monitoring rolled it back); a new
         pending or activated candidate supersedes older pending ones. `score_deltas` (the
         consumed items' scores per prompt and version) are added to the score records in
         the same batch, so scores are counted exactly when their feedback is consumed.
