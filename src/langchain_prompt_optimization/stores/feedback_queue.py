@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from langgraph.store.base import GetOp, Item, PutOp
 
 from langchain_prompt_optimization.errors import InvalidTransitionError, UnknownFeedbackError
-from langchain_prompt_optimization.stores.io import batch
+from langchain_prompt_optimization.stores.io import batch, search_any
 from langchain_prompt_optimization.stores.labels import Namespaces, UserRef
 from langchain_prompt_optimization.stores.records import (
     LEGACY_FEEDBACK_STATUS,
@@ -120,12 +120,8 @@ class FeedbackQueue(Namespaces):
         status's name before the rename (`held` for `quarantined`)."""
         wanted = {LEGACY_FEEDBACK_STATUS.get(status, status)}
         wanted |= {old for old, new in LEGACY_FEEDBACK_STATUS.items() if new in wanted}
-        items: list[Item] = []
-        for value in sorted(wanted):
-            items += yield from self._search_all(
-                self._feedback_ns(owner), {**query, "status": value}
-            )
-        return items
+        filters = [{**query, "status": value} for value in sorted(wanted)]
+        return (yield from search_any(self._feedback_ns(owner), filters))
 
     def feedback_of(
         self, user: UserRef, owner: UserRef, *, pending_only: bool, status: str | None = None
