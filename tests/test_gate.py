@@ -200,14 +200,14 @@ def test_best_of_k_keeps_the_best_scoring_candidate():
     assert current.usage["calls"] >= 3
 
 
-def test_min_examples_holds_candidates_for_review():
+def test_min_examples_flags_candidates_for_review():
     store = InMemoryStore()
     agent, mw, _ = _agent(EvaluationGate(min_examples=1), store)
     run = _ask(agent, "di")
     mw.add_feedback(run["trajectory_id"], "Be brief.")
     latest = PromptRegistry(store).history("di")[0]
     assert latest.status == "pending"
-    assert latest.hold
+    assert latest.flagged
     assert "min_examples=1" in latest.reason
     assert mw.get_prompt(user_id="di") == BASE
     PromptRegistry(store).approve("di", latest.version)
@@ -235,7 +235,7 @@ def test_gate_async_path_matches_sync():
     assert reason.startswith("evaluation gate")
 
 
-def test_gate_errors_hold_the_candidate_and_never_break_the_run():
+def test_gate_errors_flag_the_candidate_and_never_break_the_run():
     def broken(*, outputs: list[Any], reference_outputs: list[Any]) -> Any:
         return "not a score"
 

@@ -1,4 +1,4 @@
-"""Online monitoring: scores per version, auto-rollback on a regression, the review hold."""
+"""Online monitoring: scores per version, auto-rollback on a regression, the paused lineage."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def assert_rolled_back(store):
     assert v3.review["mean"] == 0.0
     assert v3.review["parent_mean"] == 1.0
     assert "base note 0." in v2.text  # nothing rewritten
-    assert registry.hold("jane") == REASON
+    assert registry.paused("jane") == REASON
     assert registry.scores("jane") == [
         {"version": 2, "n": 3, "mean": 0.0},
         {"version": 1, "n": 3, "mean": 1.0},
@@ -79,19 +79,19 @@ def assert_rolled_back(store):
     assert all(fb.prompt_versions == {"system": 2} for fb in consumed)
 
 
-def assert_held_then_released(h, store):
+def assert_paused_then_resumed(h, store):
     registry = PromptRegistry(store)
     history = registry.history("jane")
     v4 = history[0]
     assert (v4.version, v4.status, v4.parent) == (4, "pending", 3)
-    assert "held for review" in v4.reason
+    assert "paused for review" in v4.reason
     assert REASON in v4.reason
     assert registry.current("jane").version == 3
     assert h.model.requests[-1].system_prompt == BASE_PROMPT
-    assert registry.release("jane", note="checked") == REASON
-    assert registry.hold("jane") is None
-    with pytest.raises(InvalidTransitionError, match="not held"):
-        registry.release("jane")
+    assert registry.resume("jane", note="checked") == REASON
+    assert registry.paused("jane") is None
+    with pytest.raises(InvalidTransitionError, match="not paused"):
+        registry.resume("jane")
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -104,7 +104,7 @@ def any_store(request, tmp_path):
         store.conn.close()  # type: ignore[attr-defined]
 
 
-def test_regression_rolls_back_to_the_parent_and_holds_the_lineage(any_store):
+def test_regression_rolls_back_to_the_parent_and_pauses_the_lineage(any_store):
     h = harness(any_store)
     score_round(h, 1.0, "base")  # v1 serves, scores high -> v2 learned
     assert PromptRegistry(any_store).current("jane").version == 2
@@ -113,12 +113,12 @@ def test_regression_rolls_back_to_the_parent_and_holds_the_lineage(any_store):
     h.ask("jane")
     assert h.model.requests[-1].system_prompt == BASE_PROMPT
     score_round(h, 1.0, "after")  # a new candidate is pending, not active
-    assert_held_then_released(h, any_store)
-    score_round(h, 1.0, "released")  # released: learned candidates are served again
+    assert_paused_then_resumed(h, any_store)
+    score_round(h, 1.0, "resumed")  # resumed: learned candidates are served again
     registry = PromptRegistry(any_store)
     current = registry.current("jane")
     assert (current.version, current.status) == (5, "active")
-    assert "released note 0." in current.text
+    assert "resumed note 0." in current.text
     assert [v.version for v in registry.history("jane")] == [5, 4, 3, 2, 1]
     assert registry.history("jane")[1].status == "superseded"
     h.ask("jane")
@@ -143,9 +143,9 @@ async def test_async_path_rolls_back_the_same(tmp_path):
         {"version": 2, "n": 3, "mean": 0.0},
         {"version": 1, "n": 3, "mean": 1.0},
     ]
-    assert await registry.ahold("jane") == REASON
-    assert await registry.arelease("jane") == REASON
-    assert await registry.ahold("jane") is None
+    assert await registry.apaused("jane") == REASON
+    assert await registry.aresume("jane") == REASON
+    assert await registry.apaused("jane") is None
 
 
 def test_optimize_now_reports_rolled_back_without_calling_the_optimizer():
@@ -187,7 +187,7 @@ def test_no_rollback_within_margin_below_min_runs_or_disabled(monitor, low):
     ]
     assert all(v.review is None for v in history)
     assert "learned note 0." in history[0].text
-    assert registry.hold("jane") is None
+    assert registry.paused("jane") is None
     assert registry.scores("jane")[0] == {"version": 2, "n": 3, "mean": pytest.approx(low)}
 
 
@@ -257,19 +257,19 @@ def test_worker_does_not_roll_back_when_the_middleware_disabled_monitoring():
     assert "learned note 0." in current.text
 
 
-def test_approving_or_rolling_back_releases_the_hold():
+def test_approving_or_rolling_back_resumes_the_lineage():
     store = InMemoryStore()
     h = harness(store)
     score_round(h, 1.0, "base")
     score_round(h, 0.0, "learned")
     score_round(h, 1.0, "after")
     registry = PromptRegistry(store)
-    assert registry.hold("jane") == REASON
+    assert registry.paused("jane") == REASON
     registry.approve("jane", 4, note="fine")
-    assert registry.hold("jane") is None
+    assert registry.paused("jane") is None
     assert registry.current("jane").version == 4
     score_round(h, 1.0, "more")
-    assert registry.current("jane").version == 5  # activated: no longer held
+    assert registry.current("jane").version == 5  # activated: no longer paused
 
     store = InMemoryStore()
     h = harness(store)
@@ -277,10 +277,10 @@ def test_approving_or_rolling_back_releases_the_hold():
     score_round(h, 0.0, "learned")
     registry = PromptRegistry(store)
     registry.rollback("jane", 2, note="try it again")
-    assert registry.hold("jane") is None
+    assert registry.paused("jane") is None
 
 
-def test_cli_history_shows_scores_and_hold_and_release_clears_it(tmp_path, capsys):
+def test_cli_history_shows_scores_and_paused_and_resume_clears_it(tmp_path, capsys):
     uri = f"sqlite:///{tmp_path / 'cli.db'}"
     store = open_store(uri)
     h = harness(store)
@@ -291,7 +291,7 @@ def test_cli_history_shows_scores_and_hold_and_release_clears_it(tmp_path, capsy
 
     assert main(["--store", uri, "--json", "history", "jane"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["hold"] == REASON
+    assert data["paused"] == data["hold"] == REASON
     assert data["scores"] == [
         {"version": 2, "n": 3, "mean": 0.0},
         {"version": 1, "n": 3, "mean": 1.0},
@@ -300,21 +300,24 @@ def test_cli_history_shows_scores_and_hold_and_release_clears_it(tmp_path, capsy
 
     assert main(["--store", uri, "history", "jane"]) == 0
     human = capsys.readouterr().out
-    assert "HELD for review" in human
+    assert "PAUSED for review" in human
     assert "0.00 n=3" in human
     assert "1.00 n=3" in human
 
-    assert main(["--store", uri, "--json", "release", "jane", "--note", "ok"]) == 0
+    assert main(["--store", uri, "--json", "resume", "jane", "--note", "ok"]) == 0
     assert json.loads(capsys.readouterr().out) == {
         "user_id": "jane",
         "prompt": "system",
+        "resumed": REASON,
         "released": REASON,
     }
-    assert main(["--store", uri, "release", "jane"]) == 2
-    assert "not held" in capsys.readouterr().err
-    assert main(["--store", uri, "release", "nobody"]) == 1
+    assert main(["--store", uri, "resume", "jane"]) == 2
+    assert "not paused" in capsys.readouterr().err
+    assert main(["--store", uri, "resume", "nobody"]) == 1
     assert main(["--store", uri, "--json", "history", "jane"]) == 0
-    assert json.loads(capsys.readouterr().out)["hold"] is None
+    data = json.loads(capsys.readouterr().out)
+    assert data["paused"] is None
+    assert data["hold"] is None
 
 
 def test_bad_monitor_config_fails_fast():
@@ -340,7 +343,7 @@ def test_old_records_without_monitoring_fields_still_load():
         }
     )
     assert item.prompt_versions is None
-    assert ActivePrompt.from_json({"version": 2, "text": "t", "latest": 2}).hold is None
+    assert ActivePrompt.from_json({"version": 2, "text": "t", "latest": 2}).paused is None
     assert PromptConfig.from_json({}).monitor is None
     assert Monitor.from_json(None) == Monitor()
 

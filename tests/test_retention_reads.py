@@ -42,7 +42,7 @@ def test_prune_over_the_cap_pages_through_everything_and_keeps_the_newest(store)
     assert drive(layout.prune_trajectories(jane, jane, keep=100), counted) == 650
     searches = [b for b in counted.batches if b.searches]
     # the probe, pages of 200, 400, 800 (the last one short), the pending- and the
-    # held-feedback reads (runs whose feedback waits are kept)
+    # quarantined-feedback reads (runs whose feedback waits are kept)
     assert len(searches) == 6
     remaining = drive(layout._search_all(layout._trajectory_ns(jane), None), store)
     assert sorted(item.key for item in remaining) == sorted(keys[-100:])

@@ -1,4 +1,4 @@
-"""Keyword arguments that moved into configuration objects: where they went, and the warning."""
+"""Deprecated names: keywords that moved into configuration objects, and renamed members."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-__all__ = ["Moved", "MovedArgs", "take_moved"]
+__all__ = ["Moved", "MovedArgs", "take_moved", "warn_renamed"]
 
 T = TypeVar("T")
 
@@ -106,3 +106,10 @@ def take_moved(
             node = node.setdefault(step, {})
         node[where.path[-1]] = value
     return taken
+
+
+def warn_renamed(old: str, new: str) -> None:
+    """Warn (`DeprecationWarning`, at the caller's caller) that `old` is now `new`; the old
+    name keeps working one release."""
+    msg = f"{old} is deprecated (renamed); use {new}. The old name goes in the next release."
+    warnings.warn(msg, DeprecationWarning, stacklevel=3)

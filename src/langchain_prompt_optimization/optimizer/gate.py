@@ -75,7 +75,7 @@ class EvaluationGate:
             together with `trajectory_match`, an example's score is the mean of both.
         max_examples: Examples replayed per evaluation (the newest), and the most kept
             per namespace.
-        min_examples: Fewer examples than this and a candidate is held for review
+        min_examples: Fewer examples than this and a candidate is flagged for review
             (`pending`) instead of activated; `0` lets candidates through while there is
             nothing to replay.
         positive_score: Runs whose feedback score is at least this become examples.

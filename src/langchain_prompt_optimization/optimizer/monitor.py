@@ -28,8 +28,8 @@ class Monitor:
     of a prompt was produced by the optimizer, has at least `min_runs` scored runs, and its
     mean score is below its parent's mean by more than `margin` (the parent needs at least
     one scored run), the lineage is rolled back to the parent (a new version is appended)
-    and held: new candidates wait as pending until a reviewer approves, rolls back or
-    releases it.
+    and paused: new candidates wait as pending until a reviewer approves, rolls back or
+    resumes it.
 
     Attributes:
         min_runs: Scored runs the new version needs before it is judged (k).
@@ -105,7 +105,7 @@ class Regression:
 
     @property
     def reason(self) -> str:
-        """Why the lineage is rolled back (stored on the new version and as the hold)."""
+        """Why the lineage is rolled back (stored on the new version and as `paused`)."""
         return (
             f"auto-rollback: v{self.version} mean {self.mean:.2f} over {self.runs} scored runs "
             f"is below parent v{self.parent} mean {self.parent_mean:.2f} by more than margin "

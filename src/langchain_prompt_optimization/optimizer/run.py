@@ -128,8 +128,8 @@ class OptimizationOutcome:
             the active version scoring worse than its parent: `versions` are the appended
             rollbacks, the batch was consumed without calling the optimizer),
             `no_feedback`, `busy` (another optimizer holds the namespace), `failed` (the
-            optimizer raised; recorded), or `held` (the feedback firewall held every
-            pending item for review).
+            optimizer raised; recorded), or `quarantined` (the feedback firewall quarantined
+            every pending item; this status was `held` before the rename).
         versions: Appended versions by prompt name.
         feedback_ids: Feedback items this optimization consumed or attempted.
         error: The error text when `failed`.
@@ -139,7 +139,7 @@ class OptimizationOutcome:
 
     user_id: str | None
     status: Literal[
-        "optimized", "unchanged", "rolled_back", "no_feedback", "busy", "failed", "held"
+        "optimized", "unchanged", "rolled_back", "no_feedback", "busy", "failed", "quarantined"
     ]
     versions: dict[str, PromptVersion] = field(default_factory=dict)
     feedback_ids: tuple[str, ...] = ()
@@ -438,9 +438,9 @@ def _optimize_leased(
     firewall = configured if configured.enabled else None
     batch = loaded.batch
     if firewall is not None:
-        batch, held_ids = yield from _screen_batch(run, firewall, loaded, served)
+        batch, quarantined_ids = yield from _screen_batch(run, firewall, loaded, served)
         if not batch:
-            return run.outcome("held", feedback_ids=held_ids)
+            return run.outcome("quarantined", feedback_ids=quarantined_ids)
     targets = _target_prompts(loaded.specs, batch, active, served)
     deltas = score_deltas(batch)
     monitor = settings.monitor or Monitor.from_json(config.monitor)
@@ -487,15 +487,15 @@ def _fail_without_prompts(run: _Run, batch: list[FeedbackItem]) -> Job[Optimizat
 def _screen_batch(
     run: _Run, firewall: FeedbackFirewall, loaded: _Loaded, served: dict[str, str]
 ) -> Job[tuple[list[FeedbackItem], tuple[str, ...]]]:
-    """Phase 2: set aside the items the firewall flags; the rest of the batch, and the ids
-    held."""
+    """Phase 2: quarantine the items the firewall catches; the rest of the batch, and the
+    ids quarantined."""
     batch = loaded.batch
-    held = _screen_inputs(firewall, batch, loaded.trajectories, "\n".join(served.values()))
-    if not held:
+    caught = _screen_inputs(firewall, batch, loaded.trajectories, "\n".join(served.values()))
+    if not caught:
         return batch, ()
-    yield from run.layout.hold_feedback(run.owner, held)
-    held_ids = {fb.id for fb, _ in held}
-    return [fb for fb in batch if fb.id not in held_ids], tuple(held_ids)
+    yield from run.layout.quarantine_feedback(run.owner, caught)
+    caught_ids = {fb.id for fb, _ in caught}
+    return [fb for fb in batch if fb.id not in caught_ids], tuple(caught_ids)
 
 
 def _target_prompts(
@@ -635,7 +635,7 @@ def _check_candidates(
     private: bool,
 ) -> list[list[NewVersion]]:
     """Phase 7: each optimizer result's changed prompts as candidates, checked against the
-    policy (rejected with the reason) and screened (held with the reason)."""
+    policy (rejected with the reason) and screened (flagged with the reason)."""
     texts = [_feedback_text(fb) for fb in batch]
     return [
         _screen_candidates(
@@ -791,7 +791,7 @@ def _auto_rollback(
     deltas: dict[str, VersionScores],
     expected: dict[str, int],
 ) -> Job[OptimizationOutcome]:
-    """Roll regressed prompts back to their parent and hold them, consuming the batch
+    """Roll regressed prompts back to their parent and pause their lineages, consuming the batch
     (without calling the optimizer) in the same write."""
     ids = tuple(fb.id for fb in batch)
     if not (yield from layout.renew_lease(owner, holder, settings.lease_seconds)):
@@ -808,7 +808,7 @@ def _auto_rollback(
         return OptimizationOutcome(owner.user_id, "busy", feedback_ids=ids)
     for regression in regressions:
         logger.warning(
-            "prompt %r of %r: %s (new version v%s, lineage held for review)",
+            "prompt %r of %r: %s (new version v%s, lineage paused for review)",
             regression.prompt,
             owner.user_id,
             regression.reason,
@@ -838,7 +838,7 @@ def _screen_inputs(
     known: str,
 ) -> list[tuple[FeedbackItem, str]]:
     """Feedback items the firewall flags (in their text or their run's human/tool messages)."""
-    held: list[tuple[FeedbackItem, str]] = []
+    caught: list[tuple[FeedbackItem, str]] = []
     for fb in batch:
         if fb.trusted:
             continue
@@ -847,8 +847,8 @@ def _screen_inputs(
         if not findings and run is not None:
             findings = firewall.screen_trajectory(_untrusted_text(run))
         if findings:
-            held.append((fb, firewall.hold_reason(findings)))
-    return held
+            caught.append((fb, firewall.hold_reason(findings)))
+    return caught
 
 
 def _feedback_text(fb: FeedbackItem) -> str:
@@ -876,8 +876,8 @@ def _screen_candidates(
     firewall: FeedbackFirewall | None,
     private: bool,
 ) -> list[NewVersion]:
-    """Hold accepted candidates whose added text the firewall flags or that add personal
-    data to a shared (global) prompt. Held versions are `pending` whatever the approval
+    """Flag accepted candidates whose added text the firewall catches or that add personal
+    data to a shared (global) prompt. Flagged versions are `pending` whatever the approval
     policy, and never activated without a reviewer."""
     out: list[NewVersion] = []
     for cand in candidates:
@@ -893,14 +893,14 @@ def _screen_candidates(
                 if leaked:
                     kinds = ", ".join(sorted({m["type"] for m in leaked}))
                     reasons.append(
-                        f"held: the candidate adds personal data ({kinds}) to a prompt shared by "
-                        "all users"
+                        f"flagged: the candidate adds personal data ({kinds}) to a prompt "
+                        "shared by all users"
                     )
         reason = "; ".join(reasons) or None
         if reason is None:
             out.append(cand)
         else:
-            out.append(replace(cand, outcome="pending", reason=reason, hold=reason))
+            out.append(replace(cand, outcome="pending", reason=reason, flagged=reason))
     return out
 
 
@@ -940,9 +940,9 @@ def _gated(
     method = gate.describe()
     if len(examples) < gate.min_examples:
         note = f"{len(examples)} example(s), min_examples={gate.min_examples}"
-        reason = f"held by the evaluation gate: {note}"
+        reason = f"flagged by the evaluation gate: {note}"
         scores = {"examples": len(examples), "method": method}
-        return _with_system(options[0], system, "pending", reason, scores, hold=reason)
+        return _with_system(options[0], system, "pending", reason, scores, flagged=reason)
     if not examples:
         scores = {"examples": 0, "method": method, "note": "no examples yet"}
         option = options[0]
@@ -961,9 +961,9 @@ def _gated(
             GateCall(gate, agent[0], tuple(agent[1] or ()), active_text, unique, tuple(examples))
         )
     except Exception as exc:
-        reason = f"held: the evaluation gate failed ({type(exc).__name__}: {exc})"
+        reason = f"flagged: the evaluation gate failed ({type(exc).__name__}: {exc})"
         logger.warning("evaluation gate failed: %s", reason)
-        return _with_system(options[0], system, "pending", reason, None, hold=reason)
+        return _with_system(options[0], system, "pending", reason, None, flagged=reason)
     by_text = dict(zip(unique, result.candidates, strict=True))
     ranked = [by_text[text] if text else None for text in texts]
     # Only samples with a system candidate compete (one the checks refused cannot win).
@@ -1003,13 +1003,13 @@ def _with_system(
     reason: str | None,
     scores: dict[str, Any] | None,
     *,
-    hold: str | None = None,
+    flagged: str | None = None,
 ) -> list[NewVersion]:
     out = []
     for cand in option:
         if cand.prompt == system and cand.outcome == "accepted":
             cand = replace(
-                cand, outcome=outcome, reason=reason or cand.reason, scores=scores, hold=hold
+                cand, outcome=outcome, reason=reason or cand.reason, scores=scores, flagged=flagged
             )
         out.append(cand)
     return out

@@ -239,7 +239,7 @@ class PromptWorker:
         if not drive(self._layout.owner_due(owner, config.optimize_every), self.store):
             return None  # below the apps' trigger: wait for more feedback
         outcome = self._engine.optimize(self.store, owner, self._chat_model, {})
-        settled = ("optimized", "unchanged", "rolled_back", "no_feedback", "failed", "held")
+        settled = ("optimized", "unchanged", "rolled_back", "no_feedback", "failed", "quarantined")
         if outcome.status in settled:
             drive(self._layout.settle_pending(owner), self.store)
         logger.info("owner %r: %s", owner.user_id or owner.label, outcome.status)

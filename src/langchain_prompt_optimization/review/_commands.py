@@ -126,27 +126,29 @@ def _history(
 ) -> None:
     versions = registry.history(user, args.prompt)
     scores = registry.scores(user, args.prompt)
-    hold = registry.hold(user, args.prompt)
+    paused = registry.paused(user, args.prompt)
     out.emit(
         {
             "user_id": user,
             "prompt": args.prompt,
             "versions": [_render.version_json(v) for v in versions],
             "scores": scores,
-            "hold": hold,
+            "paused": paused,
+            "hold": paused,  # deprecated: the name before the rename, kept one release
         },
-        lambda: _render.print_history(out.console, user, args.prompt, versions, scores, hold),
+        lambda: _render.print_history(out.console, user, args.prompt, versions, scores, paused),
     )
 
 
-def _release(
+def _resume(
     args: argparse.Namespace, registry: PromptRegistry, user: str | None, out: _Output
 ) -> None:
-    released = registry.release(user, args.prompt, note=args.note)
+    reason = registry.resume(user, args.prompt, note=args.note)
     out.emit(
-        {"user_id": user, "prompt": args.prompt, "released": released},
+        # "released": deprecated, the name before the rename, kept one release
+        {"user_id": user, "prompt": args.prompt, "resumed": reason, "released": reason},
         lambda: out.console.print(
-            Text(f"{args.prompt} of {_render.shown(user)} released (was held: {released})")
+            Text(f"{args.prompt} of {_render.shown(user)} resumed (was paused: {reason})")
         ),
     )
 
@@ -190,7 +192,7 @@ def _feedback(
     items = registry.feedback(
         user,
         pending_only=not args.all,
-        status="held" if args.held else None,
+        status="quarantined" if args.quarantined else None,
         trajectory_id=args.trajectory,
     )
     out.emit(
@@ -228,7 +230,7 @@ _USER_COMMANDS: dict[
     str, Callable[[argparse.Namespace, PromptRegistry, str | None, _Output], None]
 ] = {
     "history": _history,
-    "release": _release,
+    "resume": _resume,
     "show": _show,
     "diff": _diff,
     "approve": _review,

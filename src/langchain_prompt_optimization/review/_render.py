@@ -215,7 +215,8 @@ def version_json(version: PromptVersion) -> dict[str, Any]:
         "usage": version.usage,
         "review": version.review,
         "scores": version.scores,
-        "hold": version.hold,
+        "flagged": version.flagged,
+        "hold": version.flagged,  # deprecated: the name before the rename, kept one release
     }
 
 
@@ -223,6 +224,7 @@ def feedback_json(item: FeedbackItem) -> dict[str, Any]:
     """The documented JSON shape of a feedback item."""
     data = item.to_json()
     data.pop("user_label", None)
+    data["hold_reason"] = item.quarantine_reason  # deprecated name, kept one release
     return data
 
 
@@ -278,9 +280,9 @@ def print_history(
     prompt: str,
     versions: list[PromptVersion],
     scores: list[dict[str, Any]] | None = None,
-    hold: str | None = None,
+    paused: str | None = None,
 ) -> None:
-    """The `history` command's table."""
+    """The `history` command's table (captioned with why the lineage is paused, if it is)."""
     columns = [
         Column("v"),
         Column("status"),
@@ -309,7 +311,7 @@ def print_history(
                 Text(_last_line(v.text)),
             ]
         )
-    caption = Text(f"HELD for review: {hold}", style="bold yellow") if hold else None
+    caption = Text(f"PAUSED for review: {paused}", style="bold yellow") if paused else None
     print_table(console, f"{prompt} prompt of {shown(user)}", columns, rows, caption=caption)
 
 
@@ -326,8 +328,8 @@ def print_feedback(console: Console, user: str | None, items: list[FeedbackItem]
     rows: list[list[Cell]] = []
     for fb in items:
         text = fb.feedback if isinstance(fb.feedback, str) else json.dumps(fb.feedback)
-        if fb.hold_reason:
-            text = f"{text}\n[{fb.hold_reason}]"
+        if fb.quarantine_reason:
+            text = f"{text}\n[{fb.quarantine_reason}]"
         score = "" if fb.score is None else f"{fb.score:g}"
         rows.append(
             [

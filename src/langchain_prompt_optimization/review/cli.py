@@ -110,23 +110,28 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("user")
         p.add_argument("version", type=int)
         p.add_argument("--note", default="", help="reviewer note stored on the version")
-    release = command("release", "release a lineage held after an auto-rollback", prompt=True)
-    release.add_argument("user")
-    release.add_argument("--note", default="", help="reviewer note stored with the release")
+    for name, help_text in (
+        ("resume", "resume a lineage paused after an auto-rollback"),
+        ("release", "deprecated alias of resume"),
+    ):
+        p = command(name, help_text, prompt=True)
+        p.add_argument("user")
+        p.add_argument("--note", default="", help="reviewer note stored with the resume")
     feedback = command("feedback", "a user's feedback items")
     feedback.add_argument("user")
     feedback.add_argument("--all", action="store_true", help="include consumed feedback")
     feedback.add_argument(
-        "--held", action="store_true", help="only feedback the firewall held for review"
+        "--quarantined", action="store_true", help="only feedback the firewall quarantined"
     )
+    feedback.add_argument("--held", action="store_true", help=argparse.SUPPRESS)
     feedback.add_argument(
         "--trajectory",
         default=None,
         help="only feedback on this run: its trajectory id or a unique prefix (as printed)",
     )
     for name, help_text in (
-        ("release-feedback", "release held feedback: pending again, not screened again"),
-        ("discard-feedback", "discard held feedback: kept for the record, never learned"),
+        ("release-feedback", "release quarantined feedback: pending again, not screened again"),
+        ("discard-feedback", "discard quarantined feedback: kept for the record, never learned"),
     ):
         p = command(name, help_text)
         p.add_argument("user")
@@ -175,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code: 0 ok, 1 not found, 2 usage or configuration error, 3 busy.
     """
     args = _parser().parse_args(argv)
+    _renamed_options(args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         from langchain_prompt_optimization.review._commands import run_command
@@ -197,6 +203,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), EXIT_USAGE)
     except Exception as exc:
         return _fail(f"store error: {type(exc).__name__}: {exc}", EXIT_USAGE)
+
+
+def _renamed_options(args: argparse.Namespace) -> None:
+    """Map the names used before the rename (kept one release) to the new ones, with a
+    one-line deprecation notice on stderr."""
+    if args.command == "release":
+        sys.stderr.write("promptopt: 'release' is deprecated; use 'promptopt resume'\n")
+        args.command = "resume"
+    if getattr(args, "held", False):
+        sys.stderr.write("promptopt: '--held' is deprecated; use '--quarantined'\n")
+        args.quarantined = True
 
 
 def _fail(message: str, code: int) -> int:

@@ -6,6 +6,7 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from langchain_prompt_optimization._deprecated import warn_renamed
 from langchain_prompt_optimization.errors import (
     TrajectoryNotFoundError,
     UnknownExampleError,
@@ -268,8 +269,10 @@ class PromptRegistry:
         Args:
             user_id: The user.
             pending_only: Only items waiting for an optimization.
-            status: Only items in this state (`pending`, `consumed`, `held`, `discarded`,
-                `failed`); overrides `pending_only`. Held items carry `hold_reason`.
+            status: Only items in this state (`pending`, `consumed`, `quarantined`,
+                `discarded`, `failed`); overrides `pending_only`. Quarantined items carry
+                `quarantine_reason`. `held` (the name before the rename) is read as
+                `quarantined`.
             trajectory_id: Only feedback on this run. A unique prefix of the id, or of its run
                 part after the user digest (what `promptopt feedback` prints), is accepted.
 
@@ -320,12 +323,12 @@ class PromptRegistry:
         user, owner = yield from self._refs(user_id)
         if owner == user and not (yield from self._layout.is_known_user(user)):
             raise UnknownUserError(user_id)
-        stats, hold = yield from self._layout.scores(owner, prompt)
+        stats, paused = yield from self._layout.scores(owner, prompt)
         scores = [
             {"version": version, "n": n, "mean": total / n if n else None}
             for version, (n, total) in sorted(stats.items(), reverse=True)
         ]
-        return scores, hold
+        return scores, paused
 
     def _scores(self, user_id: str | None, prompt: str) -> Job[list[dict[str, Any]]]:
         scores, _ = yield from self._monitoring(user_id, prompt)
@@ -350,53 +353,80 @@ class PromptRegistry:
         """Async twin of `scores`."""
         return await adrive(self._scores(user_id, prompt), self.store)
 
-    def _hold(self, user_id: str | None, prompt: str) -> Job[str | None]:
-        _, hold = yield from self._monitoring(user_id, prompt)
-        return hold
+    def _paused(self, user_id: str | None, prompt: str) -> Job[str | None]:
+        _, paused = yield from self._monitoring(user_id, prompt)
+        return paused
 
-    def hold(self, user_id: str | None, prompt: str = "system") -> str | None:
-        """Why the prompt's lineage is held for review after an auto-rollback; `None` if
-        it is not held.
+    def paused(self, user_id: str | None, prompt: str = "system") -> str | None:
+        """Why the prompt's lineage is paused for review after an auto-rollback; `None` if
+        it is not paused.
+
+        Example:
+            >>> registry.paused("jane.doe@example.com")  # doctest: +SKIP
+            'auto-rollback: v2 mean 0.00 over 1 scored runs is below parent v1 ...'
 
         Raises:
             UnknownUserError: If nothing is stored for the user.
             UnknownPromptError: If the prompt is not managed.
         """
-        return drive(self._hold(user_id, prompt), self.store)
+        return drive(self._paused(user_id, prompt), self.store)
+
+    async def apaused(self, user_id: str | None, prompt: str = "system") -> str | None:
+        """Async twin of `paused`."""
+        return await adrive(self._paused(user_id, prompt), self.store)
+
+    def hold(self, user_id: str | None, prompt: str = "system") -> str | None:
+        """Deprecated alias of `paused` (renamed; kept one release)."""
+        warn_renamed("PromptRegistry.hold", "PromptRegistry.paused")
+        return self.paused(user_id, prompt)
 
     async def ahold(self, user_id: str | None, prompt: str = "system") -> str | None:
-        """Async twin of `hold`."""
-        return await adrive(self._hold(user_id, prompt), self.store)
+        """Deprecated alias of `apaused` (renamed; kept one release)."""
+        warn_renamed("PromptRegistry.ahold", "PromptRegistry.apaused")
+        return await self.apaused(user_id, prompt)
 
-    def _release(self, user_id: str | None, prompt: str, note: str) -> Job[str]:
+    def _resume(self, user_id: str | None, prompt: str, note: str) -> Job[str]:
         user, owner = yield from self._refs(user_id)
         if owner == user and not (yield from self._layout.is_known_user(user)):
             raise UnknownUserError(user_id)
-        release = self._layout.release_hold(owner, prompt, note=note)
+        resume = self._layout.resume(owner, prompt, note=note)
         return (
             yield from self._layout.under_lease(
-                owner, self._holder, release, ttl=_LEASE_TTL, wait=self.lease_wait
+                owner, self._holder, resume, ttl=_LEASE_TTL, wait=self.lease_wait
             )
         )
 
-    def release(self, user_id: str | None, prompt: str = "system", *, note: str = "") -> str:
-        """Release the hold monitoring put on a prompt's lineage after an auto-rollback:
+    def resume(self, user_id: str | None, prompt: str = "system", *, note: str = "") -> str:
+        """Resume a prompt's lineage that monitoring paused after an auto-rollback:
         accepted candidates are activated again (unless approval is required). Approving a
-        version or rolling back also releases it.
+        version or rolling back also resumes it.
+
+        Example:
+            >>> registry.resume("jane.doe@example.com", note="checked")  # doctest: +SKIP
 
         Returns:
-            The reason the lineage was held.
+            The reason the lineage was paused.
 
         Raises:
-            InvalidTransitionError: If the lineage is not held.
+            InvalidTransitionError: If the lineage is not paused.
             UnknownUserError: If nothing is stored for the user.
             NamespaceBusyError: If an optimization holds the namespace too long.
         """
-        return drive(self._release(user_id, prompt, note), self.store)
+        return drive(self._resume(user_id, prompt, note), self.store)
+
+    async def aresume(self, user_id: str | None, prompt: str = "system", *, note: str = "") -> str:
+        """Async twin of `resume`."""
+        return await adrive(self._resume(user_id, prompt, note), self.store)
+
+    def release(self, user_id: str | None, prompt: str = "system", *, note: str = "") -> str:
+        """Deprecated alias of `resume` (renamed; kept one release)."""
+        warn_renamed("PromptRegistry.release", "PromptRegistry.resume")
+        return self.resume(user_id, prompt, note=note)
 
     async def arelease(self, user_id: str | None, prompt: str = "system", *, note: str = "") -> str:
-        """Async twin of `release`."""
-        return await adrive(self._release(user_id, prompt, note), self.store)
+        """Deprecated alias of `aresume` (renamed; kept one release)."""
+        warn_renamed("PromptRegistry.arelease", "PromptRegistry.aresume")
+        return await self.aresume(user_id, prompt, note=note)
 
     # -- retention ------------------------------------------------------------------------------
 
@@ -516,7 +546,7 @@ class PromptRegistry:
         """Async twin of `rollback`."""
         return await adrive(self._rollback(user_id, to_version, prompt, note), self.store)
 
-    # -- held feedback and gate examples ----------------------------------------------------
+    # -- quarantined feedback and gate examples ----------------------------------------------------
 
     def _review_feedback(
         self, user_id: str | None, feedback_id: str, release: bool, note: str
@@ -538,14 +568,14 @@ class PromptRegistry:
     def release_feedback(
         self, user_id: str | None, feedback_id: str, *, note: str = ""
     ) -> FeedbackItem:
-        """Release feedback the firewall held: it is pending again and not screened again.
+        """Release feedback the firewall quarantined: it is pending again and not screened again.
 
         `feedback_id` may be a unique prefix of the id (`promptopt feedback` prints 8
         characters).
 
         Raises:
             UnknownFeedbackError: If the user has no such feedback.
-            InvalidTransitionError: If it is not held.
+            InvalidTransitionError: If it is not quarantined.
             ValueError: If a prefix matches several of the user's items (the message lists
                 them).
         """
@@ -560,13 +590,13 @@ class PromptRegistry:
     def discard_feedback(
         self, user_id: str | None, feedback_id: str, *, note: str = ""
     ) -> FeedbackItem:
-        """Discard feedback the firewall held: it stays readable, never learned from.
+        """Discard feedback the firewall quarantined: it stays readable, never learned from.
 
         `feedback_id` may be a unique prefix of the id, as for `release_feedback`.
 
         Raises:
             UnknownFeedbackError: If the user has no such feedback.
-            InvalidTransitionError: If it is not held.
+            InvalidTransitionError: If it is not quarantined.
             ValueError: If a prefix matches several of the user's items.
         """
         return drive(self._review_feedback(user_id, feedback_id, False, note), self.store)

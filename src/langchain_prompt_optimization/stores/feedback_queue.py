@@ -7,9 +7,14 @@ from typing import TYPE_CHECKING, Any
 from langgraph.store.base import GetOp, Item, PutOp
 
 from langchain_prompt_optimization.errors import InvalidTransitionError, UnknownFeedbackError
-from langchain_prompt_optimization.stores.io import batch
+from langchain_prompt_optimization.stores.io import batch, search_any
 from langchain_prompt_optimization.stores.labels import Namespaces, UserRef
-from langchain_prompt_optimization.stores.records import FeedbackItem, review_stamp, utcnow
+from langchain_prompt_optimization.stores.records import (
+    LEGACY_FEEDBACK_STATUS,
+    FeedbackItem,
+    review_stamp,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -27,7 +32,7 @@ def _oldest_first(items: Iterable[FeedbackItem]) -> list[FeedbackItem]:
 
 
 class FeedbackQueue(Namespaces):
-    """Feedback items (`pending` → `consumed` / `failed` / `held` → released or discarded)
+    """Feedback items (`pending` → `consumed` / `failed` / `quarantined` → released or discarded)
     and the index of owners with pending work, as `StoreLayout` jobs."""
 
     # -- the pending-work index -----------------------------------------------------------------
@@ -104,9 +109,19 @@ class FeedbackQueue(Namespaces):
         items = yield from self._search_all(self._feedback_ns(owner), {"status": "pending"})
         return _oldest_first(FeedbackItem.from_json(item.value) for item in items)
 
-    def _held_feedback(self, owner: UserRef) -> Job[list[FeedbackItem]]:
-        items = yield from self._search_all(self._feedback_ns(owner), {"status": "held"})
+    def _quarantined_feedback(self, owner: UserRef) -> Job[list[FeedbackItem]]:
+        items = yield from self._search_statuses(owner, "quarantined", {})
         return [FeedbackItem.from_json(item.value) for item in items]
+
+    def _search_statuses(
+        self, owner: UserRef, status: str, query: dict[str, Any]
+    ) -> Job[list[Item]]:
+        """Feedback records in `status` matching `query`, also those stored under the
+        status's name before the rename (`held` for `quarantined`)."""
+        wanted = {LEGACY_FEEDBACK_STATUS.get(status, status)}
+        wanted |= {old for old, new in LEGACY_FEEDBACK_STATUS.items() if new in wanted}
+        filters = [{**query, "status": value} for value in sorted(wanted)]
+        return (yield from search_any(self._feedback_ns(owner), filters))
 
     def feedback_of(
         self, user: UserRef, owner: UserRef, *, pending_only: bool, status: str | None = None
@@ -116,11 +131,12 @@ class FeedbackQueue(Namespaces):
         `status` keeps only items in that state (`pending_only` is `status="pending"`).
         """
         query: dict[str, Any] = {}
-        if pending_only or status is not None:
-            query["status"] = status or "pending"
         if owner != user:
             query["user_label"] = user.label
-        items = yield from self._search_all(self._feedback_ns(owner), query or None)
+        if pending_only or status is not None:
+            items = yield from self._search_statuses(owner, status or "pending", query)
+        else:
+            items = yield from self._search_all(self._feedback_ns(owner), query or None)
         return _oldest_first(FeedbackItem.from_json(item.value) for item in items)
 
     def mark_attempted(
@@ -156,15 +172,18 @@ class FeedbackQueue(Namespaces):
         if ops:
             yield from batch(ops)
 
-    def hold_feedback(self, owner: UserRef, held: Sequence[tuple[FeedbackItem, str]]) -> Job[None]:
-        """Set flagged items aside as `held` with the firewall's reason (not fed, not lost)."""
+    def quarantine_feedback(
+        self, owner: UserRef, caught: Sequence[tuple[FeedbackItem, str]]
+    ) -> Job[None]:
+        """Set caught items aside as `quarantined` with the firewall's reason (not fed, not
+        lost)."""
         ops: list[Op] = [
             PutOp(
                 self._feedback_ns(owner),
                 fb.id,
-                {**fb.to_json(), "status": "held", "hold_reason": reason},
+                {**fb.to_json(), "status": "quarantined", "quarantine_reason": reason},
             )
-            for fb, reason in held
+            for fb, reason in caught
         ]
         if ops:
             yield from batch(ops)
@@ -172,11 +191,11 @@ class FeedbackQueue(Namespaces):
     def review_feedback(
         self, owner: UserRef, user: UserRef, feedback_id: str, *, release: bool, note: str
     ) -> Job[FeedbackItem]:
-        """Release a held item (pending again, trusted: not screened again) or discard it.
+        """Release a quarantined item (pending again, trusted: not screened again) or discard it.
 
         Raises:
             UnknownFeedbackError: If `user` has no such item under `owner`.
-            InvalidTransitionError: If the item is not held.
+            InvalidTransitionError: If the item is not quarantined.
         """
         ns = self._feedback_ns(owner)
         (item,) = yield from batch([GetOp(ns, feedback_id)])
@@ -186,8 +205,11 @@ class FeedbackQueue(Namespaces):
             raise UnknownFeedbackError(user.user_id, feedback_id)
         fb = FeedbackItem.from_json(item.value)
         action = "released" if release else "discarded"
-        if fb.status != "held":
-            msg = f"feedback {feedback_id!r} is {fb.status}: only held feedback can be {action}"
+        if fb.status != "quarantined":
+            msg = (
+                f"feedback {feedback_id!r} is {fb.status}: only quarantined feedback can be "
+                f"{action}"
+            )
             raise InvalidTransitionError(msg)
         record = {
             **fb.to_json(),

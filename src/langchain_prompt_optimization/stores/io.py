@@ -41,6 +41,7 @@ __all__ = [
     "drive",
     "drive_within",
     "search_all",
+    "search_any",
     "sleep",
     "supports_ttl",
     "supports_ttl_job",
@@ -189,20 +190,33 @@ def search_all(namespace: tuple[str, ...], filter: dict[str, Any] | None) -> Job
     `_PAGE` up to `_MAX_PAGE`: one round trip for a small namespace, few for a large one
     (SQL stores sort the whole namespace again for every page). Never cut at `search`'s
     default `limit=10`; items of sub-namespaces are left out."""
+    return (yield from search_any(namespace, [filter]))
+
+
+def search_any(
+    namespace: tuple[str, ...], filters: Sequence[dict[str, Any] | None]
+) -> Job[list[Item]]:
+    """Every item of `namespace` matching any of `filters` (each paginated as in
+    `search_all`; the filters' pages are read in the same round trips)."""
     found: dict[str, Item] = {}
-    offset, limit = 0, _PAGE
-    while True:
-        (result,) = yield from batch(
-            [SearchOp(namespace, filter=filter, limit=limit, offset=offset)]
+    reads = [(filter, 0, _PAGE) for filter in filters]  # (filter, offset, limit) still to read
+    while reads:
+        results = yield from batch(
+            [
+                SearchOp(namespace, filter=f, limit=limit, offset=offset)
+                for f, offset, limit in reads
+            ]
         )
-        page = cast("list[SearchItem]", result)  # what a SearchOp answers
-        for item in page:
-            if item.namespace == namespace:
-                found[item.key] = item
-        if len(page) < limit:
-            return list(found.values())
-        offset += limit
-        limit = min(limit * 2, _MAX_PAGE)
+        more = []
+        for (f, offset, limit), result in zip(reads, results, strict=True):
+            page = cast("list[SearchItem]", result)  # what a SearchOp answers
+            for item in page:
+                if item.namespace == namespace:
+                    found[item.key] = item
+            if len(page) == limit:
+                more.append((f, offset + limit, min(limit * 2, _MAX_PAGE)))
+        reads = more
+    return list(found.values())
 
 
 # -- drivers -------------------------------------------------------------------------------------

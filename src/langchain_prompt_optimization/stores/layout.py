@@ -11,7 +11,7 @@ and `StoreLayout` composes them:
 - `stores.examples` — evaluation-gate examples (`Examples`)
 - `stores.scores` — score stats and monitoring reads (`Scores`)
 - `stores.lineage` — pointers, versions, committing an optimization (`Lineage`)
-- `stores.transitions` — review, rollback, auto-rollback, hold release, rebase (`Transitions`)
+- `stores.transitions` — review, rollback, auto-rollback, resume, rebase (`Transitions`)
 """
 
 from __future__ import annotations

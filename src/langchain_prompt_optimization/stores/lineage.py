@@ -18,6 +18,7 @@ from langchain_prompt_optimization.stores.records import (
     ActivePrompt,
     PromptVersion,
     content_hash,
+    is_flagged,
     parse_time,
     review_stamp,
     utcnow,
@@ -52,7 +53,7 @@ class NewVersion:
     outcome: str
     reason: str
     scores: dict[str, Any] | None = None
-    hold: str | None = None
+    flagged: str | None = None
 
 
 class Lineage(Scores, FeedbackQueue, Examples):
@@ -157,13 +158,13 @@ class Lineage(Scores, FeedbackQueue, Examples):
         """For prompts with versions awaiting approval, the newest one: `(number, text)`.
 
         New candidates build on it, so what a pending version learned is not lost when a
-        newer one supersedes it. Versions a safety check held are never built on.
+        newer one supersedes it. Versions a safety check flagged are never built on.
         """
         wanted = [(name, n) for name, state in active.items() for n in state.pending]
         records = yield from self._read_versions(owner, wanted)
         heads: dict[str, tuple[int, str]] = {}
         for (name, n), record in sorted(records.items()):
-            if record.get("outcome") == "pending" and not record.get("hold"):
+            if record.get("outcome") == "pending" and not is_flagged(record):
                 heads[name] = (n, record["text"])
         return heads
 
@@ -224,7 +225,7 @@ class Lineage(Scores, FeedbackQueue, Examples):
         Must run under the owner's lease: version numbers are allocated here from a fresh
         read of each prompt's pointer. A prompt with no lineage yet first gets its base text
         as version 1. An `accepted` candidate becomes active, or `pending` when
-        `require_approval` or when the lineage is held (monitoring rolled it back); a new
+        `require_approval` or when the lineage is paused (monitoring rolled it back); a new
         pending or activated candidate supersedes older pending ones. `score_deltas` (the
         consumed items' scores per prompt and version) are added to the score records in
         the same batch, so scores are counted exactly when their feedback is consumed.
@@ -338,11 +339,11 @@ class Lineage(Scores, FeedbackQueue, Examples):
         now: datetime,
     ) -> PromptVersion:
         """Commit phase 3: the version a candidate becomes. An accepted candidate waits as
-        pending when the lineage is held or approval is required."""
+        pending when the lineage is paused or approval is required."""
         outcome, reason = cand.outcome, cand.reason
-        if outcome == "accepted" and state.hold is not None:
+        if outcome == "accepted" and state.paused is not None:
             outcome = "pending"
-            reason = f"{reason}; pending: the lineage is held for review ({state.hold})"
+            reason = f"{reason}; pending: the lineage is paused for review ({state.paused})"
         elif outcome == "accepted" and require_approval:
             outcome = "pending"
         return PromptVersion(
@@ -359,7 +360,7 @@ class Lineage(Scores, FeedbackQueue, Examples):
             usage=usage,
             base_hash=state.base_hash,
             scores=cand.scores,
-            hold=cand.hold,
+            flagged=cand.flagged,
             replaced=state.version if outcome == "accepted" else None,
         )
 
@@ -373,21 +374,23 @@ class Lineage(Scores, FeedbackQueue, Examples):
         now: datetime,
     ) -> tuple[ActivePrompt, list[Op]]:
         """Commit phase 4: the pointer after appending `version`, and the supersession of
-        older pending versions (a held candidate supersedes nothing; held versions are
+        older pending versions (a flagged candidate supersedes nothing; flagged versions are
         never superseded by a newer candidate)."""
         prompt = cand.prompt
-        held = tuple(n for n in state.pending if pending_records.get((prompt, n), {}).get("hold"))
-        if cand.hold is not None:
+        flagged = tuple(
+            n for n in state.pending if is_flagged(pending_records.get((prompt, n), {}))
+        )
+        if cand.flagged is not None:
             pending = (*state.pending, version.version)
             return state.replace(latest=version.version, pending=pending), []
         if version.status not in ("pending", "active"):
             return state.replace(latest=version.version), []
-        older = [(prompt, n) for n in state.pending if n not in held]
+        older = [(prompt, n) for n in state.pending if n not in flagged]
         note = f"superseded by v{version.version}"
         ops = self._supersede_ops(owner, pending_records, older, note, now)
         if version.status == "pending":
-            return state.replace(latest=version.version, pending=(*held, version.version)), ops
+            return state.replace(latest=version.version, pending=(*flagged, version.version)), ops
         after = state.replace(
-            version=version.version, text=cand.text, latest=version.version, pending=held
+            version=version.version, text=cand.text, latest=version.version, pending=flagged
         )
         return after, ops

@@ -9,12 +9,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from langchain_prompt_optimization._deprecated import warn_renamed
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from langchain_core.messages import BaseMessage
 
 __all__ = [
+    "LEGACY_FEEDBACK_STATUS",
     "ActivePrompt",
     "Example",
     "FeedbackItem",
@@ -26,12 +29,16 @@ __all__ = [
     "TrajectoryRecord",
     "VersionOutcome",
     "content_hash",
+    "is_flagged",
     "messages_from_json",
     "messages_to_json",
     "parse_time",
     "review_stamp",
     "utcnow",
 ]
+
+LEGACY_FEEDBACK_STATUS = {"held": "quarantined"}
+"""Feedback statuses written before the rename, and what they are read as."""
 
 FeedbackValue = str | dict[str, Any]
 """Feedback is free text, or a dict in langmem's `AnnotatedTrajectory` feedback shape."""
@@ -189,9 +196,10 @@ class ActivePrompt:
     """A prompt's pointer: the active version (pinned for runs), the latest number, the
     base hash of the active lineage and the versions awaiting approval.
 
-    `hold` is set (to the reason) when monitoring rolled the lineage back: new candidates
-    then wait as pending until a reviewer approves, rolls back or releases it.
-    `hold_released` records the last release: `{at, note, hold}`.
+    `paused` is set (to the reason) when monitoring rolled the lineage back: new candidates
+    then wait as pending until a reviewer approves, rolls back or resumes it.
+    `resumed` records the last resume: `{at, by, note, paused}`. Records written before the
+    rename (`hold`, `hold_released`) are read too.
     """
 
     version: int
@@ -200,8 +208,8 @@ class ActivePrompt:
     base_hash: str = ""
     pending: tuple[int, ...] = ()
     retired_bases: tuple[str, ...] = ()
-    hold: str | None = None
-    hold_released: dict[str, Any] | None = None
+    paused: str | None = None
+    resumed: dict[str, Any] | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ActivePrompt:
@@ -213,8 +221,8 @@ class ActivePrompt:
             base_hash=data.get("base_hash", ""),
             pending=tuple(int(n) for n in data.get("pending", ())),
             retired_bases=tuple(data.get("retired_bases", ())),
-            hold=data.get("hold"),
-            hold_released=data.get("hold_released"),
+            paused=data["paused"] if "paused" in data else data.get("hold"),
+            resumed=_resumed_from(data),
         )
 
     def to_json(self, prompt: str, now: datetime) -> dict[str, Any]:
@@ -227,8 +235,8 @@ class ActivePrompt:
             "base_hash": self.base_hash,
             "pending": list(self.pending),
             "retired_bases": list(self.retired_bases),
-            "hold": self.hold,
-            "hold_released": self.hold_released,
+            "paused": self.paused,
+            "resumed": self.resumed,
             "updated_at": now.isoformat(),
         }
 
@@ -236,15 +244,41 @@ class ActivePrompt:
         """A copy with `changes`."""
         return replace(self, **changes)
 
-    def released(self, by: str, note: str, now: datetime) -> ActivePrompt:
-        """A copy without its hold, recording who released it (`by`: the action)."""
-        if self.hold is None:
+    def resume(self, by: str, note: str, now: datetime) -> ActivePrompt:
+        """A copy no longer paused, recording who resumed it (`by`: the action)."""
+        if self.paused is None:
             return self
         return replace(
             self,
-            hold=None,
-            hold_released={"at": now.isoformat(), "by": by, "note": note, "hold": self.hold},
+            paused=None,
+            resumed={"at": now.isoformat(), "by": by, "note": note, "paused": self.paused},
         )
+
+    @property
+    def hold(self) -> str | None:
+        """Deprecated alias of `paused`."""
+        warn_renamed("ActivePrompt.hold", "ActivePrompt.paused")
+        return self.paused
+
+    @property
+    def hold_released(self) -> dict[str, Any] | None:
+        """Deprecated alias of `resumed`."""
+        warn_renamed("ActivePrompt.hold_released", "ActivePrompt.resumed")
+        return self.resumed
+
+
+def _resumed_from(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The pointer's last resume, also from a record written before the rename."""
+    resumed = data["resumed"] if "resumed" in data else data.get("hold_released")
+    if isinstance(resumed, dict) and "hold" in resumed and "paused" not in resumed:
+        resumed = {k: v for k, v in resumed.items() if k != "hold"} | {"paused": resumed["hold"]}
+    return resumed
+
+
+def is_flagged(record: dict[str, Any]) -> bool:
+    """Whether a stored version record was flagged by a safety check (also before the
+    rename, when the key was `hold`)."""
+    return bool(record.get("flagged") or record.get("hold"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,9 +304,10 @@ class PromptVersion:
         scores: The evaluation gate's verdict when one ran: `candidate` and `active` mean
             scores on the same `examples`, the scoring `method`, and `best_of` (every
             candidate's score) when several were generated.
-        hold: Why a safety check held this version for review (firewall, personal data,
-            evaluation gate); held versions stay `pending` until a reviewer acts, are not
-            superseded by later candidates, and later candidates do not build on them.
+        flagged: Why a safety check flagged this version for review (firewall, personal
+            data, evaluation gate); flagged versions stay `pending` until a reviewer acts, are
+            not superseded by later candidates, and later candidates do not build on them.
+            (Stored as `hold` before the rename; such records are read too.)
         replaced: The version that was active when this one was activated (what online
             monitoring compares it with; its `parent` may be a pending version never served).
     """
@@ -291,8 +326,14 @@ class PromptVersion:
     base_hash: str = ""
     review: dict[str, Any] | None = None
     scores: dict[str, Any] | None = None
-    hold: str | None = None
+    flagged: str | None = None
     replaced: int | None = None
+
+    @property
+    def hold(self) -> str | None:
+        """Deprecated alias of `flagged`."""
+        warn_renamed("PromptVersion.hold", "PromptVersion.flagged")
+        return self.flagged
 
     def to_json(self) -> dict[str, Any]:
         """JSON form. `status` is stored as the creation outcome, not as `active`."""
@@ -311,7 +352,7 @@ class PromptVersion:
             "base_hash": self.base_hash,
             "review": self.review,
             "scores": self.scores,
-            "hold": self.hold,
+            "flagged": self.flagged,
             "replaced": self.replaced,
         }
 
@@ -338,7 +379,7 @@ class PromptVersion:
             base_hash=data.get("base_hash", ""),
             review=data.get("review"),
             scores=data.get("scores"),
-            hold=data.get("hold"),
+            flagged=data["flagged"] if "flagged" in data else data.get("hold"),
             replaced=data.get("replaced"),
         )
 
@@ -456,8 +497,9 @@ class FeedbackItem:
         feedback: Free text, or a dict (langmem's `AnnotatedTrajectory` feedback shape).
         score: Optional numeric score.
         source: `"api"` (`add_feedback`), `"in_band"` (the `feedback` input key), or `"cli"`.
-        status: `"pending"` until an optimization consumes it, then `"consumed"`; `"held"`
-            when the feedback firewall flagged it (a reviewer releases or discards it),
+        status: `"pending"` until an optimization consumes it, then `"consumed"`; `"quarantined"`
+            when the feedback firewall caught it (a reviewer releases or discards it; stored
+            as `"held"` before the rename, read as `"quarantined"`),
             `"discarded"` once discarded, `"failed"` after `max_attempts` failed tries.
         attempts: Optimizations that tried this item and failed.
         created_at: When it was recorded.
@@ -466,7 +508,8 @@ class FeedbackItem:
         user_label: That user's namespace label (where the trajectory is stored).
         only_prompts: Restrict the optimization to these prompts (feedback carried over to
             a changed base concerns that prompt only).
-        hold_reason: Why the feedback firewall held the item for review (status `held`).
+        quarantine_reason: Why the feedback firewall quarantined the item (status
+            `quarantined`; stored as `hold_reason` before the rename, read too).
         trusted: A reviewer released the item: the firewall does not screen it again.
         prompt_versions: `{prompt: version}` that served the run (copied from its
             trajectory when the feedback is recorded); its score counts for those versions
@@ -486,9 +529,15 @@ class FeedbackItem:
     user_id: str | None = None
     user_label: str = ""
     only_prompts: tuple[str, ...] | None = None
-    hold_reason: str | None = None
+    quarantine_reason: str | None = None
     trusted: bool = False
     prompt_versions: dict[str, int] | None = None
+
+    @property
+    def hold_reason(self) -> str | None:
+        """Deprecated alias of `quarantine_reason`."""
+        warn_renamed("FeedbackItem.hold_reason", "FeedbackItem.quarantine_reason")
+        return self.quarantine_reason
 
     @classmethod
     def new(
@@ -532,7 +581,7 @@ class FeedbackItem:
             "user_id": self.user_id,
             "user_label": self.user_label,
             "only_prompts": list(self.only_prompts) if self.only_prompts is not None else None,
-            "hold_reason": self.hold_reason,
+            "quarantine_reason": self.quarantine_reason,
             "trusted": self.trusted,
             "prompt_versions": (
                 dict(self.prompt_versions) if self.prompt_versions is not None else None
@@ -548,7 +597,7 @@ class FeedbackItem:
             feedback=data["feedback"],
             score=data.get("score"),
             source=data.get("source", "api"),
-            status=data["status"],
+            status=LEGACY_FEEDBACK_STATUS.get(data["status"], data["status"]),
             attempts=int(data.get("attempts", 0)),
             created_at=parse_time(data["created_at"]),
             consumed_by=data.get("consumed_by"),
@@ -557,7 +606,11 @@ class FeedbackItem:
             only_prompts=(
                 tuple(data["only_prompts"]) if data.get("only_prompts") is not None else None
             ),
-            hold_reason=data.get("hold_reason"),
+            quarantine_reason=(
+                data["quarantine_reason"]
+                if "quarantine_reason" in data
+                else data.get("hold_reason")
+            ),
             trusted=bool(data.get("trusted", False)),
             prompt_versions=(
                 {str(k): int(v) for k, v in data["prompt_versions"].items()}

@@ -183,7 +183,7 @@ class Runs(Directory, LeaseJobs, FeedbackQueue):
 
     def prune_trajectories(self, user: UserRef, owner: UserRef, *, keep: int) -> Job[int]:
         """Delete a user's oldest trajectories beyond `keep`; runs whose feedback is pending or
-        held for review stay.
+        quarantined for review stay.
 
         Returns:
             How many were deleted.
@@ -196,8 +196,10 @@ class Runs(Directory, LeaseJobs, FeedbackQueue):
         if len(items) <= keep:
             return 0
         pending = yield from self.pending_feedback(owner)
-        held = yield from self._held_feedback(owner)
-        protected = {fb.trajectory_id for fb in (*pending, *held) if fb.user_label == user.label}
+        quarantined = yield from self._quarantined_feedback(owner)
+        protected = {
+            fb.trajectory_id for fb in (*pending, *quarantined) if fb.user_label == user.label
+        }
         ordered = sorted(items, key=lambda item: (item.value.get("created_at", ""), item.key))
         excess = len(items) - keep
         doomed = [item.key for item in ordered if item.key not in protected][:excess]

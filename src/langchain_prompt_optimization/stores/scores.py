@@ -108,7 +108,7 @@ class Scores(Directory):
         )
 
     def scores(self, owner: UserRef, prompt: str) -> Job[tuple[ScoreStats, str | None]]:
-        """A prompt's score stats `{version: (n, sum)}` and its lineage's hold (or `None`).
+        """A prompt's score stats `{version: (n, sum)}` and why its lineage is paused (or `None`).
 
         Raises:
             UnknownPromptError: If the prompt is not managed.
@@ -119,5 +119,5 @@ class Scores(Directory):
         )
         if not isinstance(pointer, Item) and prompt not in specs_from(config_item):
             raise UnknownPromptError(owner.user_id, prompt)
-        hold = ActivePrompt.from_json(pointer.value).hold if isinstance(pointer, Item) else None
-        return (_scores_from(stats.value) if isinstance(stats, Item) else {}), hold
+        paused = ActivePrompt.from_json(pointer.value).paused if isinstance(pointer, Item) else None
+        return (_scores_from(stats.value) if isinstance(stats, Item) else {}), paused

@@ -1,4 +1,4 @@
-"""Lineage state changes after the fact: review, rollback, auto-rollback, hold release, rebase."""
+"""Lineage state changes after the fact: review, rollback, auto-rollback, resume, rebase."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ class Transitions(Lineage):
         if approve:
             ops += self._supersede_ops(owner, records, others, f"v{version} approved", now)
             state = state.replace(version=version, text=record["text"], pending=())
-            state = state.released(f"approve v{version}", note, now)
+            state = state.resume(f"approve v{version}", note, now)
         else:
             state = state.replace(pending=tuple(n for n in state.pending if n != version))
         ops.append(self._pointer_op(owner, prompt, state, now))
@@ -124,7 +124,7 @@ class Transitions(Lineage):
         version, ops, state = self._rollback_ops(
             owner, prompt, state, records, to_version, reason, review, now
         )
-        state = state.released(f"rollback to v{to_version}", note, now)
+        state = state.resume(f"rollback to v{to_version}", note, now)
         ops.append(self._pointer_op(owner, prompt, state, now))
         yield from batch(ops)
         return version
@@ -142,7 +142,7 @@ class Transitions(Lineage):
     ) -> tuple[PromptVersion, list[Op], ActivePrompt]:
         """The new active version equal to `to_version` (an accepted record in `records`),
         its write and the supersession of pending versions; and the pointer after (not
-        written: the caller sets or clears the hold)."""
+        written: the caller pauses or resumes it)."""
         record = records[(prompt, to_version)]
         version = PromptVersion(
             prompt=prompt,
@@ -175,7 +175,7 @@ class Transitions(Lineage):
         feedback_ttl_minutes: float | None = None,
     ) -> Job[dict[str, PromptVersion] | None]:
         """Monitoring found regressions: roll each prompt back to an earlier served version
-        (`{prompt: (to_version, reason, review details)}`), hold its lineage, add the
+        (`{prompt: (to_version, reason, review details)}`), pause its lineage, add the
         batch's scores and consume the batch, all in ONE write batch. Under the lease.
 
         Like `rollback`, history is append-only: a new active version is appended whose
@@ -206,7 +206,7 @@ class Transitions(Lineage):
                 owner, name, active[name], records, target, reason, review, now
             )
             ops += version_ops
-            ops.append(self._pointer_op(owner, name, state.replace(hold=reason), now))
+            ops.append(self._pointer_op(owner, name, state.replace(paused=reason), now))
             appended[name] = version
         ops += yield from self._score_ops(owner, score_deltas, now)
         consumed_by = {name: v.version for name, v in appended.items()}
@@ -214,25 +214,25 @@ class Transitions(Lineage):
         yield from batch(ops)
         return appended
 
-    def release_hold(self, owner: UserRef, prompt: str, *, note: str) -> Job[str]:
-        """Clear the hold monitoring put on a lineage: accepted candidates become active
-        again (unless approval is required). Run under the owner's lease.
+    def resume(self, owner: UserRef, prompt: str, *, note: str) -> Job[str]:
+        """Resume a lineage monitoring paused: accepted candidates become active again
+        (unless approval is required). Run under the owner's lease.
 
         Returns:
-            The reason the lineage was held.
+            The reason the lineage was paused.
 
         Raises:
-            InvalidTransitionError: If the lineage is not held.
+            InvalidTransitionError: If the lineage is not paused.
             UnknownPromptError: If the prompt is not managed.
         """
         state = yield from self._lineage(owner, prompt)
-        if state is None or state.hold is None:
-            msg = f"{prompt!r} is not held: nothing to release"
+        if state is None or state.paused is None:
+            msg = f"{prompt!r} is not paused: nothing to resume"
             raise InvalidTransitionError(msg)
         now = utcnow()
-        released = state.released("release", note, now)
-        yield from batch([self._pointer_op(owner, prompt, released, now)])
-        return state.hold
+        resumed = state.resume("resume", note, now)
+        yield from batch([self._pointer_op(owner, prompt, resumed, now)])
+        return state.paused
 
     def rebase(
         self, owner: UserRef, prompt: str, base_text: str, *, reason: str
