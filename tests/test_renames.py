@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,7 +13,13 @@ from langgraph.store.memory import InMemoryStore
 
 from langchain_prompt_optimization import Monitor, PromptRegistry, open_store
 from langchain_prompt_optimization.review.cli import main as promptopt
-from langchain_prompt_optimization.stores import DEFAULT_PREFIX, ActivePrompt, FeedbackItem
+from langchain_prompt_optimization.stores import (
+    DEFAULT_PREFIX,
+    ActivePrompt,
+    FeedbackItem,
+    PromptVersion,
+)
+from langchain_prompt_optimization.stores.records import utcnow
 from langchain_prompt_optimization.testing import append_feedback
 
 from .conftest import BASE_PROMPT, make_harness
@@ -153,8 +160,8 @@ def test_legacy_pointer_with_hold_is_paused_and_resume_works():
     assert registry.resume("jane", note="checked") == reason
     assert registry.paused("jane") is None
     (pointer,) = [i.value for i in store.search((*DEFAULT_PREFIX,), limit=100) if i.key == "active"]
-    assert "hold" not in pointer  # written with the new keys
-    assert pointer["paused"] is None
+    assert pointer["paused"] is None  # written with the new keys
+    assert pointer["hold"] is None  # and mirrored under the old one for not-yet-upgraded readers
     assert pointer["resumed"]["paused"] == reason
     _score_round(h, 1.0, "resumed")
     assert registry.current("jane").status == "active"
@@ -196,7 +203,7 @@ def test_legacy_feedback_record_reads_as_quarantined():
     assert (item.status, item.quarantine_reason) == ("quarantined", "why")
     data = item.to_json()
     assert (data["status"], data["quarantine_reason"]) == ("quarantined", "why")
-    assert "hold_reason" not in data
+    assert data["hold_reason"] == "why"  # mirrored for a previous-release reader
 
 
 # -- deprecated aliases -------------------------------------------------------------------------
@@ -280,3 +287,25 @@ def test_held_is_hidden_from_help(capsys):
     shown = capsys.readouterr().out
     assert "--quarantined" in shown
     assert "--held" not in shown
+
+
+def test_new_records_keep_the_old_keys_for_a_previous_release_reader():
+    """During a rolling upgrade a process on the previous release reads `hold` (a paused
+    lineage, a flagged version) and `hold_reason`: new records mirror them, so it still
+    treats those lineages and versions as stopped."""
+    now = utcnow()
+    pointer = ActivePrompt(version=2, text="t", latest=2, paused="scores fell").to_json("s", now)
+    assert pointer["hold"] == pointer["paused"] == "scores fell"
+    version = PromptVersion(
+        prompt="s",
+        version=3,
+        text="t",
+        status="pending",
+        created_at=now,
+        reason="r",
+        flagged="firewall: exfiltration",
+    ).to_json()
+    assert version["hold"] == version["flagged"] == "firewall: exfiltration"
+    item = FeedbackItem.new("run", "x", None, source="api", user_id="u", user_label="u")
+    quarantined = replace(item, status="quarantined", quarantine_reason="exfiltration")
+    assert quarantined.to_json()["hold_reason"] == "exfiltration"

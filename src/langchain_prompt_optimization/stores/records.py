@@ -40,6 +40,11 @@ __all__ = [
 LEGACY_FEEDBACK_STATUS = {"held": "quarantined"}
 """Feedback statuses written before the rename, and what they are read as."""
 
+LEGACY_KEY = "hold"
+"""The key the previous release used for a paused lineage (pointer) and a flagged version.
+Still written next to the new key for one release, so processes not yet upgraded keep
+treating those lineages and versions as stopped during a rolling upgrade."""
+
 FeedbackValue = str | dict[str, Any]
 """Feedback is free text, or a dict in langmem's `AnnotatedTrajectory` feedback shape."""
 
@@ -237,6 +242,9 @@ class ActivePrompt:
             "retired_bases": list(self.retired_bases),
             "paused": self.paused,
             "resumed": self.resumed,
+            # Also under the name the previous release reads (one release), so a process
+            # not yet upgraded still sees the lineage as stopped during a rolling upgrade.
+            LEGACY_KEY: self.paused,
             "updated_at": now.isoformat(),
         }
 
@@ -353,6 +361,7 @@ class PromptVersion:
             "review": self.review,
             "scores": self.scores,
             "flagged": self.flagged,
+            LEGACY_KEY: self.flagged,  # read by the previous release (see ActivePrompt.to_json)
             "replaced": self.replaced,
         }
 
@@ -582,6 +591,7 @@ class FeedbackItem:
             "user_label": self.user_label,
             "only_prompts": list(self.only_prompts) if self.only_prompts is not None else None,
             "quarantine_reason": self.quarantine_reason,
+            "hold_reason": self.quarantine_reason,  # the previous release's name (one release)
             "trusted": self.trusted,
             "prompt_versions": (
                 dict(self.prompt_versions) if self.prompt_versions is not None else None
