@@ -1,4 +1,4 @@
-"""Feedback as users give it: type and JSON checks, scores, and in-band feedback items."""
+"""Feedback as users give it: type, JSON and size checks, scores, and in-band feedback items."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from langchain_prompt_optimization import limits
+from langchain_prompt_optimization.limits import MAX_FEEDBACK_SIZE, MAX_NESTING
 from langchain_prompt_optimization.stores import FeedbackItem
 
 if TYPE_CHECKING:
@@ -22,7 +24,9 @@ def validate_feedback(feedback: object, score: object) -> tuple[FeedbackValue, f
 
     Raises:
         TypeError: If feedback is not a str or a JSON dict, or the score not a number.
-        ValueError: If feedback is empty or the score is not finite.
+        ValueError: If feedback is empty, nested deeper than `MAX_NESTING` levels or larger
+            than `MAX_FEEDBACK_SIZE`, or the score is not finite or does not fit a float
+            (`10**400`).
     """
     if isinstance(feedback, str):
         if not feedback.strip():
@@ -43,6 +47,9 @@ def validate_feedback(feedback: object, score: object) -> tuple[FeedbackValue, f
         if isinstance(score, bool) or not isinstance(score, int | float):
             msg = f"score must be a number or None, got {type(score).__name__}"
             raise TypeError(msg)
+        if isinstance(score, int) and not limits.fits_float(score):
+            msg = f"score must fit a float; got an int of {score.bit_length()} bits"
+            raise ValueError(msg)
         if not math.isfinite(score):
             msg = "score must be finite"
             raise ValueError(msg)
@@ -61,31 +68,15 @@ def served_by(versions: object) -> dict[str, int] | None:
 
 
 def check_json(value: object, where: str) -> None:
-    """Raise `TypeError` unless `value` stores identically on every backend: JSON with
-    string keys, finite numbers and valid Unicode text."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            msg = f"{where} is not valid Unicode text (lone surrogate)"
-            raise TypeError(msg) from None
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                msg = f"{where} must be JSON with string keys; got key {key!r}"
-                raise TypeError(msg)
-            check_json(key, where)
-            check_json(item, where)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            check_json(item, where)
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            msg = f"{where} must be JSON: {value!r} is not a finite number"
-            raise TypeError(msg)
-    elif value is not None and not isinstance(value, bool | int):
-        msg = f"{where} must be JSON-serializable; got {type(value).__name__}"
-        raise TypeError(msg)
+    """Raise unless `value` stores identically on every backend (JSON with string keys,
+    finite numbers that fit a float, valid Unicode text) and is within the feedback limits
+    (`MAX_NESTING` levels, `MAX_FEEDBACK_SIZE`); checked without recursion, in linear time.
+
+    Raises:
+        TypeError: If `value` is not such JSON.
+        ValueError: If it is nested too deep or too large.
+    """
+    limits.check_json(value, where, max_depth=MAX_NESTING, max_size=MAX_FEEDBACK_SIZE)
 
 
 def inband_feedback(inband: Mapping[str, Any], user: UserRef) -> FeedbackItem | None:

@@ -31,6 +31,7 @@ from langchain_core.messages import (
 )
 from langchain_core.runnables.config import set_config_context
 
+from langchain_prompt_optimization.limits import check_nesting
 from langchain_prompt_optimization.stores import Example, messages_from_json, messages_to_json
 from langchain_prompt_optimization.stores.io import Call
 
@@ -175,8 +176,10 @@ def reference_example(messages: Any, *, note: str = "") -> Example:
 
     Raises:
         TypeError: If `messages` is not a list of messages.
-        ValueError: If it has no human message, or nothing after the last one.
+        ValueError: If it has no human message, or nothing after the last one, or is nested
+            deeper than `MAX_NESTING` levels or larger than `MAX_EXAMPLE_SIZE`.
     """
+    check_nesting(messages, "reference trajectory")
     if isinstance(messages, dict) and "messages" in messages:
         messages = messages["messages"]
     if not isinstance(messages, list | tuple):
