@@ -27,7 +27,7 @@ _LANGMEM_VAR = re.compile(r"\{(.+?)\}", re.MULTILINE)  # what langmem's healer t
 
 
 _POLICY_FIELDS = ("max_prompt_chars", "max_growth_chars", "max_dropped_fraction")
-_LOCKED = re.compile(r"<locked>.*?</locked>", re.DOTALL)
+_LOCK_OPEN, _LOCK_CLOSE = "<locked>", "</locked>"
 _REMOVAL = re.compile(
     r"\b(remove|delete|drop|stop|don'?t|do not|no longer|never|instead|replace|rather)\b",
     re.IGNORECASE,
@@ -99,9 +99,20 @@ def locked_sections(text: str) -> list[str]:
     """The `<locked>...</locked>` sections of a prompt (tags included), in order.
 
     A locked section (safety rules, tool permissions) must appear verbatim in every
-    candidate; the optimizer is told nothing special, the check enforces it.
+    candidate; the optimizer is told nothing special, the check enforces it. An opening
+    tag with no closing tag after it is plain text. One pass: linear time, however many
+    tags are left unclosed (the regex `<locked>.*?</locked>` was quadratic on those).
     """
-    return _LOCKED.findall(text)
+    sections: list[str] = []
+    start = text.find(_LOCK_OPEN)
+    while start >= 0:
+        end = text.find(_LOCK_CLOSE, start + len(_LOCK_OPEN))
+        if end < 0:
+            break  # no closing tag after this one, so none after any later opening tag
+        end += len(_LOCK_CLOSE)
+        sections.append(text[start:end])
+        start = text.find(_LOCK_OPEN, end)
+    return sections
 
 
 def template_variables(text: str) -> set[str]:

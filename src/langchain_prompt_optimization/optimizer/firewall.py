@@ -871,6 +871,9 @@ class _Screen:
         if "exfiltration" not in self.wanted or "exfiltration" in self.found:
             return
         written_addresses = {a.text for a in views.addresses(normalized=False)}
+        # Windows already checked without a finding: text repeating one address thousands of
+        # times ("x.com x.com ...") is checked once per distinct window, not once per address.
+        cleared: set[tuple[bool, str, str]] = set()
         for normalized in (False, True):
             view = views.normalized if normalized else views.written
             for address in views.addresses(normalized=normalized):
@@ -881,6 +884,12 @@ class _Screen:
                 ends = list(_SENTENCE_END.finditer(window))
                 if ends:
                     window = window[ends[-1].end() :]
+                end = address.start + len(address.text)
+                after = _SENTENCE_END.split(view[end : end + _VERB_WINDOW], maxsplit=1)[0]
+                key = (normalized, window, after)
+                if key in cleared:
+                    continue
+                cleared.add(key)
                 if _SOURCE_TAIL.search(window):
                     continue
                 found = _exfil_verb(window, normalized)
@@ -888,8 +897,6 @@ class _Screen:
                     verb, verb_via = found
                     self.add("exfiltration", f"{verb} … {address.text}", via or verb_via)
                     return
-                end = address.start + len(address.text)
-                after = _SENTENCE_END.split(view[end : end + _VERB_WINDOW], maxsplit=1)[0]
                 receives = _RECEIVES.search(after)
                 if receives is not None:
                     evidence = f"{address.text} {receives.group(0)}"
