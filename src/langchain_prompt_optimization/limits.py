@@ -47,9 +47,7 @@ def _children(value: object, *, models: bool) -> list[object] | None:
     return None
 
 
-def _walk(
-    value: object, where: str, *, max_depth: int, max_size: int, json_only: bool
-) -> None:
+def _walk(value: object, where: str, *, max_depth: int, max_size: int, json_only: bool) -> None:
     """Visit every value once (an explicit stack: no recursion, linear time)."""
     size = 0
     stack: list[tuple[object, int]] = [(value, 1)]
