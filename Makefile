@@ -40,6 +40,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m benchmarks.pin_at_scale
 	$(BIN)/python -m benchmarks.worker_throughput
 	$(BIN)/python -m benchmarks.cli_startup
+	$(BIN)/python -m benchmarks.hostile_inputs
 
 # Learning-quality harness. Offline (scripted models) unless OPENAI_BASE_URL is set;
 # extra flags through LEARNING_ARGS, e.g. make bench-learning LEARNING_ARGS="--rounds 6".
