@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KINDS",
-    "NoStructuredOutputError",
     "OptimizationOutcome",
     "OptimizerKind",
     "RunSettings",
