@@ -361,12 +361,12 @@ def test_feedback_carried_to_a_new_base_is_not_counted_twice():
 
 
 def test_a_fault_in_monitoring_never_blocks_learning_or_the_run(monkeypatch, caplog):
-    import langchain_prompt_optimization.optimizer.run as run
+    import langchain_prompt_optimization.optimizer.rollback as rollback
 
     def broken(*args, **kwargs):
         raise RuntimeError("monitoring bug")
 
-    monkeypatch.setattr(run, "find_regression", broken)
+    monkeypatch.setattr(rollback, "find_regression", broken)
     store = InMemoryStore()
     h = harness(store)
     score_round(h, 1.0, "base")

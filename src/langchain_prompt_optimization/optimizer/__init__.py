@@ -31,6 +31,9 @@ if TYPE_CHECKING:
         GateResult,
         reference_example,
     )
+    from langchain_prompt_optimization.optimizer.langmem_call import (
+        UsageCounter,
+    )
     from langchain_prompt_optimization.optimizer.monitor import (
         Monitor,
     )
@@ -44,7 +47,6 @@ if TYPE_CHECKING:
         KINDS,
         OptimizationOutcome,
         OptimizerKind,
-        UsageCounter,
         optimize_user,
     )
     from langchain_prompt_optimization.optimizer.settings import (
@@ -110,7 +112,7 @@ _EXPORTS: dict[str, str] = {
     "OptimizerSettings": "langchain_prompt_optimization.optimizer.settings",
     "PromptWorker": "langchain_prompt_optimization.optimizer.worker",
     "SafetySettings": "langchain_prompt_optimization.optimizer.settings",
-    "UsageCounter": "langchain_prompt_optimization.optimizer.run",
+    "UsageCounter": "langchain_prompt_optimization.optimizer.langmem_call",
     "check_candidate": "langchain_prompt_optimization.optimizer.checks",
     "detect_phone": "langchain_prompt_optimization.optimizer.privacy",
     "find_pii": "langchain_prompt_optimization.optimizer.privacy",

@@ -1,0 +1,115 @@
+"""Screening: feedback the firewall quarantines, and langmem's results as checked candidates."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from langchain_prompt_optimization.optimizer.checks import check_candidate, undo_langmem_escaping
+from langchain_prompt_optimization.optimizer.privacy import find_pii
+from langchain_prompt_optimization.stores import NewVersion, messages_from_json
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
+    from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
+    from langchain_prompt_optimization.stores import FeedbackItem, TrajectoryRecord
+
+__all__ = ["checked_candidates", "feedback_text", "screen_candidates", "screen_inputs"]
+
+
+def screen_inputs(
+    firewall: FeedbackFirewall,
+    batch: Sequence[FeedbackItem],
+    trajectories: dict[str, TrajectoryRecord],
+    known: str,
+) -> list[tuple[FeedbackItem, str]]:
+    """Feedback items the firewall flags (in their text or their run's human/tool messages)."""
+    caught: list[tuple[FeedbackItem, str]] = []
+    for fb in batch:
+        if fb.trusted:
+            continue
+        findings = firewall.screen_feedback(feedback_text(fb), known_text=known)
+        run = trajectories.get(fb.trajectory_id)
+        if not findings and run is not None:
+            findings = firewall.screen_trajectory(_untrusted_text(run))
+        if findings:
+            caught.append((fb, firewall.hold_reason(findings)))
+    return caught
+
+
+def feedback_text(fb: FeedbackItem) -> str:
+    """A feedback item's text as written (a dict's keys and values, one per line; never
+    JSON-escaped, so non-Latin text is screened as such)."""
+    if isinstance(fb.feedback, str):
+        return fb.feedback
+    return "\n".join(f"{key}: {value}" for key, value in fb.feedback.items())
+
+
+def _untrusted_text(run: TrajectoryRecord) -> str:
+    """What users and tools wrote in a run (the agent's own messages are not screened)."""
+    parts = []
+    for message in messages_from_json(run.messages):
+        if message.type in ("human", "tool"):
+            parts.append(
+                message.content if isinstance(message.content, str) else str(message.content)
+            )
+    return "\n".join(parts)
+
+
+def screen_candidates(
+    candidates: list[NewVersion],
+    served: dict[str, str],
+    firewall: FeedbackFirewall | None,
+    private: bool,
+) -> list[NewVersion]:
+    """Flag accepted candidates whose added text the firewall catches or that add personal
+    data to a shared (global) prompt. Flagged versions are `pending` whatever the approval
+    policy, and never activated without a reviewer."""
+    out: list[NewVersion] = []
+    for cand in candidates:
+        reasons = []
+        if cand.outcome == "accepted":
+            before = served.get(cand.prompt, "")
+            findings = firewall.screen_candidate(cand.text, before) if firewall else []
+            if findings and firewall is not None:
+                reasons.append(firewall.hold_reason(findings))
+            if private:
+                known = {m["value"] for m in find_pii(before)}
+                leaked = [m for m in find_pii(cand.text) if m["value"] not in known]
+                if leaked:
+                    kinds = ", ".join(sorted({m["type"] for m in leaked}))
+                    reasons.append(
+                        f"flagged: the candidate adds personal data ({kinds}) to a prompt "
+                        "shared by all users"
+                    )
+        reason = "; ".join(reasons) or None
+        if reason is None:
+            out.append(cand)
+        else:
+            out.append(replace(cand, outcome="pending", reason=reason, flagged=reason))
+    return out
+
+
+def checked_candidates(
+    result: Sequence[dict[str, Any]],
+    current: dict[str, str],
+    policy: CandidatePolicy,
+    feedback: Sequence[str],
+) -> list[NewVersion]:
+    out: list[NewVersion] = []
+    for entry in result:
+        name = entry.get("name")
+        if name not in current:
+            continue
+        raw = entry.get("prompt")
+        text = undo_langmem_escaping(raw if isinstance(raw, str) else "", current[name])
+        if text == current[name]:
+            continue
+        reason = check_candidate(text, current[name], policy=policy, feedback=feedback)
+        if reason is None:
+            out.append(NewVersion(name, text, "accepted", "optimized from feedback"))
+        else:
+            out.append(NewVersion(name, text, "rejected", reason))
+    return out

@@ -1,0 +1,86 @@
+"""The optimizer's input: runs and feedback clipped, quoted and redacted for langmem."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from langchain_prompt_optimization.optimizer.firewall import quote_untrusted
+from langchain_prompt_optimization.optimizer.privacy import map_text, redact_pii
+from langchain_prompt_optimization.stores import messages_from_json
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from langchain_prompt_optimization.stores import FeedbackItem, PromptSpec, TrajectoryRecord
+
+__all__ = ["feedback_for_langmem", "prompt_payload", "recent_messages", "untrusted_run"]
+
+
+def feedback_for_langmem(item: FeedbackItem, budget: int, private: bool) -> str | dict[str, Any]:
+    """The item's feedback as langmem is given it: clipped, tags neutralized, and personal
+    data redacted when the lineage is shared."""
+    clean = _cleaner(private)
+    feedback: str | dict[str, Any] = map_text(
+        _clip(item.feedback, budget)
+        if isinstance(item.feedback, str)
+        else {k: _clip(v, budget) if isinstance(v, str) else v for k, v in item.feedback.items()},
+        clean,
+        messages=False,
+    )
+    if item.score is None:
+        return feedback
+    if isinstance(feedback, dict):
+        return {**feedback, "score": item.score}
+    return {"feedback": feedback, "score": item.score}
+
+
+def _clip(text: str, budget: int) -> str:
+    """`text` cut to its last `budget` characters, saying how much was cut."""
+    if len(text) <= budget:
+        return text
+    return f"[... {len(text) - budget} characters cut ...]\n{text[-budget:]}"
+
+
+def recent_messages(trajectory: TrajectoryRecord | None, budget: int) -> list[Any]:
+    """The trajectory's most recent messages within `budget` characters of content.
+
+    Older messages are dropped first; a single message longer than what is left has its
+    content cut to its tail.
+    """
+    if trajectory is None:
+        return []
+    kept: list[Any] = []
+    left = budget
+    for message in reversed(messages_from_json(trajectory.messages)):
+        if left <= 0:
+            break
+        content = message.content if isinstance(message.content, str) else str(message.content)
+        if len(content) > left:
+            content = _clip(content, left)
+            message = message.model_copy(update={"content": content})
+        kept.append(message)
+        left -= len(content)
+    return list(reversed(kept))
+
+
+def prompt_payload(spec: PromptSpec, current: str) -> dict[str, Any]:
+    payload: dict[str, Any] = {"name": spec.name, "prompt": current}
+    if spec.update_instructions:
+        payload["update_instructions"] = spec.update_instructions
+    if spec.when_to_update:
+        payload["when_to_update"] = spec.when_to_update
+    return payload
+
+
+def untrusted_run(trajectory: TrajectoryRecord | None, private: bool) -> TrajectoryRecord | None:
+    """A run as the optimizer may see it: tags neutralized, personal data redacted if shared."""
+    if trajectory is None:
+        return None
+    return replace(trajectory, messages=map_text(trajectory.messages, _cleaner(private)))
+
+
+def _cleaner(private: bool) -> Callable[[str], str]:
+    if private:
+        return lambda text: quote_untrusted(redact_pii(text))
+    return quote_untrusted
