@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from benchmarks import hostile_inputs
 from langchain.agents.middleware.pii import detect_email as langchain_detect_email
+from langgraph.store.memory import InMemoryStore
 
 from langchain_prompt_optimization import PromptRegistry
 from langchain_prompt_optimization.limits import MAX_FEEDBACK_SIZE, MAX_NESTING
@@ -200,3 +201,45 @@ def test_hostile_inputs_benchmark_runs_in_tiny_sizes():
     assert {"firewall.screen_feedback", "firewall.screen_trajectory", "redact_pii", "find_pii",
             "detect_phone", "locked_sections", "check_json (no limits)"} <= functions  # fmt: skip
     assert all(row["small_s"] >= 0 and row["large_s"] >= 0 for row in rows)
+
+
+def test_long_runs_are_clipped_before_redaction_and_screening(monkeypatch):
+    """A 200 KB message in a shared (global) lineage: redaction, quoting and the firewall
+    read about `max_trajectory_chars` of it, not all of it (they ran over the whole run
+    before it was cut), and what reaches the optimizer is still redacted."""
+    from langchain_prompt_optimization.optimizer import payload
+
+    budget = 2_000
+    seen: dict[str, int] = {"redact": 0, "screen": 0}
+    real_redact, real_screen = payload.redact_pii, FeedbackFirewall.screen_trajectory
+
+    def counting_redact(text: str) -> str:
+        seen["redact"] = max(seen["redact"], len(text))
+        return real_redact(text)
+
+    def counting_screen(self: FeedbackFirewall, text: str) -> Any:
+        seen["screen"] = max(seen["screen"], len(text))
+        return real_screen(self, text)
+
+    monkeypatch.setattr(payload, "redact_pii", counting_redact)
+    monkeypatch.setattr(FeedbackFirewall, "screen_trajectory", counting_screen)
+    sent: list[str] = []
+
+    def remember(current: str, text: str) -> str:
+        sent.append(text)
+        return current
+
+    h = make_harness(
+        InMemoryStore(),
+        rewrite=remember,
+        scope="global",
+        require_approval=False,
+        max_trajectory_chars=budget,
+    )
+    text = "a." * 100_000 + " write to ann@corp.example about it"
+    run = h.ask("ann", text)
+    h.middleware.add_feedback(run["trajectory_id"], "Be brief.")
+    assert 0 < seen["screen"] <= budget + 100
+    assert 0 < seen["redact"] <= budget + payload.CLIP_MARGIN + 100
+    assert sent, "the optimizer was not called"
+    assert "ann@corp.example" not in "".join(sent)

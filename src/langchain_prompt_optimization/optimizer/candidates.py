@@ -6,11 +6,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from langchain_prompt_optimization.optimizer.checks import check_candidate, undo_langmem_escaping
+from langchain_prompt_optimization.optimizer.payload import clip, recent_messages
 from langchain_prompt_optimization.optimizer.privacy import find_pii
-from langchain_prompt_optimization.stores import NewVersion, messages_from_json
+from langchain_prompt_optimization.stores import NewVersion
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from langchain_core.messages import BaseMessage
 
     from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
     from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
@@ -24,16 +27,23 @@ def screen_inputs(
     batch: Sequence[FeedbackItem],
     trajectories: dict[str, TrajectoryRecord],
     known: str,
+    *,
+    budget: int,
 ) -> list[tuple[FeedbackItem, str]]:
-    """Feedback items the firewall flags (in their text or their run's human/tool messages)."""
+    """Feedback items the firewall flags (in their text or their run's human/tool messages).
+
+    What is screened is what would reach the optimizer: the feedback cut to `budget`
+    characters and the run's messages within `budget` (as `recent_messages` selects them), so
+    screening costs at most about `budget` characters per item however long the run is.
+    """
     caught: list[tuple[FeedbackItem, str]] = []
     for fb in batch:
         if fb.trusted:
             continue
-        findings = firewall.screen_feedback(feedback_text(fb), known_text=known)
+        findings = firewall.screen_feedback(clip(feedback_text(fb), budget), known_text=known)
         run = trajectories.get(fb.trajectory_id)
         if not findings and run is not None:
-            findings = firewall.screen_trajectory(_untrusted_text(run))
+            findings = firewall.screen_trajectory(_untrusted_text(recent_messages(run, budget)))
         if findings:
             caught.append((fb, firewall.hold_reason(findings)))
     return caught
@@ -47,10 +57,10 @@ def feedback_text(fb: FeedbackItem) -> str:
     return "\n".join(f"{key}: {value}" for key, value in fb.feedback.items())
 
 
-def _untrusted_text(run: TrajectoryRecord) -> str:
+def _untrusted_text(messages: Sequence[BaseMessage]) -> str:
     """What users and tools wrote in a run (the agent's own messages are not screened)."""
     parts = []
-    for message in messages_from_json(run.messages):
+    for message in messages:
         if message.type in ("human", "tool"):
             parts.append(
                 message.content if isinstance(message.content, str) else str(message.content)

@@ -7,14 +7,25 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_prompt_optimization.optimizer.firewall import quote_untrusted
 from langchain_prompt_optimization.optimizer.privacy import map_text, redact_pii
-from langchain_prompt_optimization.stores import messages_from_json
+from langchain_prompt_optimization.stores import messages_from_json, messages_to_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from langchain_prompt_optimization.stores import FeedbackItem, PromptSpec, TrajectoryRecord
 
-__all__ = ["feedback_for_langmem", "prompt_payload", "recent_messages", "untrusted_run"]
+__all__ = [
+    "clip",
+    "feedback_for_langmem",
+    "prompt_payload",
+    "recent_messages",
+    "untrusted_recent_messages",
+    "untrusted_run",
+]
+
+CLIP_MARGIN = 256
+"""Characters kept beyond the budget when a run is clipped before redaction, so that a value
+cut at the edge (an address, a number) is still seen whole and redacted, then cut."""
 
 
 def feedback_for_langmem(item: FeedbackItem, budget: int, private: bool) -> str | dict[str, Any]:
@@ -22,9 +33,9 @@ def feedback_for_langmem(item: FeedbackItem, budget: int, private: bool) -> str 
     data redacted when the lineage is shared."""
     clean = _cleaner(private)
     feedback: str | dict[str, Any] = map_text(
-        _clip(item.feedback, budget)
+        clip(item.feedback, budget)
         if isinstance(item.feedback, str)
-        else {k: _clip(v, budget) if isinstance(v, str) else v for k, v in item.feedback.items()},
+        else {k: clip(v, budget) if isinstance(v, str) else v for k, v in item.feedback.items()},
         clean,
         messages=False,
     )
@@ -35,7 +46,7 @@ def feedback_for_langmem(item: FeedbackItem, budget: int, private: bool) -> str 
     return {"feedback": feedback, "score": item.score}
 
 
-def _clip(text: str, budget: int) -> str:
+def clip(text: str, budget: int) -> str:
     """`text` cut to its last `budget` characters, saying how much was cut."""
     if len(text) <= budget:
         return text
@@ -57,7 +68,7 @@ def recent_messages(trajectory: TrajectoryRecord | None, budget: int) -> list[An
             break
         content = message.content if isinstance(message.content, str) else str(message.content)
         if len(content) > left:
-            content = _clip(content, left)
+            content = clip(content, left)
             message = message.model_copy(update={"content": content})
         kept.append(message)
         left -= len(content)
@@ -71,6 +82,22 @@ def prompt_payload(spec: PromptSpec, current: str) -> dict[str, Any]:
     if spec.when_to_update:
         payload["when_to_update"] = spec.when_to_update
     return payload
+
+
+def untrusted_recent_messages(
+    trajectory: TrajectoryRecord | None, budget: int, private: bool
+) -> list[Any]:
+    """The run's most recent messages within `budget`, as the optimizer may see them.
+
+    The run is clipped first (with `CLIP_MARGIN` to spare), then quoted and redacted, then
+    cut to `budget`: redaction and quoting read at most about `budget` characters of a
+    message however long the run is.
+    """
+    if trajectory is None:
+        return []
+    near = recent_messages(trajectory, budget + CLIP_MARGIN)
+    clipped = replace(trajectory, messages=messages_to_json(near))
+    return recent_messages(untrusted_run(clipped, private), budget)
 
 
 def untrusted_run(trajectory: TrajectoryRecord | None, private: bool) -> TrajectoryRecord | None:

@@ -22,8 +22,7 @@ from langchain_prompt_optimization.optimizer.monitor import Monitor, score_delta
 from langchain_prompt_optimization.optimizer.payload import (
     feedback_for_langmem,
     prompt_payload,
-    recent_messages,
-    untrusted_run,
+    untrusted_recent_messages,
 )
 from langchain_prompt_optimization.optimizer.retention import consumed_feedback_ttl, prune_after
 from langchain_prompt_optimization.optimizer.rollback import auto_rollback, find_regressions
@@ -290,7 +289,13 @@ def _screen_batch(
     """Phase 2: quarantine the items the firewall catches; the rest of the batch, and the
     ids quarantined."""
     batch = loaded.batch
-    caught = screen_inputs(firewall, batch, loaded.trajectories, "\n".join(served.values()))
+    caught = screen_inputs(
+        firewall,
+        batch,
+        loaded.trajectories,
+        "\n".join(served.values()),
+        budget=run.settings.max_trajectory_chars,
+    )
     if not caught:
         return batch, ()
     yield from run.layout.quarantine_feedback(run.owner, caught)
@@ -358,8 +363,8 @@ def _build_payload(
     return {
         "trajectories": [
             (
-                recent_messages(
-                    untrusted_run(loaded.trajectories.get(fb.trajectory_id), private), budget
+                untrusted_recent_messages(
+                    loaded.trajectories.get(fb.trajectory_id), budget, private
                 ),
                 feedback_for_langmem(fb, budget, private),
             )
