@@ -282,9 +282,23 @@ def feedback_in(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def _feedback_text(block: str) -> str:
+    """The feedback of a block: scored feedback reaches langmem as a dict printout
+    (`{'feedback': '...', 'score': 0.5}`); its text is the `feedback` value."""
+    if block.startswith("{") and block.endswith("}"):
+        try:
+            value = ast.literal_eval(block)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return block
+        if isinstance(value, dict) and isinstance(value.get("feedback"), str):
+            return value["feedback"]
+    return block
+
+
 def append_feedback(current: str, text: str) -> str:
-    """A compliant `rewrite`: add each feedback text not yet in the prompt as a new line."""
-    for feedback in feedback_in(text):
+    """A compliant `rewrite`: add each feedback text not yet in the prompt as a new line
+    (the text of scored feedback, without its score)."""
+    for feedback in (_feedback_text(block) for block in feedback_in(text)):
         if feedback not in current:
             current = f"{current}\n{feedback}" if current else feedback
     return current
