@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     from langmem import Prompt
 
     from langchain_prompt_optimization.optimizer.run import OptimizationOutcome, OptimizerKind
+    from langchain_prompt_optimization.stores.buffer import RejectedWrite
 
 __all__ = [
     "SYSTEM_PROMPT",
@@ -688,6 +689,18 @@ class PromptOptimizationMiddleware(
     def buffered_writes(self) -> int:
         """Captures waiting in memory for the store to answer."""
         return self._writer.buffered
+
+    @property
+    def rejected_writes(self) -> int:
+        """Captures the store refused and that were set aside, so the ones after them still
+        land (logged at ERROR; the newest are in `rejected_write_details`)."""
+        return self._writer.rejected
+
+    @property
+    def rejected_write_details(self) -> tuple[RejectedWrite, ...]:
+        """The newest refused captures (at most 100): their store operations and the store's
+        error, oldest first."""
+        return self._writer.rejected_details
 
     @property
     def dropped_writes(self) -> int:
