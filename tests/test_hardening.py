@@ -22,15 +22,12 @@ def test_edited_json_example_reaches_the_model_with_single_braces(store):
     assert h.model.requests[-1].system_prompt == edited
 
 
-def test_lone_surrogate_user_id_does_not_fail_the_run(store, caplog):
+def test_lone_surrogate_user_id_gets_its_own_namespace(store):
     h = make_harness(store)
-    with caplog.at_level(logging.WARNING):
-        result = h.agent.invoke({"messages": [("user", "hi")]}, context=Context("jane\ud800"))
+    result = h.agent.invoke({"messages": [("user", "hi")]}, context=Context("jane\ud800"))
     assert result["messages"][-1].content
-    assert "unusable user id" in caplog.text
-    assert PromptRegistry(store).users() == [None]
-    with pytest.raises(ValueError, match="lone surrogate"):
-        PromptRegistry(store).history("jane\ud800")
+    assert PromptRegistry(store).users() == ["jane\ud800"]
+    assert [v.version for v in PromptRegistry(store).history("jane\ud800")] == [1]
 
 
 @pytest.mark.parametrize(

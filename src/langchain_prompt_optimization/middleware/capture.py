@@ -23,7 +23,7 @@ from langchain_prompt_optimization.stores import (
     drive_within,
     messages_to_json,
 )
-from langchain_prompt_optimization.stores.buffer import WriteBuffer
+from langchain_prompt_optimization.stores.buffer import RejectedWrite, WriteBuffer, is_refusal
 from langchain_prompt_optimization.stores.io import write
 from langchain_prompt_optimization.stores.records import content_hash, utcnow
 
@@ -180,7 +180,8 @@ class CaptureWriter:
     def write(self, store: BaseStore, ops: list[Op]) -> bool:
         """Write a capture (after any buffered ones) within the deadline. Never raises.
 
-        A write that fails is buffered. A write still running at the deadline is left to
+        A write the store refuses (`is_refusal`) is set aside; any other failed write is
+        buffered. A write still running at the deadline is left to
         finish and buffered only if it then fails, so nothing is written twice.
 
         Returns:
@@ -242,6 +243,9 @@ class CaptureWriter:
             self._buffer_capture(ops, done.exception())
 
     def _buffer_capture(self, ops: list[Op], exc: BaseException) -> bool:
+        if is_refusal(exc):
+            self._buffer.reject(ops, exc)  # writing it again would fail the same way
+            return False
         kept = self._buffer.add(ops)
         logger.warning(
             "could not record the run (%s: %s); %s for when the store answers",
@@ -257,6 +261,16 @@ class CaptureWriter:
     def buffered(self) -> int:
         """Captures waiting in memory for the store to answer."""
         return len(self._buffer)
+
+    @property
+    def rejected(self) -> int:
+        """Captures the store refused (set aside so later ones still land)."""
+        return self._buffer.rejected_count
+
+    @property
+    def rejected_details(self) -> tuple[RejectedWrite, ...]:
+        """The newest refused captures with the store's error."""
+        return self._buffer.rejected
 
     @property
     def dropped(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import uuid
@@ -61,6 +62,7 @@ from langchain_prompt_optimization.stores import (
     open_store,
 )
 from langchain_prompt_optimization.stores.io import supports_ttl
+from langchain_prompt_optimization.stores.open import shared_store
 from langchain_prompt_optimization.stores.records import content_hash
 from langchain_prompt_optimization.stores.settings import StorageSettings
 
@@ -71,6 +73,7 @@ if TYPE_CHECKING:
     from langmem import Prompt
 
     from langchain_prompt_optimization.optimizer.run import OptimizationOutcome, OptimizerKind
+    from langchain_prompt_optimization.stores.buffer import RejectedWrite
 
 __all__ = [
     "SYSTEM_PROMPT",
@@ -444,10 +447,18 @@ class PromptOptimizationMiddleware(
         store = self._store or getattr(runtime, "store", None)
         if store is None:
             if self._default_store is None:
-                self._default_store = open_store(default_store_uri())
+                self._default_store = shared_store(default_store_uri())
             store = self._default_store
         self._seen_store = store
         return store
+
+    async def _arun_store(self, runtime: Runtime[Any]) -> BaseStore:
+        """Async twin of `_run_store`: the first open of the default store runs in a thread."""
+        no_store = self._store is None and getattr(runtime, "store", None) is None
+        if no_store and self._default_store is None:
+            uri = default_store_uri()
+            self._default_store = await asyncio.to_thread(shared_store, uri)
+        return self._run_store(runtime)
 
     def _api_store(self) -> BaseStore:
         """The store for API calls: the configured one, the agent's one seen in a run, else
@@ -461,9 +472,15 @@ class PromptOptimizationMiddleware(
                     "(pass store= if the agent uses another one)",
                     uri,
                 )
-                self._default_store = open_store(uri)
+                self._default_store = shared_store(uri)
             store = self._default_store
         return store
+
+    async def _aapi_store(self) -> BaseStore:
+        """Async twin of `_api_store`: the first open of the default store runs in a thread."""
+        if self._store is None and self._seen_store is None and self._default_store is None:
+            await asyncio.to_thread(self._api_store)
+        return self._api_store()
 
     def _model(self) -> BaseChatModel | None:
         with self._model_lock:
@@ -551,7 +568,7 @@ class PromptOptimizationMiddleware(
         """Async twin of `before_agent`."""
         user = self._resolve_user(runtime)
         try:
-            store = self._run_store(runtime)
+            store = await self._arun_store(runtime)
             job = self._pinner.pin_job(state, user, self._owner(user), _thread_id(runtime))
             pinned = await self._writer.awithin(job, store)
         except GraphBubbleUp:
@@ -665,7 +682,7 @@ class PromptOptimizationMiddleware(
         """Async twin of `after_agent`."""
         capture = None
         try:
-            store = self._run_store(runtime)
+            store = await self._arun_store(runtime)
             capture = self._plan_capture(state, runtime, store)
             if capture is None:
                 return None
@@ -690,6 +707,18 @@ class PromptOptimizationMiddleware(
         return self._writer.buffered
 
     @property
+    def rejected_writes(self) -> int:
+        """Captures the store refused and that were set aside, so the ones after them still
+        land (logged at ERROR; the newest are in `rejected_write_details`)."""
+        return self._writer.rejected
+
+    @property
+    def rejected_write_details(self) -> tuple[RejectedWrite, ...]:
+        """The newest refused captures (at most 100): their store operations and the store's
+        error, oldest first."""
+        return self._writer.rejected_details
+
+    @property
     def dropped_writes(self) -> int:
         """Captures dropped because the outage buffer was full."""
         return self._writer.dropped
@@ -707,7 +736,7 @@ class PromptOptimizationMiddleware(
 
     async def aflush_writes(self) -> int:
         """Async twin of `flush_writes`."""
-        return await self._writer.aflush(self._api_store())
+        return await self._writer.aflush(await self._aapi_store())
 
     # -- feedback and optimization API ---------------------------------------------------------
 
@@ -804,7 +833,7 @@ class PromptOptimizationMiddleware(
         """Async twin of `optimize_now`."""
         owner = self._owner(UserRef.of(user_id))
         return await self._engine.aoptimize(
-            self._api_store(), owner, self._model, self._current_specs()
+            await self._aapi_store(), owner, self._model, self._current_specs()
         )
 
     def add_example(self, messages: Any, *, user_id: str | None = None, note: str = "") -> str:
@@ -834,7 +863,7 @@ class PromptOptimizationMiddleware(
         """Async twin of `add_example`."""
         example = reference_example(messages, note=note)
         owner = self._owner(UserRef.of(user_id))
-        await adrive(self._layout.add_example(owner, example), self._api_store())
+        await adrive(self._layout.add_example(owner, example), await self._aapi_store())
         return example.id
 
     def get_prompt(self, name: str | None = None, *, user_id: str | None = None) -> str:
@@ -849,7 +878,7 @@ class PromptOptimizationMiddleware(
     async def aget_prompt(self, name: str | None = None, *, user_id: str | None = None) -> str:
         """Async twin of `get_prompt`."""
         job = self._get_prompt_job(name or self._system_name, user_id)
-        return await adrive(job, self._api_store())
+        return await adrive(job, await self._aapi_store())
 
     def _get_prompt_job(self, name: str, user_id: str | None) -> Job[str]:
         if name not in self.prompt_names:

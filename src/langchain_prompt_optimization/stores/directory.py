@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING, Any
 from langgraph.store.base import GetOp, Item, PutOp
 
 from langchain_prompt_optimization.stores.io import batch
-from langchain_prompt_optimization.stores.labels import CONFIG_KEY, Namespaces
+from langchain_prompt_optimization.stores.labels import CONFIG_KEY, Namespaces, UserRef
 from langchain_prompt_optimization.stores.records import PromptConfig, PromptSpec, utcnow
 
 if TYPE_CHECKING:
     from langchain_prompt_optimization.stores.io import Job
-    from langchain_prompt_optimization.stores.labels import UserRef
 
 __all__ = ["Directory", "config_from", "specs_from"]
 
@@ -29,6 +28,14 @@ def specs_from(item: Item | Any | None) -> dict[str, PromptSpec]:
     return {
         name: PromptSpec.from_json(data) for name, data in item.value.get("prompts", {}).items()
     }
+
+
+def _user_id(record: dict[str, Any]) -> str | None:
+    label = record.get("label")
+    if isinstance(label, str):
+        return UserRef.from_label(label).user_id
+    user_id = record.get("user_id")
+    return user_id if isinstance(user_id, str) else None
 
 
 class Directory(Namespaces):
@@ -57,10 +64,12 @@ class Directory(Namespaces):
         return config_from(item) or PromptConfig()
 
     def users(self) -> Job[list[str | None]]:
-        """Every user id with a namespace (original strings; `None` is the default one)."""
+        """Every user id with a namespace (original strings, decoded from the labels: exact
+        even where the stored `user_id` field had to be made storable; `None` is the default
+        one)."""
         items = yield from self._search_all(self._users_ns(), None)
         ordered = sorted(items, key=lambda item: item.value.get("created_at", ""))
-        return [item.value.get("user_id") for item in ordered]
+        return [_user_id(item.value) for item in ordered]
 
     def is_known_user(self, user: UserRef) -> Job[bool]:
         """Whether the user has ever been seen."""

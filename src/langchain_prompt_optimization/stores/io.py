@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from langgraph.store.base import BaseStore, SearchOp
 
+from langchain_prompt_optimization.stores.text import storable_ops
+
 if TYPE_CHECKING:
     from langgraph.store.base import Item, Op, Result, SearchItem
 
@@ -166,8 +168,13 @@ def call(request: Call[R]) -> Generator[Call[R], R, R]:
 
 
 def batch(ops: Sequence[Op]) -> Generator[StoreBatch, list[Result], list[Result]]:
-    """One store round trip; receives one result per op."""
-    return (yield StoreBatch(ops))
+    """One store round trip; receives one result per op.
+
+    Every write and read goes through here, so the storable-text rule (`stores/text.py`:
+    NUL and lone surrogates become U+FFFD in namespaces, keys and values) holds for every
+    record on every backend, and a key is read as it was written.
+    """
+    return (yield StoreBatch(storable_ops(ops)))
 
 
 def sleep(seconds: float) -> Generator[Sleep, None, None]:

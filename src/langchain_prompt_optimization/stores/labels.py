@@ -16,10 +16,12 @@ Layout under `prefix` (default `("prompt_optimization",)`), `<user>` an encoded 
 (*prefix, <owner>, "examples")             key <example id>   -> Example
 ```
 
-User ids and prompt names are arbitrary strings; labels escape `%`, `.` and control characters
-as `%XX`, so the encoding is reversible and two ids never share a label. Labels that start
-with `%%` are reserved for the package. A trajectory id carries the digest of its user label,
-so feedback given with the id alone finds its namespace.
+User ids and prompt names are arbitrary strings (any Unicode, NUL and lone surrogates
+included); labels escape `%`, `.` and control characters as `%XX` and surrogates as `%uXXXX`,
+so the encoding is reversible and two ids never share a label. The label, not the stored
+`user_id` field (written under the storable-text rule of `stores/text.py`), is the exact id.
+Labels that start with `%%` are reserved for the package. A trajectory id carries the digest
+of its user label, so feedback given with the id alone finds its namespace.
 """
 
 from __future__ import annotations
@@ -60,17 +62,27 @@ CONFIG_KEY = "prompts"
 _USERS = "%%users"
 _CONFIG = "%%config"
 _PENDING = "%%pending"
-_ESCAPE = re.compile(r"[%.\x00-\x1f\x7f]")
+_ESCAPE = re.compile("[%.\x00-\x1f\x7f\ud800-\udfff]")
+_ESCAPED = re.compile(r"%(?:u([0-9A-F]{4})|([0-9A-F]{2}))")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"%u{code:04X}" if code > 0xFF else f"%{code:02X}"
 
 
 def encode_label(value: str) -> str:
-    """Encode an arbitrary non-empty string as a BaseStore namespace label (reversible)."""
-    return _ESCAPE.sub(lambda m: f"%{ord(m.group()):02X}", value)
+    """Encode an arbitrary non-empty string as a BaseStore namespace label (reversible).
+
+    `%`, `.` and control characters become `%XX`; surrogate code points (a lone one, or the
+    halves of a pair, which no backend's UTF-8 encoder accepts) become `%uXXXX`.
+    """
+    return _ESCAPE.sub(_escape, value)
 
 
 def decode_label(label: str) -> str:
     """Inverse of `encode_label`."""
-    return re.sub(r"%([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), label)
+    return _ESCAPED.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), label)
 
 
 def version_key(version: int) -> str:
@@ -101,11 +113,6 @@ class UserRef:
         if not user_id:
             msg = "user_id must not be empty (use None for the default namespace)"
             raise ValueError(msg)
-        try:
-            user_id.encode("utf-8")
-        except UnicodeEncodeError:
-            msg = f"user_id {user_id!r} is not valid Unicode text (lone surrogate)"
-            raise ValueError(msg) from None
         return cls(user_id, encode_label(user_id))
 
     @classmethod

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import sqlite3
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     from langgraph.store.base import BaseStore
 
-__all__ = ["aopen_store", "default_store_uri", "mask_uri", "open_store"]
+__all__ = ["aopen_store", "default_store_uri", "mask_uri", "open_store", "shared_store"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,31 @@ def default_store_uri() -> str:
         return env
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return "sqlite:///" + str(base / "langchain-prompt-optimization" / "store.db")
+
+
+_shared: dict[str, BaseStore] = {}
+_shared_locks: dict[str, threading.Lock] = {}
+_shared_guard = threading.Lock()
+
+
+def shared_store(uri: str) -> BaseStore:
+    """The store at `uri` opened once per process and shared (the embedded default store
+    of middleware built without one): concurrent first callers wait for one `open_store`.
+
+    Raises:
+        ValueError: As `open_store` (a failed open is tried again by the next caller).
+    """
+    store = _shared.get(uri)
+    if store is not None:
+        return store
+    with _shared_guard:
+        lock = _shared_locks.setdefault(uri, threading.Lock())
+    with lock:
+        store = _shared.get(uri)
+        if store is None:
+            store = open_store(uri)
+            _shared[uri] = store
+        return store
 
 
 def mask_uri(uri: str) -> str:

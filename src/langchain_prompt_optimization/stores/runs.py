@@ -113,7 +113,8 @@ class Runs(Directory, LeaseJobs, FeedbackQueue):
         """The ops of a run's ONE write batch: its trajectory and what else the run learned.
 
         The same batch carries the thread pointer, the user's registration and the prompt
-        configuration when they are new, and in-band feedback on the previous run.
+        configuration when they are new, and in-band feedback on the previous run. (Every
+        string in them is made storable when the batch is sent: see `io.batch`.)
         """
         ops: list[Op] = [
             PutOp(
@@ -160,7 +161,7 @@ class Runs(Directory, LeaseJobs, FeedbackQueue):
         (user_item,) = yield from batch([GetOp(self._users_ns(), match.group(1))])
         if not isinstance(user_item, Item):
             raise TrajectoryNotFoundError(trajectory_id, "no user namespace for this id")
-        user = UserRef(user_item.value.get("user_id"), user_item.value["label"])
+        user = UserRef.from_label(user_item.value["label"])
         (item,) = yield from batch([GetOp(self._trajectory_ns(user), trajectory_id)])
         if not isinstance(item, Item):
             raise TrajectoryNotFoundError(trajectory_id, "no such trajectory in the store")

@@ -1,0 +1,84 @@
+"""The storable-text rule: NUL and lone surrogates become U+FFFD before a record is written."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from langgraph.store.base import GetOp, PutOp
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from langgraph.store.base import Op
+
+__all__ = ["REPLACEMENT", "storable", "storable_ops", "storable_text"]
+
+REPLACEMENT = "\ufffd"
+"""What a character no backend can store is replaced by (U+FFFD REPLACEMENT CHARACTER)."""
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(text: str) -> str:
+    """`text` with NUL and lone surrogates replaced by U+FFFD (a well-formed surrogate pair
+    becomes the character it encodes). Unchanged, and not copied, when there is none.
+
+    PostgreSQL refuses NUL in `text` and `jsonb`; SQLite's and psycopg's UTF-8 encoders refuse
+    surrogates. One rule on every backend keeps a record the same wherever it is stored.
+    """
+    if _UNSTORABLE.search(text) is None:
+        return text
+    text = text.replace("\x00", REPLACEMENT)
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def storable(value: Any) -> Any:
+    """A copy of a JSON-like value with `storable_text` applied to every string in it (dict
+    keys too). Iterative, so any nesting depth works, and linear in the value's size. Tuples
+    become lists (their JSON form); values that are not strings, dicts, lists or tuples are
+    kept as they are."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if not isinstance(value, dict | list | tuple):
+        return value
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]
+    while stack:
+        item, parent, slot = stack.pop()
+        if isinstance(item, str):
+            parent[slot] = storable_text(item)
+        elif isinstance(item, dict):
+            copy: dict[Any, Any] = {}
+            parent[slot] = copy
+            for key, child in item.items():
+                key = storable_text(key) if isinstance(key, str) else key
+                copy[key] = None
+                stack.append((child, copy, key))
+        elif isinstance(item, list | tuple):
+            items: list[Any] = [None] * len(item)
+            parent[slot] = items
+            stack.extend((child, items, index) for index, child in enumerate(item))
+        else:
+            parent[slot] = item
+    return root[0]
+
+
+def storable_ops(ops: Sequence[Op]) -> list[Op]:
+    """`ops` with the rule applied to every put's namespace labels, key and value, and to
+    every get's namespace labels and key (so a key is read back as it was written)."""
+    out: list[Op] = []
+    for op in ops:
+        if isinstance(op, PutOp):
+            op = op._replace(
+                namespace=tuple(storable_text(label) for label in op.namespace),
+                key=storable_text(op.key),
+                value=None if op.value is None else storable(op.value),
+            )
+        elif isinstance(op, GetOp):
+            op = op._replace(
+                namespace=tuple(storable_text(label) for label in op.namespace),
+                key=storable_text(op.key),
+            )
+        out.append(op)
+    return out
