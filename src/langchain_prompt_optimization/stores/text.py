@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ REPLACEMENT = "\ufffd"
 """What a character no backend can store is replaced by (U+FFFD REPLACEMENT CHARACTER)."""
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def storable_text(text: str) -> str:
@@ -42,6 +44,8 @@ def storable(value: Any) -> Any:
         return storable_text(value)
     if not isinstance(value, dict | list | tuple):
         return value
+    if _clean(value):
+        return value
     root: list[Any] = [None]
     stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]
     while stack:
@@ -62,6 +66,18 @@ def storable(value: Any) -> Any:
         else:
             parent[slot] = item
     return root[0]
+
+
+def _clean(value: Any) -> bool:
+    """Whether `value` certainly holds no NUL and no surrogate (the common case, checked at C
+    speed through its JSON text, so clean records are written as they are, not copied).
+    `json.dumps` writes NUL as the six characters `\\u0000` and keeps surrogates as they are;
+    a false alarm (text that spells `\\u0000`) only takes the copying path."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return "\\u0000" not in text and _SURROGATE.search(text) is None
 
 
 def storable_ops(ops: Sequence[Op]) -> list[Op]:
