@@ -291,7 +291,7 @@ def _feedback_text(block: str) -> str:
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             return block
         if isinstance(value, dict) and isinstance(value.get("feedback"), str):
-            return value["feedback"]
+            return str(value["feedback"])
     return block
 
 
