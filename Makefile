@@ -25,8 +25,9 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy src
 
+# Two processes (pytest-xdist); each test file stays on one worker (--dist loadfile).
 pytest: $(VENV)/.dev-installed
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 test: lint typecheck pytest
 
@@ -39,6 +40,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m benchmarks.background_latency
 	$(BIN)/python -m benchmarks.pin_at_scale
 	$(BIN)/python -m benchmarks.worker_throughput
+	$(BIN)/python -m benchmarks.scaling
 
 # Learning-quality harness. Offline (scripted models) unless OPENAI_BASE_URL is set;
 # extra flags through LEARNING_ARGS, e.g. make bench-learning LEARNING_ARGS="--rounds 6".
