@@ -298,9 +298,6 @@ def test_200kb_adversarial_input_gets_its_verdict_and_cannot_hide_an_attack(name
 
     assert verdicts(big) == verdicts(small)  # padding neither clears nor raises a finding
     assert {"ignore_rules", "reveal_secrets"} <= _categories(FIREWALL.screen_feedback(big + ATTACK))
-    assert {"ignore_rules", "reveal_secrets"} <= _categories(
-        FIREWALL.screen_trajectory(big + ATTACK)
-    )
 
 
 def test_readme_reports_the_measured_corpus_rates():
