@@ -25,9 +25,9 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy src
 
-# Two processes (pytest-xdist); each test file stays on one worker (--dist loadfile).
+# In parallel (pytest-xdist): one process per core, at most 4.
 pytest: $(VENV)/.dev-installed
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	$(BIN)/pytest -q -n auto --maxprocesses 4
 
 test: lint typecheck pytest
 
