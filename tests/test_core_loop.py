@@ -189,7 +189,7 @@ def test_background_mode_never_delays_and_drain_waits(store):
     release = threading.Event()
 
     def slow_rewrite(current, text):
-        release.wait(5)
+        release.wait(60)  # give-up limit: the test releases it
         return f"{current}\n{SIGN_RULE}"
 
     h = make_harness(store, rewrite=slow_rewrite, mode="background")
@@ -198,7 +198,7 @@ def test_background_mode_never_delays_and_drain_waits(store):
     h.ask("u")
     assert h.model.requests[-1].system_prompt == BASE_PROMPT
     release.set()
-    assert h.middleware.drain(timeout=10)
+    assert h.middleware.drain(timeout=60)
     h.ask("u")
     assert h.model.requests[-1].system_prompt.endswith(SIGN_RULE)
     h.middleware.close()
@@ -208,7 +208,7 @@ async def test_background_mode_async_tasks_and_adrain(store):
     h = make_harness(store, mode="background")
     tid = (await h.aask("u"))["trajectory_id"]
     await h.middleware.aadd_feedback(tid, "Sign as John Doe.")
-    assert await h.middleware.adrain(timeout=10)
+    assert await h.middleware.adrain(timeout=60)
     await h.aask("u")
     assert h.model.requests[-1].system_prompt.endswith(SIGN_RULE)
 
@@ -311,7 +311,7 @@ def test_concurrent_optimizations_of_one_user_never_fork_versions(store):
 
     def slow(current, text):
         started.set()
-        release.wait(5)
+        release.wait(60)  # give-up limit: the test releases it
         return f"{current}\n{SIGN_RULE}"
 
     h = make_harness(store, rewrite=slow, mode="external")
@@ -320,11 +320,11 @@ def test_concurrent_optimizations_of_one_user_never_fork_versions(store):
     other.ask("v")  # a replica that has served a run knows the store
     first = threading.Thread(target=h.middleware.optimize_now, args=("u",))
     first.start()
-    assert started.wait(5)
+    assert started.wait(60)
     assert other.middleware.optimize_now("u").status == "busy"
     assert h.middleware.optimize_now("u").status == "busy"
     release.set()
-    first.join(5)
+    first.join(60)
     assert len(h.optimizer.requests) == 1
     assert other.optimizer.requests == []
     history = PromptRegistry(store).history("u")

@@ -132,7 +132,7 @@ def test_run_forever_stops_cleanly():
             pytest.fail("the running worker never optimized jane's pending feedback")
         time.sleep(0.05)
     worker.stop()
-    thread.join(5)
+    thread.join(30)
     assert not thread.is_alive()
     assert PromptRegistry(store).current("jane").text == LEARNED
 
