@@ -1,13 +1,14 @@
 """Size scaling of the text checks: firewall screening, PII redaction, candidate checks.
 
 Each check runs on adversarial inputs of a small size and of 4x that size, side by side in
-one process: rounds interleave the two sizes (alternating which goes first), each side is
-timed as the median over rounds. The ratio big / small is about 4 for a check that is
-linear in its input and about 16 for a quadratic one; the target is <= 6x (linear plus this
-machine's noise). The firewall inputs are the ones its former timing test used
-(`FIREWALL_INPUTS`, 200,000 characters at `--size 50000`); the same inputs serve
-`tests/test_firewall.py`. Run with `make bench` (or `python -m benchmarks.scaling --rounds 5`;
-`--size N` sets the small size of every check).
+one process: each round times both sizes back to back (alternating which goes first); the
+table gives the median time per call of each size and the median of the per-round ratios
+4x / small. That ratio is about 4 for a check that is linear in its input and about 16 for a
+quadratic one; the target is <= 6x (linear plus this machine's noise). The firewall inputs
+are the ones its former timing test used (`FIREWALL_INPUTS`, 200,000 characters at
+`--size 50000`); the same inputs serve `tests/test_firewall.py`. Run with `make bench` (or
+`python -m benchmarks.scaling --rounds 7`; `--size N` sets the small size of every check,
+`--checks firewall,privacy` picks checks).
 """
 
 from __future__ import annotations
@@ -114,10 +115,12 @@ CHECKS = {
 }
 
 
-def measure(call_small: Callable[[], Any], call_big: Callable[[], Any], rounds: int) -> tuple[
-    float, float
-]:  # fmt: skip
-    """Median seconds per call of each side; rounds alternate which side goes first."""
+def measure(
+    call_small: Callable[[], Any], call_big: Callable[[], Any], rounds: int
+) -> tuple[float, float, float]:
+    """Median seconds per call of each side, and the median of the per-round ratios
+    big / small (each round times both sides back to back, so a load change on the machine
+    moves both); rounds alternate which side goes first."""
     samples: tuple[list[float], list[float]] = ([], [])
     calls = (call_small, call_big)
     for call in calls:  # warm up (regex compilation, caches)
@@ -128,13 +131,15 @@ def measure(call_small: Callable[[], Any], call_big: Callable[[], Any], rounds: 
             start = time.perf_counter()
             calls[side]()
             samples[side].append(time.perf_counter() - start)
-    return statistics.median(samples[0]), statistics.median(samples[1])
+    ratios = [big / small for small, big in zip(*samples, strict=True) if small > 0]
+    ratio = statistics.median(ratios) if ratios else float("inf")
+    return statistics.median(samples[0]), statistics.median(samples[1]), ratio
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line (see `--help`)."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument(
         "--size", type=int, default=None, help="small size for every check (default: per check)"
     )
@@ -146,7 +151,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     args = parse_args(argv)
     cores, python = os.cpu_count(), platform.python_version()
     print(f"machine: {platform.machine()}, {cores} cores, Python {python}")
-    print(f"rounds={args.rounds}, sizes interleaved (order alternating), medians per call")
+    print(f"rounds={args.rounds}, sizes back to back (order alternating), medians per call")
     print(f"ratio per 4x size: linear ~ 4x, quadratic ~ 16x; target <= {TARGET:g}x\n")
     print("| check | input | small (chars) | small (ms) | 4x (ms) | 4x / small | result |")
     print("|---|---|---|---|---|---|---|")
@@ -156,8 +161,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         size = args.size or default_size
         for name, make in inputs.items():
             small, big = make(size), make(4 * size)
-            t_small, t_big = measure(timed(small), timed(big), args.rounds)
-            ratio = t_big / t_small if t_small > 0 else float("inf")
+            t_small, t_big, ratio = measure(timed(small), timed(big), args.rounds)
             row = {
                 "check": check,
                 "input": name,
