@@ -14,6 +14,7 @@ are the ones its former timing test used (`FIREWALL_INPUTS`, 200,000 characters 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import statistics
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHECKS",
     "FIREWALL_INPUTS",
+    "MIN_SAMPLE",
     "PRIVACY_INPUTS",
     "PROMPT_INPUTS",
     "TARGET",
@@ -43,6 +45,9 @@ __all__ = [
 
 TARGET = 6.0
 """Largest acceptable time ratio for 4x the input (linear = 4, quadratic = 16)."""
+
+MIN_SAMPLE = 0.02
+"""Seconds a timed sample lasts at least (short calls are repeated, the same count per side)."""
 
 # Each generator makes about `n` characters; at n=200_000 the firewall inputs are exactly
 # the texts the firewall's former `test_200kb_input_is_screened_in_under_a_second` used.
@@ -116,7 +121,10 @@ CHECKS = {
 
 
 def measure(
-    call_small: Callable[[], Any], call_big: Callable[[], Any], rounds: int
+    call_small: Callable[[], Any],
+    call_big: Callable[[], Any],
+    rounds: int,
+    min_sample: float = MIN_SAMPLE,
 ) -> tuple[float, float, float]:
     """Median seconds per call of each side, and the median of the per-round ratios
     big / small (each round times both sides back to back, so a load change on the machine
@@ -125,12 +133,17 @@ def measure(
     calls = (call_small, call_big)
     for call in calls:  # warm up (regex compilation, caches)
         call()
+    start = time.perf_counter()
+    call_small()
+    # A sample lasts at least `min_sample` seconds: one call of a few microseconds is noise.
+    repeat = max(1, math.ceil(min_sample / max(time.perf_counter() - start, 1e-9)))
     for number in range(rounds):
         order = (1, 0) if number % 2 else (0, 1)
         for side in order:
             start = time.perf_counter()
-            calls[side]()
-            samples[side].append(time.perf_counter() - start)
+            for _ in range(repeat):
+                calls[side]()
+            samples[side].append((time.perf_counter() - start) / repeat)
     ratios = [big / small for small, big in zip(*samples, strict=True) if small > 0]
     ratio = statistics.median(ratios) if ratios else float("inf")
     return statistics.median(samples[0]), statistics.median(samples[1]), ratio
@@ -144,6 +157,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--size", type=int, default=None, help="small size for every check (default: per check)"
     )
     parser.add_argument("--checks", default=",".join(CHECKS), help="comma-separated")
+    parser.add_argument(
+        "--min-sample", type=float, default=MIN_SAMPLE, help="seconds a sample lasts at least"
+    )
     return parser.parse_args(argv)
 
 
@@ -161,7 +177,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         size = args.size or default_size
         for name, make in inputs.items():
             small, big = make(size), make(4 * size)
-            t_small, t_big, ratio = measure(timed(small), timed(big), args.rounds)
+            t_small, t_big, ratio = measure(timed(small), timed(big), args.rounds, args.min_sample)
             row = {
                 "check": check,
                 "input": name,
