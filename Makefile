@@ -25,8 +25,9 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy src
 
+# In parallel (pytest-xdist): one process per core, at most 4.
 pytest: $(VENV)/.dev-installed
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --maxprocesses 4
 
 test: lint typecheck pytest
 
@@ -41,6 +42,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m benchmarks.worker_throughput
 	$(BIN)/python -m benchmarks.cli_startup
 	$(BIN)/python -m benchmarks.hostile_inputs
+	$(BIN)/python -m benchmarks.scaling
 
 # Learning-quality harness. Offline (scripted models) unless OPENAI_BASE_URL is set;
 # extra flags through LEARNING_ARGS, e.g. make bench-learning LEARNING_ARGS="--rounds 6".

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
@@ -191,7 +189,7 @@ def test_background_mode_never_delays_and_drain_waits(store):
     release = threading.Event()
 
     def slow_rewrite(current, text):
-        release.wait(5)
+        release.wait(60)  # give-up limit: the test releases it
         return f"{current}\n{SIGN_RULE}"
 
     h = make_harness(store, rewrite=slow_rewrite, mode="background")
@@ -200,7 +198,7 @@ def test_background_mode_never_delays_and_drain_waits(store):
     h.ask("u")
     assert h.model.requests[-1].system_prompt == BASE_PROMPT
     release.set()
-    assert h.middleware.drain(timeout=10)
+    assert h.middleware.drain(timeout=60)
     h.ask("u")
     assert h.model.requests[-1].system_prompt.endswith(SIGN_RULE)
     h.middleware.close()
@@ -210,7 +208,7 @@ async def test_background_mode_async_tasks_and_adrain(store):
     h = make_harness(store, mode="background")
     tid = (await h.aask("u"))["trajectory_id"]
     await h.middleware.aadd_feedback(tid, "Sign as John Doe.")
-    assert await h.middleware.adrain(timeout=10)
+    assert await h.middleware.adrain(timeout=60)
     await h.aask("u")
     assert h.model.requests[-1].system_prompt.endswith(SIGN_RULE)
 
@@ -313,7 +311,7 @@ def test_concurrent_optimizations_of_one_user_never_fork_versions(store):
 
     def slow(current, text):
         started.set()
-        release.wait(5)
+        release.wait(60)  # give-up limit: the test releases it
         return f"{current}\n{SIGN_RULE}"
 
     h = make_harness(store, rewrite=slow, mode="external")
@@ -322,11 +320,11 @@ def test_concurrent_optimizations_of_one_user_never_fork_versions(store):
     other.ask("v")  # a replica that has served a run knows the store
     first = threading.Thread(target=h.middleware.optimize_now, args=("u",))
     first.start()
-    assert started.wait(5)
+    assert started.wait(60)
     assert other.middleware.optimize_now("u").status == "busy"
     assert h.middleware.optimize_now("u").status == "busy"
     release.set()
-    first.join(5)
+    first.join(60)
     assert len(h.optimizer.requests) == 1
     assert other.optimizer.requests == []
     history = PromptRegistry(store).history("u")
@@ -335,10 +333,15 @@ def test_concurrent_optimizations_of_one_user_never_fork_versions(store):
 
 
 def test_two_optimizers_reading_the_lease_at_once_do_not_both_win(store):
-    """Both read the lease before either writes it: only one may optimize."""
+    """Both read the lease before either writes it: only one may commit a version.
+
+    On a store without an atomic lease (InMemoryStore here) both may call the optimizer;
+    the loser finds at commit time that it lost the lease and reports `busy`. SQLite and
+    PostgreSQL take the lease in one statement, so there the race cannot start."""
     import threading
 
     from langgraph.store.base import GetOp
+    from langgraph.store.memory import InMemoryStore
 
     from langchain_prompt_optimization.testing import InstrumentedStore
 
@@ -352,14 +355,16 @@ def test_two_optimizers_reading_the_lease_at_once_do_not_both_win(store):
             if reads_lease and me.name.startswith("racer") and not getattr(me, "paused", False):
                 me.paused = True  # type: ignore[attr-defined]
                 result = self.inner.batch(ops)
-                with contextlib.suppress(threading.BrokenBarrierError):
-                    barrier.wait(timeout=1)
+                barrier.wait(timeout=60)  # both racers have read the lease
                 return result
             return self.inner.batch(ops)
 
-    shared = PausingStore(store)
+    # One store object per racer, as two app replicas have: this process's in-memory claim
+    # (per store object) lets both through to the store lease, where the race is.
     racers = [
-        make_harness(shared, mode="external", rewrite=lambda cur, text, t=tag: f"{cur}\n{t}")
+        make_harness(
+            PausingStore(store), mode="external", rewrite=lambda cur, text, t=tag: f"{cur}\n{t}"
+        )
         for tag in ("RULE A", "RULE B")
     ]
     racers[0].middleware.add_feedback(racers[0].ask("u")["trajectory_id"], "x")
@@ -375,11 +380,20 @@ def test_two_optimizers_reading_the_lease_at_once_do_not_both_win(store):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(10)
-    assert sorted(o.status for o in outcomes.values()) == ["busy", "optimized"]
-    assert sum(len(r.optimizer.requests) for r in racers) == 1
+        thread.join(60)
+    # The loser is either turned away (`busy`) or, if it got the lease once the winner was
+    # done, finds the feedback consumed (`no_feedback`).
+    assert sorted(o.status for o in outcomes.values()) in (
+        ["busy", "optimized"],
+        ["no_feedback", "optimized"],
+    )
+    if isinstance(store, InMemoryStore):  # the race happened: both read, then both went on
+        assert all(getattr(t, "paused", False) for t in threads)
+        assert not barrier.broken
     history = PromptRegistry(store).history("u")
     assert [v.version for v in history] == [2, 1]
+    (winner,) = [i for i, o in outcomes.items() if o.status == "optimized"]
+    assert history[0].text.endswith(("RULE A", "RULE B")[winner])
 
 
 def test_outcome_reports_optimizer_usage_even_when_no_prompt_changed():

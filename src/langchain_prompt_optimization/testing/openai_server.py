@@ -146,7 +146,9 @@ class LoopbackOpenAIServer:
                 self.wfile.write(b"data: [DONE]\n\n")
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(  # stop() waits up to one poll interval
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:
