@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -165,3 +166,58 @@ def test_every_relative_link_in_readme_and_docs_resolves():
                 assert anchor in _anchors(path), f"{page.name} links to missing anchor {link}"
             checked += 1
     assert checked > 30
+
+
+# The two extra feedback items the README's terminal samples come from (its text says so).
+_MORE_FEEDBACK = """
+for text, score in [
+    ("Close every email with 'Best regards'.", 0.5),
+    ("Always add a P.S. with a joke.", 0.0),
+]:
+    run = agent.invoke(ask, context=jane)
+    middleware.add_feedback(run["trajectory_id"], text, score=score)
+"""
+
+
+def _terminal_samples() -> list[tuple[str, str]]:
+    """`(command, output)` of every `$ promptopt ...` sample in the README's text blocks."""
+    samples, blocks, current = [], [], None
+    for line in README.read_text().splitlines(keepends=True):
+        if line.startswith("```"):
+            if current is None:
+                current = [] if line.strip() == "```" else ["<other>"]
+            else:
+                if current[:1] != ["<other>"]:
+                    blocks.append("".join(current))
+                current = None
+        elif current is not None:
+            current.append(line)
+    for block in blocks:
+        for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
+            command, _, output = chunk.partition("\n")
+            samples.append((command, output.rstrip("\n")))
+    return samples
+
+
+def test_terminal_samples_are_real_output(tmp_path):
+    """The README's `promptopt` samples are what the CLI prints, today, on the store the
+    quickstart leaves (plus the two feedback items the text mentions), at 110 columns."""
+    _run_script(_quickstart() + _MORE_FEEDBACK, tmp_path)
+    samples = _terminal_samples()
+    assert [c.split()[3] for c, _ in samples] == ["diff", "rollback", "history"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    env.update(PYTHONPATH=str(ROOT / "src"), COLUMNS="110")
+    for command, expected in samples:
+        args = shlex.split(command)
+        assert args[0] == "promptopt"
+        done = subprocess.run(
+            [sys.executable, "-m", "langchain_prompt_optimization.review.cli", *args[1:]],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        printed = "\n".join(line.rstrip() for line in done.stdout.rstrip("\n").splitlines())
+        assert printed == expected, f"README sample of `{command}` is stale:\n{printed}"
