@@ -243,3 +243,26 @@ def test_long_runs_are_clipped_before_redaction_and_screening(monkeypatch):
     assert 0 < seen["redact"] <= budget + payload.CLIP_MARGIN + 100
     assert sent, "the optimizer was not called"
     assert "ann@corp.example" not in "".join(sent)
+
+
+def test_kept_lines_and_locked_checks_match_the_plain_definition():
+    """The linear kept-lines count and locked-section check give what the plain definitions
+    give (a line is kept when its first 24 characters occur in the candidate; a locked
+    section is kept when it occurs verbatim), on random prompts and candidates."""
+    from langchain_prompt_optimization.optimizer.checks import (
+        _broken_locked_sections,
+        _kept_chars,
+    )
+
+    rng = random.Random(7)
+    words = ["sign", "as", "John", "<locked>", "</locked>", "x", "never", "send", "\n", " "]
+    for _ in range(2_000):
+        current = "".join(rng.choice(words) for _ in range(rng.randint(0, 40)))
+        candidate = "".join(rng.choice(words) for _ in range(rng.randint(0, 40)))
+        if rng.random() < 0.5:
+            candidate = current[: rng.randint(0, len(current))] + candidate
+        lines = [line.strip() for line in current.splitlines() if line.strip()]
+        naive = sum(len(line) for line in lines if line[:24] in candidate)
+        assert _kept_chars(lines, candidate) == naive
+        plain = [s for s in locked_sections(current) if s not in candidate]
+        assert _broken_locked_sections(current, candidate) == plain

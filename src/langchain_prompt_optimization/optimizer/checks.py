@@ -115,6 +115,46 @@ def locked_sections(text: str) -> list[str]:
     return sections
 
 
+_OPENING = 24
+"""How many opening characters of a line must still be in a candidate for the line to count
+as kept."""
+
+
+def _kept_chars(lines: Sequence[str], candidate: str) -> int:
+    """Characters of `lines` kept in `candidate`: a line is kept when its first `_OPENING`
+    characters occur anywhere in it. Linear: a line found whole among the candidate's lines
+    costs a set look-up; any other is looked up among the candidate's windows of its opening's
+    length (one set per distinct length, at most `_OPENING` of them), never by scanning the
+    candidate once per line."""
+    whole = {line.strip() for line in candidate.splitlines()}
+    windows: dict[int, set[str]] = {}
+    kept = 0
+    for line in lines:
+        head = line[:_OPENING]
+        if line in whole:
+            kept += len(line)
+            continue
+        found = windows.get(len(head))
+        if found is None:
+            size = len(head)
+            found = {candidate[i : i + size] for i in range(len(candidate) - size + 1)}
+            windows[size] = found
+        if head in found:
+            kept += len(line)
+    return kept
+
+
+def _broken_locked_sections(current: str, candidate: str) -> list[str]:
+    """The locked sections of `current` that `candidate` does not contain verbatim.
+
+    Linear: the candidate's own sections are found in one pass and compared as a set; only
+    a section missing from that set (the candidate's tags do not pair up the same way) is
+    searched for in the whole candidate.
+    """
+    ours = set(locked_sections(candidate))
+    return [s for s in locked_sections(current) if s not in ours and s not in candidate]
+
+
 def template_variables(text: str) -> set[str]:
     """The `{name}` template variables of a prompt (doubled braces are literal text)."""
     return set(_VARIABLE.findall(text))
@@ -173,24 +213,26 @@ def check_candidate(
     if dropped:
         names = ", ".join("{" + name + "}" for name in sorted(dropped))
         return f"candidate drops template variable(s) {names}"
-    broken = [section for section in locked_sections(current) if section not in candidate]
+    if policy is not None:
+        # Size first: it bounds what the remaining checks read.
+        if len(candidate) > policy.max_prompt_chars:
+            cap = policy.max_prompt_chars
+            return f"candidate is {len(candidate)} characters, over max_prompt_chars={cap}"
+        growth = len(candidate) - len(current)
+        if growth > policy.max_growth_chars:
+            cap = policy.max_growth_chars
+            return f"candidate grows by {growth} characters, over max_growth_chars={cap}"
+    broken = _broken_locked_sections(current, candidate)
     if broken:
         return f"candidate changes or drops {len(broken)} locked section(s): {broken[0][:60]!r}"
     if policy is None:
         return None
-    if len(candidate) > policy.max_prompt_chars:
-        cap = policy.max_prompt_chars
-        return f"candidate is {len(candidate)} characters, over max_prompt_chars={cap}"
-    growth = len(candidate) - len(current)
-    if growth > policy.max_growth_chars:
-        cap = policy.max_growth_chars
-        return f"candidate grows by {growth} characters, over max_growth_chars={cap}"
     lines = [line.strip() for line in current.splitlines() if line.strip()]
     if lines and not any(_REMOVAL.search(text) for text in feedback):
         # A line counts as kept when it, or its opening words, are still in the candidate
-        # (so edits count as kept); linear time, whatever the prompt's size.
+        # (so edits count as kept).
         total = sum(len(line) for line in lines)
-        kept = sum(len(line) for line in lines if line[:24] in candidate) / total
+        kept = _kept_chars(lines, candidate) / total
         if 1 - kept > policy.max_dropped_fraction:
             return (
                 f"candidate keeps only {kept:.0%} of the current prompt and the feedback did "
