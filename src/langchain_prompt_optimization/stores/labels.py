@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACTIVE_KEY",
     "CONFIG_KEY",
+    "DEFAULT_LABEL",
     "DEFAULT_PREFIX",
     "GLOBAL_LABEL",
     "SCORES_KEY",
