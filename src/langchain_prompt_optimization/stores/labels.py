@@ -18,8 +18,9 @@ Layout under `prefix` (default `("prompt_optimization",)`), `<user>` an encoded 
 
 User ids and prompt names are arbitrary strings; labels escape `%`, `.` and control characters
 as `%XX`, so the encoding is reversible and two ids never share a label. Labels that start
-with `%%` are reserved for the package. A trajectory id carries the digest of its user label,
-so feedback given with the id alone finds its namespace.
+with `%%` are reserved for the package. A trajectory id carries the digest of its user label
+(and, until the user is registered, the label itself), so feedback given with the id alone
+finds its namespace.
 """
 
 from __future__ import annotations

@@ -536,7 +536,8 @@ class FeedbackItem:
     """Feedback on one trajectory.
 
     Attributes:
-        id: Feedback id.
+        id: Feedback id and record key: the caller's `feedback_id` (idempotency key), a
+            fresh id, or for in-band feedback one derived from the run and the content.
         trajectory_id: The run the feedback is about.
         feedback: Free text, or a dict (langmem's `AnnotatedTrajectory` feedback shape).
         score: Optional numeric score.
