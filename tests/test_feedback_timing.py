@@ -142,7 +142,7 @@ def test_ids_that_were_never_issued_or_are_malformed_still_raise(store):
     real = h.ask("u")["trajectory_id"]
     digest = real.split("-")[0]
     long_ago = datetime.now(UTC) - timedelta(days=2)
-    stale = f"{digest}-{int(long_ago.timestamp() * 1000):012x}{'0' * 20}"
+    stale = f"{digest}-{'0' * 20}{int(long_ago.timestamp() * 1000):012x}"
     future = f"{digest}-{'f' * 32}"
     other = UserRef.of("mallory").digest
     wrong_user = f"{other}-{real.split('-')[1]}-dQ"  # label "u" with mallory's digest

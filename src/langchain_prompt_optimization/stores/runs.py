@@ -55,10 +55,10 @@ _CLOCK_SKEW = timedelta(minutes=10)
 
 
 def _issued_at(run_part: str) -> datetime | None:
-    """When a run id was issued (its first 12 hex digits are milliseconds since the epoch);
+    """When a run id was issued (its last 12 hex digits are milliseconds since the epoch);
     `None` if they are not a plausible time (ids minted before ids carried one)."""
     try:
-        return datetime.fromtimestamp(int(run_part[:12], 16) / 1000, tz=UTC)
+        return datetime.fromtimestamp(int(run_part[-12:], 16) / 1000, tz=UTC)
     except (ValueError, OverflowError, OSError):
         return None
 
@@ -109,15 +109,15 @@ class Runs(Directory, LeaseJobs, FeedbackQueue):
 
     @staticmethod
     def new_trajectory_id(user: UserRef, *, carry_user: bool = False) -> str:
-        """Mint a trajectory id: `<user digest>-<run>`, where `<run>` is 12 hex digits of
-        the issue time (ms) and 20 random ones.
+        """Mint a trajectory id: `<user digest>-<run>`, where `<run>` is 20 random hex digits
+        then 12 of the issue time (ms); random first, so short prefixes stay unique.
 
         With `carry_user` (the user is not in the users directory yet, or that is unknown),
         the id ends with `-<the user label, base64url>`, so feedback given with the id alone
         finds the user's namespace before the run's capture (which registers the user) lands.
         """
         millis = int(datetime.now(UTC).timestamp() * 1000)
-        tid = f"{user.digest}-{millis:012x}{secrets.token_hex(10)}"
+        tid = f"{user.digest}-{secrets.token_hex(10)}{millis:012x}"
         if carry_user:
             label = base64.urlsafe_b64encode(user.label.encode("utf-8")).decode("ascii")
             tid = f"{tid}-{label.rstrip('=')}"
