@@ -6,7 +6,7 @@ import base64
 import binascii
 import logging
 import re
-import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -117,7 +117,7 @@ class Runs(Directory, LeaseJobs, FeedbackQueue):
         finds the user's namespace before the run's capture (which registers the user) lands.
         """
         millis = int(datetime.now(UTC).timestamp() * 1000)
-        tid = f"{user.digest}-{secrets.token_hex(10)}{millis:012x}"
+        tid = f"{user.digest}-{uuid.uuid4().hex[:20]}{millis:012x}"
         if carry_user:
             label = base64.urlsafe_b64encode(user.label.encode("utf-8")).decode("ascii")
             tid = f"{tid}-{label.rstrip('=')}"
