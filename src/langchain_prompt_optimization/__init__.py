@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from langchain_prompt_optimization.errors import (
+        FeedbackOutcomeUnknownError,
         InvalidTransitionError,
         NamespaceBusyError,
         PromptOptimizationError,
@@ -53,6 +54,7 @@ __all__ = [
     "EvaluationGate",
     "FeedbackFirewall",
     "FeedbackItem",
+    "FeedbackOutcomeUnknownError",
     "InvalidTransitionError",
     "Monitor",
     "NamespaceBusyError",
@@ -95,6 +97,7 @@ _EXPORTS: dict[str, str] = {
     "EvaluationGate": "langchain_prompt_optimization.optimizer.gate",
     "FeedbackFirewall": "langchain_prompt_optimization.optimizer.firewall",
     "FeedbackItem": _RECORDS,
+    "FeedbackOutcomeUnknownError": _ERRORS,
     "InvalidTransitionError": _ERRORS,
     "Monitor": "langchain_prompt_optimization.optimizer.monitor",
     "NamespaceBusyError": _ERRORS,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "FeedbackOutcomeUnknownError",
     "InvalidTransitionError",
     "NamespaceBusyError",
     "PromptOptimizationError",
@@ -29,6 +30,21 @@ class TrajectoryNotFoundError(PromptOptimizationError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class FeedbackOutcomeUnknownError(PromptOptimizationError, RuntimeError):
+    """The feedback write failed midway: it may or may not be stored.
+
+    Retrying `add_feedback` with the same `feedback_id` is safe: the record's key is that
+    id, so it is stored once whatever happened to the first attempt.
+    """
+
+    def __init__(self, feedback_id: str, cause: BaseException) -> None:
+        self.feedback_id = feedback_id
+        super().__init__(
+            f"feedback {feedback_id!r} may or may not be stored ({type(cause).__name__}: "
+            f"{cause}); retrying with feedback_id={feedback_id!r} is safe"
+        )
 
 
 class UnknownUserError(PromptOptimizationError, KeyError):

@@ -243,7 +243,9 @@ class Pinner:
         if feedback is not None:
             meta["feedback"] = {"target": target, "value": feedback, "versions": target_versions}
         return {
-            "trajectory_id": self._layout.new_trajectory_id(user),
+            "trajectory_id": self._layout.new_trajectory_id(
+                user, carry_user=meta.get("registered") is not True
+            ),
             "prompt_versions": current.versions,
             PINNED: current.texts,
             META: meta,

@@ -63,7 +63,7 @@ from langchain_prompt_optimization.stores import (
 )
 from langchain_prompt_optimization.stores.io import supports_ttl
 from langchain_prompt_optimization.stores.open import shared_store
-from langchain_prompt_optimization.stores.records import content_hash
+from langchain_prompt_optimization.stores.records import check_feedback_id, content_hash
 from langchain_prompt_optimization.stores.settings import StorageSettings
 
 if TYPE_CHECKING:
@@ -741,10 +741,13 @@ class PromptOptimizationMiddleware(
     # -- feedback and optimization API ---------------------------------------------------------
 
     def _feedback_job(
-        self, trajectory_id: str, feedback: object, score: object
-    ) -> Job[tuple[UserRef, FeedbackItem, int]]:
+        self, trajectory_id: str, feedback: object, score: object, feedback_id: object
+    ) -> Job[tuple[UserRef, FeedbackItem]]:
+        """Validate, find the run's user, and store the item once: the write is the last
+        step, so once the feedback is stored this job cannot raise."""
         value, checked_score = validate_feedback(feedback, score)
-        user, run = yield from self._layout.resolve_trajectory(trajectory_id)
+        key = check_feedback_id(feedback_id) if feedback_id is not None else None
+        user, run = yield from self._layout.resolve_run(trajectory_id)
         owner = self._owner(user)
         item = FeedbackItem.new(
             trajectory_id,
@@ -753,15 +756,27 @@ class PromptOptimizationMiddleware(
             source="api",
             user_id=user.user_id,
             user_label=user.label,
-            prompt_versions=run.prompt_versions,
+            prompt_versions=run.prompt_versions if run is not None else None,
+            feedback_id=key,
         )
-        pending = yield from self._layout.add_feedback(
+        keep = self._storage.retention.trajectory_ttl_minutes is not None
+        yield from self._layout.put_feedback_once(
             owner,
             item,
             mark_pending=self.mode == "external",
-            keep_run=run if self._storage.retention.trajectory_ttl_minutes is not None else None,
+            keep_run=run if keep else None,
+            check_existing=key is not None,
         )
-        return owner, item, pending
+        return owner, item
+
+    def _trigger_failed(self, item: FeedbackItem, exc: Exception) -> None:
+        logger.warning(
+            "feedback %r is stored; checking the optimization trigger failed (%s: %s), "
+            "it is checked again with the next feedback or by a worker",
+            item.id,
+            type(exc).__name__,
+            exc,
+        )
 
     def add_feedback(
         self,
@@ -769,6 +784,7 @@ class PromptOptimizationMiddleware(
         feedback: FeedbackValue,
         *,
         score: float | None = None,
+        feedback_id: str | None = None,
     ) -> str:
         """Record feedback on a run; optimize the user's prompts when the trigger fires.
 
@@ -776,30 +792,53 @@ class PromptOptimizationMiddleware(
         `background` mode it starts in a thread; in `external` mode workers pick it up.
         Optimization failures are recorded on the prompt history, never raised here.
 
+        Any id a run returned is accepted, whether or not the run's capture has landed yet
+        (late, buffered during an outage, or written by another process): the feedback is
+        stored and the run is joined to it when it lands. Once the feedback is stored this
+        returns its id; nothing after the write raises.
+
         Args:
             trajectory_id: `result["trajectory_id"]` of the run; the id alone is enough,
                 from any process sharing the store.
             feedback: Free text, or a dict in langmem's feedback shape.
             score: Optional numeric score.
+            feedback_id: An idempotency key chosen by the caller (non-empty, at most 128
+                characters, no control characters): the record's key. A retry with the same
+                key never stores a second copy and returns the same id. Without it a fresh
+                id is used, so identical feedback given twice is stored twice.
 
         Returns:
-            The feedback id.
+            The feedback id (`feedback_id` when given).
 
         Raises:
-            TrajectoryNotFoundError: (a `KeyError`) if no such trajectory is stored.
-            TypeError: If feedback or score has the wrong type.
-            ValueError: If feedback is empty or the score is not finite.
+            TrajectoryNotFoundError: (a `KeyError`) if the id is malformed, names no known
+                user, or names a run that is not stored and was issued too long ago to be
+                still landing (see `LANDING_WINDOW`). Nothing is stored.
+            FeedbackOutcomeUnknownError: If the store failed during the write: the feedback
+                may or may not be stored; retrying with the same `feedback_id` (the error's
+                `feedback_id`) is safe.
+            TypeError: If feedback, score or feedback_id has the wrong type.
+            ValueError: If feedback is empty, the score is not finite, `feedback_id` is
+                invalid or already used by feedback on another run.
             RuntimeError: If the middleware has no store yet (see `store=`).
+
+        Any other error (the store failing before the write) means nothing was stored.
 
         Example:
             ```python
             mw.add_feedback(result["trajectory_id"], "Always sign emails as John Doe.")
+            mw.add_feedback(tid, "Too long.", score=0.2, feedback_id="ticket-4711")
             ```
         """
         store = self._api_store()
-        user, item, pending = drive(self._feedback_job(trajectory_id, feedback, score), store)
-        if self._engine.triggered(pending):
-            self._engine.schedule(store, user, self._model, self._current_specs())
+        job = self._feedback_job(trajectory_id, feedback, score, feedback_id)
+        owner, item = drive(job, store)
+        try:
+            pending = drive(self._layout.new_pending_count(owner), store)
+            if self._engine.triggered(pending):
+                self._engine.schedule(store, owner, self._model, self._current_specs())
+        except Exception as exc:
+            self._trigger_failed(item, exc)
         return item.id
 
     async def aadd_feedback(
@@ -808,13 +847,18 @@ class PromptOptimizationMiddleware(
         feedback: FeedbackValue,
         *,
         score: float | None = None,
+        feedback_id: str | None = None,
     ) -> str:
         """Async twin of `add_feedback` (background work runs as an asyncio task)."""
         store = self._api_store()
-        job = self._feedback_job(trajectory_id, feedback, score)
-        user, item, pending = await adrive(job, store)
-        if self._engine.triggered(pending):
-            await self._engine.aschedule(store, user, self._model, self._current_specs())
+        job = self._feedback_job(trajectory_id, feedback, score, feedback_id)
+        owner, item = await adrive(job, store)
+        try:
+            pending = await adrive(self._layout.new_pending_count(owner), store)
+            if self._engine.triggered(pending):
+                await self._engine.aschedule(store, owner, self._model, self._current_specs())
+        except Exception as exc:
+            self._trigger_failed(item, exc)
         return item.id
 
     def optimize_now(self, user_id: str | None = None) -> OptimizationOutcome:

@@ -6,7 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from langgraph.store.base import GetOp, Item, PutOp
 
-from langchain_prompt_optimization.errors import InvalidTransitionError, UnknownFeedbackError
+from langchain_prompt_optimization.errors import (
+    FeedbackOutcomeUnknownError,
+    InvalidTransitionError,
+    UnknownFeedbackError,
+)
 from langchain_prompt_optimization.stores.io import batch, search_any
 from langchain_prompt_optimization.stores.labels import Namespaces, UserRef
 from langchain_prompt_optimization.stores.records import (
@@ -98,6 +102,53 @@ class FeedbackQueue(Namespaces):
             ops.append(PutOp(self._trajectory_ns(user), keep_run.id, keep_run.to_json()))
         yield from batch(ops)
         return (yield from self.new_pending_count(owner))
+
+    def put_feedback_once(
+        self,
+        owner: UserRef,
+        item: FeedbackItem,
+        *,
+        mark_pending: bool = False,
+        keep_run: TrajectoryRecord | None = None,
+        check_existing: bool = True,
+    ) -> Job[bool]:
+        """Store a feedback item under its id unless it is already stored; the write is the
+        job's last step, so the job never raises after the item is stored.
+
+        The batch is the one of `add_feedback` (item, pending-work mark, `keep_run`). With
+        `check_existing` (the id came from the caller, who may be retrying), the item's key
+        is read first: an item already stored for the same run is left as it is.
+
+        Returns:
+            Whether the item was written now (`False`: it was already stored).
+
+        Raises:
+            ValueError: If the id is already taken by feedback on another run or user.
+            FeedbackOutcomeUnknownError: If the write failed: it may or may not have landed.
+        """
+        ns = self._feedback_ns(owner)
+        if check_existing:
+            (found,) = yield from batch([GetOp(ns, item.id)])
+            if isinstance(found, Item):
+                same = (
+                    found.value.get("trajectory_id") == item.trajectory_id
+                    and found.value.get("user_label", "") == item.user_label
+                )
+                if not same:
+                    msg = f"feedback_id {item.id!r} is already used by feedback on another run"
+                    raise ValueError(msg)
+                return False
+        ops: list[Op] = [PutOp(ns, item.id, item.to_json())]
+        if mark_pending:
+            ops.append(self._pending_mark_op(owner))
+        if keep_run is not None:
+            user = UserRef.from_label(item.user_label) if item.user_label else owner
+            ops.append(PutOp(self._trajectory_ns(user), keep_run.id, keep_run.to_json()))
+        try:
+            yield from batch(ops)
+        except Exception as exc:
+            raise FeedbackOutcomeUnknownError(item.id, exc) from exc
+        return True
 
     def new_pending_count(self, owner: UserRef) -> Job[int]:
         """How many pending feedback items no optimization has attempted yet (the trigger)."""

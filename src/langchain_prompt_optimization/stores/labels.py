@@ -21,7 +21,8 @@ included); labels escape `%`, `.` and control characters as `%XX` and surrogates
 so the encoding is reversible and two ids never share a label. The label, not the stored
 `user_id` field (written under the storable-text rule of `stores/text.py`), is the exact id.
 Labels that start with `%%` are reserved for the package. A trajectory id carries the digest
-of its user label, so feedback given with the id alone finds its namespace.
+of its user label (and, until the user is registered, the label itself), so feedback given
+with the id alone finds its namespace.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACTIVE_KEY",
     "CONFIG_KEY",
+    "DEFAULT_LABEL",
     "DEFAULT_PREFIX",
     "GLOBAL_LABEL",
     "SCORES_KEY",

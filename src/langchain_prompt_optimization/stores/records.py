@@ -28,6 +28,7 @@ __all__ = [
     "Retention",
     "TrajectoryRecord",
     "VersionOutcome",
+    "check_feedback_id",
     "content_hash",
     "is_flagged",
     "messages_from_json",
@@ -71,6 +72,40 @@ def parse_time(value: str) -> datetime:
 def review_stamp(action: str, note: str, now: datetime) -> dict[str, Any]:
     """The `review` entry a state change leaves on a record: `{action, at, note}`."""
     return {"action": action, "at": now.isoformat(), "note": note}
+
+
+MAX_FEEDBACK_ID_CHARS = 128
+"""Longest caller-chosen `feedback_id` (it is the feedback record's store key)."""
+
+
+def check_feedback_id(value: object) -> str:
+    """A caller-chosen feedback id (an idempotency key), validated.
+
+    Raises:
+        TypeError: If it is not a str.
+        ValueError: If it is empty or blank, longer than `MAX_FEEDBACK_ID_CHARS`, or holds
+            control characters or lone surrogates (it becomes a store key on every backend).
+    """
+    if not isinstance(value, str):
+        msg = f"feedback_id must be a str, got {type(value).__name__}"
+        raise TypeError(msg)
+    if not value.strip():
+        msg = "feedback_id must be a non-empty string"
+        raise ValueError(msg)
+    if len(value) > MAX_FEEDBACK_ID_CHARS:
+        msg = f"feedback_id is {len(value)} characters; at most {MAX_FEEDBACK_ID_CHARS}"
+        raise ValueError(msg)
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F or 0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        msg = "feedback_id must not hold control characters or lone surrogates"
+        raise ValueError(msg)
+    return value
+
+
+def _inband_feedback_id(trajectory_id: str, feedback: object, score: float | None) -> str:
+    """The id of in-band feedback: derived from the run it is about and its content, so a
+    retried invoke that carries the same feedback writes the same record, never a copy."""
+    canonical = json.dumps([trajectory_id, feedback, score], sort_keys=True, default=str)
+    return "inband-" + content_hash(canonical)[:32]
 
 
 def content_hash(text: str) -> str:
@@ -501,7 +536,8 @@ class FeedbackItem:
     """Feedback on one trajectory.
 
     Attributes:
-        id: Feedback id.
+        id: Feedback id and record key: the caller's `feedback_id` (idempotency key), a
+            fresh id, or for in-band feedback one derived from the run and the content.
         trajectory_id: The run the feedback is about.
         feedback: Free text, or a dict (langmem's `AnnotatedTrajectory` feedback shape).
         score: Optional numeric score.
@@ -559,12 +595,20 @@ class FeedbackItem:
         user_id: str | None,
         user_label: str,
         prompt_versions: dict[str, int] | None = None,
+        feedback_id: str | None = None,
     ) -> FeedbackItem:
-        """A new pending item with a fresh id."""
+        """A new pending item: id `feedback_id` (the caller's idempotency key) if given, else
+        a fresh id; in-band items (`source="in_band"`) get an id derived from the run and the
+        feedback, so a retried invoke does not store a second copy."""
+        if feedback_id is None:
+            if source == "in_band":
+                feedback_id = _inband_feedback_id(trajectory_id, feedback, score)
+            else:
+                feedback_id = uuid.uuid4().hex
         return cls(
             user_id=user_id,
             user_label=user_label,
-            id=uuid.uuid4().hex,
+            id=feedback_id,
             trajectory_id=trajectory_id,
             feedback=feedback,
             score=score,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from langgraph.store.base import GetOp, Item, PutOp, SearchOp
@@ -14,7 +17,13 @@ from langchain_prompt_optimization.errors import NamespaceBusyError, TrajectoryN
 from langchain_prompt_optimization.stores.directory import Directory, config_from
 from langchain_prompt_optimization.stores.feedback_queue import FeedbackQueue
 from langchain_prompt_optimization.stores.io import batch
-from langchain_prompt_optimization.stores.labels import ACTIVE_KEY, UserRef
+from langchain_prompt_optimization.stores.labels import (
+    ACTIVE_KEY,
+    DEFAULT_LABEL,
+    UserRef,
+    decode_label,
+    encode_label,
+)
 from langchain_prompt_optimization.stores.leases import LeaseJobs
 from langchain_prompt_optimization.stores.records import ActivePrompt, TrajectoryRecord
 
@@ -34,7 +43,48 @@ __all__ = ["PinResult", "Runs"]
 
 logger = logging.getLogger(__name__)
 
-_TRAJECTORY_ID = re.compile(r"^([0-9a-f]{24})-([0-9a-f]{32})$")
+_TRAJECTORY_ID = re.compile(r"^([0-9a-f]{24})-([0-9a-f]{32})(?:-([A-Za-z0-9_-]{1,4096}))?$")
+
+LANDING_WINDOW = timedelta(days=1)
+"""How long after a run's id was issued feedback on it is accepted although the run is not
+stored (yet): its capture may be late, buffered during an outage, or written by another
+process. Past it, a missing run is an error (pruned, expired, or never recorded)."""
+
+_CLOCK_SKEW = timedelta(minutes=10)
+"""Tolerance for ids issued by a process whose clock runs ahead."""
+
+
+def _issued_at(run_part: str) -> datetime | None:
+    """When a run id was issued (its last 12 hex digits are milliseconds since the epoch);
+    `None` if they are not a plausible time (ids minted before ids carried one)."""
+    try:
+        return datetime.fromtimestamp(int(run_part[-12:], 16) / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _may_be_in_flight(run_part: str) -> bool:
+    """Whether a run with this id may have been issued recently enough to be still landing."""
+    issued = _issued_at(run_part)
+    if issued is None:
+        return False
+    now = datetime.now(UTC)
+    return now - LANDING_WINDOW <= issued <= now + _CLOCK_SKEW
+
+
+def _carried_user(digest: str, carried: str) -> UserRef | None:
+    """The user a trajectory id names in its third part, if it decodes to a label whose
+    digest is the id's first part."""
+    try:
+        label = base64.urlsafe_b64decode(carried + "=" * (-len(carried) % 4)).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    if label != DEFAULT_LABEL and (
+        not label or label.startswith("%%") or encode_label(decode_label(label)) != label
+    ):
+        return None  # not a label this package mints for a user
+    user = UserRef.from_label(label)
+    return user if user.digest == digest else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +108,20 @@ class Runs(Directory, LeaseJobs, FeedbackQueue):
     (resolve by id, load for an optimization, prune beyond retention), as `StoreLayout` jobs."""
 
     @staticmethod
-    def new_trajectory_id(user: UserRef) -> str:
-        """Mint a trajectory id that carries its namespace digest."""
-        return f"{user.digest}-{uuid.uuid4().hex}"
+    def new_trajectory_id(user: UserRef, *, carry_user: bool = False) -> str:
+        """Mint a trajectory id: `<user digest>-<run>`, where `<run>` is 20 random hex digits
+        then 12 of the issue time (ms); random first, so short prefixes stay unique.
+
+        With `carry_user` (the user is not in the users directory yet, or that is unknown),
+        the id ends with `-<the user label, base64url>`, so feedback given with the id alone
+        finds the user's namespace before the run's capture (which registers the user) lands.
+        """
+        millis = int(datetime.now(UTC).timestamp() * 1000)
+        tid = f"{user.digest}-{uuid.uuid4().hex[:20]}{millis:012x}"
+        if carry_user:
+            label = base64.urlsafe_b64encode(user.label.encode("utf-8")).decode("ascii")
+            tid = f"{tid}-{label.rstrip('=')}"
+        return tid
 
     def pin(
         self,
@@ -146,11 +207,17 @@ class Runs(Directory, LeaseJobs, FeedbackQueue):
             ops.append(self._config_op(config))
         return ops
 
-    def resolve_trajectory(self, trajectory_id: str) -> Job[tuple[UserRef, TrajectoryRecord]]:
-        """Find a trajectory from its id alone.
+    def resolve_run(self, trajectory_id: str) -> Job[tuple[UserRef, TrajectoryRecord | None]]:
+        """Find a run's user, and its record if stored, from its id alone.
+
+        The user comes from the id (ids minted for a user not yet registered carry it) or
+        from the users directory (the id's digest). A run not stored yet whose id was issued
+        within `LANDING_WINDOW` gives `(user, None)`: its capture may still land.
 
         Raises:
-            TrajectoryNotFoundError: If the id is malformed or no such trajectory is stored.
+            TypeError: If `trajectory_id` is not a str.
+            TrajectoryNotFoundError: If the id is malformed, names no known user, or names a
+                run that is not stored and cannot still be landing.
         """
         if not isinstance(trajectory_id, str):
             msg = f"trajectory_id must be a str, got {type(trajectory_id).__name__}"
@@ -158,14 +225,33 @@ class Runs(Directory, LeaseJobs, FeedbackQueue):
         match = _TRAJECTORY_ID.match(trajectory_id)
         if match is None:
             raise TrajectoryNotFoundError(trajectory_id, "not a trajectory id of this package")
-        (user_item,) = yield from batch([GetOp(self._users_ns(), match.group(1))])
-        if not isinstance(user_item, Item):
-            raise TrajectoryNotFoundError(trajectory_id, "no user namespace for this id")
-        user = UserRef.from_label(user_item.value["label"])
+        digest, run_part, carried = match.groups()
+        if carried is not None:
+            user = _carried_user(digest, carried)
+            if user is None:
+                raise TrajectoryNotFoundError(trajectory_id, "its user part does not match")
+        else:
+            (user_item,) = yield from batch([GetOp(self._users_ns(), digest)])
+            if not isinstance(user_item, Item):
+                raise TrajectoryNotFoundError(trajectory_id, "no user namespace for this id")
+            user = UserRef.from_label(user_item.value["label"])
         (item,) = yield from batch([GetOp(self._trajectory_ns(user), trajectory_id)])
-        if not isinstance(item, Item):
+        if isinstance(item, Item):
+            return user, TrajectoryRecord.from_json(item.value)
+        if not _may_be_in_flight(run_part):
             raise TrajectoryNotFoundError(trajectory_id, "no such trajectory in the store")
-        return user, TrajectoryRecord.from_json(item.value)
+        return user, None
+
+    def resolve_trajectory(self, trajectory_id: str) -> Job[tuple[UserRef, TrajectoryRecord]]:
+        """Find a stored trajectory from its id alone.
+
+        Raises:
+            TrajectoryNotFoundError: If the id is malformed or no such trajectory is stored.
+        """
+        user, run = yield from self.resolve_run(trajectory_id)
+        if run is None:
+            raise TrajectoryNotFoundError(trajectory_id, "no such trajectory in the store yet")
+        return user, run
 
     def load_trajectories(self, items: Sequence[FeedbackItem]) -> Job[dict[str, TrajectoryRecord]]:
         """Load the trajectories feedback items are about, in one batch; missing ones are
