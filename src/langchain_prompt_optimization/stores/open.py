@@ -267,11 +267,19 @@ def _open_sqlite_read_only(uri: str) -> BaseStore:
             isolation_level=None,
             timeout=30.0,
         )
-        conn.execute("PRAGMA busy_timeout=30000")
-        _check_sqlite_schema(conn, len(SqliteStore.MIGRATIONS), uri)
     except (OSError, sqlite3.Error) as exc:
         msg = f"cannot open SQLite store {uri!r} read-only: {exc}"
         raise ValueError(msg) from exc
+    try:
+        conn.execute("PRAGMA busy_timeout=30000")
+        _check_sqlite_schema(conn, len(SqliteStore.MIGRATIONS), uri)
+    except sqlite3.Error as exc:
+        conn.close()
+        msg = f"cannot open SQLite store {uri!r} read-only: {exc}"
+        raise ValueError(msg) from exc
+    except BaseException:
+        conn.close()
+        raise
     store = SqliteStore(conn)
     store.is_setup = True  # the tables exist (checked); setup would write
     return store
@@ -375,6 +383,10 @@ async def _aopen_sqlite_read_only(uri: str) -> BaseStore:
     try:
         target = await asyncio.to_thread(_read_only_sqlite_uri, path)
         conn = await aiosqlite.connect(target, uri=True, isolation_level=None, timeout=30.0)
+    except (OSError, sqlite3.Error) as exc:
+        msg = f"cannot open SQLite store {uri!r} read-only: {exc}"
+        raise ValueError(msg) from exc
+    try:
         await conn.execute("PRAGMA busy_timeout=30000")
         try:
             async with conn.execute("SELECT MAX(v) FROM store_migrations") as cursor:
@@ -388,9 +400,13 @@ async def _aopen_sqlite_read_only(uri: str) -> BaseStore:
                 "open it once with write access (any write command, or the app)"
             )
             raise ValueError(msg)
-    except (OSError, sqlite3.Error) as exc:
+    except sqlite3.Error as exc:
+        await conn.close()
         msg = f"cannot open SQLite store {uri!r} read-only: {exc}"
         raise ValueError(msg) from exc
+    except BaseException:
+        await conn.close()
+        raise
     store = AsyncSqliteStore(conn)
     store.is_setup = True  # the tables exist (checked); setup would write
     return store
