@@ -70,6 +70,7 @@ class Pinner:
         specs: The current prompt specs in code (the system prompt as last observed).
         on_base_change: `"new_lineage"` or `"carry"` (requeue the learned feedback).
         global_scope: One lineage shared by all users.
+        lease_seconds: Time-to-live of the lease taken while restarting a lineage.
     """
 
     def __init__(
@@ -81,6 +82,7 @@ class Pinner:
         specs: Callable[[], Mapping[str, PromptSpec]],
         on_base_change: Literal["new_lineage", "carry"],
         global_scope: bool,
+        lease_seconds: float = 60.0,
     ) -> None:
         self._layout = layout
         self._holder = holder
@@ -88,6 +90,7 @@ class Pinner:
         self._specs = specs
         self._on_base_change = on_base_change
         self._global_scope = global_scope
+        self._lease_seconds = lease_seconds
         self._last_pins: OrderedDict[str, Pin] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -103,7 +106,7 @@ class Pinner:
     ) -> Job[tuple[ActivePrompt, int] | None]:
         """Start a new lineage from a changed base: the pointer after, and how much feedback
         was requeued to carry over. `None` if the lease is taken right now."""
-        if not (yield from self._layout.acquire_lease(owner, self._holder, 60.0)):
+        if not (yield from self._layout.acquire_lease(owner, self._holder, self._lease_seconds)):
             return None
         requeued = 0
         try:

@@ -392,6 +392,7 @@ class PromptOptimizationMiddleware(
             specs=lambda: self._specs,
             on_base_change=on_base_change,
             global_scope=scope == "global",
+            lease_seconds=optimizer.lease_seconds,
         )
         self._writer = CaptureWriter(storage.timeout, storage.max_buffered_writes)
 

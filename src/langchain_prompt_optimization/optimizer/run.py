@@ -28,7 +28,6 @@ from langchain_prompt_optimization.optimizer.retention import consumed_feedback_
 from langchain_prompt_optimization.optimizer.rollback import auto_rollback, find_regressions
 from langchain_prompt_optimization.optimizer.selection import select_candidates
 from langchain_prompt_optimization.stores import NewVersion, Retention, UserRef
-from langchain_prompt_optimization.stores.io import call
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -389,7 +388,14 @@ def _call_optimizer(
     error = ""
     for _ in range(_attempts(run.settings)):
         try:
-            results.append((yield from call(OptimizerCall(model, run.settings, payload))))
+            optimizer = OptimizerCall(model, run.settings, payload)
+            results.append(
+                (
+                    yield from run.layout.renewing(
+                        run.owner, run.holder, run.settings.lease_seconds, optimizer
+                    )
+                )
+            )
         except NoStructuredOutputError as exc:
             error = str(exc)
             logger.warning("optimization of %r failed: %s", run.owner.user_id, error)

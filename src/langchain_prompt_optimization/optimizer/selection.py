@@ -12,9 +12,9 @@ from langchain_prompt_optimization.stores import Example
 from langchain_prompt_optimization.stores.io import call
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
-    from langchain_prompt_optimization.optimizer.gate import EvaluationGate
+    from langchain_prompt_optimization.optimizer.gate import EvaluationGate, GateResult
     from langchain_prompt_optimization.optimizer.run import RunSettings, _Loaded, _Run
     from langchain_prompt_optimization.stores import (
         FeedbackItem,
@@ -56,8 +56,18 @@ def select_candidates(
     examples = [*new_examples, *(e for e in stored if e.id not in fresh)]
     kept = {e.id for e in examples[: gate.max_examples]}
     system = loaded.config.system_prompt
+
+    def keep_lease(replay: GateCall) -> Job[GateResult]:
+        return run.layout.renewing(run.owner, run.holder, run.settings.lease_seconds, replay)
+
     candidates = yield from gated_candidates(
-        gate, run.settings, options, served.get(system), system, examples[: gate.max_examples]
+        gate,
+        run.settings,
+        options,
+        served.get(system),
+        system,
+        examples[: gate.max_examples],
+        keep_lease=keep_lease,
     )
     return Selection(
         candidates,
@@ -93,9 +103,12 @@ def gated_candidates(
     active_text: str | None,
     system: str,
     examples: list[Example],
+    *,
+    keep_lease: Callable[[GateCall], Job[GateResult]] | None = None,
 ) -> Job[list[NewVersion]]:
     """The candidate set to commit: the best-scoring of `options` on the examples, its
-    system prompt rejected if it scores below the active one (scores stored on it)."""
+    system prompt rejected if it scores below the active one (scores stored on it).
+    `keep_lease` runs the replay while renewing the optimization's lease."""
     texts = [_system_text(option, system) for option in options]
     if active_text is None or not any(texts):
         return options[0]
@@ -119,9 +132,10 @@ def gated_candidates(
         if agent[0] is None:
             msg = "no model to replay with: pass EvaluationGate(model=...) or run the agent first"
             raise ValueError(msg)
-        result = yield from call(
-            GateCall(gate, agent[0], tuple(agent[1] or ()), active_text, unique, tuple(examples))
+        replay = GateCall(
+            gate, agent[0], tuple(agent[1] or ()), active_text, unique, tuple(examples)
         )
+        result = yield from (call(replay) if keep_lease is None else keep_lease(replay))
     except Exception as exc:
         reason = f"flagged: the evaluation gate failed ({type(exc).__name__}: {exc})"
         logger.warning("evaluation gate failed: %s", reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from langchain_prompt_optimization.stores.settings import StorageSettings
 
 __all__ = [
+    "DEFAULT_LEASE_SECONDS",
     "OptimizerSettings",
     "SafetySettings",
     "check_model_name",
@@ -28,6 +30,9 @@ __all__ = [
 ]
 
 S = TypeVar("S")
+
+DEFAULT_LEASE_SECONDS = 300.0
+"""`OptimizerSettings.lease_seconds` when not given."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +55,15 @@ class OptimizerSettings:
             wait for the next one).
         max_trajectory_chars: Each trajectory is cut to its latest messages within this many
             characters before it reaches the optimizer.
+        lease_seconds: Time-to-live of the lease that makes one optimizer per lineage at a
+            time (middleware in `inline`/`background` mode and `PromptWorker` alike). It is
+            renewed every third of this while the optimizer's model (and a gate's replays)
+            run, so a long optimization keeps it; an app or worker that crashes mid-job
+            blocks that lineage's learning at most this long.
 
     Raises:
-        ValueError: On an unknown `kind`, a non-positive budget, or a model string whose
-            provider cannot be told.
+        ValueError: On an unknown `kind`, a non-positive budget or `lease_seconds`, or a
+            model string whose provider cannot be told.
         TypeError: On a `model` or `config` of the wrong type.
 
     Example:
@@ -69,6 +79,7 @@ class OptimizerSettings:
     config: dict[str, Any] | None = None
     max_feedback: int = 20
     max_trajectory_chars: int = 8_000
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
 
     def __post_init__(self) -> None:
         if self.model is not None and not isinstance(self.model, str | BaseChatModel):
@@ -92,6 +103,16 @@ class OptimizerSettings:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 msg = f"OptimizerSettings.{name} must be a positive int; got {value!r}"
                 raise ValueError(msg)
+        lease = self.lease_seconds
+        if (
+            isinstance(lease, bool)
+            or not isinstance(lease, int | float)
+            or not math.isfinite(lease)
+            or lease <= 0
+        ):
+            msg = f"OptimizerSettings.lease_seconds must be a positive number; got {lease!r}"
+            raise ValueError(msg)
+        object.__setattr__(self, "lease_seconds", float(lease))
 
     @classmethod
     def from_setting(
@@ -225,7 +246,7 @@ def run_settings(
     safety: SafetySettings | None,
     *,
     require_approval: bool | None,
-    lease_seconds: float = 300.0,
+    lease_seconds: float | None = None,
     replay_agent: Callable[[], tuple[BaseChatModel, Sequence[Any]] | None] | None = None,
     follow_recorded: bool = False,
 ) -> RunSettings:
@@ -236,7 +257,7 @@ def run_settings(
         storage: Retention (the other storage fields concern the run path only).
         safety: Budgets, firewall, gate and monitor; `None` follows what the apps recorded.
         require_approval: Approval policy (`None`: follow the recorded one).
-        lease_seconds: Namespace lease time-to-live.
+        lease_seconds: Namespace lease time-to-live (`None`: `optimizer.lease_seconds`).
         replay_agent: Where the gate finds the agent's model and tools.
         follow_recorded: A worker: the monitor always follows the recorded policy.
 
@@ -251,7 +272,7 @@ def run_settings(
         config=dict(optimizer.config) if optimizer.config else None,
         max_feedback=optimizer.max_feedback,
         max_trajectory_chars=optimizer.max_trajectory_chars,
-        lease_seconds=lease_seconds,
+        lease_seconds=optimizer.lease_seconds if lease_seconds is None else lease_seconds,
         require_approval=require_approval,
         retention=storage.retention,
         policy=safety.policy if safety is not None else None,

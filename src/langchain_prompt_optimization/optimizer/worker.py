@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import logging
 import signal
 import threading
@@ -15,6 +16,7 @@ from typing_extensions import Unpack
 from langchain_prompt_optimization._deprecated import Moved, take_moved
 from langchain_prompt_optimization.optimizer.engine import OptimizationEngine
 from langchain_prompt_optimization.optimizer.settings import (
+    DEFAULT_LEASE_SECONDS,
     OptimizerSettings,
     SafetySettings,
     run_settings,
@@ -106,7 +108,9 @@ class PromptWorker:
         concurrency: Owners optimized in parallel by this worker.
         poll_interval: Seconds `run_forever` waits when there is no work.
         lease_seconds: Lease time-to-live; a worker that dies mid-optimization blocks its
-            namespace at most this long. Must exceed the longest optimization.
+            namespace at most this long (the lease is renewed while an optimization runs).
+            Same as `OptimizerSettings.lease_seconds` (default 300); giving both with
+            different values (the settings' one not the default) raises `ValueError`.
         require_approval: Override the approval policy the apps recorded.
         prune_interval: Seconds between pruning passes.
         **deprecated: The keywords that moved into these objects (`optimizer_model=`,
@@ -136,7 +140,7 @@ class PromptWorker:
         safety: SafetySettings | None = None,
         concurrency: int = 1,
         poll_interval: float = 2.0,
-        lease_seconds: float = 300.0,
+        lease_seconds: float | None = None,
         require_approval: bool | None = None,
         prune_interval: float = 3600.0,
         **deprecated: Unpack[DeprecatedWorkerArgs],
@@ -168,9 +172,23 @@ class PromptWorker:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             msg = f"concurrency must be a positive int; got {concurrency!r}"
             raise ValueError(msg)
-        if poll_interval <= 0 or lease_seconds <= 0:
-            msg = "poll_interval and lease_seconds must be positive"
+        if poll_interval <= 0:
+            msg = "poll_interval must be positive"
             raise ValueError(msg)
+        if lease_seconds is not None:
+            chosen = optimizer.lease_seconds
+            if chosen not in (DEFAULT_LEASE_SECONDS, lease_seconds):
+                msg = (
+                    f"lease_seconds={lease_seconds!r} differs from "
+                    f"OptimizerSettings.lease_seconds={chosen!r}: give it once (in "
+                    "OptimizerSettings)"
+                )
+                raise ValueError(msg)
+            try:
+                optimizer = dataclasses.replace(optimizer, lease_seconds=lease_seconds)
+            except ValueError:
+                msg = f"lease_seconds must be a positive number; got {lease_seconds!r}"
+                raise ValueError(msg) from None
         if safety is not None and safety.gate is not None and safety.gate.model is None:
             msg = (
                 "a worker's gate must be an EvaluationGate with model= (and tools=): workers "
@@ -196,7 +214,6 @@ class PromptWorker:
                 storage,
                 safety,
                 require_approval=require_approval,
-                lease_seconds=lease_seconds,
                 follow_recorded=True,
             ),
             mode="inline",

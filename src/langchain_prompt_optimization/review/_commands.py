@@ -32,7 +32,10 @@ if TYPE_CHECKING:
 
     from langchain_core.language_models import BaseChatModel
 
-__all__ = ["run_command"]
+__all__ = ["READ_COMMANDS", "run_command"]
+
+READ_COMMANDS = frozenset({"users", "history", "show", "diff", "feedback", "examples"})
+"""Commands that only read: they open the store read-only (a read-only SQLite file works)."""
 
 
 @dataclass
@@ -91,7 +94,7 @@ def run_command(args: argparse.Namespace) -> int:
         msg = f"no store: pass --store URI or set ${STORE_ENV}"
         raise _UsageError(msg)
     try:
-        store = open_store(store_uri, create=False)
+        store = open_store(store_uri, create=False, read_only=args.command in READ_COMMANDS)
         registry = PromptRegistry(store, namespace_prefix=_prefix(args.prefix), scope=args.scope)
     except ValueError as exc:
         raise _UsageError(str(exc)) from None

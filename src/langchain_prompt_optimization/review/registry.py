@@ -85,6 +85,8 @@ class PromptRegistry:
             lineage, so prompt methods address it whatever `user_id` is given.
         lease_wait: Seconds a change waits for a busy namespace before raising
             `NamespaceBusyError`.
+        read_only: With a store URI: open it only to read (`open_store(uri, read_only=True)`:
+            no setup; a read-only SQLite file works). Changes then raise the store's error.
 
     Raises:
         ValueError: On an invalid prefix, scope, or store URI.
@@ -106,11 +108,16 @@ class PromptRegistry:
         namespace_prefix: Sequence[str] = DEFAULT_PREFIX,
         scope: Literal["user", "global"] | None = None,
         lease_wait: float = 10.0,
+        read_only: bool = False,
     ) -> None:
         if scope not in (None, "user", "global"):
             msg = f"scope must be 'user' or 'global'; got {scope!r}"
             raise ValueError(msg)
-        self.store = open_store(store) if isinstance(store, str) else store
+        self.store = (
+            open_store(store, read_only=read_only, create=not read_only)
+            if isinstance(store, str)
+            else store
+        )
         self.scope = scope
         self.lease_wait = lease_wait
         self._layout = StoreLayout(namespace_prefix)

@@ -21,7 +21,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeGuard, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeGuard, TypeVar, cast
 
 from langgraph.store.base import GetOp, Item, PutOp
 
@@ -32,7 +32,7 @@ from langchain_prompt_optimization.stores.labels import Namespaces
 if TYPE_CHECKING:
     from langgraph.store.base import BaseStore
 
-    from langchain_prompt_optimization.stores.io import Job
+    from langchain_prompt_optimization.stores.io import Call, Job
     from langchain_prompt_optimization.stores.labels import UserRef
 
 __all__ = [
@@ -44,11 +44,13 @@ __all__ = [
     "LeaseJobs",
     "LocalClaim",
     "RecordLeases",
+    "RenewingCall",
     "StoreLease",
     "acquire_lease",
     "lease_backend",
     "release_lease",
     "renew_lease",
+    "renewing",
     "under_lease",
 ]
 
@@ -58,6 +60,9 @@ LEASE_TABLE = "prompt_optimization_leases"
 LEASE_RECORD_KEY = "lease"
 LeaseAction = Literal["acquire", "renew", "release"]
 T = TypeVar("T")
+
+RENEW_FRACTION = 1 / 3
+"""A lease held through a long call is renewed every `ttl * RENEW_FRACTION` seconds."""
 
 
 class LeaseBackend(Protocol):
@@ -522,6 +527,73 @@ class StoreLease:
         return await asyncio.to_thread(self.run, store)
 
 
+@dataclass(frozen=True, slots=True)
+class RenewingCall(Generic[T]):
+    """Run a long store-less call (the optimizer's model, a gate replay) while renewing our
+    lease every third of its `ttl`, so the call never outlives the lease; renewal stops when
+    the call ends, however it ends.
+
+    The sync twin renews from a helper thread that is joined before `run` returns; the async
+    twin from a task that is cancelled and awaited. A renewal that finds the lease gone (or
+    fails) stops renewing: the run notices before committing (`renew_lease` answers `False`).
+    """
+
+    call: Call[T]
+    key: str
+    holder: str
+    ttl: float
+    namespace: tuple[str, ...] | None = None
+
+    def _renew(self) -> StoreLease:
+        return StoreLease(self.key, self.holder, self.ttl, "renew", self.namespace)
+
+    def run(self, store: BaseStore) -> T:
+        """Run the call with blocking I/O, renewing from a helper thread."""
+        done = threading.Event()
+        renew = self._renew()
+
+        def keep() -> None:
+            while not done.wait(self.ttl * RENEW_FRACTION):
+                try:
+                    if renew.run(store) is False:
+                        logger.warning("lease %r was lost during a long call", self.key)
+                        return
+                except Exception:
+                    logger.warning("could not renew lease %r", self.key, exc_info=True)
+                    return
+
+        renewer = threading.Thread(target=keep, name=f"lease-renew-{self.holder}", daemon=True)
+        renewer.start()
+        try:
+            return self.call.run()
+        finally:
+            done.set()
+            renewer.join()
+
+    async def arun(self, store: BaseStore) -> T:
+        """Run the call with async I/O, renewing from a task on the same loop."""
+        renew = self._renew()
+
+        async def keep() -> None:
+            while True:
+                await asyncio.sleep(self.ttl * RENEW_FRACTION)
+                try:
+                    if await renew.arun(store) is False:
+                        logger.warning("lease %r was lost during a long call", self.key)
+                        return
+                except Exception:
+                    logger.warning("could not renew lease %r", self.key, exc_info=True)
+                    return
+
+        renewer = asyncio.create_task(keep())
+        try:
+            return await self.call.arun()
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+
+
 # -- lease jobs ---------------------------------------------------------------------------------
 
 
@@ -543,6 +615,13 @@ def acquire_lease(key: str, namespace: tuple[str, ...], holder: str, ttl: float)
 def renew_lease(key: str, namespace: tuple[str, ...], holder: str, ttl: float) -> Job[bool]:
     """Extend our lease; `False` if it expired and someone else may have taken it."""
     return bool((yield from ask(StoreLease(key, holder, ttl, "renew", namespace))))
+
+
+def renewing(
+    call: Call[T], key: str, namespace: tuple[str, ...], holder: str, ttl: float
+) -> Job[T]:
+    """Run `call` (a model call) while keeping our lease `key` renewed (`RenewingCall`)."""
+    return (yield from ask(RenewingCall(call, key, holder, ttl, namespace)))
 
 
 def release_lease(key: str, namespace: tuple[str, ...], holder: str) -> Job[None]:
@@ -598,6 +677,11 @@ class LeaseJobs(Namespaces):
     def renew_lease(self, owner: UserRef, holder: str, ttl: float) -> Job[bool]:
         """Extend our lease; `False` if it expired and someone else may have taken it."""
         return renew_lease(self._lease_key(owner), self._user_ns(owner), holder, ttl)
+
+    def renewing(self, owner: UserRef, holder: str, ttl: float, call: Call[T]) -> Job[T]:
+        """Run a long model call (langmem, a gate replay) holding the owner's lease: it is
+        renewed every third of `ttl` until the call ends."""
+        return renewing(call, self._lease_key(owner), self._user_ns(owner), holder, ttl)
 
     def release_lease(self, owner: UserRef, holder: str) -> Job[None]:
         """Give the lease back if we still hold it."""

@@ -76,7 +76,7 @@ def mask_uri(uri: str) -> str:
     return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", uri)
 
 
-def open_store(uri: str, *, create: bool = True) -> BaseStore:
+def open_store(uri: str, *, create: bool = True, read_only: bool = False) -> BaseStore:
     """Open a LangGraph store from a URI, with its tables set up.
 
     Supported URIs:
@@ -92,6 +92,11 @@ def open_store(uri: str, *, create: bool = True) -> BaseStore:
         uri: The store URI.
         create: Create a missing SQLite file. With `False` (the CLI), a missing file is an
             error instead of a new empty store.
+        read_only: Open only to read (the CLI's read commands): no table setup or
+            migrations. A SQLite file is opened through SQLite's own read-only mode, so it
+            works on a file and directory the process cannot write, never changes the file
+            and any write through the store raises `sqlite3.OperationalError`; a missing
+            file is an error. See `_connect_sqlite_read_only` for how a live file is read.
 
     Returns:
         A ready `BaseStore`.
@@ -111,8 +116,10 @@ def open_store(uri: str, *, create: bool = True) -> BaseStore:
 
         return InMemoryStore()
     if kind == "sqlite":
+        if read_only:
+            return _open_sqlite_read_only(uri)
         return _open_sqlite(uri, create=create)
-    return _open_postgres(uri)
+    return _open_postgres(uri, setup=not read_only)
 
 
 def _kind(uri: object) -> str:
@@ -189,12 +196,96 @@ def _open_sqlite(uri: str, *, create: bool) -> BaseStore:
         store = SqliteStore(conn)
         store.setup()
     except (OSError, sqlite3.Error) as exc:
-        msg = f"cannot open SQLite store {uri!r}: {exc}"
-        raise ValueError(msg) from exc
+        raise _sqlite_open_error(uri, exc) from exc
     return store
 
 
-def _open_postgres(uri: str) -> BaseStore:
+def _sqlite_open_error(uri: str, exc: BaseException) -> ValueError:
+    """The error for a SQLite file that cannot be opened to write; a read-only file or
+    directory says so and names the way out."""
+    if isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", 0) & 0xFF in (
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_CANTOPEN,
+    ):
+        return ValueError(
+            f"cannot open SQLite store {uri!r} to write: {exc} (the file or its directory "
+            "is read-only for this process; commands that only read open it read-only)"
+        )
+    return ValueError(f"cannot open SQLite store {uri!r}: {exc}")
+
+
+def _read_only_sqlite_uri(path: Path) -> str:
+    """The `file:` URI that opens `path` read-only.
+
+    A file with a `-wal` next to it may have a writer right now (a WAL file exists while any
+    connection has the database open, or after a crash): it is opened `mode=ro`, which takes
+    SQLite's shared locks and reads the committed WAL content. A file without one is
+    quiescent (cleanly closed): it is opened `mode=ro&immutable=1`, which creates no `-wal`
+    or `-shm` file (a plain `mode=ro` open of a WAL database would, and cannot at all in a
+    directory this process cannot write). Either way a write raises "attempt to write a
+    readonly database".
+    """
+    from urllib.parse import quote
+
+    query = "mode=ro" if Path(f"{path}-wal").exists() else "mode=ro&immutable=1"
+    return f"file:{quote(str(path.resolve()))}?{query}"
+
+
+def _check_sqlite_schema(conn: sqlite3.Connection, migrations: int, uri: str) -> None:
+    """Raise a clear error when the file lacks the store tables or pending migrations
+    (a read-only open cannot apply them)."""
+    try:
+        row = conn.execute("SELECT MAX(v) FROM store_migrations").fetchone()
+    except sqlite3.Error as exc:
+        msg = f"cannot open SQLite store {uri!r} read-only: not a store ({exc})"
+        raise ValueError(msg) from exc
+    if row is None or row[0] is None or int(row[0]) < migrations - 1:
+        msg = (
+            f"cannot open SQLite store {uri!r} read-only: its tables need migrations; "
+            "open it once with write access (any write command, or the app)"
+        )
+        raise ValueError(msg)
+
+
+def _open_sqlite_read_only(uri: str) -> BaseStore:
+    try:
+        from langgraph.store.sqlite import SqliteStore
+    except ImportError as exc:  # pragma: no cover - depends on installed extras
+        msg = (
+            "sqlite:// stores need the 'sqlite' extra: "
+            "pip install 'langchain-prompt-optimization[sqlite]'"
+        )
+        raise ValueError(msg) from exc
+    path = _sqlite_path(uri)
+    if not path.is_file():
+        raise _missing_sqlite(path, uri)
+    try:
+        conn = sqlite3.connect(
+            _read_only_sqlite_uri(path),
+            uri=True,
+            check_same_thread=False,
+            isolation_level=None,
+            timeout=30.0,
+        )
+    except (OSError, sqlite3.Error) as exc:
+        msg = f"cannot open SQLite store {uri!r} read-only: {exc}"
+        raise ValueError(msg) from exc
+    try:
+        conn.execute("PRAGMA busy_timeout=30000")
+        _check_sqlite_schema(conn, len(SqliteStore.MIGRATIONS), uri)
+    except sqlite3.Error as exc:
+        conn.close()
+        msg = f"cannot open SQLite store {uri!r} read-only: {exc}"
+        raise ValueError(msg) from exc
+    except BaseException:
+        conn.close()
+        raise
+    store = SqliteStore(conn)
+    store.is_setup = True  # the tables exist (checked); setup would write
+    return store
+
+
+def _open_postgres(uri: str, *, setup: bool = True) -> BaseStore:
     try:
         import psycopg
         from langgraph.store.postgres import PostgresStore
@@ -228,7 +319,8 @@ def _open_postgres(uri: str) -> BaseStore:
         )
         pool.open(wait=True, timeout=10.0)
         store = PostgresStore(pool)  # type: ignore[arg-type]
-        store.setup()
+        if setup:
+            store.setup()
     except Exception as exc:
         if pool is not None:
             pool.close()
@@ -236,13 +328,16 @@ def _open_postgres(uri: str) -> BaseStore:
     return store
 
 
-async def aopen_store(uri: str, *, create: bool = True) -> BaseStore:
+async def aopen_store(uri: str, *, create: bool = True, read_only: bool = False) -> BaseStore:
     """Open an async LangGraph store from a URI, with its tables set up.
 
     `memory://` gives an `InMemoryStore`, `sqlite:///...` an `AsyncSqliteStore`,
     `postgresql://...` a pooled `AsyncPostgresStore`. Use them with `ainvoke`. (The sync
     stores of `open_store` also serve async agents, from worker threads. Both kinds take
     the optimizer's lease atomically across processes.)
+
+    `read_only=True` opens as `open_store` does: no setup, a SQLite file through SQLite's
+    read-only mode.
 
     Raises:
         ValueError: As `open_store`.
@@ -253,8 +348,10 @@ async def aopen_store(uri: str, *, create: bool = True) -> BaseStore:
 
         return InMemoryStore()
     if kind == "sqlite":
+        if read_only:
+            return await _aopen_sqlite_read_only(uri)
         return await _aopen_sqlite(uri, create=create)
-    return await _aopen_postgres(uri)
+    return await _aopen_postgres(uri, setup=not read_only)
 
 
 async def _aopen_sqlite(uri: str, *, create: bool) -> BaseStore:
@@ -272,12 +369,50 @@ async def _aopen_sqlite(uri: str, *, create: bool) -> BaseStore:
         store = AsyncSqliteStore(conn)
         await store.setup()
     except (OSError, sqlite3.Error) as exc:
-        msg = f"cannot open SQLite store {uri!r}: {exc}"
-        raise ValueError(msg) from exc
+        raise _sqlite_open_error(uri, exc) from exc
     return store
 
 
-async def _aopen_postgres(uri: str) -> BaseStore:
+async def _aopen_sqlite_read_only(uri: str) -> BaseStore:
+    import aiosqlite
+    from langgraph.store.sqlite.aio import AsyncSqliteStore
+
+    path = _sqlite_path(uri)
+    if not await asyncio.to_thread(path.is_file):
+        raise _missing_sqlite(path, uri)
+    try:
+        target = await asyncio.to_thread(_read_only_sqlite_uri, path)
+        conn = await aiosqlite.connect(target, uri=True, isolation_level=None, timeout=30.0)
+    except (OSError, sqlite3.Error) as exc:
+        msg = f"cannot open SQLite store {uri!r} read-only: {exc}"
+        raise ValueError(msg) from exc
+    try:
+        await conn.execute("PRAGMA busy_timeout=30000")
+        try:
+            async with conn.execute("SELECT MAX(v) FROM store_migrations") as cursor:
+                row = await cursor.fetchone()
+        except sqlite3.Error as exc:
+            msg = f"cannot open SQLite store {uri!r} read-only: not a store ({exc})"
+            raise ValueError(msg) from exc
+        if row is None or row[0] is None or int(row[0]) < len(AsyncSqliteStore.MIGRATIONS) - 1:
+            msg = (
+                f"cannot open SQLite store {uri!r} read-only: its tables need migrations; "
+                "open it once with write access (any write command, or the app)"
+            )
+            raise ValueError(msg)
+    except sqlite3.Error as exc:
+        await conn.close()
+        msg = f"cannot open SQLite store {uri!r} read-only: {exc}"
+        raise ValueError(msg) from exc
+    except BaseException:
+        await conn.close()
+        raise
+    store = AsyncSqliteStore(conn)
+    store.is_setup = True  # the tables exist (checked); setup would write
+    return store
+
+
+async def _aopen_postgres(uri: str, *, setup: bool = True) -> BaseStore:
     import psycopg
     from langgraph.store.postgres.aio import AsyncPostgresStore
     from psycopg_pool import AsyncConnectionPool
@@ -298,7 +433,8 @@ async def _aopen_postgres(uri: str) -> BaseStore:
         )
         await pool.open(wait=True, timeout=10.0)
         store = AsyncPostgresStore(pool)  # type: ignore[arg-type]
-        await store.setup()
+        if setup:
+            await store.setup()
     except Exception as exc:
         if pool is not None:
             await pool.close()
