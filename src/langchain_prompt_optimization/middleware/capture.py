@@ -150,7 +150,7 @@ class CaptureWriter:
     def __init__(self, timeout: float | None, max_buffered_writes: int) -> None:
         self.timeout = timeout
         self._buffer = WriteBuffer(max_buffered_writes)
-        self._tasks: set[Any] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()  # async calls past their deadline
         self._io_pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._io_lock = threading.Lock()
 
@@ -172,8 +172,9 @@ class CaptureWriter:
         return drive_within(job, store, self.deadline(store), self._io())
 
     async def awithin(self, job: Job[T], store: BaseStore) -> T:
-        """Async twin of `within`."""
-        return await adrive_within(job, store, self.deadline(store))
+        """Async twin of `within`: past the deadline the job is left running (never cancelled
+        and awaited, which on a silent PostgreSQL connection takes about 10 s)."""
+        return await adrive_within(job, store, self.deadline(store), late=self._tasks)
 
     # -- writing a capture ---------------------------------------------------------------------
 
@@ -218,10 +219,13 @@ class CaptureWriter:
                 logger.warning("buffered captures not written yet: %s", exc)
         deadline = self.deadline(store)
         task = asyncio.ensure_future(adrive(write(ops), store))
-        done, _ = await asyncio.wait({task}, timeout=deadline)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=deadline)
+        except asyncio.CancelledError:  # the run was cancelled: the write still lands
+            self._leave_running(task, ops)
+            raise
         if not done:
-            self._tasks.add(task)
-            task.add_done_callback(lambda t: self._buffer_if_failed(t, ops))
+            self._leave_running(task, ops)
             return self._late(deadline)
         failure = task.exception()
         if failure is not None:
@@ -229,6 +233,11 @@ class CaptureWriter:
                 raise failure
             return self._buffer_capture(ops, failure)
         return True
+
+    def _leave_running(self, task: asyncio.Future[None], ops: list[Op]) -> None:
+        """Keep a write that missed its deadline until it is done; buffer it if it fails."""
+        self._tasks.add(task)
+        task.add_done_callback(lambda t: self._buffer_if_failed(t, ops))
 
     def _late(self, deadline: float | None) -> bool:
         logger.warning("the store did not answer within %ss; recording later", deadline)

@@ -262,6 +262,23 @@ async def adrive(job: Job[T], store: BaseStore) -> T:
         return stop.value  # type: ignore[no-any-return]
 
 
+_LATE_TASKS: set[asyncio.Future[Any]] = set()
+"""Async jobs that missed their deadline and still run (kept so they are not collected)."""
+
+
+def _log_late_failure(done: concurrent.futures.Future[Any] | asyncio.Future[Any]) -> None:
+    """Done-callback of a job that missed its deadline: log it if it failed."""
+    if done.cancelled():
+        return
+    failure = done.exception()
+    if failure is not None:
+        logger.warning(
+            "a store call that missed its deadline failed later: %s: %s",
+            type(failure).__name__,
+            failure,
+        )
+
+
 def drive_within(
     job: Job[T],
     store: BaseStore,
@@ -269,23 +286,52 @@ def drive_within(
     executor: concurrent.futures.ThreadPoolExecutor,
 ) -> T:
     """`drive` with a deadline: the job runs on `executor`; past `timeout` seconds this
-    raises `TimeoutError` (the job may still finish in the background)."""
+    raises `TimeoutError` and the job is left to finish in its thread (a failure then is
+    logged)."""
     if timeout is None:
         return drive(job, store)
     future = executor.submit(drive, job, store)
     try:
         return future.result(timeout=timeout)
     except concurrent.futures.TimeoutError:
+        future.add_done_callback(_log_late_failure)
         msg = f"the store did not answer within {timeout}s"
         raise TimeoutError(msg) from None
 
 
-async def adrive_within(job: Job[T], store: BaseStore, timeout: float | None) -> T:
-    """`adrive` with a deadline (`TimeoutError` past `timeout` seconds)."""
+async def adrive_within(
+    job: Job[T],
+    store: BaseStore,
+    timeout: float | None,
+    *,
+    late: set[asyncio.Future[Any]] | None = None,
+) -> T:
+    """`adrive` with a deadline: `TimeoutError` past `timeout` seconds.
+
+    The job runs as a task that is never cancelled: past the deadline (or if the caller is
+    cancelled) it is left to finish in the background, kept in `late` (a module-level set by
+    default) until it does, and its failure is logged. Cancelling and awaiting it instead
+    (`asyncio.wait_for`) would hold the caller until the driver gives up: psycopg's
+    cancellation on a connection that went silent takes about 10 s.
+    """
     if timeout is None:
         return await adrive(job, store)
+    task = asyncio.ensure_future(adrive(job, store))
     try:
-        return await asyncio.wait_for(adrive(job, store), timeout)
-    except TimeoutError:
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+    except asyncio.CancelledError:
+        _keep_late(task, late)
+        raise
+    if not done:
+        _keep_late(task, late)
         msg = f"the store did not answer within {timeout}s"
-        raise TimeoutError(msg) from None
+        raise TimeoutError(msg)
+    return task.result()
+
+
+def _keep_late(task: asyncio.Future[Any], late: set[asyncio.Future[Any]] | None) -> None:
+    """Keep a task that missed its deadline until it is done; log it if it fails."""
+    tasks = _LATE_TASKS if late is None else late
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+    task.add_done_callback(_log_late_failure)
