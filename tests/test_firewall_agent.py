@@ -37,7 +37,7 @@ def test_attack_feedback_is_quarantined_not_learned_and_can_be_released_into_a_f
     (quarantined,) = registry.feedback("eve", status="quarantined")
     assert quarantined.id == fid
     assert quarantined.quarantine_reason is not None
-    assert quarantined.quarantine_reason.startswith("held by the feedback firewall")
+    assert quarantined.quarantine_reason.startswith("quarantined by the feedback firewall")
     assert h.optimizer.requests == []  # never reached the optimizer
     # A reviewer releases it: it is fed, the compliant optimizer copies it, and the
     # candidate screening flags the version for review even though approval is off.

@@ -45,7 +45,7 @@ def screen_inputs(
         if not findings and run is not None:
             findings = firewall.screen_trajectory(_untrusted_text(recent_messages(run, budget)))
         if findings:
-            caught.append((fb, firewall.hold_reason(findings)))
+            caught.append((fb, firewall.reason(findings, verdict="quarantined")))
     return caught
 
 
@@ -84,7 +84,7 @@ def screen_candidates(
             before = served.get(cand.prompt, "")
             findings = firewall.screen_candidate(cand.text, before) if firewall else []
             if findings and firewall is not None:
-                reasons.append(firewall.hold_reason(findings))
+                reasons.append(firewall.reason(findings, verdict="flagged"))
             if private:
                 known = {m["value"] for m in find_pii(before)}
                 leaked = [m for m in find_pii(cand.text) if m["value"] not in known]

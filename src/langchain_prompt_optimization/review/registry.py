@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+import warnings
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from langchain_prompt_optimization._deprecated import warn_renamed
@@ -287,8 +288,9 @@ class PromptRegistry:
             UnknownUserError: If nothing is stored for the user.
             TrajectoryNotFoundError: If no feedback of the user names such a run.
             ValueError: If a `trajectory_id` prefix matches several runs (the message lists
-                them).
+                them), or `status` is not a feedback status.
         """
+        status = _feedback_status(status)
         return drive(self._feedback(user_id, pending_only, status, trajectory_id), self.store)
 
     async def afeedback(
@@ -300,6 +302,7 @@ class PromptRegistry:
         trajectory_id: str | None = None,
     ) -> list[FeedbackItem]:
         """Async twin of `feedback`."""
+        status = _feedback_status(status)
         return await adrive(
             self._feedback(user_id, pending_only, status, trajectory_id), self.store
         )
@@ -650,3 +653,24 @@ class PromptRegistry:
     async def aremove_example(self, user_id: str | None, example_id: str) -> None:
         """Async twin of `remove_example`."""
         await adrive(self._remove_example(user_id, example_id), self.store)
+
+
+FEEDBACK_STATUSES = ("pending", "consumed", "quarantined", "discarded", "failed")
+"""Every state a feedback item can be in (docs/statuses.md)."""
+
+
+def _feedback_status(status: str | None) -> str | None:
+    """`status` checked: a feedback status, or `None`; `held` (its name before the rename)
+    works one more release, with a `DeprecationWarning`."""
+    if status is None or status in FEEDBACK_STATUSES:
+        return status
+    if status == "held":
+        warnings.warn(
+            "status='held' is deprecated (renamed); use status='quarantined'. The old name "
+            "goes in the next release.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return "quarantined"
+    msg = f"status must be one of {', '.join(FEEDBACK_STATUSES)} or None; got {status!r}"
+    raise ValueError(msg)
