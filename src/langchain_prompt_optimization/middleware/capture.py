@@ -223,7 +223,7 @@ class CaptureWriter:
             Whether the capture was written now (`False` when queued without waiting).
         """
         if self._group is not None:
-            committed = self._group.submit(store, ops)
+            committed = self._group.submit(store, ops, urgent=wait)
             if not wait:
                 return False
             deadline = self.deadline(store)
@@ -257,7 +257,7 @@ class CaptureWriter:
         """Async twin of `write` (the write is a task, never cancelled; write-behind: the
         queueing never blocks the event loop, and waiting awaits the writer's future)."""
         if self._group is not None:
-            committed = self._group.submit(store, ops)
+            committed = self._group.submit(store, ops, urgent=wait)
             if not wait:
                 return False
             deadline = self.deadline(store)
@@ -287,6 +287,24 @@ class CaptureWriter:
                 raise failure
             return self._buffer_capture(ops, failure)
         return True
+
+    def settle(self, store: BaseStore) -> None:
+        """Write-behind: commit the queued captures now and wait for them within the
+        deadline (a run reading the thread's previous run needs it stored). Never raises."""
+        if self._group is None:
+            return
+        pending = self._group.commit_now()
+        if pending:
+            concurrent.futures.wait(pending, timeout=self.deadline(store))
+
+    async def asettle(self, store: BaseStore) -> None:
+        """Async twin of `settle` (awaits the writer's futures; never blocks the loop)."""
+        if self._group is None:
+            return
+        pending = self._group.commit_now()
+        if pending:
+            waiting = {asyncio.wrap_future(future) for future in pending}
+            await asyncio.wait(waiting, timeout=self.deadline(store))
 
     def _leave_running(self, task: asyncio.Future[None], ops: list[Op]) -> None:
         """Keep a write that missed its deadline until it is done; buffer it if it fails."""

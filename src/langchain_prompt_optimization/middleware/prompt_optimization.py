@@ -559,6 +559,8 @@ class PromptOptimizationMiddleware(
         user = self._resolve_user(runtime)
         try:
             store = self._run_store(runtime)
+            if state.get("feedback") is not None:  # write-behind: the run it names is stored
+                self._writer.settle(store)
             job = self._pinner.pin_job(state, user, self._owner(user), _thread_id(runtime))
             pinned = self._writer.within(job, store)
         except GraphBubbleUp:
@@ -575,6 +577,8 @@ class PromptOptimizationMiddleware(
         user = self._resolve_user(runtime)
         try:
             store = await self._arun_store(runtime)
+            if state.get("feedback") is not None:  # write-behind: the run it names is stored
+                await self._writer.asettle(store)
             job = self._pinner.pin_job(state, user, self._owner(user), _thread_id(runtime))
             pinned = await self._writer.awithin(job, store)
         except GraphBubbleUp:

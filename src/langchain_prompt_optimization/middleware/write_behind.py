@@ -100,8 +100,11 @@ class GroupCommit:
         with self._cond:
             return len(self._queue)
 
-    def submit(self, store: BaseStore, ops: list[Op]) -> concurrent.futures.Future[bool]:
-        """Queue a capture (never blocks on I/O; safe on an event loop).
+    def submit(
+        self, store: BaseStore, ops: list[Op], *, urgent: bool = False
+    ) -> concurrent.futures.Future[bool]:
+        """Queue a capture (never blocks on I/O; safe on an event loop). An `urgent` one
+        (its caller waits for it) is committed at once, with whatever is queued.
 
         Returns:
             A future: `True` once committed, `False` if set aside, buffered or dropped.
@@ -115,6 +118,7 @@ class GroupCommit:
                 if not self._queue:
                     self._first_at = time.monotonic()
                 self._queue.append(_Queued(ops, done))
+                self._urgent = self._urgent or urgent
                 self._store = store
                 self._start()
                 self._cond.notify_all()
@@ -180,6 +184,18 @@ class GroupCommit:
                 self._buffer.add(queued.ops)
             queued.done.set_result(outcome == "landed")
 
+    def commit_now(self) -> list[concurrent.futures.Future[bool]]:
+        """Have the writer commit what is queued without waiting for companions.
+
+        Returns:
+            The futures of the queued captures (to wait on, sync or async).
+        """
+        with self._cond:
+            pending = [queued.done for queued in self._queue]
+            self._urgent = True
+            self._cond.notify_all()
+        return pending
+
     def flush(self, timeout: float | None) -> int:
         """Commit what is queued now and wait for it (at most `timeout` seconds).
 
@@ -189,10 +205,7 @@ class GroupCommit:
         Raises:
             TimeoutError: If the writer did not finish within `timeout`.
         """
-        with self._cond:
-            pending = [queued.done for queued in self._queue]
-            self._urgent = True
-            self._cond.notify_all()
+        pending = self.commit_now()
         if not pending:
             return 0
         done, waiting = concurrent.futures.wait(pending, timeout=timeout)
