@@ -1,4 +1,5 @@
-"""Capture: a run's record, written within the run's store deadline, buffered during outages."""
+"""Capture: a run's record, written within the run's store deadline (or behind the run, group
+committed), buffered during outages."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from langgraph.store.memory import InMemoryStore
 
 from langchain_prompt_optimization.middleware.feedback import inband_feedback
 from langchain_prompt_optimization.middleware.pinning import LAST_MESSAGE, META, PINNED
+from langchain_prompt_optimization.middleware.write_behind import AT_EXIT_TIMEOUT, GroupCommit
 from langchain_prompt_optimization.stores import (
     TrajectoryRecord,
     UserRef,
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from langgraph.store.base import BaseStore, Op
 
     from langchain_prompt_optimization.stores import FeedbackItem, Job, PromptConfig, StoreLayout
+    from langchain_prompt_optimization.stores.settings import CaptureMode
 
 __all__ = ["Capture", "CaptureWriter", "plan_capture", "served_versions"]
 
@@ -142,14 +145,32 @@ class CaptureWriter:
     in-process `InMemoryStore`, which cannot hang and so skips the hop to a deadline thread
     (that hop is most of the middleware's cost on the run path there).
 
+    With `capture="write_behind"` a capture is handed to a `GroupCommit` writer thread
+    instead (see `write`).
+
     Args:
         timeout: Seconds the run path waits for the store; `None`: no deadline.
-        max_buffered_writes: Captures kept in memory during an outage.
+        max_buffered_writes: Captures kept in memory during an outage (and, write-behind,
+            queued for the writer).
+        capture: `"sync"` or `"write_behind"` (`StorageSettings.capture`).
+        max_capture_delay: Seconds a write-behind capture waits for companions.
     """
 
-    def __init__(self, timeout: float | None, max_buffered_writes: int) -> None:
+    def __init__(
+        self,
+        timeout: float | None,
+        max_buffered_writes: int,
+        *,
+        capture: CaptureMode = "sync",
+        max_capture_delay: float = 0.05,
+    ) -> None:
         self.timeout = timeout
         self._buffer = WriteBuffer(max_buffered_writes)
+        self._group = (
+            GroupCommit(self._buffer, max_capture_delay, timeout)
+            if capture == "write_behind"
+            else None
+        )
         self._tasks: set[asyncio.Future[Any]] = set()  # async calls past their deadline
         self._io_pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._io_lock = threading.Lock()
@@ -178,16 +199,38 @@ class CaptureWriter:
 
     # -- writing a capture ---------------------------------------------------------------------
 
-    def write(self, store: BaseStore, ops: list[Op]) -> bool:
+    @property
+    def write_behind(self) -> bool:
+        """Whether captures are group committed by a writer thread."""
+        return self._group is not None
+
+    @property
+    def commits(self) -> int:
+        """Store batches the write-behind writer committed (0 in sync mode)."""
+        return self._group.commits if self._group is not None else 0
+
+    def write(self, store: BaseStore, ops: list[Op], *, wait: bool = True) -> bool:
         """Write a capture (after any buffered ones) within the deadline. Never raises.
 
         A write the store refuses (`is_refusal`) is set aside; any other failed write is
         buffered. A write still running at the deadline is left to
         finish and buffered only if it then fails, so nothing is written twice.
 
+        Write-behind: the capture is queued for the writer thread (group commit); with
+        `wait` the call then waits, within the deadline, for its commit.
+
         Returns:
-            Whether the capture was written now.
+            Whether the capture was written now (`False` when queued without waiting).
         """
+        if self._group is not None:
+            committed = self._group.submit(store, ops, urgent=wait)
+            if not wait:
+                return False
+            deadline = self.deadline(store)
+            finished, _ = concurrent.futures.wait({committed}, timeout=deadline)
+            if not finished:
+                return self._late(deadline)
+            return committed.exception() is None and committed.result()
         if len(self._buffer):
             try:
                 self.within(self._buffer.flush(), store)
@@ -210,8 +253,19 @@ class CaptureWriter:
             return self._buffer_capture(ops, exc)
         return True
 
-    async def awrite(self, store: BaseStore, ops: list[Op]) -> bool:
-        """Async twin of `write` (the write is a task, never cancelled)."""
+    async def awrite(self, store: BaseStore, ops: list[Op], *, wait: bool = True) -> bool:
+        """Async twin of `write` (the write is a task, never cancelled; write-behind: the
+        queueing never blocks the event loop, and waiting awaits the writer's future)."""
+        if self._group is not None:
+            committed = self._group.submit(store, ops, urgent=wait)
+            if not wait:
+                return False
+            deadline = self.deadline(store)
+            waiting = asyncio.wrap_future(committed)
+            finished, _ = await asyncio.wait({waiting}, timeout=deadline)
+            if not finished:
+                return self._late(deadline)
+            return waiting.exception() is None and waiting.result()
         if len(self._buffer):
             try:
                 await self.awithin(self._buffer.flush(), store)
@@ -233,6 +287,24 @@ class CaptureWriter:
                 raise failure
             return self._buffer_capture(ops, failure)
         return True
+
+    def settle(self, store: BaseStore) -> None:
+        """Write-behind: commit the queued captures now and wait for them within the
+        deadline (a run reading the thread's previous run needs it stored). Never raises."""
+        if self._group is None:
+            return
+        pending = self._group.commit_now()
+        if pending:
+            concurrent.futures.wait(pending, timeout=self.deadline(store))
+
+    async def asettle(self, store: BaseStore) -> None:
+        """Async twin of `settle` (awaits the writer's futures; never blocks the loop)."""
+        if self._group is None:
+            return
+        pending = self._group.commit_now()
+        if pending:
+            waiting = {asyncio.wrap_future(future) for future in pending}
+            await asyncio.wait(waiting, timeout=self.deadline(store))
 
     def _leave_running(self, task: asyncio.Future[None], ops: list[Op]) -> None:
         """Keep a write that missed its deadline until it is done; buffer it if it fails."""
@@ -268,8 +340,9 @@ class CaptureWriter:
 
     @property
     def buffered(self) -> int:
-        """Captures waiting in memory for the store to answer."""
-        return len(self._buffer)
+        """Captures waiting in memory for the store to answer (write-behind: including the
+        ones queued for the writer)."""
+        return len(self._buffer) + (len(self._group) if self._group is not None else 0)
 
     @property
     def rejected(self) -> int:
@@ -287,15 +360,27 @@ class CaptureWriter:
         return self._buffer.dropped
 
     def flush(self, store: BaseStore) -> int:
-        """Write the buffered captures now (within the deadline); how many were written."""
-        return self.within(self._buffer.flush(), store)
+        """Write the buffered captures now (within the deadline); how many were written.
+
+        Write-behind: first the writer commits what is queued (waiting at most the
+        storage timeout; `TimeoutError` past it), then the outage buffer is written.
+        """
+        queued = self._group.flush(self.timeout) if self._group is not None else 0
+        return queued + self.within(self._buffer.flush(), store)
 
     async def aflush(self, store: BaseStore) -> int:
-        """Async twin of `flush`."""
-        return await self.awithin(self._buffer.flush(), store)
+        """Async twin of `flush` (the wait for the writer runs in a thread)."""
+        queued = 0
+        if self._group is not None:
+            queued = await asyncio.to_thread(self._group.flush, self.timeout)
+        return queued + await self.awithin(self._buffer.flush(), store)
 
     def close(self) -> None:
-        """Release the deadline threads (late writes still finish)."""
+        """Commit what the write-behind writer still holds (at most the storage timeout,
+        `AT_EXIT_TIMEOUT` without one) and release the deadline threads (late writes still
+        finish)."""
+        if self._group is not None:
+            self._group.close(self.timeout if self.timeout is not None else AT_EXIT_TIMEOUT)
         with self._io_lock:
             if self._io_pool is not None:
                 self._io_pool.shutdown(wait=False)

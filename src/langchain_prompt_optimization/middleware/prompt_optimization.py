@@ -394,7 +394,12 @@ class PromptOptimizationMiddleware(
             global_scope=scope == "global",
             lease_seconds=optimizer.lease_seconds,
         )
-        self._writer = CaptureWriter(storage.timeout, storage.max_buffered_writes)
+        self._writer = CaptureWriter(
+            storage.timeout,
+            storage.max_buffered_writes,
+            capture=storage.capture,
+            max_capture_delay=storage.max_capture_delay,
+        )
 
     # -- configuration accessors -------------------------------------------------------------
 
@@ -554,6 +559,8 @@ class PromptOptimizationMiddleware(
         user = self._resolve_user(runtime)
         try:
             store = self._run_store(runtime)
+            if state.get("feedback") is not None:  # write-behind: the run it names is stored
+                self._writer.settle(store)
             job = self._pinner.pin_job(state, user, self._owner(user), _thread_id(runtime))
             pinned = self._writer.within(job, store)
         except GraphBubbleUp:
@@ -570,6 +577,8 @@ class PromptOptimizationMiddleware(
         user = self._resolve_user(runtime)
         try:
             store = await self._arun_store(runtime)
+            if state.get("feedback") is not None:  # write-behind: the run it names is stored
+                await self._writer.asettle(store)
             job = self._pinner.pin_job(state, user, self._owner(user), _thread_id(runtime))
             pinned = await self._writer.awithin(job, store)
         except GraphBubbleUp:
@@ -662,7 +671,8 @@ class PromptOptimizationMiddleware(
             capture = self._plan_capture(state, runtime, store)
             if capture is None:
                 return None
-            if not self._writer.write(store, capture.ops):
+            wait = capture.carry or capture.feedback is not None  # the trigger reads it back
+            if not self._writer.write(store, capture.ops, wait=wait):
                 return self._after_update(state, capture)
             due = capture.carry
             if not due and capture.feedback is not None:
@@ -687,7 +697,8 @@ class PromptOptimizationMiddleware(
             capture = self._plan_capture(state, runtime, store)
             if capture is None:
                 return None
-            if not await self._writer.awrite(store, capture.ops):
+            wait = capture.carry or capture.feedback is not None  # the trigger reads it back
+            if not await self._writer.awrite(store, capture.ops, wait=wait):
                 return self._after_update(state, capture)
             due = capture.carry
             if not due and capture.feedback is not None:
@@ -725,13 +736,15 @@ class PromptOptimizationMiddleware(
         return self._writer.dropped
 
     def flush_writes(self) -> int:
-        """Write the captures buffered during a store outage now.
+        """Write the captures buffered during a store outage now, and (write-behind) the
+        captures the writer still holds.
 
         Returns:
             How many were written.
 
         Raises:
             Exception: The store's error if it still does not answer (they stay buffered).
+            TimeoutError: Write-behind: the writer did not commit within the storage timeout.
         """
         return self._writer.flush(self._api_store())
 

@@ -1,14 +1,19 @@
-"""`StorageSettings`: where records live in the store, how long runs wait for it, retention."""
+"""`StorageSettings`: where records live in the store, how runs write to it, retention."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from langchain_prompt_optimization.stores.layout import DEFAULT_PREFIX, StoreLayout
 from langchain_prompt_optimization.stores.records import Retention
 
-__all__ = ["StorageSettings"]
+__all__ = ["CAPTURE_MODES", "CaptureMode", "StorageSettings"]
+
+CaptureMode = Literal["sync", "write_behind"]
+CAPTURE_MODES: tuple[CaptureMode, ...] = ("sync", "write_behind")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +31,20 @@ class StorageSettings:
             only; workers ignore it.)
         retention: How long trajectories and consumed feedback are kept (default: at most
             1,000 trajectories per user, no TTL). Prompt versions are never deleted.
+        capture: How `after_agent` writes a run's record. `"sync"`: each run commits its
+            own write before its hook returns (within `timeout`). `"write_behind"` (group
+            commit): the hook hands the write to a per-middleware writer thread and returns;
+            the writer commits the captures of concurrent runs in one store batch, at most
+            `max_capture_delay` seconds after the first of them arrived. A crash loses the
+            captures not committed yet (see docs/how-it-works.md, "Durability window").
+            A run carrying in-band feedback (or a due optimization) still waits for its
+            commit, so its trigger check sees the feedback stored.
+        max_capture_delay: Seconds a write-behind capture may wait for companions before the
+            writer commits (0: commit at once what is queued). Ignored with `"sync"`.
 
     Raises:
-        ValueError: On an invalid prefix, a non-positive timeout or buffer size.
+        ValueError: On an invalid prefix, a non-positive timeout or buffer size, an unknown
+            capture mode or a negative (or non-finite) `max_capture_delay`.
         TypeError: If `retention` is not a `Retention`.
 
     Example:
@@ -43,6 +59,8 @@ class StorageSettings:
     timeout: float | None = 0.5
     max_buffered_writes: int = 1_000
     retention: Retention = field(default_factory=Retention)
+    capture: CaptureMode = "sync"
+    max_capture_delay: float = 0.05
 
     def __post_init__(self) -> None:
         if isinstance(self.namespace_prefix, str) or not isinstance(
@@ -63,6 +81,21 @@ class StorageSettings:
         size = self.max_buffered_writes
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             msg = f"StorageSettings.max_buffered_writes must be a positive int; got {size!r}"
+            raise ValueError(msg)
+        if self.capture not in CAPTURE_MODES:
+            msg = f"StorageSettings.capture must be one of {CAPTURE_MODES}; got {self.capture!r}"
+            raise ValueError(msg)
+        delay = self.max_capture_delay
+        if (
+            isinstance(delay, bool)
+            or not isinstance(delay, int | float)
+            or not math.isfinite(delay)
+            or delay < 0
+        ):
+            msg = (
+                "StorageSettings.max_capture_delay must be finite, non-negative seconds; "
+                f"got {delay!r}"
+            )
             raise ValueError(msg)
         if not isinstance(self.retention, Retention):
             msg = f"retention must be a Retention; got {type(self.retention).__name__}"
