@@ -67,7 +67,9 @@ def test_concurrent_first_runs_open_the_default_store_once(counted_opens: list[s
     assert len(counted_opens) == 1
     stores = {id(mw._stores.for_api()) for _, mw in agents}
     assert len(stores) == 1
-    assert sorted(PromptRegistry(agents[0][1]._stores.for_api()).users()) == [f"u{i}" for i in range(8)]
+    assert sorted(PromptRegistry(agents[0][1]._stores.for_api()).users()) == [
+        f"u{i}" for i in range(8)
+    ]
 
 
 async def test_async_first_runs_open_the_default_store_once_off_the_loop(

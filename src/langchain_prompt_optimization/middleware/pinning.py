@@ -23,7 +23,7 @@ if TYPE_CHECKING:
         UserRef,
     )
 
-__all__ = ["LAST_MESSAGE", "META", "PINNED", "Pin", "Pinned", "Pinner"]
+__all__ = ["LAST_MESSAGE", "META", "PINNED", "Pin", "Pinned", "Pinner", "active_text_job"]
 
 logger = logging.getLogger(__name__)
 
@@ -255,3 +255,22 @@ class Pinner:
             LAST_MESSAGE: state.get(LAST_MESSAGE),
             "feedback": None,
         }
+
+
+def active_text_job(
+    layout: StoreLayout, owner: UserRef, name: str, specs: Mapping[str, PromptSpec]
+) -> Job[str]:
+    """The text of prompt `name` active for `owner`: its active version, else its base text
+    (in code, else as the apps recorded it).
+
+    Raises:
+        KeyError: If the base text is not known yet (no run, no recorded configuration).
+    """
+    active, stored = yield from layout.read_active(owner, [name])
+    if name in active:
+        return active[name].text
+    spec = specs.get(name) or stored.get(name)
+    if spec is None:
+        msg = f"the base text of {name!r} is not known yet: run the agent once"
+        raise KeyError(msg)
+    return spec.prompt

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
 
 from langchain.agents.middleware.internal_call_transformer import InternalCallTransformer
@@ -22,7 +21,12 @@ from langchain_core.messages import SystemMessage
 from langgraph.errors import GraphBubbleUp
 from typing_extensions import Unpack, override
 
-from langchain_prompt_optimization.middleware.capture import Capture, CaptureWriter, plan_capture
+from langchain_prompt_optimization.middleware.capture import (
+    Capture,
+    CaptureWriter,
+    after_update,
+    plan_capture,
+)
 from langchain_prompt_optimization.middleware.config import (
     DeprecatedMiddlewareArgs,
     MiddlewareSettings,
@@ -30,9 +34,13 @@ from langchain_prompt_optimization.middleware.config import (
     resolve_settings,
     resolve_store,
 )
-from langchain_prompt_optimization.middleware.feedback import validate_feedback
-from langchain_prompt_optimization.middleware.pinning import LAST_MESSAGE, META, PINNED, Pinner
+from langchain_prompt_optimization.middleware.feedback import (
+    log_trigger_failure,
+    store_feedback_job,
+)
+from langchain_prompt_optimization.middleware.pinning import META, PINNED, Pinner, active_text_job
 from langchain_prompt_optimization.middleware.runtime import (
+    ModelSource,
     StoreResolver,
     default_user_id,
     resolve_user,
@@ -65,7 +73,7 @@ from langchain_prompt_optimization.stores import (
     drive,
 )
 from langchain_prompt_optimization.stores.io import supports_ttl
-from langchain_prompt_optimization.stores.records import check_feedback_id, content_hash
+from langchain_prompt_optimization.stores.records import content_hash
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -237,9 +245,7 @@ class PromptOptimizationMiddleware(
         )
         self._stores = StoreResolver(resolve_store(store))
         self._keep_settings(settings)
-        self._optimizer_model: str | BaseChatModel | None = settings.optimizer.model
-        self._agent_model: BaseChatModel | None = None
-        self._agent_tools: list[Any] = []
+        self._models = ModelSource(settings.optimizer.model)
         self._get_user_id = get_user_id or default_user_id
         self._scope = scope
         if require_approval is None:
@@ -268,7 +274,6 @@ class PromptOptimizationMiddleware(
         self._monitor = monitor if monitor is not None else Monitor(enabled=False)
         self._policy = settings.safety.policy or CandidatePolicy()
         self._firewall = settings.safety.feedback_firewall or FeedbackFirewall()
-        self._model_lock = threading.Lock()
 
     def _build_engine(
         self, mode: Mode, optimize_every: int, require_approval: bool
@@ -279,7 +284,7 @@ class PromptOptimizationMiddleware(
             self._storage,
             self._safety,
             require_approval=require_approval,
-            replay_agent=self._replay_agent,
+            replay_agent=self._models.replay_agent,
         )
         return OptimizationEngine(
             layout=self._layout,
@@ -335,21 +340,6 @@ class PromptOptimizationMiddleware(
         """Managed prompt names: the system prompt's name first, then the named prompts."""
         return self._prompts.names
 
-    # -- store and model resolution ----------------------------------------------------------
-
-    def _model(self) -> BaseChatModel | None:
-        with self._model_lock:
-            if isinstance(self._optimizer_model, str):
-                from langchain.chat_models import init_chat_model
-
-                self._optimizer_model = init_chat_model(self._optimizer_model)
-            return self._optimizer_model or self._agent_model
-
-    def _replay_agent(self) -> tuple[BaseChatModel, list[Any]] | None:
-        """The agent's model and tools as its model calls saw them (for the gate)."""
-        model = self._agent_model
-        return (model, list(self._agent_tools)) if model is not None else None
-
     # -- before_agent: pin (pinning.py) -------------------------------------------------------
 
     def _learned(self, owner: UserRef, outcome: OptimizationOutcome) -> None:
@@ -392,9 +382,7 @@ class PromptOptimizationMiddleware(
 
     def _swap_system_prompt(self, request: ModelRequest[ContextT]) -> ModelRequest[ContextT]:
         self._prompts.observe(request.system_prompt)
-        if self._agent_model is None:
-            self._agent_tools = list(request.tools)
-            self._agent_model = request.model
+        self._models.observe(request)
         state: Mapping[str, Any] = request.state
         pinned = (state.get(PINNED) or {}).get(self._system_name)
         if pinned is None or pinned == request.system_prompt:
@@ -451,16 +439,6 @@ class PromptOptimizationMiddleware(
             mark_pending=self.mode == "external",
         )
 
-    @staticmethod
-    def _after_update(
-        state: PromptOptimizationState[Any], capture: Capture | None
-    ) -> dict[str, Any]:
-        messages = state.get("messages", [])
-        update: dict[str, Any] = {LAST_MESSAGE: messages[-1].id if messages else None}
-        if capture is not None and capture.versions != state.get("prompt_versions"):
-            update["prompt_versions"] = capture.versions
-        return update
-
     @override
     def after_agent(
         self, state: PromptOptimizationState[ResponseT], runtime: Runtime[ContextT]
@@ -473,18 +451,20 @@ class PromptOptimizationMiddleware(
             if capture is None:
                 return None
             if not self._writer.write(store, capture.ops):
-                return self._after_update(state, capture)
+                return after_update(state, capture)
             due = capture.carry
             if not due and capture.feedback is not None:
                 count = self._layout.new_pending_count(capture.owner)
                 due = self._engine.triggered(self._writer.within(count, store))
             if due:
-                self._engine.schedule(store, capture.owner, self._model, self._prompts.current())
+                self._engine.schedule(
+                    store, capture.owner, self._models.optimizer, self._prompts.current()
+                )
         except GraphBubbleUp:
             raise
         except Exception:
             logger.exception("could not record the run; the agent's answer is unaffected")
-        return self._after_update(state, capture)
+        return after_update(state, capture)
 
     @override
     async def aafter_agent(
@@ -498,19 +478,19 @@ class PromptOptimizationMiddleware(
             if capture is None:
                 return None
             if not await self._writer.awrite(store, capture.ops):
-                return self._after_update(state, capture)
+                return after_update(state, capture)
             due = capture.carry
             if not due and capture.feedback is not None:
                 count = self._layout.new_pending_count(capture.owner)
                 due = self._engine.triggered(await self._writer.awithin(count, store))
             if due:
                 specs = self._prompts.current()
-                await self._engine.aschedule(store, capture.owner, self._model, specs)
+                await self._engine.aschedule(store, capture.owner, self._models.optimizer, specs)
         except GraphBubbleUp:
             raise
         except Exception:
             logger.exception("could not record the run; the agent's answer is unaffected")
-        return self._after_update(state, capture)
+        return after_update(state, capture)
 
     @property
     def buffered_writes(self) -> int:
@@ -554,39 +534,15 @@ class PromptOptimizationMiddleware(
     def _feedback_job(
         self, trajectory_id: str, feedback: object, score: object, feedback_id: object
     ) -> Job[tuple[UserRef, FeedbackItem]]:
-        """Validate, find the run's user, and store the item once: the write is the last
-        step, so once the feedback is stored this job cannot raise."""
-        value, checked_score = validate_feedback(feedback, score)
-        key = check_feedback_id(feedback_id) if feedback_id is not None else None
-        user, run = yield from self._layout.resolve_run(trajectory_id)
-        owner = self._owner(user)
-        item = FeedbackItem.new(
+        return store_feedback_job(
+            self._layout,
             trajectory_id,
-            value,
-            checked_score,
-            source="api",
-            user_id=user.user_id,
-            user_label=user.label,
-            prompt_versions=run.prompt_versions if run is not None else None,
-            feedback_id=key,
-        )
-        keep = self._storage.retention.trajectory_ttl_minutes is not None
-        yield from self._layout.put_feedback_once(
-            owner,
-            item,
+            feedback,
+            score,
+            feedback_id,
+            owner_of=self._owner,
             mark_pending=self.mode == "external",
-            keep_run=run if keep else None,
-            check_existing=key is not None,
-        )
-        return owner, item
-
-    def _trigger_failed(self, item: FeedbackItem, exc: Exception) -> None:
-        logger.warning(
-            "feedback %r is stored; checking the optimization trigger failed (%s: %s), "
-            "it is checked again with the next feedback or by a worker",
-            item.id,
-            type(exc).__name__,
-            exc,
+            keep_runs=self._storage.retention.trajectory_ttl_minutes is not None,
         )
 
     def add_feedback(
@@ -647,9 +603,9 @@ class PromptOptimizationMiddleware(
         try:
             pending = drive(self._layout.new_pending_count(owner), store)
             if self._engine.triggered(pending):
-                self._engine.schedule(store, owner, self._model, self._prompts.current())
+                self._engine.schedule(store, owner, self._models.optimizer, self._prompts.current())
         except Exception as exc:
-            self._trigger_failed(item, exc)
+            log_trigger_failure(item, exc)
         return item.id
 
     async def aadd_feedback(
@@ -667,9 +623,11 @@ class PromptOptimizationMiddleware(
         try:
             pending = await adrive(self._layout.new_pending_count(owner), store)
             if self._engine.triggered(pending):
-                await self._engine.aschedule(store, owner, self._model, self._prompts.current())
+                await self._engine.aschedule(
+                    store, owner, self._models.optimizer, self._prompts.current()
+                )
         except Exception as exc:
-            self._trigger_failed(item, exc)
+            log_trigger_failure(item, exc)
         return item.id
 
     def optimize_now(self, user_id: str | None = None) -> OptimizationOutcome:
@@ -683,13 +641,13 @@ class PromptOptimizationMiddleware(
         """
         owner = self._owner(UserRef.of(user_id))
         specs = self._prompts.current()
-        return self._engine.optimize(self._stores.for_api(), owner, self._model, specs)
+        return self._engine.optimize(self._stores.for_api(), owner, self._models.optimizer, specs)
 
     async def aoptimize_now(self, user_id: str | None = None) -> OptimizationOutcome:
         """Async twin of `optimize_now`."""
         owner = self._owner(UserRef.of(user_id))
         return await self._engine.aoptimize(
-            await self._stores.afor_api(), owner, self._model, self._prompts.current()
+            await self._stores.afor_api(), owner, self._models.optimizer, self._prompts.current()
         )
 
     def add_example(self, messages: Any, *, user_id: str | None = None, note: str = "") -> str:
@@ -742,14 +700,7 @@ class PromptOptimizationMiddleware(
             msg = f"{name!r} is not a managed prompt; managed: {self.prompt_names}"
             raise KeyError(msg)
         owner = self._owner(UserRef.of(user_id))
-        active, stored = yield from self._layout.read_active(owner, [name])
-        if name in active:
-            return active[name].text
-        spec = self._prompts.current().get(name) or stored.get(name)
-        if spec is None:
-            msg = f"the base text of {name!r} is not known yet: run the agent once"
-            raise KeyError(msg)
-        return spec.prompt
+        return active_text_job(self._layout, owner, name, self._prompts.current())
 
     def prompt_for_run(self, state: Mapping[str, Any], name: str | None = None) -> str:
         """The text of a managed prompt pinned for the current run (for tools and nodes).

@@ -1,9 +1,10 @@
-"""What the middleware reads from a run's runtime: the user, the thread and the store to use."""
+"""What the middleware takes from runs and their runtime: user, thread, store, models."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -16,10 +17,12 @@ from langchain_prompt_optimization.stores.open import shared_store
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from langchain.agents.middleware.types import ModelRequest
+    from langchain_core.language_models import BaseChatModel
     from langgraph.runtime import Runtime
     from langgraph.store.base import BaseStore
 
-__all__ = ["StoreResolver", "default_user_id", "resolve_user", "thread_id"]
+__all__ = ["ModelSource", "StoreResolver", "default_user_id", "resolve_user", "thread_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -123,3 +126,34 @@ class StoreResolver:
         if self.configured is None and self.seen is None and self.default is None:
             await asyncio.to_thread(self.for_api)
         return self.for_api()
+
+
+class ModelSource:
+    """The optimizer's model (configured, created at first use from a model string, else
+    the agent's own) and the agent's model and tools as its first model request saw them."""
+
+    def __init__(self, configured: str | BaseChatModel | None) -> None:
+        self._optimizer = configured
+        self._agent: BaseChatModel | None = None
+        self._tools: list[Any] = []
+        self._lock = threading.Lock()
+
+    def observe(self, request: ModelRequest[Any]) -> None:
+        """Remember the agent's model and tools from its first model request."""
+        if self._agent is None:
+            self._tools = list(request.tools)
+            self._agent = request.model
+
+    def optimizer(self) -> BaseChatModel | None:
+        """The model that rewrites prompts (`None` until the agent's model is seen)."""
+        with self._lock:
+            if isinstance(self._optimizer, str):
+                from langchain.chat_models import init_chat_model
+
+                self._optimizer = init_chat_model(self._optimizer)
+            return self._optimizer or self._agent
+
+    def replay_agent(self) -> tuple[BaseChatModel, list[Any]] | None:
+        """The agent's model and tools as its model calls saw them (for the gate)."""
+        model = self._agent
+        return (model, list(self._tools)) if model is not None else None
