@@ -11,6 +11,8 @@ from langchain_prompt_optimization._deprecated import Moved, take_moved
 from langchain_prompt_optimization.middleware.settings import SystemPromptSettings
 from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
 from langchain_prompt_optimization.optimizer.engine import MODES
+from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
+from langchain_prompt_optimization.optimizer.monitor import Monitor
 from langchain_prompt_optimization.optimizer.settings import (
     OptimizerSettings,
     SafetySettings,
@@ -18,7 +20,7 @@ from langchain_prompt_optimization.optimizer.settings import (
     check_require_approval,
     settings_or_default,
 )
-from langchain_prompt_optimization.stores import Retention, open_store
+from langchain_prompt_optimization.stores import PromptConfig, Retention, open_store
 from langchain_prompt_optimization.stores.settings import StorageSettings
 
 if TYPE_CHECKING:
@@ -26,10 +28,9 @@ if TYPE_CHECKING:
 
     from langchain_core.language_models import BaseChatModel
 
-    from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
     from langchain_prompt_optimization.optimizer.gate import EvaluationGate
-    from langchain_prompt_optimization.optimizer.monitor import Monitor
     from langchain_prompt_optimization.optimizer.run import OptimizerKind
+    from langchain_prompt_optimization.stores import PromptSpec
 
 __all__ = [
     "DeprecatedMiddlewareArgs",
@@ -94,6 +95,29 @@ class MiddlewareSettings:
     storage: StorageSettings
     system_prompt: SystemPromptSettings
     safety: SafetySettings
+
+    def prompt_config(
+        self,
+        specs: dict[str, PromptSpec],
+        *,
+        require_approval: bool,
+        scope: str,
+        optimize_every: int,
+    ) -> PromptConfig:
+        """What an app records for workers and the registry: its prompts and policies."""
+        monitor = self.safety.monitor if self.safety.monitor is not None else Monitor(enabled=False)
+        policy = self.safety.policy or CandidatePolicy()
+        firewall = self.safety.feedback_firewall or FeedbackFirewall()
+        return PromptConfig(
+            specs,
+            require_approval,
+            scope,
+            optimize_every,
+            self.system_prompt.name,
+            monitor.to_json(),
+            policy=policy.to_json(),
+            firewall=firewall.to_json(),
+        )
 
 
 def _legacy_storage(values: dict[str, Any]) -> StorageSettings:

@@ -29,7 +29,6 @@ from langchain_prompt_optimization.middleware.capture import (
 )
 from langchain_prompt_optimization.middleware.config import (
     DeprecatedMiddlewareArgs,
-    MiddlewareSettings,
     check_arguments,
     resolve_settings,
     resolve_store,
@@ -52,11 +51,8 @@ from langchain_prompt_optimization.middleware.settings import (
     SystemPromptSettings,
     validate_prompts,
 )
-from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
 from langchain_prompt_optimization.optimizer.engine import Mode, OptimizationEngine
-from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
 from langchain_prompt_optimization.optimizer.gate import reference_example
-from langchain_prompt_optimization.optimizer.monitor import Monitor
 from langchain_prompt_optimization.optimizer.settings import (
     OptimizerSettings,
     SafetySettings,
@@ -244,7 +240,9 @@ class PromptOptimizationMiddleware(
             settings.system_prompt, validate_prompts(prompts, settings.system_prompt.name)
         )
         self._stores = StoreResolver(resolve_store(store))
-        self._keep_settings(settings)
+        self._settings = settings
+        self._system_name = settings.system_prompt.name
+        self._layout = StoreLayout(settings.storage.namespace_prefix)
         self._models = ModelSource(settings.optimizer.model)
         self._get_user_id = get_user_id or default_user_id
         self._scope = scope
@@ -262,27 +260,14 @@ class PromptOptimizationMiddleware(
         )
         self._writer = CaptureWriter(settings.storage.timeout, settings.storage.max_buffered_writes)
 
-    def _keep_settings(self, settings: MiddlewareSettings) -> None:
-        """Init phase: keep the configuration objects and what is derived from them."""
-        self._optimizer = settings.optimizer
-        self._storage = settings.storage
-        self._system_prompt = settings.system_prompt
-        self._safety = settings.safety
-        self._system_name = settings.system_prompt.name
-        self._layout = StoreLayout(settings.storage.namespace_prefix)
-        monitor = settings.safety.monitor
-        self._monitor = monitor if monitor is not None else Monitor(enabled=False)
-        self._policy = settings.safety.policy or CandidatePolicy()
-        self._firewall = settings.safety.feedback_firewall or FeedbackFirewall()
-
     def _build_engine(
         self, mode: Mode, optimize_every: int, require_approval: bool
     ) -> OptimizationEngine:
         """Init phase: the engine that runs this middleware's optimizations."""
         settings = run_settings(
-            self._optimizer,
-            self._storage,
-            self._safety,
+            self._settings.optimizer,
+            self._settings.storage,
+            self._settings.safety,
             require_approval=require_approval,
             replay_agent=self._models.replay_agent,
         )
@@ -314,22 +299,22 @@ class PromptOptimizationMiddleware(
     @property
     def optimizer(self) -> OptimizerSettings:
         """Which model rewrites prompts, with which langmem optimizer, reading how much."""
-        return self._optimizer
+        return self._settings.optimizer
 
     @property
     def storage(self) -> StorageSettings:
         """Namespace prefix, the run path's store deadline, outage buffer and retention."""
-        return self._storage
+        return self._settings.storage
 
     @property
     def system_prompt(self) -> SystemPromptSettings:
         """The name and langmem guidance of the agent's own system prompt."""
-        return self._system_prompt
+        return self._settings.system_prompt
 
     @property
     def safety(self) -> SafetySettings:
         """Candidate budgets, feedback firewall, evaluation gate and monitoring in effect."""
-        return self._safety
+        return self._settings.safety
 
     def _owner(self, user: UserRef) -> UserRef:
         """The owner of the lineage that serves `user`."""
@@ -414,21 +399,17 @@ class PromptOptimizationMiddleware(
 
     def _prompt_config(self) -> PromptConfig:
         """What this process records for workers and the registry."""
-        return PromptConfig(
+        return self._settings.prompt_config(
             self._prompts.current(),
-            self.require_approval,
-            self._scope,
-            self._engine.optimize_every,
-            self._system_name,
-            self._monitor.to_json(),
-            policy=self._policy.to_json(),
-            firewall=self._firewall.to_json(),
+            require_approval=self.require_approval,
+            scope=self._scope,
+            optimize_every=self._engine.optimize_every,
         )
 
     def _plan_capture(
         self, state: PromptOptimizationState[Any], runtime: Runtime[Any], store: BaseStore
     ) -> Capture | None:
-        ttl = self._storage.retention.trajectory_ttl_minutes
+        ttl = self._settings.storage.retention.trajectory_ttl_minutes
         return plan_capture(
             state,
             layout=self._layout,
@@ -542,7 +523,7 @@ class PromptOptimizationMiddleware(
             feedback_id,
             owner_of=self._owner,
             mark_pending=self.mode == "external",
-            keep_runs=self._storage.retention.trajectory_ttl_minutes is not None,
+            keep_runs=self._settings.storage.retention.trajectory_ttl_minutes is not None,
         )
 
     def add_feedback(
