@@ -23,7 +23,16 @@ if TYPE_CHECKING:
         UserRef,
     )
 
-__all__ = ["LAST_MESSAGE", "META", "PINNED", "Pin", "Pinned", "Pinner", "active_text_job"]
+__all__ = [
+    "LAST_MESSAGE",
+    "META",
+    "PINNED",
+    "Pin",
+    "Pinned",
+    "Pinner",
+    "active_text_job",
+    "pinned_system_prompt",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -274,3 +283,16 @@ def active_text_job(
         msg = f"the base text of {name!r} is not known yet: run the agent once"
         raise KeyError(msg)
     return spec.prompt
+
+
+def pinned_system_prompt(state: Mapping[str, Any], name: str, current: str | None) -> str | None:
+    """The system prompt to serve instead of `current` (the request's): the text pinned for
+    the run, or `None` to keep `current` (nothing pinned, the same text, or a base that
+    changed in code since the pin: it is served, and rebased on the next run)."""
+    pinned = (state.get(PINNED) or {}).get(name)
+    if pinned is None or pinned == current:
+        return None
+    base_hash = ((state.get(META) or {}).get("base_hashes") or {}).get(name)
+    if base_hash and base_hash != content_hash(current or ""):
+        return None
+    return str(pinned)

@@ -37,7 +37,12 @@ from langchain_prompt_optimization.middleware.feedback import (
     log_trigger_failure,
     store_feedback_job,
 )
-from langchain_prompt_optimization.middleware.pinning import META, PINNED, Pinner, active_text_job
+from langchain_prompt_optimization.middleware.pinning import (
+    PINNED,
+    Pinner,
+    active_text_job,
+    pinned_system_prompt,
+)
 from langchain_prompt_optimization.middleware.runtime import (
     ModelSource,
     StoreResolver,
@@ -62,14 +67,12 @@ from langchain_prompt_optimization.stores import (
     FeedbackItem,
     FeedbackValue,
     Job,
-    PromptConfig,
     StoreLayout,
     UserRef,
     adrive,
     drive,
 )
 from langchain_prompt_optimization.stores.io import supports_ttl
-from langchain_prompt_optimization.stores.records import content_hash
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -122,9 +125,9 @@ class PromptOptimizationMiddleware(
     trajectory (one store write after the run). Feedback on a trajectory — through
     `add_feedback`, or the `feedback` input key on the next run of the same thread — is
     stored; every `optimize_every` new items, langmem's multi-prompt optimizer rewrites
-    the user's prompts. Candidates that are empty, langmem's "No recommendations." sentinel,
-    or that drop a `{variable}` are recorded as rejected and never served. Each change is
-    an appended version; `PromptRegistry` reads the history.
+    the user's prompts. Candidates failing the checks of `SafetySettings` are recorded as
+    rejected and never served. Each change is an appended version; `PromptRegistry` reads
+    the history.
 
     The user's run never fails because of this middleware: a store or optimizer error is
     logged and the run is served the last good prompt (or the base prompt).
@@ -368,14 +371,10 @@ class PromptOptimizationMiddleware(
     def _swap_system_prompt(self, request: ModelRequest[ContextT]) -> ModelRequest[ContextT]:
         self._prompts.observe(request.system_prompt)
         self._models.observe(request)
-        state: Mapping[str, Any] = request.state
-        pinned = (state.get(PINNED) or {}).get(self._system_name)
-        if pinned is None or pinned == request.system_prompt:
+        text = pinned_system_prompt(request.state, self._system_name, request.system_prompt)
+        if text is None:
             return request
-        base_hash = ((state.get(META) or {}).get("base_hashes") or {}).get(self._system_name)
-        if base_hash and base_hash != content_hash(request.system_prompt or ""):
-            return request  # the base changed in code: serve it (rebased on the next run)
-        return request.override(system_message=SystemMessage(content=pinned))
+        return request.override(system_message=SystemMessage(content=text))
 
     @override
     def wrap_model_call(
@@ -397,24 +396,21 @@ class PromptOptimizationMiddleware(
 
     # -- after_agent: capture (capture.py) ---------------------------------------------------
 
-    def _prompt_config(self) -> PromptConfig:
-        """What this process records for workers and the registry."""
-        return self._settings.prompt_config(
+    def _plan_capture(
+        self, state: PromptOptimizationState[Any], runtime: Runtime[Any], store: BaseStore
+    ) -> Capture | None:
+        config = self._settings.prompt_config(
             self._prompts.current(),
             require_approval=self.require_approval,
             scope=self._scope,
             optimize_every=self._engine.optimize_every,
         )
-
-    def _plan_capture(
-        self, state: PromptOptimizationState[Any], runtime: Runtime[Any], store: BaseStore
-    ) -> Capture | None:
         ttl = self._settings.storage.retention.trajectory_ttl_minutes
         return plan_capture(
             state,
             layout=self._layout,
             owner_of=self._owner,
-            config=self._prompt_config(),
+            config=config,
             thread_id=thread_id(runtime),
             ttl_minutes=ttl if supports_ttl(store) else None,
             mark_pending=self.mode == "external",
