@@ -65,9 +65,11 @@ def test_concurrent_first_runs_open_the_default_store_once(counted_opens: list[s
         thread.join()
     assert errors == []
     assert len(counted_opens) == 1
-    stores = {id(mw._api_store()) for _, mw in agents}
+    stores = {id(mw._stores.for_api()) for _, mw in agents}
     assert len(stores) == 1
-    assert sorted(PromptRegistry(agents[0][1]._api_store()).users()) == [f"u{i}" for i in range(8)]
+    assert sorted(PromptRegistry(agents[0][1]._stores.for_api()).users()) == [
+        f"u{i}" for i in range(8)
+    ]
 
 
 async def test_async_first_runs_open_the_default_store_once_off_the_loop(
@@ -83,5 +85,5 @@ async def test_async_first_runs_open_the_default_store_once_off_the_loop(
     )
     assert len(counted_opens) == 1
     assert counted_opens[0] != loop_thread
-    store = agents[0][1]._api_store()
+    store = agents[0][1]._stores.for_api()
     assert sorted(await PromptRegistry(store).ausers()) == [f"u{i}" for i in range(8)]

@@ -339,6 +339,51 @@ def test_the_worker_validates_with_the_same_objects(kwargs, error, match):
         PromptWorker(InMemoryStore(), **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"require_approval": "yes"}, TypeError, "require_approval must be a bool or None"),
+        ({"require_approval": 1}, TypeError, "require_approval must be a bool or None"),
+        ({"poll_interval": "x"}, ValueError, "poll_interval must be a positive finite number"),
+        ({"poll_interval": 0}, ValueError, "poll_interval must be a positive finite number"),
+        ({"poll_interval": float("nan")}, ValueError, "poll_interval must be a positive"),
+        ({"poll_interval": True}, ValueError, "poll_interval must be a positive"),
+        ({"prune_interval": -5}, ValueError, "prune_interval must be a positive finite number"),
+        ({"prune_interval": float("inf")}, ValueError, "prune_interval must be a positive"),
+        ({"prune_interval": 10**400}, ValueError, "prune_interval must be a positive"),
+        ({"concurrency": True}, ValueError, "concurrency must be a positive int"),
+        ({"concurrency": 2.0}, ValueError, "concurrency must be a positive int"),
+        ({"lease_seconds": "5"}, ValueError, "lease_seconds must be a positive finite number"),
+        ({"lease_seconds": -1.0}, ValueError, "lease_seconds must be a positive finite number"),
+    ],
+)  # fmt: skip
+def test_the_worker_checks_its_own_keywords_clearly(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        PromptWorker(InMemoryStore(), optimizer="openai:gpt-4o-mini", **kwargs)
+
+
+@pytest.mark.parametrize("value", ["yes", 1, 0.0])
+def test_require_approval_is_checked_once_for_middleware_and_worker(value):
+    with pytest.raises(TypeError) as from_middleware:
+        PromptOptimizationMiddleware(require_approval=value)
+    with pytest.raises(TypeError) as from_worker:
+        PromptWorker(InMemoryStore(), optimizer="openai:gpt-4o-mini", require_approval=value)
+    assert str(from_middleware.value) == str(from_worker.value)
+
+
+def test_the_worker_keeps_valid_intervals_and_approval():
+    worker = PromptWorker(
+        InMemoryStore(),
+        optimizer="openai:gpt-4o-mini",
+        concurrency=3,
+        poll_interval=1,
+        prune_interval=0.5,
+        require_approval=True,
+    )
+    assert (worker.concurrency, worker.poll_interval, worker.prune_interval) == (3, 1.0, 0.5)
+    assert worker._engine.settings.require_approval is True
+
+
 _OLD_WORKER_KEYWORDS: list[tuple[str, Any, str, Any]] = [
     ("optimizer_model", "openai:gpt-4o-mini", "optimizer=OptimizerSettings(model=...)",
      lambda w: w.optimizer.model == "openai:gpt-4o-mini"),

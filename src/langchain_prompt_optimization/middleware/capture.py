@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from langchain_prompt_optimization.stores import FeedbackItem, Job, PromptConfig, StoreLayout
     from langchain_prompt_optimization.stores.settings import CaptureMode
 
-__all__ = ["Capture", "CaptureWriter", "plan_capture", "served_versions"]
+__all__ = ["Capture", "CaptureWriter", "after_update", "plan_capture", "served_versions"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,16 @@ class Capture:
     feedback: FeedbackItem | None
     versions: dict[str, int]
     carry: bool
+
+
+def after_update(state: Mapping[str, Any], capture: Capture | None) -> dict[str, Any]:
+    """`after_agent`'s state update: the thread's last message id, and the versions that
+    served the run when they differ from the state's."""
+    messages = state.get("messages", [])
+    update: dict[str, Any] = {LAST_MESSAGE: messages[-1].id if messages else None}
+    if capture is not None and capture.versions != state.get("prompt_versions"):
+        update["prompt_versions"] = capture.versions
+    return update
 
 
 def _messages_of_run(messages: Sequence[AnyMessage], last_id: str | None) -> list[AnyMessage]:

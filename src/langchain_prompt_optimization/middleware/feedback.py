@@ -10,11 +10,21 @@ from typing import TYPE_CHECKING, Any, cast
 from langchain_prompt_optimization import limits
 from langchain_prompt_optimization.limits import MAX_FEEDBACK_SIZE, MAX_NESTING
 from langchain_prompt_optimization.stores import FeedbackItem
+from langchain_prompt_optimization.stores.records import check_feedback_id
 
 if TYPE_CHECKING:
-    from langchain_prompt_optimization.stores import FeedbackValue, UserRef
+    from collections.abc import Callable
 
-__all__ = ["check_json", "inband_feedback", "served_by", "validate_feedback"]
+    from langchain_prompt_optimization.stores import FeedbackValue, Job, StoreLayout, UserRef
+
+__all__ = [
+    "check_json",
+    "inband_feedback",
+    "log_trigger_failure",
+    "served_by",
+    "store_feedback_job",
+    "validate_feedback",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -99,4 +109,66 @@ def inband_feedback(inband: Mapping[str, Any], user: UserRef) -> FeedbackItem | 
         user_id=user.user_id,
         user_label=user.label,
         prompt_versions=served_by(inband.get("versions")),
+    )
+
+
+def store_feedback_job(
+    layout: StoreLayout,
+    trajectory_id: str,
+    feedback: object,
+    score: object,
+    feedback_id: object,
+    *,
+    owner_of: Callable[[UserRef], UserRef],
+    mark_pending: bool,
+    keep_runs: bool,
+) -> Job[tuple[UserRef, FeedbackItem]]:
+    """`add_feedback`'s job: validate, find the run's user, and store the item once. The
+    write is the last step, so once the feedback is stored this job cannot raise.
+
+    Args:
+        layout: The store layout.
+        trajectory_id: The run the feedback is on.
+        feedback: The feedback as given.
+        score: The score as given.
+        feedback_id: The caller's idempotency key, or `None`.
+        owner_of: The lineage owner that serves a user.
+        mark_pending: Mark the owner in the pending-work index (`mode="external"`).
+        keep_runs: Trajectories expire (a TTL): keep a copy of the run with the feedback.
+
+    Returns:
+        The lineage owner and the stored item.
+    """
+    value, checked_score = validate_feedback(feedback, score)
+    key = check_feedback_id(feedback_id) if feedback_id is not None else None
+    user, run = yield from layout.resolve_run(trajectory_id)
+    owner = owner_of(user)
+    item = FeedbackItem.new(
+        trajectory_id,
+        value,
+        checked_score,
+        source="api",
+        user_id=user.user_id,
+        user_label=user.label,
+        prompt_versions=run.prompt_versions if run is not None else None,
+        feedback_id=key,
+    )
+    yield from layout.put_feedback_once(
+        owner,
+        item,
+        mark_pending=mark_pending,
+        keep_run=run if keep_runs else None,
+        check_existing=key is not None,
+    )
+    return owner, item
+
+
+def log_trigger_failure(item: FeedbackItem, exc: Exception) -> None:
+    """Log that `item` is stored but checking the optimization trigger after it failed."""
+    logger.warning(
+        "feedback %r is stored; checking the optimization trigger failed (%s: %s), "
+        "it is checked again with the next feedback or by a worker",
+        item.id,
+        type(exc).__name__,
+        exc,
     )

@@ -23,7 +23,16 @@ if TYPE_CHECKING:
         UserRef,
     )
 
-__all__ = ["LAST_MESSAGE", "META", "PINNED", "Pin", "Pinned", "Pinner"]
+__all__ = [
+    "LAST_MESSAGE",
+    "META",
+    "PINNED",
+    "Pin",
+    "Pinned",
+    "Pinner",
+    "active_text_job",
+    "pinned_system_prompt",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -255,3 +264,35 @@ class Pinner:
             LAST_MESSAGE: state.get(LAST_MESSAGE),
             "feedback": None,
         }
+
+
+def active_text_job(
+    layout: StoreLayout, owner: UserRef, name: str, specs: Mapping[str, PromptSpec]
+) -> Job[str]:
+    """The text of prompt `name` active for `owner`: its active version, else its base text
+    (in code, else as the apps recorded it).
+
+    Raises:
+        KeyError: If the base text is not known yet (no run, no recorded configuration).
+    """
+    active, stored = yield from layout.read_active(owner, [name])
+    if name in active:
+        return active[name].text
+    spec = specs.get(name) or stored.get(name)
+    if spec is None:
+        msg = f"the base text of {name!r} is not known yet: run the agent once"
+        raise KeyError(msg)
+    return spec.prompt
+
+
+def pinned_system_prompt(state: Mapping[str, Any], name: str, current: str | None) -> str | None:
+    """The system prompt to serve instead of `current` (the request's): the text pinned for
+    the run, or `None` to keep `current` (nothing pinned, the same text, or a base that
+    changed in code since the pin: it is served, and rebased on the next run)."""
+    pinned = (state.get(PINNED) or {}).get(name)
+    if pinned is None or pinned == current:
+        return None
+    base_hash = ((state.get(META) or {}).get("base_hashes") or {}).get(name)
+    if base_hash and base_hash != content_hash(current or ""):
+        return None
+    return str(pinned)

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
-import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
 
 from langchain.agents.middleware.internal_call_transformer import InternalCallTransformer
 from langchain.agents.middleware.types import (
@@ -24,56 +19,73 @@ from langchain.agents.middleware.types import (
 )
 from langchain_core.messages import SystemMessage
 from langgraph.errors import GraphBubbleUp
-from langgraph.store.base import BaseStore
 from typing_extensions import Unpack, override
 
-from langchain_prompt_optimization._deprecated import Moved, take_moved
-from langchain_prompt_optimization.middleware.capture import Capture, CaptureWriter, plan_capture
-from langchain_prompt_optimization.middleware.feedback import validate_feedback
-from langchain_prompt_optimization.middleware.pinning import LAST_MESSAGE, META, PINNED, Pinner
+from langchain_prompt_optimization.middleware.capture import (
+    Capture,
+    CaptureWriter,
+    after_update,
+    plan_capture,
+)
+from langchain_prompt_optimization.middleware.config import (
+    DeprecatedMiddlewareArgs,
+    check_arguments,
+    resolve_settings,
+    resolve_store,
+)
+from langchain_prompt_optimization.middleware.feedback import (
+    log_trigger_failure,
+    store_feedback_job,
+)
+from langchain_prompt_optimization.middleware.pinning import (
+    PINNED,
+    Pinner,
+    active_text_job,
+    pinned_system_prompt,
+)
+from langchain_prompt_optimization.middleware.runtime import (
+    ModelSource,
+    StoreResolver,
+    default_user_id,
+    resolve_user,
+    thread_id,
+)
 from langchain_prompt_optimization.middleware.settings import (
     SYSTEM_PROMPT,
+    ManagedPrompts,
     SystemPromptSettings,
     validate_prompts,
 )
-from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
-from langchain_prompt_optimization.optimizer.engine import MODES, Mode, OptimizationEngine
-from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
-from langchain_prompt_optimization.optimizer.gate import EvaluationGate, reference_example
-from langchain_prompt_optimization.optimizer.monitor import Monitor
+from langchain_prompt_optimization.optimizer.engine import Mode, OptimizationEngine
+from langchain_prompt_optimization.optimizer.gate import reference_example
 from langchain_prompt_optimization.optimizer.settings import (
     OptimizerSettings,
     SafetySettings,
     run_settings,
-    settings_or_default,
 )
 from langchain_prompt_optimization.stores import (
     FeedbackItem,
     FeedbackValue,
     Job,
-    PromptConfig,
-    PromptSpec,
-    Retention,
     StoreLayout,
     UserRef,
     adrive,
-    default_store_uri,
     drive,
-    open_store,
 )
 from langchain_prompt_optimization.stores.io import supports_ttl
-from langchain_prompt_optimization.stores.open import shared_store
-from langchain_prompt_optimization.stores.records import check_feedback_id, content_hash
-from langchain_prompt_optimization.stores.settings import StorageSettings
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping, Sequence
+
     from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import AIMessage
     from langgraph.runtime import Runtime
+    from langgraph.store.base import BaseStore
     from langmem import Prompt
 
-    from langchain_prompt_optimization.optimizer.run import OptimizationOutcome, OptimizerKind
+    from langchain_prompt_optimization.optimizer.run import OptimizationOutcome
     from langchain_prompt_optimization.stores.buffer import RejectedWrite
+    from langchain_prompt_optimization.stores.settings import StorageSettings
 
 __all__ = [
     "SYSTEM_PROMPT",
@@ -103,74 +115,6 @@ class PromptOptimizationState(AgentState[ResponseT]):
     prompt_optimization_last_message_id: NotRequired[Annotated[str | None, PrivateStateAttr]]
 
 
-class DeprecatedMiddlewareArgs(TypedDict, total=False):
-    """Keywords of `PromptOptimizationMiddleware` that moved into configuration objects.
-
-    They keep working for one release with a `DeprecationWarning` naming the replacement.
-    """
-
-    optimizer_model: str | BaseChatModel | None
-    kind: OptimizerKind
-    optimizer_config: dict[str, Any] | None
-    max_feedback_per_optimization: int
-    max_trajectory_chars: int
-    namespace_prefix: Sequence[str]
-    store_timeout: float | None
-    max_buffered_writes: int
-    retention: Retention | None
-    update_instructions: str | None
-    when_to_update: str | None
-    system_prompt_name: str
-    max_prompt_chars: int
-    max_growth_chars: int
-    firewall: FeedbackFirewall | bool
-    gate: EvaluationGate | None
-    monitor: Monitor | None
-
-
-_MOVED: dict[str, Moved] = {
-    "optimizer_model": Moved("optimizer", ("model",)),
-    "kind": Moved("optimizer", ("kind",)),
-    "optimizer_config": Moved("optimizer", ("config",)),
-    "max_feedback_per_optimization": Moved("optimizer", ("max_feedback",)),
-    "max_trajectory_chars": Moved("optimizer", ("max_trajectory_chars",)),
-    "namespace_prefix": Moved("storage", ("namespace_prefix",)),
-    "store_timeout": Moved("storage", ("timeout",)),
-    "max_buffered_writes": Moved("storage", ("max_buffered_writes",)),
-    "retention": Moved("storage", ("retention",)),
-    "update_instructions": Moved("system_prompt", ("update_instructions",)),
-    "when_to_update": Moved("system_prompt", ("when_to_update",)),
-    "system_prompt_name": Moved("system_prompt", ("name",)),
-    "max_prompt_chars": Moved("safety", ("policy", "max_prompt_chars")),
-    "max_growth_chars": Moved("safety", ("policy", "max_growth_chars")),
-    "firewall": Moved("safety", ("firewall",)),
-    "gate": Moved("safety", ("gate",)),
-    "monitor": Moved("safety", ("monitor",)),
-}
-
-
-def _legacy_storage(values: dict[str, Any]) -> StorageSettings:
-    if "retention" in values and values["retention"] is None:
-        values = {**values, "retention": Retention()}
-    return StorageSettings(**values)
-
-
-def _legacy_safety(values: dict[str, Any]) -> SafetySettings:
-    policy = values.pop("policy", None)
-    return SafetySettings(
-        policy=CandidatePolicy(**policy) if policy is not None else CandidatePolicy(), **values
-    )
-
-
-def _default_user_id(runtime: Runtime[Any]) -> object:
-    context = getattr(runtime, "context", None)
-    if context is None:
-        return None
-    if isinstance(context, Mapping):
-        return context.get("user_id")
-    return getattr(context, "user_id", None)
-
-
 class PromptOptimizationMiddleware(
     AgentMiddleware[PromptOptimizationState[ResponseT], ContextT, ResponseT]
 ):
@@ -181,9 +125,9 @@ class PromptOptimizationMiddleware(
     trajectory (one store write after the run). Feedback on a trajectory — through
     `add_feedback`, or the `feedback` input key on the next run of the same thread — is
     stored; every `optimize_every` new items, langmem's multi-prompt optimizer rewrites
-    the user's prompts. Candidates that are empty, langmem's "No recommendations." sentinel,
-    or that drop a `{variable}` are recorded as rejected and never served. Each change is
-    an appended version; `PromptRegistry` reads the history.
+    the user's prompts. Candidates failing the checks of `SafetySettings` are recorded as
+    rejected and never served. Each change is an appended version; `PromptRegistry` reads
+    the history.
 
     The user's run never fails because of this middleware: a store or optimizer error is
     logged and the run is served the last good prompt (or the base prompt).
@@ -226,11 +170,9 @@ class PromptOptimizationMiddleware(
         """Configure the middleware; everything is validated here.
 
         Args:
-            optimizer: Which model rewrites prompts, with which langmem optimizer kind, and
-                how much one optimization reads (`OptimizerSettings`). A model string
+            optimizer: `OptimizerSettings` (model, langmem kind, budgets). A model string
                 (`"openai:gpt-4o-mini"`) or a `BaseChatModel` is short for
-                `OptimizerSettings(model=...)`. Default: the agent's own model, kind
-                `"prompt_memory"`.
+                `OptimizerSettings(model=...)`. Default: the agent's own model.
             optimize_every: Optimize a user after this many new feedback items.
             mode: `"inline"` (the optimization runs before `add_feedback` returns),
                 `"background"` (a thread / asyncio task; never delays a response; wait with
@@ -240,31 +182,26 @@ class PromptOptimizationMiddleware(
             require_approval: New versions are stored `pending` and not served until
                 approved (`PromptRegistry.approve`). Default: `False` for `scope="user"`,
                 `True` for `scope="global"`, since one user's feedback reaches everyone.
-            on_base_change: What happens to a lineage when its base text in code changes
-                (detected through the base hash stored on every version).
-                `"new_lineage"`: start a new lineage from the new base; the old history
-                stays readable. `"carry"`: the same, then re-optimize the new base with the
-                feedback the old lineage had learned from.
+            on_base_change: When a prompt's base text in code changes: `"new_lineage"`
+                starts a new lineage from it (the old history stays readable); `"carry"`
+                does the same, then re-optimizes it with the old lineage's feedback.
             store: A `BaseStore` or a store URI (see `open_store`). Default: the store given
                 to `create_agent(store=...)`; if none, an embedded SQLite file at
-                `default_store_uri()` (`$PROMPTOPT_STORE`, else
-                `~/.local/share/langchain-prompt-optimization/store.db`).
-            storage: Namespace prefix, the run path's store deadline, the outage buffer and
-                retention (`StorageSettings`).
+                `default_store_uri()`.
+            storage: `StorageSettings` (namespace prefix, run-path deadline, outage buffer,
+                retention).
             prompts: Extra named prompts (langmem `Prompt` dicts: `name`, `prompt`,
                 `update_instructions`, `when_to_update`) optimized together with the system
-                prompt. Read their current text with `get_prompt(name, user_id=...)`, or
-                in a run with `prompt_for_run(state, name)`.
-            system_prompt: The name and langmem guidance of the agent's own system prompt
-                (`SystemPromptSettings`).
+                prompt. Read them with `get_prompt(name, user_id=...)`, or in a run with
+                `prompt_for_run(state, name)`.
+            system_prompt: `SystemPromptSettings` (name and langmem guidance of the agent's
+                own system prompt).
             get_user_id: `runtime -> user id`. Default: `runtime.context.user_id`, or
-                `runtime.context["user_id"]`. A run with no user id (or an unusable one)
-                uses the default namespace, addressed as `user_id=None`.
-            safety: Candidate budgets, the feedback firewall, an evaluation gate and online
-                monitoring (`SafetySettings`). In `"external"` mode pass the gate to
-                `PromptWorker`.
-            **deprecated: The keywords that moved into these objects (`optimizer_model=`,
-                `kind=`, `store_timeout=`, `max_prompt_chars=`, ...; see
+                `runtime.context["user_id"]`. A run with no usable user id uses the default
+                namespace, addressed as `user_id=None`.
+            safety: `SafetySettings` (candidate budgets, feedback firewall, evaluation gate,
+                monitoring). In `"external"` mode pass the gate to `PromptWorker`.
+            **deprecated: The keywords that moved into these objects (see
                 `DeprecatedMiddlewareArgs`) still work for one release, with a
                 `DeprecationWarning` naming the replacement.
 
@@ -285,120 +222,69 @@ class PromptOptimizationMiddleware(
             ```
         """
         super().__init__()
-        moved = take_moved(
-            type(self).__name__,
+        settings = resolve_settings(
             deprecated,
-            _MOVED,
-            {
-                "optimizer": optimizer,
-                "storage": storage,
-                "system_prompt": system_prompt,
-                "safety": safety,
-            },
+            optimizer=optimizer,
+            storage=storage,
+            system_prompt=system_prompt,
+            safety=safety,
             stacklevel=2,
         )
-        if "optimizer" in moved:
-            optimizer = moved.build("optimizer", lambda v: OptimizerSettings(**v))
-        if "storage" in moved:
-            storage = moved.build("storage", _legacy_storage)
-        if "system_prompt" in moved:
-            system_prompt = moved.build("system_prompt", lambda v: SystemPromptSettings(**v))
-        if "safety" in moved:
-            safety = moved.build("safety", _legacy_safety)
-        optimizer = OptimizerSettings.from_setting(optimizer)
-        storage = settings_or_default("storage", storage, StorageSettings)
-        system_prompt = settings_or_default("system_prompt", system_prompt, SystemPromptSettings)
-        safety = settings_or_default("safety", safety, SafetySettings)
-        if safety.policy is None or safety.firewall is None:
-            safety = replace(
-                safety,
-                policy=safety.policy or CandidatePolicy(),
-                firewall=True if safety.firewall is None else safety.firewall,
-            )
-        if mode not in MODES:
-            msg = f"mode must be one of {', '.join(MODES)}; got {mode!r}"
-            raise ValueError(msg)
-        if isinstance(optimize_every, bool) or not isinstance(optimize_every, int):
-            msg = f"optimize_every must be a positive int; got {optimize_every!r}"
-            raise ValueError(msg)
-        if optimize_every < 1:
-            msg = f"optimize_every must be a positive int; got {optimize_every!r}"
-            raise ValueError(msg)
-        if get_user_id is not None and not callable(get_user_id):
-            msg = "get_user_id must be callable: runtime -> user id"
-            raise TypeError(msg)
-        if scope not in ("user", "global"):
-            msg = f"scope must be 'user' or 'global'; got {scope!r}"
-            raise ValueError(msg)
-        if on_base_change not in ("new_lineage", "carry"):
-            msg = f"on_base_change must be 'new_lineage' or 'carry'; got {on_base_change!r}"
-            raise ValueError(msg)
-        if require_approval is not None and not isinstance(require_approval, bool):
-            msg = "require_approval must be a bool or None"
-            raise TypeError(msg)
-        if safety.gate is not None and mode == "external":
-            msg = (
-                "a gate has no effect in mode='external': optimizations run in workers; pass "
-                "the gate (with its model and tools) to PromptWorker(safety=SafetySettings("
-                "gate=...))"
-            )
-            raise ValueError(msg)
-        self._named = validate_prompts(prompts, system_prompt.name)
-        if isinstance(store, str):
-            store = open_store(store)
-        elif store is not None and not isinstance(store, BaseStore):
-            msg = f"store must be a BaseStore or a URI string; got {type(store).__name__}"
-            raise TypeError(msg)
-
-        self._optimizer = optimizer
-        self._storage = storage
-        self._system_prompt = system_prompt
-        self._safety = safety
-        self._system_name = system_prompt.name
-        self._layout = StoreLayout(storage.namespace_prefix)
-        self._specs: dict[str, PromptSpec] = dict(self._named)
-        self._specs_lock = threading.Lock()
-        self._store: BaseStore | None = store
-        self._default_store: BaseStore | None = None
-        self._seen_store: BaseStore | None = None
-        self._optimizer_model: str | BaseChatModel | None = optimizer.model
-        self._agent_model: BaseChatModel | None = None
-        self._agent_tools: list[Any] = []
-        self._model_lock = threading.Lock()
-        self._get_user_id = get_user_id or _default_user_id
-        self._scope = scope
-        self._monitor = safety.monitor if safety.monitor is not None else Monitor(enabled=False)
-        self._policy = safety.policy or CandidatePolicy()
-        self._firewall = safety.feedback_firewall or FeedbackFirewall()
-        self._engine = OptimizationEngine(
-            layout=self._layout,
-            settings=run_settings(
-                optimizer,
-                storage,
-                safety,
-                require_approval=(
-                    scope == "global" if require_approval is None else require_approval
-                ),
-                replay_agent=self._replay_agent,
-            ),
+        check_arguments(
             mode=mode,
             optimize_every=optimize_every,
-            on_outcome=self._learned,
+            scope=scope,
+            on_base_change=on_base_change,
+            require_approval=require_approval,
+            get_user_id=get_user_id,
+            safety=settings.safety,
         )
+        self._prompts = ManagedPrompts(
+            settings.system_prompt, validate_prompts(prompts, settings.system_prompt.name)
+        )
+        self._stores = StoreResolver(resolve_store(store))
+        self._settings = settings
+        self._system_name = settings.system_prompt.name
+        self._layout = StoreLayout(settings.storage.namespace_prefix)
+        self._models = ModelSource(settings.optimizer.model)
+        self._get_user_id = get_user_id or default_user_id
+        self._scope = scope
+        if require_approval is None:
+            require_approval = scope == "global"
+        self._engine = self._build_engine(mode, optimize_every, require_approval)
         self._pinner = Pinner(
             self._layout,
             holder=self._engine.holder,
             prompt_names=self.prompt_names,
-            specs=lambda: self._specs,
+            specs=self._prompts.live,
             on_base_change=on_base_change,
             global_scope=scope == "global",
-            lease_seconds=optimizer.lease_seconds,
+            lease_seconds=settings.optimizer.lease_seconds,
         )
         self._writer = CaptureWriter(
-            storage.timeout,
-            storage.max_buffered_writes,
-            capture=storage.capture,
-            max_capture_delay=storage.max_capture_delay,
+            settings.storage.timeout,
+            settings.storage.max_buffered_writes,
+            capture=settings.storage.capture,
+            max_capture_delay=settings.storage.max_capture_delay,
+        )
+
+    def _build_engine(
+        self, mode: Mode, optimize_every: int, require_approval: bool
+    ) -> OptimizationEngine:
+        """Init phase: the engine that runs this middleware's optimizations."""
+        settings = run_settings(
+            self._settings.optimizer,
+            self._settings.storage,
+            self._settings.safety,
+            require_approval=require_approval,
+            replay_agent=self._models.replay_agent,
+        )
+        return OptimizationEngine(
+            layout=self._layout,
+            settings=settings,
+            mode=mode,
+            optimize_every=optimize_every,
+            on_outcome=self._learned,
         )
 
     # -- configuration accessors -------------------------------------------------------------
@@ -421,22 +307,22 @@ class PromptOptimizationMiddleware(
     @property
     def optimizer(self) -> OptimizerSettings:
         """Which model rewrites prompts, with which langmem optimizer, reading how much."""
-        return self._optimizer
+        return self._settings.optimizer
 
     @property
     def storage(self) -> StorageSettings:
         """Namespace prefix, the run path's store deadline, outage buffer and retention."""
-        return self._storage
+        return self._settings.storage
 
     @property
     def system_prompt(self) -> SystemPromptSettings:
         """The name and langmem guidance of the agent's own system prompt."""
-        return self._system_prompt
+        return self._settings.system_prompt
 
     @property
     def safety(self) -> SafetySettings:
         """Candidate budgets, feedback firewall, evaluation gate and monitoring in effect."""
-        return self._safety
+        return self._settings.safety
 
     def _owner(self, user: UserRef) -> UserRef:
         """The owner of the lineage that serves `user`."""
@@ -445,105 +331,7 @@ class PromptOptimizationMiddleware(
     @property
     def prompt_names(self) -> list[str]:
         """Managed prompt names: the system prompt's name first, then the named prompts."""
-        return [self._system_name, *self._named]
-
-    # -- store and model resolution ----------------------------------------------------------
-
-    def _run_store(self, runtime: Runtime[Any]) -> BaseStore:
-        store = self._store or getattr(runtime, "store", None)
-        if store is None:
-            if self._default_store is None:
-                self._default_store = shared_store(default_store_uri())
-            store = self._default_store
-        self._seen_store = store
-        return store
-
-    async def _arun_store(self, runtime: Runtime[Any]) -> BaseStore:
-        """Async twin of `_run_store`: the first open of the default store runs in a thread."""
-        no_store = self._store is None and getattr(runtime, "store", None) is None
-        if no_store and self._default_store is None:
-            uri = default_store_uri()
-            self._default_store = await asyncio.to_thread(shared_store, uri)
-        return self._run_store(runtime)
-
-    def _api_store(self) -> BaseStore:
-        """The store for API calls: the configured one, the agent's one seen in a run, else
-        the embedded default (what runs of an agent without a store write to)."""
-        store = self._store or self._seen_store
-        if store is None:
-            if self._default_store is None:
-                uri = default_store_uri()
-                logger.warning(
-                    "no store passed and no run seen yet: using the embedded default store %s "
-                    "(pass store= if the agent uses another one)",
-                    uri,
-                )
-                self._default_store = shared_store(uri)
-            store = self._default_store
-        return store
-
-    async def _aapi_store(self) -> BaseStore:
-        """Async twin of `_api_store`: the first open of the default store runs in a thread."""
-        if self._store is None and self._seen_store is None and self._default_store is None:
-            await asyncio.to_thread(self._api_store)
-        return self._api_store()
-
-    def _model(self) -> BaseChatModel | None:
-        with self._model_lock:
-            if isinstance(self._optimizer_model, str):
-                from langchain.chat_models import init_chat_model
-
-                self._optimizer_model = init_chat_model(self._optimizer_model)
-            return self._optimizer_model or self._agent_model
-
-    def _replay_agent(self) -> tuple[BaseChatModel, list[Any]] | None:
-        """The agent's model and tools as its model calls saw them (for the gate)."""
-        model = self._agent_model
-        return (model, list(self._agent_tools)) if model is not None else None
-
-    def _current_specs(self) -> dict[str, PromptSpec]:
-        with self._specs_lock:
-            return dict(self._specs)
-
-    def _observe_system_prompt(self, text: str | None) -> None:
-        base = text or ""
-        spec = self._specs.get(self._system_name)
-        if spec is not None and spec.prompt == base:
-            return
-        with self._specs_lock:
-            self._specs = {
-                self._system_name: PromptSpec(
-                    self._system_name,
-                    base,
-                    self._system_prompt.update_instructions,
-                    self._system_prompt.when_to_update,
-                ),
-                **{k: v for k, v in self._specs.items() if k != self._system_name},
-            }
-
-    def _resolve_user(self, runtime: Runtime[Any]) -> UserRef:
-        try:
-            raw = self._get_user_id(runtime)
-        except GraphBubbleUp:
-            raise
-        except Exception:
-            logger.exception("get_user_id raised; using the default namespace")
-            return UserRef.of(None)
-        if raw is None:
-            return UserRef.of(None)
-        if not isinstance(raw, str):
-            if isinstance(raw, bool) or not isinstance(raw, int | uuid.UUID):
-                logger.warning(
-                    "user id of type %s is not usable; using the default namespace",
-                    type(raw).__name__,
-                )
-                return UserRef.of(None)
-            raw = str(raw)
-        try:
-            return UserRef.of(raw)
-        except ValueError as exc:
-            logger.warning("unusable user id (%s); using the default namespace", exc)
-            return UserRef.of(None)
+        return self._prompts.names
 
     # -- before_agent: pin (pinning.py) -------------------------------------------------------
 
@@ -556,12 +344,12 @@ class PromptOptimizationMiddleware(
         self, state: PromptOptimizationState[ResponseT], runtime: Runtime[ContextT]
     ) -> dict[str, Any] | None:
         """Pin the active version of every managed prompt for this run's user (one read)."""
-        user = self._resolve_user(runtime)
+        user = resolve_user(self._get_user_id, runtime)
         try:
-            store = self._run_store(runtime)
+            store = self._stores.for_run(runtime)
             if state.get("feedback") is not None:  # write-behind: the run it names is stored
                 self._writer.settle(store)
-            job = self._pinner.pin_job(state, user, self._owner(user), _thread_id(runtime))
+            job = self._pinner.pin_job(state, user, self._owner(user), thread_id(runtime))
             pinned = self._writer.within(job, store)
         except GraphBubbleUp:
             raise
@@ -574,12 +362,12 @@ class PromptOptimizationMiddleware(
         self, state: PromptOptimizationState[ResponseT], runtime: Runtime[ContextT]
     ) -> dict[str, Any] | None:
         """Async twin of `before_agent`."""
-        user = self._resolve_user(runtime)
+        user = resolve_user(self._get_user_id, runtime)
         try:
-            store = await self._arun_store(runtime)
+            store = await self._stores.afor_run(runtime)
             if state.get("feedback") is not None:  # write-behind: the run it names is stored
                 await self._writer.asettle(store)
-            job = self._pinner.pin_job(state, user, self._owner(user), _thread_id(runtime))
+            job = self._pinner.pin_job(state, user, self._owner(user), thread_id(runtime))
             pinned = await self._writer.awithin(job, store)
         except GraphBubbleUp:
             raise
@@ -590,18 +378,12 @@ class PromptOptimizationMiddleware(
     # -- wrap_model_call: swap, no store I/O ---------------------------------------------------
 
     def _swap_system_prompt(self, request: ModelRequest[ContextT]) -> ModelRequest[ContextT]:
-        self._observe_system_prompt(request.system_prompt)
-        if self._agent_model is None:
-            self._agent_tools = list(request.tools)
-            self._agent_model = request.model
-        state: Mapping[str, Any] = request.state
-        pinned = (state.get(PINNED) or {}).get(self._system_name)
-        if pinned is None or pinned == request.system_prompt:
+        self._prompts.observe(request.system_prompt)
+        self._models.observe(request)
+        text = pinned_system_prompt(request.state, self._system_name, request.system_prompt)
+        if text is None:
             return request
-        base_hash = ((state.get(META) or {}).get("base_hashes") or {}).get(self._system_name)
-        if base_hash and base_hash != content_hash(request.system_prompt or ""):
-            return request  # the base changed in code: serve it (rebased on the next run)
-        return request.override(system_message=SystemMessage(content=pinned))
+        return request.override(system_message=SystemMessage(content=text))
 
     @override
     def wrap_model_call(
@@ -623,42 +405,25 @@ class PromptOptimizationMiddleware(
 
     # -- after_agent: capture (capture.py) ---------------------------------------------------
 
-    def _prompt_config(self) -> PromptConfig:
-        """What this process records for workers and the registry."""
-        return PromptConfig(
-            self._current_specs(),
-            self.require_approval,
-            self._scope,
-            self._engine.optimize_every,
-            self._system_name,
-            self._monitor.to_json(),
-            policy=self._policy.to_json(),
-            firewall=self._firewall.to_json(),
-        )
-
     def _plan_capture(
         self, state: PromptOptimizationState[Any], runtime: Runtime[Any], store: BaseStore
     ) -> Capture | None:
-        ttl = self._storage.retention.trajectory_ttl_minutes
+        config = self._settings.prompt_config(
+            self._prompts.current(),
+            require_approval=self.require_approval,
+            scope=self._scope,
+            optimize_every=self._engine.optimize_every,
+        )
+        ttl = self._settings.storage.retention.trajectory_ttl_minutes
         return plan_capture(
             state,
             layout=self._layout,
             owner_of=self._owner,
-            config=self._prompt_config(),
-            thread_id=_thread_id(runtime),
+            config=config,
+            thread_id=thread_id(runtime),
             ttl_minutes=ttl if supports_ttl(store) else None,
             mark_pending=self.mode == "external",
         )
-
-    @staticmethod
-    def _after_update(
-        state: PromptOptimizationState[Any], capture: Capture | None
-    ) -> dict[str, Any]:
-        messages = state.get("messages", [])
-        update: dict[str, Any] = {LAST_MESSAGE: messages[-1].id if messages else None}
-        if capture is not None and capture.versions != state.get("prompt_versions"):
-            update["prompt_versions"] = capture.versions
-        return update
 
     @override
     def after_agent(
@@ -667,24 +432,26 @@ class PromptOptimizationMiddleware(
         """Record the run (one write); with in-band feedback, maybe schedule an optimization."""
         capture = None
         try:
-            store = self._run_store(runtime)
+            store = self._stores.for_run(runtime)
             capture = self._plan_capture(state, runtime, store)
             if capture is None:
                 return None
             wait = capture.carry or capture.feedback is not None  # the trigger reads it back
             if not self._writer.write(store, capture.ops, wait=wait):
-                return self._after_update(state, capture)
+                return after_update(state, capture)
             due = capture.carry
             if not due and capture.feedback is not None:
                 count = self._layout.new_pending_count(capture.owner)
                 due = self._engine.triggered(self._writer.within(count, store))
             if due:
-                self._engine.schedule(store, capture.owner, self._model, self._current_specs())
+                self._engine.schedule(
+                    store, capture.owner, self._models.optimizer, self._prompts.current()
+                )
         except GraphBubbleUp:
             raise
         except Exception:
             logger.exception("could not record the run; the agent's answer is unaffected")
-        return self._after_update(state, capture)
+        return after_update(state, capture)
 
     @override
     async def aafter_agent(
@@ -693,25 +460,25 @@ class PromptOptimizationMiddleware(
         """Async twin of `after_agent`."""
         capture = None
         try:
-            store = await self._arun_store(runtime)
+            store = await self._stores.afor_run(runtime)
             capture = self._plan_capture(state, runtime, store)
             if capture is None:
                 return None
             wait = capture.carry or capture.feedback is not None  # the trigger reads it back
             if not await self._writer.awrite(store, capture.ops, wait=wait):
-                return self._after_update(state, capture)
+                return after_update(state, capture)
             due = capture.carry
             if not due and capture.feedback is not None:
                 count = self._layout.new_pending_count(capture.owner)
                 due = self._engine.triggered(await self._writer.awithin(count, store))
             if due:
-                specs = self._current_specs()
-                await self._engine.aschedule(store, capture.owner, self._model, specs)
+                specs = self._prompts.current()
+                await self._engine.aschedule(store, capture.owner, self._models.optimizer, specs)
         except GraphBubbleUp:
             raise
         except Exception:
             logger.exception("could not record the run; the agent's answer is unaffected")
-        return self._after_update(state, capture)
+        return after_update(state, capture)
 
     @property
     def buffered_writes(self) -> int:
@@ -746,50 +513,26 @@ class PromptOptimizationMiddleware(
             Exception: The store's error if it still does not answer (they stay buffered).
             TimeoutError: Write-behind: the writer did not commit within the storage timeout.
         """
-        return self._writer.flush(self._api_store())
+        return self._writer.flush(self._stores.for_api())
 
     async def aflush_writes(self) -> int:
         """Async twin of `flush_writes`."""
-        return await self._writer.aflush(await self._aapi_store())
+        return await self._writer.aflush(await self._stores.afor_api())
 
     # -- feedback and optimization API ---------------------------------------------------------
 
     def _feedback_job(
         self, trajectory_id: str, feedback: object, score: object, feedback_id: object
     ) -> Job[tuple[UserRef, FeedbackItem]]:
-        """Validate, find the run's user, and store the item once: the write is the last
-        step, so once the feedback is stored this job cannot raise."""
-        value, checked_score = validate_feedback(feedback, score)
-        key = check_feedback_id(feedback_id) if feedback_id is not None else None
-        user, run = yield from self._layout.resolve_run(trajectory_id)
-        owner = self._owner(user)
-        item = FeedbackItem.new(
+        return store_feedback_job(
+            self._layout,
             trajectory_id,
-            value,
-            checked_score,
-            source="api",
-            user_id=user.user_id,
-            user_label=user.label,
-            prompt_versions=run.prompt_versions if run is not None else None,
-            feedback_id=key,
-        )
-        keep = self._storage.retention.trajectory_ttl_minutes is not None
-        yield from self._layout.put_feedback_once(
-            owner,
-            item,
+            feedback,
+            score,
+            feedback_id,
+            owner_of=self._owner,
             mark_pending=self.mode == "external",
-            keep_run=run if keep else None,
-            check_existing=key is not None,
-        )
-        return owner, item
-
-    def _trigger_failed(self, item: FeedbackItem, exc: Exception) -> None:
-        logger.warning(
-            "feedback %r is stored; checking the optimization trigger failed (%s: %s), "
-            "it is checked again with the next feedback or by a worker",
-            item.id,
-            type(exc).__name__,
-            exc,
+            keep_runs=self._settings.storage.retention.trajectory_ttl_minutes is not None,
         )
 
     def add_feedback(
@@ -844,15 +587,15 @@ class PromptOptimizationMiddleware(
             mw.add_feedback(tid, "Too long.", score=0.2, feedback_id="ticket-4711")
             ```
         """
-        store = self._api_store()
+        store = self._stores.for_api()
         job = self._feedback_job(trajectory_id, feedback, score, feedback_id)
         owner, item = drive(job, store)
         try:
             pending = drive(self._layout.new_pending_count(owner), store)
             if self._engine.triggered(pending):
-                self._engine.schedule(store, owner, self._model, self._current_specs())
+                self._engine.schedule(store, owner, self._models.optimizer, self._prompts.current())
         except Exception as exc:
-            self._trigger_failed(item, exc)
+            log_trigger_failure(item, exc)
         return item.id
 
     async def aadd_feedback(
@@ -864,15 +607,17 @@ class PromptOptimizationMiddleware(
         feedback_id: str | None = None,
     ) -> str:
         """Async twin of `add_feedback` (background work runs as an asyncio task)."""
-        store = self._api_store()
+        store = self._stores.for_api()
         job = self._feedback_job(trajectory_id, feedback, score, feedback_id)
         owner, item = await adrive(job, store)
         try:
             pending = await adrive(self._layout.new_pending_count(owner), store)
             if self._engine.triggered(pending):
-                await self._engine.aschedule(store, owner, self._model, self._current_specs())
+                await self._engine.aschedule(
+                    store, owner, self._models.optimizer, self._prompts.current()
+                )
         except Exception as exc:
-            self._trigger_failed(item, exc)
+            log_trigger_failure(item, exc)
         return item.id
 
     def optimize_now(self, user_id: str | None = None) -> OptimizationOutcome:
@@ -885,13 +630,14 @@ class PromptOptimizationMiddleware(
             What the optimization did (`status`, appended `versions`, `error`).
         """
         owner = self._owner(UserRef.of(user_id))
-        return self._engine.optimize(self._api_store(), owner, self._model, self._current_specs())
+        specs = self._prompts.current()
+        return self._engine.optimize(self._stores.for_api(), owner, self._models.optimizer, specs)
 
     async def aoptimize_now(self, user_id: str | None = None) -> OptimizationOutcome:
         """Async twin of `optimize_now`."""
         owner = self._owner(UserRef.of(user_id))
         return await self._engine.aoptimize(
-            await self._aapi_store(), owner, self._model, self._current_specs()
+            await self._stores.afor_api(), owner, self._models.optimizer, self._prompts.current()
         )
 
     def add_example(self, messages: Any, *, user_id: str | None = None, note: str = "") -> str:
@@ -912,7 +658,7 @@ class PromptOptimizationMiddleware(
         """
         example = reference_example(messages, note=note)
         owner = self._owner(UserRef.of(user_id))
-        drive(self._layout.add_example(owner, example), self._api_store())
+        drive(self._layout.add_example(owner, example), self._stores.for_api())
         return example.id
 
     async def aadd_example(
@@ -921,7 +667,7 @@ class PromptOptimizationMiddleware(
         """Async twin of `add_example`."""
         example = reference_example(messages, note=note)
         owner = self._owner(UserRef.of(user_id))
-        await adrive(self._layout.add_example(owner, example), await self._aapi_store())
+        await adrive(self._layout.add_example(owner, example), await self._stores.afor_api())
         return example.id
 
     def get_prompt(self, name: str | None = None, *, user_id: str | None = None) -> str:
@@ -931,26 +677,20 @@ class PromptOptimizationMiddleware(
             KeyError: If `name` is not a managed prompt, or the system prompt's base is not
                 known yet (no run, no recorded configuration).
         """
-        return drive(self._get_prompt_job(name or self._system_name, user_id), self._api_store())
+        job = self._get_prompt_job(name or self._system_name, user_id)
+        return drive(job, self._stores.for_api())
 
     async def aget_prompt(self, name: str | None = None, *, user_id: str | None = None) -> str:
         """Async twin of `get_prompt`."""
         job = self._get_prompt_job(name or self._system_name, user_id)
-        return await adrive(job, await self._aapi_store())
+        return await adrive(job, await self._stores.afor_api())
 
     def _get_prompt_job(self, name: str, user_id: str | None) -> Job[str]:
         if name not in self.prompt_names:
             msg = f"{name!r} is not a managed prompt; managed: {self.prompt_names}"
             raise KeyError(msg)
         owner = self._owner(UserRef.of(user_id))
-        active, stored = yield from self._layout.read_active(owner, [name])
-        if name in active:
-            return active[name].text
-        spec = self._current_specs().get(name) or stored.get(name)
-        if spec is None:
-            msg = f"the base text of {name!r} is not known yet: run the agent once"
-            raise KeyError(msg)
-        return spec.prompt
+        return active_text_job(self._layout, owner, name, self._prompts.current())
 
     def prompt_for_run(self, state: Mapping[str, Any], name: str | None = None) -> str:
         """The text of a managed prompt pinned for the current run (for tools and nodes).
@@ -962,7 +702,7 @@ class PromptOptimizationMiddleware(
         pinned = (state.get(PINNED) or {}).get(name)
         if pinned is not None:
             return str(pinned)
-        spec = self._current_specs().get(name)
+        spec = self._prompts.current().get(name)
         if spec is None:
             msg = f"{name!r} is not a managed prompt; managed: {self.prompt_names}"
             raise KeyError(msg)
@@ -984,16 +724,3 @@ class PromptOptimizationMiddleware(
         """Wait for background work and release threads."""
         self._engine.close()
         self._writer.close()
-
-
-def _thread_id(runtime: Runtime[Any]) -> str | None:
-    info = getattr(runtime, "execution_info", None)
-    thread_id = getattr(info, "thread_id", None)
-    if thread_id is None:
-        try:
-            from langgraph.config import get_config
-
-            thread_id = get_config().get("configurable", {}).get("thread_id")
-        except RuntimeError:
-            return None
-    return str(thread_id) if thread_id is not None else None

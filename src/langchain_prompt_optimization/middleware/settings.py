@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -11,7 +12,7 @@ from langchain_prompt_optimization.stores import PromptSpec
 if TYPE_CHECKING:
     from langmem import Prompt
 
-__all__ = ["SYSTEM_PROMPT", "SystemPromptSettings", "validate_prompts"]
+__all__ = ["SYSTEM_PROMPT", "ManagedPrompts", "SystemPromptSettings", "validate_prompts"]
 
 SYSTEM_PROMPT = "system"
 """Name under which the agent's own system prompt is managed."""
@@ -108,3 +109,39 @@ def validate_prompts(
             when_to_update=entry.get("when_to_update"),
         )
     return specs
+
+
+class ManagedPrompts:
+    """The prompts one middleware manages: the agent's system prompt (its base text as last
+    seen in a model request) and the named prompts of `prompts=`."""
+
+    def __init__(self, system: SystemPromptSettings, named: Mapping[str, PromptSpec]) -> None:
+        self.system = system
+        self.names = [system.name, *named]
+        """Managed prompt names: the system prompt's name first, then the named prompts."""
+        self._specs: dict[str, PromptSpec] = dict(named)
+        self._lock = threading.Lock()
+
+    def live(self) -> Mapping[str, PromptSpec]:
+        """The specs now, without a copy (replaced whole, never mutated)."""
+        return self._specs
+
+    def current(self) -> dict[str, PromptSpec]:
+        """A copy of the specs now."""
+        with self._lock:
+            return dict(self._specs)
+
+    def observe(self, text: str | None) -> None:
+        """Record the system prompt's base text as a model request carried it."""
+        base = text or ""
+        name = self.system.name
+        spec = self._specs.get(name)
+        if spec is not None and spec.prompt == base:
+            return
+        with self._lock:
+            self._specs = {
+                name: PromptSpec(
+                    name, base, self.system.update_instructions, self.system.when_to_update
+                ),
+                **{k: v for k, v in self._specs.items() if k != name},
+            }

@@ -25,6 +25,9 @@ __all__ = [
     "OptimizerSettings",
     "SafetySettings",
     "check_model_name",
+    "check_positive_int",
+    "check_positive_number",
+    "check_require_approval",
     "run_settings",
     "settings_or_default",
 ]
@@ -99,20 +102,9 @@ class OptimizerSettings:
                 raise TypeError(msg)
             object.__setattr__(self, "config", dict(self.config))
         for name in ("max_feedback", "max_trajectory_chars"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                msg = f"OptimizerSettings.{name} must be a positive int; got {value!r}"
-                raise ValueError(msg)
-        lease = self.lease_seconds
-        if (
-            isinstance(lease, bool)
-            or not isinstance(lease, int | float)
-            or not math.isfinite(lease)
-            or lease <= 0
-        ):
-            msg = f"OptimizerSettings.lease_seconds must be a positive number; got {lease!r}"
-            raise ValueError(msg)
-        object.__setattr__(self, "lease_seconds", float(lease))
+            check_positive_int(f"OptimizerSettings.{name}", getattr(self, name))
+        lease = check_positive_number("OptimizerSettings.lease_seconds", self.lease_seconds)
+        object.__setattr__(self, "lease_seconds", lease)
 
     @classmethod
     def from_setting(
@@ -224,6 +216,49 @@ def check_model_name(name: str) -> None:
             "e.g. 'openai:gpt-4o-mini', or pass a BaseChatModel"
         )
         raise ValueError(msg) from None
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """`value` if it is an int of at least 1 (a bool is refused).
+
+    Raises:
+        ValueError: Otherwise, naming `name` and the value given.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        msg = f"{name} must be a positive int; got {value!r}"
+        raise ValueError(msg)
+    return value
+
+
+def check_positive_number(name: str, value: object) -> float:
+    """`value` as a float if it is a finite int or float above 0 (a bool is refused).
+
+    Raises:
+        ValueError: Otherwise, naming `name` and the value given.
+    """
+    msg = f"{name} must be a positive finite number; got {value!r}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(msg)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range (10**400)
+        raise ValueError(msg) from None
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(msg)
+    return number
+
+
+def check_require_approval(value: object) -> bool | None:
+    """`require_approval` as given to the middleware or `PromptWorker`: a bool, or `None`
+    (the middleware: its scope's default; a worker: the approval policy the apps recorded).
+
+    Raises:
+        TypeError: On anything else (`"yes"`, `1`, ...).
+    """
+    if value is not None and not isinstance(value, bool):
+        msg = f"require_approval must be a bool or None; got {value!r}"
+        raise TypeError(msg)
+    return value
 
 
 def settings_or_default(keyword: str, value: S | None, cls: type[S]) -> S:

@@ -19,6 +19,9 @@ from langchain_prompt_optimization.optimizer.settings import (
     DEFAULT_LEASE_SECONDS,
     OptimizerSettings,
     SafetySettings,
+    check_positive_int,
+    check_positive_number,
+    check_require_approval,
     run_settings,
     settings_or_default,
 )
@@ -81,6 +84,80 @@ def _legacy_safety(values: dict[str, Any]) -> SafetySettings:
     return SafetySettings(**{"policy": None, "firewall": None, **values})
 
 
+def _take_deprecated(
+    deprecated: DeprecatedWorkerArgs,
+    optimizer: OptimizerSettings | str | BaseChatModel | None,
+    storage: StorageSettings | None,
+    safety: SafetySettings | None,
+) -> tuple[OptimizerSettings, StorageSettings, SafetySettings | None]:
+    """Phase 1: fold the old keywords (warning for each) into the settings objects.
+
+    Raises:
+        ValueError: If an old keyword and the object holding it are both given, or the
+            optimizer has no model.
+        TypeError: On an unknown keyword or an object of the wrong type.
+    """
+    moved = take_moved(
+        PromptWorker.__name__,
+        deprecated,
+        _MOVED,
+        {"optimizer": optimizer, "storage": storage, "safety": safety},
+        stacklevel=3,
+    )
+    if "optimizer" in moved:
+        optimizer = moved.build("optimizer", lambda v: OptimizerSettings(**v))
+    if "storage" in moved:
+        storage = moved.build("storage", _legacy_storage)
+    if "safety" in moved:
+        safety = moved.build("safety", _legacy_safety)
+    settings = OptimizerSettings.from_setting(optimizer)
+    storage = settings_or_default("storage", storage, StorageSettings)
+    if safety is not None and not isinstance(safety, SafetySettings):
+        msg = f"safety must be a SafetySettings or None; got {type(safety).__name__}"
+        raise TypeError(msg)
+    if settings.model is None:
+        msg = (
+            "PromptWorker needs a model to optimize with (it never sees the agent's): "
+            "optimizer=OptimizerSettings(model='openai:gpt-4o-mini') or a BaseChatModel"
+        )
+        raise ValueError(msg)
+    return settings, storage, safety
+
+
+def _with_lease(optimizer: OptimizerSettings, lease_seconds: object) -> OptimizerSettings:
+    """Phase 2: `optimizer` with the `lease_seconds=` keyword applied (`None`: as is).
+
+    Raises:
+        ValueError: If it is not a positive number, or differs from a non-default
+            `OptimizerSettings.lease_seconds`.
+    """
+    if lease_seconds is None:
+        return optimizer
+    lease = check_positive_number("lease_seconds", lease_seconds)
+    if optimizer.lease_seconds not in (DEFAULT_LEASE_SECONDS, lease):
+        msg = (
+            f"lease_seconds={lease_seconds!r} differs from "
+            f"OptimizerSettings.lease_seconds={optimizer.lease_seconds!r}: give it once (in "
+            "OptimizerSettings)"
+        )
+        raise ValueError(msg)
+    return dataclasses.replace(optimizer, lease_seconds=lease)
+
+
+def _check_safety(safety: SafetySettings | None) -> None:
+    """Phase 3: a worker's gate brings its own model.
+
+    Raises:
+        ValueError: If the gate has no model.
+    """
+    if safety is not None and safety.gate is not None and safety.gate.model is None:
+        msg = (
+            "a worker's gate must be an EvaluationGate with model= (and tools=): workers "
+            "never see the agent's model"
+        )
+        raise ValueError(msg)
+
+
 class PromptWorker:
     """Process pending optimization work from a shared store.
 
@@ -105,22 +182,24 @@ class PromptWorker:
             of `None` keeps following the apps' record; `gate` needs its own `model` (and
             `tools`). `monitor` is ignored: workers follow the apps' recorded policy.
             Default `None`: follow the apps' record for everything, no gate.
-        concurrency: Owners optimized in parallel by this worker.
-        poll_interval: Seconds `run_forever` waits when there is no work.
+        concurrency: Owners optimized in parallel by this worker (a positive int).
+        poll_interval: Seconds `run_forever` waits when there is no work (a positive
+            finite number, as are `lease_seconds` and `prune_interval`).
         lease_seconds: Lease time-to-live; a worker that dies mid-optimization blocks its
             namespace at most this long (the lease is renewed while an optimization runs).
             Same as `OptimizerSettings.lease_seconds` (default 300); giving both with
             different values (the settings' one not the default) raises `ValueError`.
-        require_approval: Override the approval policy the apps recorded.
+        require_approval: Override the approval policy the apps recorded (a bool; `None`
+            follows the record).
         prune_interval: Seconds between pruning passes.
         **deprecated: The keywords that moved into these objects (`optimizer_model=`,
             `kind=`, `namespace_prefix=`, `gate=`, ...; see `DeprecatedWorkerArgs`) still
             work for one release, with a `DeprecationWarning` naming the replacement.
 
     Raises:
-        ValueError: On a missing model, a bad kind, count or store URI, a gate without a
-            model, or an old keyword given with the object that holds it.
-        TypeError: On a bad model type or an unknown keyword.
+        ValueError: On a missing model, a bad kind, count, interval or store URI, a gate
+            without a model, or an old keyword given with the object that holds it.
+        TypeError: On a bad model type, a non-bool `require_approval` or an unknown keyword.
 
     Example:
         ```python
@@ -145,59 +224,14 @@ class PromptWorker:
         prune_interval: float = 3600.0,
         **deprecated: Unpack[DeprecatedWorkerArgs],
     ) -> None:
-        moved = take_moved(
-            type(self).__name__,
-            deprecated,
-            _MOVED,
-            {"optimizer": optimizer, "storage": storage, "safety": safety},
-            stacklevel=2,
-        )
-        if "optimizer" in moved:
-            optimizer = moved.build("optimizer", lambda v: OptimizerSettings(**v))
-        if "storage" in moved:
-            storage = moved.build("storage", _legacy_storage)
-        if "safety" in moved:
-            safety = moved.build("safety", _legacy_safety)
-        optimizer = OptimizerSettings.from_setting(optimizer)
-        storage = settings_or_default("storage", storage, StorageSettings)
-        if safety is not None and not isinstance(safety, SafetySettings):
-            msg = f"safety must be a SafetySettings or None; got {type(safety).__name__}"
-            raise TypeError(msg)
-        if optimizer.model is None:
-            msg = (
-                "PromptWorker needs a model to optimize with (it never sees the agent's): "
-                "optimizer=OptimizerSettings(model='openai:gpt-4o-mini') or a BaseChatModel"
-            )
-            raise ValueError(msg)
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            msg = f"concurrency must be a positive int; got {concurrency!r}"
-            raise ValueError(msg)
-        if poll_interval <= 0:
-            msg = "poll_interval must be positive"
-            raise ValueError(msg)
-        if lease_seconds is not None:
-            chosen = optimizer.lease_seconds
-            if chosen not in (DEFAULT_LEASE_SECONDS, lease_seconds):
-                msg = (
-                    f"lease_seconds={lease_seconds!r} differs from "
-                    f"OptimizerSettings.lease_seconds={chosen!r}: give it once (in "
-                    "OptimizerSettings)"
-                )
-                raise ValueError(msg)
-            try:
-                optimizer = dataclasses.replace(optimizer, lease_seconds=lease_seconds)
-            except ValueError:
-                msg = f"lease_seconds must be a positive number; got {lease_seconds!r}"
-                raise ValueError(msg) from None
-        if safety is not None and safety.gate is not None and safety.gate.model is None:
-            msg = (
-                "a worker's gate must be an EvaluationGate with model= (and tools=): workers "
-                "never see the agent's model"
-            )
-            raise ValueError(msg)
+        optimizer, storage, safety = _take_deprecated(deprecated, optimizer, storage, safety)
+        optimizer = _with_lease(optimizer, lease_seconds)
+        _check_safety(safety)
+        self.concurrency = check_positive_int("concurrency", concurrency)
+        self.poll_interval = check_positive_number("poll_interval", poll_interval)
+        self.prune_interval = check_positive_number("prune_interval", prune_interval)
+        approval = check_require_approval(require_approval)
         self.store = open_store(store, create=False) if isinstance(store, str) else store
-        self.concurrency = concurrency
-        self.poll_interval = poll_interval
         self._optimizer = optimizer
         self._storage = storage
         self._safety = safety
@@ -210,17 +244,12 @@ class PromptWorker:
         self._engine = OptimizationEngine(
             layout=self._layout,
             settings=run_settings(
-                optimizer,
-                storage,
-                safety,
-                require_approval=require_approval,
-                follow_recorded=True,
+                optimizer, storage, safety, require_approval=approval, follow_recorded=True
             ),
             mode="inline",
             optimize_every=1,
         )
         self._stop = threading.Event()
-        self.prune_interval = prune_interval
         self._next_prune = 0.0
 
     @property

@@ -1,5 +1,6 @@
-"""What each `promptopt` command does: open the store, call the registry, hand the result to
-the JSON writer or to `_render`.
+"""What each `promptopt` command does: open the store, call the registry, output the result.
+
+Each command hands its result to the JSON writer or to `_render`.
 
 Imported only once the command line is parsed (so `promptopt --help` loads none of this), and
 it imports only the store layer and the registry: the optimizer (LangChain's agent stack,

@@ -56,6 +56,7 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
+    """The command line: global options, then one subcommand per group below."""
     parser = _ArgumentParser(
         prog="promptopt",
         description="Review and operate the prompts an agent learned per user.",
@@ -80,33 +81,52 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
+    _add_history_commands(sub)
+    _add_review_commands(sub)
+    _add_feedback_commands(sub)
+    _add_operation_commands(sub)
+    return parser
 
-    def command(name: str, help: str, *, prompt: bool = False) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help)
-        p.add_argument(
-            "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
-        )
-        if prompt:
-            p.add_argument("--prompt", default="system", help="prompt name (default: system)")
-        return p
 
-    command("users", "list users with stored runs or prompts")
-    command("history", "versions of a user's prompt, newest first", prompt=True).add_argument(
-        "user"
+def _command(
+    sub: argparse._SubParsersAction[_ArgumentParser],
+    name: str,
+    help: str,
+    *,
+    prompt: bool = False,
+) -> argparse.ArgumentParser:
+    """A subcommand with `--json` (and `--prompt NAME` when it reads one prompt)."""
+    p = sub.add_parser(name, help=help)
+    p.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
     )
-    show = command("show", "one version's text (default: the active one)", prompt=True)
+    if prompt:
+        p.add_argument("--prompt", default="system", help="prompt name (default: system)")
+    return p
+
+
+def _add_history_commands(sub: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    """Read-only: users, a prompt's history, one version, a diff."""
+    _command(sub, "users", "list users with stored runs or prompts")
+    history = _command(sub, "history", "versions of a user's prompt, newest first", prompt=True)
+    history.add_argument("user")
+    show = _command(sub, "show", "one version's text (default: the active one)", prompt=True)
     show.add_argument("user")
     show.add_argument("--version", type=int)
-    diff = command("diff", "unified diff between two versions", prompt=True)
+    diff = _command(sub, "diff", "unified diff between two versions", prompt=True)
     diff.add_argument("user")
     diff.add_argument("a", type=int)
     diff.add_argument("b", type=int)
+
+
+def _add_review_commands(sub: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    """Review decisions on versions and paused lineages."""
     for name, help_text in (
         ("approve", "activate a pending version"),
         ("reject", "reject a pending version"),
         ("rollback", "append a new version equal to an earlier one and serve it"),
     ):
-        p = command(name, help_text, prompt=True)
+        p = _command(sub, name, help_text, prompt=True)
         p.add_argument("user")
         p.add_argument("version", type=int)
         p.add_argument("--note", default="", help="reviewer note stored on the version")
@@ -114,10 +134,14 @@ def _parser() -> argparse.ArgumentParser:
         ("resume", "resume a lineage paused after an auto-rollback"),
         ("release", "deprecated alias of resume"),
     ):
-        p = command(name, help_text, prompt=True)
+        p = _command(sub, name, help_text, prompt=True)
         p.add_argument("user")
         p.add_argument("--note", default="", help="reviewer note stored with the resume")
-    feedback = command("feedback", "a user's feedback items")
+
+
+def _add_feedback_commands(sub: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    """What lineages learn from: feedback items, quarantine decisions, gate examples."""
+    feedback = _command(sub, "feedback", "a user's feedback items")
     feedback.add_argument("user")
     feedback.add_argument("--all", action="store_true", help="include consumed feedback")
     feedback.add_argument(
@@ -133,12 +157,18 @@ def _parser() -> argparse.ArgumentParser:
         ("release-feedback", "release quarantined feedback: pending again, not screened again"),
         ("discard-feedback", "discard quarantined feedback: kept for the record, never learned"),
     ):
-        p = command(name, help_text)
+        p = _command(sub, name, help_text)
         p.add_argument("user")
         p.add_argument("feedback_id", help="the feedback id (or a unique prefix of it)")
         p.add_argument("--note", default="", help="reviewer note stored on the item")
-    command("examples", "the evaluation gate's examples for a user's lineage").add_argument("user")
-    optimize = command("optimize", "optimize a user's prompts now from pending feedback")
+    examples = _command(sub, "examples", "the evaluation gate's examples for a user's lineage")
+    examples.add_argument("user")
+
+
+def _add_operation_commands(sub: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    """Operations: optimize now, prune, run a worker."""
+    kinds = ["gradient", "metaprompt", "prompt_memory"]
+    optimize = _command(sub, "optimize", "optimize a user's prompts now from pending feedback")
     optimize.add_argument("user")
     optimize.add_argument(
         "--model",
@@ -146,31 +176,26 @@ def _parser() -> argparse.ArgumentParser:
         help="'provider:model' for init_chat_model, or 'python:module:attr' naming a chat "
         "model (or a factory returning one)",
     )
-    optimize.add_argument(
-        "--kind", choices=["gradient", "metaprompt", "prompt_memory"], default="prompt_memory"
-    )
-    prune = command("prune", "delete old trajectories (prompt versions are never deleted)")
-    prune.add_argument("user", nargs="?", help="one user; omit with --all-users")
-    prune.add_argument("--all-users", action="store_true")
-    prune.add_argument("--keep", type=int, default=1000, help="trajectories kept per user")
-    worker = command("worker", "process pending optimizations (apps in mode='external')")
-    worker.add_argument("--model", required=True, help="as for optimize")
-    worker.add_argument(
-        "--kind", choices=["gradient", "metaprompt", "prompt_memory"], default="prompt_memory"
-    )
-    worker.add_argument("--concurrency", type=int, default=1, help="owners in parallel")
-    worker.add_argument("--once", action="store_true", help="process pending work, then exit")
-    worker.add_argument("--poll", type=float, default=2.0, help="seconds between idle polls")
-    worker.add_argument(
-        "--lease-seconds", type=float, default=300.0, help="lease time-to-live (seconds)"
-    )
+    optimize.add_argument("--kind", choices=kinds, default="prompt_memory")
     optimize.add_argument(
         "--require-approval",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="store new versions as pending (default: on for --scope global)",
     )
-    return parser
+    prune = _command(sub, "prune", "delete old trajectories (prompt versions are never deleted)")
+    prune.add_argument("user", nargs="?", help="one user; omit with --all-users")
+    prune.add_argument("--all-users", action="store_true")
+    prune.add_argument("--keep", type=int, default=1000, help="trajectories kept per user")
+    worker = _command(sub, "worker", "process pending optimizations (apps in mode='external')")
+    worker.add_argument("--model", required=True, help="as for optimize")
+    worker.add_argument("--kind", choices=kinds, default="prompt_memory")
+    worker.add_argument("--concurrency", type=int, default=1, help="owners in parallel")
+    worker.add_argument("--once", action="store_true", help="process pending work, then exit")
+    worker.add_argument("--poll", type=float, default=2.0, help="seconds between idle polls")
+    worker.add_argument(
+        "--lease-seconds", type=float, default=300.0, help="lease time-to-live (seconds)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,5 +1,8 @@
-"""Writes that failed during a store outage, kept in memory and replayed when it answers, and
-the writes the store refused, set aside."""
+"""The outage buffer: failed writes kept in memory and replayed, refused writes set aside.
+
+Writes that failed during a store outage are kept in memory and replayed when the store
+answers; the writes the store refused are set aside so the ones after them still land.
+"""
 
 from __future__ import annotations
 

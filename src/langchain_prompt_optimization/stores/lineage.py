@@ -56,6 +56,17 @@ class NewVersion:
     flagged: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Stamp:
+    """What every version one commit appends carries: its provenance and approval policy."""
+
+    feedback: tuple[FeedbackItem, ...]
+    optimizer_kind: str
+    usage: dict[str, int]
+    require_approval: bool
+    now: datetime
+
+
 class Lineage(Scores, FeedbackQueue, Examples):
     """Each prompt's pointer and versions, and the commit of an optimization's candidates
     (with its feedback, scores and examples in one write), as `StoreLayout` jobs."""
@@ -256,39 +267,48 @@ class Lineage(Scores, FeedbackQueue, Examples):
             return None
         superseding = [(name, n) for name in names if name in active for n in active[name].pending]
         pending_records = yield from self._read_versions(owner, superseding)
-        now = utcnow()
-        ops: list[Op] = []
-        appended: dict[str, PromptVersion] = {}
-        for cand in candidates:
-            state = active.get(cand.prompt)
-            if state is None:
-                state, base_op = self._base_version(owner, cand.prompt, base_texts, now)
-                ops.append(base_op)
-            version = self._candidate_version(
-                cand,
-                state,
-                require_approval=require_approval,
-                parent=(parents or {}).get(cand.prompt, state.version),
-                feedback=feedback,
-                optimizer_kind=optimizer_kind,
-                usage=usage,
-                now=now,
-            )
-            ops.append(self._version_op(owner, version))
-            state, advance_ops = self._advance_pointer(
-                owner, state, cand, version, pending_records, now
-            )
-            ops += advance_ops
-            ops.append(self._pointer_op(owner, cand.prompt, state, now))
-            appended[cand.prompt] = version
+        stamp = _Stamp(tuple(feedback), optimizer_kind, usage, require_approval, utcnow())
+        ops, appended = self._append_ops(
+            owner, candidates, active, pending_records, base_texts, parents or {}, stamp
+        )
         consumed_by = {name: v.version for name, v in appended.items() if v.status != "failed"}
         if feedback:
-            ops += yield from self._score_ops(owner, score_deltas or {}, now)
+            ops += yield from self._score_ops(owner, score_deltas or {}, stamp.now)
         ops += self._consume_ops(owner, feedback, consumed_by, feedback_ttl_minutes)
         ops += self._example_ops(owner, new_examples, drop_examples)
         if ops:
             yield from batch(ops)
         return appended
+
+    def _append_ops(
+        self,
+        owner: UserRef,
+        candidates: Sequence[NewVersion],
+        active: dict[str, ActivePrompt],
+        pending_records: VersionRecords,
+        base_texts: dict[str, str],
+        parents: dict[str, int],
+        stamp: _Stamp,
+    ) -> tuple[list[Op], dict[str, PromptVersion]]:
+        """Commit phases 2-4 for each candidate: the writes that append it (after its base
+        as version 1 for a new lineage) and move the pointer, and the versions appended."""
+        ops: list[Op] = []
+        appended: dict[str, PromptVersion] = {}
+        for cand in candidates:
+            state = active.get(cand.prompt)
+            if state is None:
+                state, base_op = self._base_version(owner, cand.prompt, base_texts, stamp.now)
+                ops.append(base_op)
+            parent = parents.get(cand.prompt, state.version)
+            version = self._candidate_version(cand, state, parent=parent, stamp=stamp)
+            ops.append(self._version_op(owner, version))
+            state, advance_ops = self._advance_pointer(
+                owner, state, cand, version, pending_records, stamp.now
+            )
+            ops += advance_ops
+            ops.append(self._pointer_op(owner, cand.prompt, state, stamp.now))
+            appended[cand.prompt] = version
+        return ops, appended
 
     def _unmoved_pointers(
         self, owner: UserRef, names: Sequence[str], expected_latest: dict[str, int] | None
@@ -328,15 +348,7 @@ class Lineage(Scores, FeedbackQueue, Examples):
 
     @staticmethod
     def _candidate_version(
-        cand: NewVersion,
-        state: ActivePrompt,
-        *,
-        require_approval: bool,
-        parent: int,
-        feedback: Sequence[FeedbackItem],
-        optimizer_kind: str,
-        usage: dict[str, int],
-        now: datetime,
+        cand: NewVersion, state: ActivePrompt, *, parent: int, stamp: _Stamp
     ) -> PromptVersion:
         """Commit phase 3: the version a candidate becomes. An accepted candidate waits as
         pending when the lineage is paused or approval is required."""
@@ -344,20 +356,20 @@ class Lineage(Scores, FeedbackQueue, Examples):
         if outcome == "accepted" and state.paused is not None:
             outcome = "pending"
             reason = f"{reason}; pending: the lineage is paused for review ({state.paused})"
-        elif outcome == "accepted" and require_approval:
+        elif outcome == "accepted" and stamp.require_approval:
             outcome = "pending"
         return PromptVersion(
             prompt=cand.prompt,
             version=state.latest + 1,
             text=cand.text,
             status="active" if outcome == "accepted" else outcome,
-            created_at=now,
+            created_at=stamp.now,
             reason=reason,
             parent=parent,
-            feedback_ids=tuple(fb.id for fb in feedback),
-            optimizer_kind=optimizer_kind,
+            feedback_ids=tuple(fb.id for fb in stamp.feedback),
+            optimizer_kind=stamp.optimizer_kind,
             content_hash=content_hash(cand.text),
-            usage=usage,
+            usage=stamp.usage,
             base_hash=state.base_hash,
             scores=cand.scores,
             flagged=cand.flagged,
