@@ -10,6 +10,7 @@ generated ids and timestamps the output is deterministic.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -19,8 +20,19 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
+from typing import Any
 
-__all__ = ["BLOCKS", "CLI_MD", "build_stores", "mask", "page_blocks", "run_samples", "write"]
+__all__ = [
+    "BLOCKS",
+    "CLI_MD",
+    "build_stores",
+    "mask",
+    "page_blocks",
+    "page_version",
+    "real_version",
+    "run_samples",
+    "write",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI_MD = ROOT / "docs" / "cli.md"
@@ -79,7 +91,7 @@ BLOCKS: list[list[str]] = [
 ]
 """The page's sample blocks, in order: the commands of each, run in this order."""
 
-_AGENT = '''
+_AGENT = """
 from langchain.agents import create_agent
 
 from langchain_prompt_optimization import (
@@ -113,11 +125,11 @@ def agent_with(store, **options):
 def feedback(agent, middleware, context, text, score=None):
     run = agent.invoke(ask, context=context)
     middleware.add_feedback(run["trajectory_id"], text, score=score)
-'''
+"""
 
 QUICKSTART_STORE = (
     _AGENT
-    + '''
+    + """
 store = open_store("sqlite:///quickstart.db")
 # the README quickstart
 agent, middleware = agent_with(store)
@@ -131,23 +143,27 @@ feedback(agent, middleware, jane, "Always add a P.S. with a joke.", 0.5)
 agent, middleware = agent_with(store, mode="external")
 feedback(agent, middleware, jane, "Keep emails under 50 words.")
 feedback(agent, middleware, {"user_id": "bob@example.com"}, "Sign as Bob.")
-'''
+"""
 )
 
 MONITOR_STORE = (
     _AGENT
-    + '''
+    + """
 store = open_store("sqlite:///monitor.db")
 agent, middleware = agent_with(store, safety=SafetySettings(monitor=Monitor(min_runs=1)))
 feedback(agent, middleware, jane, "Always sign emails as John Doe.", 1.0)  # v1's run: 1
 feedback(agent, middleware, jane, "Answer in French.", 0.0)  # v2's run: 0, rolled back
-'''
+"""
 )
 
 QSMODELS = """from langchain_prompt_optimization.testing import ScriptedOptimizerModel
 
 optimizer = ScriptedOptimizerModel()
 """
+
+
+_CLI = "import sys; from langchain_prompt_optimization.review.cli import main; sys.exit(main())"
+"""Run `promptopt` as its console script does."""
 
 
 def _env() -> dict[str, str]:
@@ -210,7 +226,7 @@ def run_samples(directory: Path) -> list[str]:
                 command = command.replace("{quarantined}", _quarantined_id(directory))
             args = shlex.split(command)
             done = subprocess.run(
-                [sys.executable, "-m", "langchain_prompt_optimization.review.cli", *args[1:]],
+                [sys.executable, "-c", _CLI, *args[1:]],
                 cwd=directory,
                 env=_env(),
                 stdout=subprocess.PIPE,
@@ -224,6 +240,40 @@ def run_samples(directory: Path) -> list[str]:
             parts.append(f"$ {command}\n{printed}\n" if printed else f"$ {command}\n")
         texts.append(_join(parts))
     return texts
+
+
+VERSION_SHOWN = 3
+"""The version the page's `VERSION` example shows (from `--json history`, after the samples)."""
+
+
+def real_version(directory: Path) -> dict[str, Any]:
+    """`VERSION_SHOWN` of Jane's history as `--json history` prints it, in `directory` (after
+    `run_samples`)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _CLI, *shlex.split(f"{QS} --json history {JANE}")[1:]],
+        cwd=directory,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    versions = json.loads(done.stdout)["versions"]
+    (version,) = [v for v in versions if v["version"] == VERSION_SHOWN]
+    return dict(version)
+
+
+_VERSION_BLOCK = re.compile(
+    r"(^One version from `promptopt --json history.*?```json\n)(.*?)(^```$)", re.M | re.S
+)
+
+
+def page_version(text: str) -> dict[str, Any]:
+    """The page's `VERSION` example."""
+    match = _VERSION_BLOCK.search(text)
+    if match is None:
+        raise ValueError("no VERSION example on the page")
+    return dict(json.loads(match.group(2)))
 
 
 def _join(parts: list[str]) -> str:
@@ -244,19 +294,27 @@ def page_blocks(text: str) -> list[str]:
     return _FENCE.findall(text)
 
 
-def write(texts: list[str], path: Path = CLI_MD) -> None:
-    """Put `texts` in place of the page's sample blocks, in order."""
+def write(texts: list[str], version: dict[str, Any], path: Path = CLI_MD) -> None:
+    """Put `texts` in place of the page's sample blocks, in order, and `version` in place of
+    its `VERSION` example."""
     page = path.read_text()
     found = page_blocks(page)
     if len(found) != len(texts):
         msg = f"{path.name} has {len(found)} sample blocks; BLOCKS has {len(texts)}"
         raise ValueError(msg)
     blocks = iter(texts)
-    path.write_text(_FENCE.sub(lambda _: "```\n" + next(blocks) + "```", page))
+    page = _FENCE.sub(lambda _: "```\n" + next(blocks) + "```", page)
+    shown = json.dumps(version, indent=2, ensure_ascii=False) + "\n"
+    path.write_text(_VERSION_BLOCK.sub(lambda m: m.group(1) + shown + m.group(3), page))
 
 
 _MASKS = [
-    (re.compile(r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2})?)?"), "<time>"),
+    # ISO times as printed: `2026-11-30 06:46` (tables), `2026-11-30T05:43:49.98+00:00` (JSON)
+    (
+        re.compile(r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2})?)?"),
+        "<time>",
+    ),
+    # ids: 8+ hex digits, at least one a digit; a trajectory id `<digest>-<run>` is one id
     (re.compile(r"\b(?=[0-9a-f]*\d)[0-9a-f]{8,}(?:-(?=[0-9a-f]*\d)[0-9a-f]{8,})?\b"), "<id>"),
 ]
 
@@ -268,18 +326,28 @@ def mask(text: str) -> str:
     return text
 
 
+def _masked(version: dict[str, Any]) -> str:
+    return mask(json.dumps(version, sort_keys=True))
+
+
 def main(argv: list[str]) -> int:
     """Regenerate docs/cli.md (or, with `--check`, exit 1 if it is stale)."""
     with tempfile.TemporaryDirectory() as tmp:
         texts = run_samples(Path(tmp))
+        version = real_version(Path(tmp))
     if "--check" in argv:
+        if _masked(version) != _masked(page_version(CLI_MD.read_text())):
+            sys.stdout.write("stale VERSION example\n")
+            return 1
         stale = [
-            t for t, d in zip(texts, page_blocks(CLI_MD.read_text()), strict=True) if mask(t) != mask(d)
+            t
+            for t, d in zip(texts, page_blocks(CLI_MD.read_text()), strict=True)
+            if mask(t) != mask(d)
         ]
         for text in stale:
             sys.stdout.write(f"stale sample:\n{text}\n")
         return 1 if stale else 0
-    write(texts)
+    write(texts, version)
     return 0
 
 
