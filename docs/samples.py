@@ -314,13 +314,15 @@ _MASKS = [
         re.compile(r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2})?)?"),
         "<time>",
     ),
-    # ids: 8+ hex digits, at least one a digit; a trajectory id `<digest>-<run>` is one id
-    (re.compile(r"\b(?=[0-9a-f]*\d)[0-9a-f]{8,}(?:-(?=[0-9a-f]*\d)[0-9a-f]{8,})?\b"), "<id>"),
+    # generated ids: 32 hex digits (a feedback id, a trajectory id's run part) or their
+    # 8-digit prefixes as printed; a user digest (24) and content hashes (64) are not masked
+    (re.compile(r"\b(?=[0-9a-f]{0,31}\d)(?:[0-9a-f]{32}|[0-9a-f]{8})\b"), "<id>"),
 ]
 
 
 def mask(text: str) -> str:
-    """`text` with generated ids (8+ hex digits) and ISO timestamps replaced by placeholders."""
+    """`text` with generated ids (32 hex digits, or 8 as printed) and ISO times replaced by
+    placeholders."""
     for pattern, placeholder in _MASKS:
         text = pattern.sub(placeholder, text)
     return text

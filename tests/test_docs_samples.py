@@ -1,9 +1,11 @@
-"""docs/cli.md is real: every `$ promptopt ...` sample is what the CLI prints today, on the
-stores the page describes (built by docs/samples.py), at 110 columns with stdout a pipe."""
+"""docs/cli.md is real: every `$ promptopt ...` sample (and the `VERSION` example) is what the
+CLI prints today, on the stores the page describes (built by docs/samples.py), at 110 columns
+with stdout a pipe; only generated ids and times are masked."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import sys
 from pathlib import Path
@@ -38,16 +40,23 @@ def test_every_cli_sample_is_real_output(tmp_path):
         assert samples.mask(shown) == samples.mask(printed), (
             f"docs/cli.md sample is stale (regenerate: python docs/samples.py):\n{printed}"
         )
+    # the `VERSION` example is `--json history`'s v3 on the same store
+    real_version = json.dumps(samples.real_version(tmp_path), sort_keys=True)
+    page_version = json.dumps(samples.page_version(page), sort_keys=True)
+    assert samples.mask(page_version) == samples.mask(real_version)
 
 
 def test_masking_hides_only_generated_ids_and_times():
+    """Content hashes, user digests, versions and other short hex stay compared."""
     mask = _samples().mask
+    content_hash = "05e4d9611e11f7aa7c1e9ac1fc5032b9ca0b1635d2056cc211c292520fa4fc8a"
     line = (
         "id 3fa0ea89  trajectory 54038717  created 2026-11-30 06:46 "
         "a23f0cd6e40eb6c0922fe6a6-26827a8d916a4b5da0c901a22b34281d "
-        '"created_at": "2026-11-30T05:43:49.980861+00:00" v 12 score 0.50 n=1 6c1c feedback'
+        '"created_at": "2026-11-30T05:43:49.980861+00:00" v 12 score 0.50 n=1 6c1c feedback '
+        + content_hash
     )
     assert mask(line) == (
-        'id <id>  trajectory <id>  created <time> <id> "created_at": "<time>" '
-        "v 12 score 0.50 n=1 6c1c feedback"
+        "id <id>  trajectory <id>  created <time> a23f0cd6e40eb6c0922fe6a6-<id> "
+        '"created_at": "<time>" v 12 score 0.50 n=1 6c1c feedback ' + content_hash
     )
