@@ -266,3 +266,23 @@ def test_feedback_trajectory_help_names_both_accepted_forms():
     text = " ".join(done.stdout.split())
     assert "--trajectory TRAJECTORY" in text
     assert "prefix of its full trajectory id, or of the id's run part" in text
+
+
+BAD_STORE_USERS = ("--store", "/nonexistent.db", "users")
+
+
+def test_python_dash_m_maps_errors_like_the_console_script():
+    """`python -m ...review.cli` reports a usage error as the console script does (not as a
+    `store error: CliUsageError`: the module run as `__main__` has its own exception classes)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env.pop("PROMPTOPT_STORE", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "langchain_prompt_optimization.review.cli", *BAD_STORE_USERS],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("promptopt: malformed store URI '/nonexistent.db'")
