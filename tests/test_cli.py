@@ -215,3 +215,74 @@ def test_prune(store_uri):
     bad = run("prune", store=store_uri)
     assert bad.returncode == 2
     assert "USER or --all-users" in bad.stderr
+
+
+def _piped(*args: str, store: str) -> subprocess.CompletedProcess[str]:
+    """`promptopt ... | cat`: stdout is a pipe and `$COLUMNS` is unset (80 columns)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "PROMPTOPT_STORE")}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    return subprocess.run(
+        [str(PROMPTOPT), "--store", store, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["feedback", USER, "--quarantined"], f"no quarantined feedback for {USER}"),
+        (["feedback", USER], f"no pending feedback for {USER}"),
+        (["examples", USER], f"no evaluation examples for {USER}"),
+    ],
+)
+def test_empty_lists_print_one_plain_line_when_piped(store_uri, args, line):
+    done = _piped(*args, store=store_uri)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == line + "\n"
+
+
+def test_table_title_wider_than_the_table_is_printed_whole(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'long.db'}"
+    store = open_store(uri)
+    user = "jane.with.a.rather.long.address.for.this.test@mail.example.com"
+    h = make_harness(store, mode="external")
+    h.middleware.add_feedback(h.ask(user)["trajectory_id"], "ok")
+    store.conn.close()  # type: ignore[attr-defined]
+    done = _piped("feedback", user, store=uri)
+    assert done.returncode == 0, done.stderr
+    title, border, *_ = done.stdout.splitlines()
+    assert title == f"feedback of {user}"
+    assert border.startswith("┏")
+    assert len(border) < len(title)  # the table fits 80 columns; its title is wider
+
+
+def test_feedback_trajectory_help_names_both_accepted_forms():
+    done = run("feedback", "--help")
+    assert done.returncode == 0
+    text = " ".join(done.stdout.split())
+    assert "--trajectory TRAJECTORY" in text
+    assert "prefix of its full trajectory id, or of the id's run part" in text
+
+
+BAD_STORE_USERS = ("--store", "/nonexistent.db", "users")
+
+
+def test_python_dash_m_maps_errors_like_the_console_script():
+    """`python -m ...review.cli` reports a usage error as the console script does (not as a
+    `store error: CliUsageError`: the module run as `__main__` has its own exception classes)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env.pop("PROMPTOPT_STORE", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "langchain_prompt_optimization.review.cli", *BAD_STORE_USERS],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("promptopt: malformed store URI '/nonexistent.db'")

@@ -201,7 +201,7 @@ def _feedback(
     )
     out.emit(
         {"user_id": user, "feedback": [_render.feedback_json(fb) for fb in items]},
-        lambda: _render.print_feedback(out.console, user, items),
+        lambda: _render.print_feedback(out.console, user, items, _listed(args)),
     )
 
 
@@ -218,6 +218,13 @@ def _review_feedback(
         _render.feedback_json(item),
         lambda: out.console.print(f"feedback {item.id} is now {item.status}"),
     )
+
+
+def _listed(args: argparse.Namespace) -> str:
+    """What `promptopt feedback` listed, as `print_feedback` names it."""
+    if args.quarantined:
+        return "quarantined"
+    return "" if args.all else "pending"
 
 
 def _examples(

@@ -4,6 +4,8 @@ A table is printed only when every column fits whole: free-text columns (a reaso
 text) are never squeezed or cut. When the width (the terminal's, `$COLUMNS`, or 80 without a
 terminal) is too small, low-value columns are dropped first; if the text still does not fit,
 each row is printed as a record: its short fields on one line, each text field on its own line.
+A title is never cut (one wider than the table is printed whole, left-aligned), and an empty
+list prints one plain line saying so instead of an empty table.
 """
 
 from __future__ import annotations
@@ -88,8 +90,17 @@ def print_table(
     rows: Sequence[Sequence[Cell]],
     *,
     caption: Text | None = None,
+    empty: str | None = None,
 ) -> None:
-    """Print `rows` as a table if it fits the console's width, else as records (see module)."""
+    """Print `rows` as a table if it fits the console's width, else as records (see module).
+
+    With no rows, prints the one line `empty` (default: `<title>: none`) and the caption.
+    """
+    if not rows:
+        console.print(Text(empty or f"{title}: none"), soft_wrap=True)
+        if caption is not None:
+            console.print(caption, soft_wrap=True)
+        return
     keep = [
         i
         for i, column in enumerate(columns)
@@ -105,7 +116,7 @@ def print_table(
         if fits(keep):
             break
         keep.remove(i)
-    if fits(keep) or not rows:
+    if fits(keep):
         slack = console.width - _needed([columns[i] for i in keep], [widths[i] for i in keep])
         sized: list[tuple[str, int]] = []
         for i in keep:
@@ -180,8 +191,9 @@ def _table_lines(
             out.append(line)
         return out
 
-    lines = [Text(title, style="italic").copy()]
-    lines[0].align("center", total)
+    lines = [Text(title, style="italic")]
+    if cell_len(title) < total:  # centred over the table; a wider title is printed whole
+        lines[0].align("center", total)
     lines.append(rule("┏", "┳", "┓", "━"))
     lines += row_lines([Text(header) for header, _ in sized], "┃", "bold")
     lines.append(rule("┡", "╇", "┩", "━"))
@@ -271,7 +283,9 @@ def _gate_scores(v: PromptVersion) -> str:
 def print_users(console: Console, users: list[str | None]) -> None:
     """The `users` command's table."""
     rows = [[Text(u if u is not None else DEFAULT_USER_LABEL)] for u in users]
-    print_table(console, "users", [Column("user id", text=True)], rows)
+    print_table(
+        console, "users", [Column("user id", text=True)], rows, empty="no users: nothing stored"
+    )
 
 
 def print_history(
@@ -315,8 +329,14 @@ def print_history(
     print_table(console, f"{prompt} prompt of {shown(user)}", columns, rows, caption=caption)
 
 
-def print_feedback(console: Console, user: str | None, items: list[FeedbackItem]) -> None:
-    """The `feedback` command's table (ids shortened to 8 characters, accepted back)."""
+def print_feedback(
+    console: Console, user: str | None, items: list[FeedbackItem], kind: str = ""
+) -> None:
+    """The `feedback` command's table (ids shortened to 8 characters, accepted back).
+
+    `kind` names what was listed (`pending`, `quarantined`; empty: all) for the line printed
+    when there is none: `no quarantined feedback for jane`.
+    """
     columns = [
         Column("id"),
         Column("trajectory", drop=2),
@@ -341,7 +361,14 @@ def print_feedback(console: Console, user: str | None, items: list[FeedbackItem]
                 Text(text),
             ]
         )
-    print_table(console, f"feedback of {shown(user)}", columns, rows)
+    adjective = f"{kind} " if kind else ""
+    print_table(
+        console,
+        f"feedback of {shown(user)}",
+        columns,
+        rows,
+        empty=f"no {adjective}feedback for {shown(user)}",
+    )
 
 
 def print_examples(console: Console, user: str | None, examples: list[Example]) -> None:
@@ -363,7 +390,13 @@ def print_examples(console: Console, user: str | None, examples: list[Example]) 
         ]
         for e in examples
     ]
-    print_table(console, f"evaluation examples of {shown(user)}", columns, rows)
+    print_table(
+        console,
+        f"evaluation examples of {shown(user)}",
+        columns,
+        rows,
+        empty=f"no evaluation examples for {shown(user)}",
+    )
 
 
 def render_version(console: Console, v: PromptVersion) -> None:

@@ -151,7 +151,8 @@ def _add_feedback_commands(sub: argparse._SubParsersAction[_ArgumentParser]) -> 
     feedback.add_argument(
         "--trajectory",
         default=None,
-        help="only feedback on this run: its trajectory id or a unique prefix (as printed)",
+        help="only feedback on this run: a unique prefix of its full trajectory id, or of the "
+        "id's run part (the part after '-', which the CLI prints as 8 characters)",
     )
     for name, help_text in (
         ("release-feedback", "release quarantined feedback: pending again, not screened again"),
@@ -247,4 +248,8 @@ def _fail(message: str, code: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m ...review.cli`: run the imported module's `main`, so the exception classes
+    # `_commands` raises are the ones caught (this file, as `__main__`, has its own copies).
+    from langchain_prompt_optimization.review.cli import main as _main
+
+    sys.exit(_main())
