@@ -64,6 +64,7 @@ from langchain_prompt_optimization.stores import (
 from langchain_prompt_optimization.stores.io import supports_ttl
 from langchain_prompt_optimization.stores.open import shared_store
 from langchain_prompt_optimization.stores.records import check_feedback_id, content_hash
+from langchain_prompt_optimization.stores.server import aserver_store, server_store
 from langchain_prompt_optimization.stores.settings import StorageSettings
 
 if TYPE_CHECKING:
@@ -163,12 +164,27 @@ def _legacy_safety(values: dict[str, Any]) -> SafetySettings:
 
 
 def _default_user_id(runtime: Runtime[Any]) -> object:
+    """`runtime.context.user_id` (or `["user_id"]`), else the run's
+    `config["configurable"]["user_id"]` (how LangGraph server clients often pass it)."""
     context = getattr(runtime, "context", None)
-    if context is None:
-        return None
+    found: object = None
     if isinstance(context, Mapping):
-        return context.get("user_id")
-    return getattr(context, "user_id", None)
+        found = context.get("user_id")
+    elif context is not None:
+        found = getattr(context, "user_id", None)
+    if found is not None:
+        return found
+    return _configurable_user_id()
+
+
+def _configurable_user_id() -> object:
+    from langgraph.config import get_config
+
+    try:
+        configurable = get_config().get("configurable") or {}
+    except RuntimeError:  # not inside a run
+        return None
+    return configurable.get("user_id") if isinstance(configurable, Mapping) else None
 
 
 class PromptOptimizationMiddleware(
@@ -258,8 +274,9 @@ class PromptOptimizationMiddleware(
             system_prompt: The name and langmem guidance of the agent's own system prompt
                 (`SystemPromptSettings`).
             get_user_id: `runtime -> user id`. Default: `runtime.context.user_id`, or
-                `runtime.context["user_id"]`. A run with no user id (or an unusable one)
-                uses the default namespace, addressed as `user_id=None`.
+                `runtime.context["user_id"]`, else `config["configurable"]["user_id"]`. A run
+                with no user id (or an unusable one) uses the default namespace, addressed
+                as `user_id=None`.
             safety: Candidate budgets, the feedback firewall, an evaluation gate and online
                 monitoring (`SafetySettings`). In `"external"` mode pass the gate to
                 `PromptWorker`.
@@ -467,9 +484,11 @@ class PromptOptimizationMiddleware(
         return self._run_store(runtime)
 
     def _api_store(self) -> BaseStore:
-        """The store for API calls: the configured one, the agent's one seen in a run, else
-        the embedded default (what runs of an agent without a store write to)."""
-        store = self._store or self._seen_store
+        """The store for API calls: the configured one, the agent's one seen in a run, the
+        LangGraph server's store when this process is the server (a custom route's own
+        middleware instance has seen no run), else the embedded default (what runs of an
+        agent without a store write to)."""
+        store = self._store or self._seen_store or server_store()
         if store is None:
             if self._default_store is None:
                 uri = default_store_uri()
@@ -483,8 +502,12 @@ class PromptOptimizationMiddleware(
         return store
 
     async def _aapi_store(self) -> BaseStore:
-        """Async twin of `_api_store`: the first open of the default store runs in a thread."""
-        if self._store is None and self._seen_store is None and self._default_store is None:
+        """Async twin of `_api_store`: asks the LangGraph server for its store; the first
+        open of the default store runs in a thread (no blocking I/O on the event loop)."""
+        store = self._store or self._seen_store or await aserver_store()
+        if store is not None:
+            return store
+        if self._default_store is None:
             await asyncio.to_thread(self._api_store)
         return self._api_store()
 
@@ -864,7 +887,7 @@ class PromptOptimizationMiddleware(
         feedback_id: str | None = None,
     ) -> str:
         """Async twin of `add_feedback` (background work runs as an asyncio task)."""
-        store = self._api_store()
+        store = await self._aapi_store()
         job = self._feedback_job(trajectory_id, feedback, score, feedback_id)
         owner, item = await adrive(job, store)
         try:
