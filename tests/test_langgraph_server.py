@@ -26,9 +26,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 pytest.importorskip("langgraph_sdk")
-if importlib.util.find_spec("langgraph_cli") is None or importlib.util.find_spec(
-    "langgraph_api"
-) is None:  # pragma: no cover - the dev extra installs both
+if (
+    importlib.util.find_spec("langgraph_cli") is None
+    or importlib.util.find_spec("langgraph_api") is None
+):  # pragma: no cover - the dev extra installs both
     pytest.skip("needs the server extra: langgraph-cli[inmem]", allow_module_level=True)
 
 import httpx
@@ -89,8 +90,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     log = work / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "langgraph_cli", "dev", "--no-browser", "--no-reload"]
-            + ["--host", "127.0.0.1", "--port", str(port), "--config", "langgraph.json"],
+            [
+                *(sys.executable, "-m", "langgraph_cli", "dev", "--no-browser", "--no-reload"),
+                *("--host", "127.0.0.1", "--port", str(port), "--config", "langgraph.json"),
+            ],
             cwd=app,
             env=env,
             stdout=out,
@@ -204,8 +207,10 @@ def test_registry_and_cli_review_the_deployed_agent(
 
     assert promptopt(["--store", server.url, "history", user]) == 0
     out = capsys.readouterr().out
-    assert "2" in out
-    assert "active" in out
+    assert "Always sign as Erin." in out
+    assert "optimized from feedback" in out
+    assert promptopt(["--store", server.url, "diff", user, "1", "2"]) == 0
+    assert "+Always sign as Erin." in capsys.readouterr().out
 
 
 def test_remote_store_operations(server: Server) -> None:
