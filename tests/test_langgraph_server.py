@@ -212,6 +212,13 @@ def test_registry_and_cli_review_the_deployed_agent(
     assert promptopt(["--store", server.url, "diff", user, "1", "2"]) == 0
     assert "+Always sign as Erin." in capsys.readouterr().out
 
+    # A rollback through the HTTP store is what the deployed agent serves next.
+    assert promptopt(["--store", server.url, "rollback", user, "1", "--note", "review"]) == 0
+    client = get_sync_client(url=server.url)
+    after = _run(client, user, how="configurable")
+    assert after["prompt_versions"] == {"system": 3}
+    assert _reply(after) == "Hi Bob, the report is ready."
+
 
 def test_remote_store_operations(server: Server) -> None:
     store = open_store(server.url)
