@@ -80,3 +80,29 @@ def test_zero_argument_middleware_uses_the_embedded_sqlite_store(monkeypatch, tm
     assert registry.users() == ["ann"]
     assert registry.current("ann").text == "Be kind."
     assert result["trajectory_id"]
+
+
+def test_http_uri_of_an_unreachable_server_is_a_clear_error():
+    pytest.importorskip("langgraph_sdk")
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ValueError, match="cannot reach LangGraph server store"):
+        open_store(f"http://127.0.0.1:{port}")
+
+
+async def test_http_uri_async_open_checks_the_server():
+    pytest.importorskip("langgraph_sdk")
+    import socket
+
+    from langchain_prompt_optimization import aopen_store
+
+    with pytest.raises(ValueError, match="malformed LangGraph server URI"):
+        await aopen_store("http://")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ValueError, match="cannot reach LangGraph server store"):
+        await aopen_store(f"https://127.0.0.1:{port}")

@@ -8,7 +8,7 @@ from langgraph.store.memory import InMemoryStore
 from langchain_prompt_optimization import PromptRegistry, UnknownUserError
 from langchain_prompt_optimization.stores import UserRef, decode_label, encode_label
 
-from .conftest import BASE_PROMPT, SIGN_RULE, make_harness
+from .conftest import BASE_PROMPT, SIGN_RULE, Context, make_harness
 
 ODD_IDS = [
     "jane.doe@example.com",
@@ -82,3 +82,28 @@ def test_many_pending_feedback_items_are_all_seen():
         h.middleware.add_feedback(tid, f"note {i} John Doe")
     current = PromptRegistry(store).current("u")
     assert len(current.feedback_ids) == 30
+
+
+def test_user_id_from_configurable_when_the_context_has_none():
+    """LangGraph server clients often send the user id in `config["configurable"]`."""
+    h = make_harness(InMemoryStore())
+    first = h.agent.invoke(
+        {"messages": [("user", "Write to Bob.")]},
+        config={"configurable": {"user_id": "jane"}},
+    )
+    h.middleware.add_feedback(first["trajectory_id"], "Always sign emails as John Doe.")
+    again = h.agent.invoke(
+        {"messages": [("user", "Write to Bob.")]},
+        config={"configurable": {"user_id": "jane"}},
+    )
+    assert again["prompt_versions"] == {"system": 2}
+    assert h.ask("jane")["prompt_versions"] == {"system": 2}  # same user through context
+    assert h.ask(None)["prompt_versions"] == {"system": 1}
+    # The context wins over configurable.
+    both = h.agent.invoke(
+        {"messages": [("user", "Write to Bob.")]},
+        context=Context(user_id="bob"),
+        config={"configurable": {"user_id": "jane"}},
+    )
+    assert both["prompt_versions"] == {"system": 1}
+    assert {"bob", "jane"} <= set(PromptRegistry(h.store).users())

@@ -197,8 +197,9 @@ class PromptOptimizationMiddleware(
             system_prompt: `SystemPromptSettings` (name and langmem guidance of the agent's
                 own system prompt).
             get_user_id: `runtime -> user id`. Default: `runtime.context.user_id`, or
-                `runtime.context["user_id"]`. A run with no usable user id uses the default
-                namespace, addressed as `user_id=None`.
+                `runtime.context["user_id"]`, else `config["configurable"]["user_id"]`. A run
+                with no usable user id uses the default namespace, addressed as
+                `user_id=None`.
             safety: `SafetySettings` (candidate budgets, feedback firewall, evaluation gate,
                 monitoring). In `"external"` mode pass the gate to `PromptWorker`.
             **deprecated: The keywords that moved into these objects (see
@@ -607,7 +608,7 @@ class PromptOptimizationMiddleware(
         feedback_id: str | None = None,
     ) -> str:
         """Async twin of `add_feedback` (background work runs as an asyncio task)."""
-        store = self._stores.for_api()
+        store = await self._stores.afor_api()
         job = self._feedback_job(trajectory_id, feedback, score, feedback_id)
         owner, item = await adrive(job, store)
         try:

@@ -13,6 +13,7 @@ from langgraph.errors import GraphBubbleUp
 
 from langchain_prompt_optimization.stores import UserRef, default_store_uri
 from langchain_prompt_optimization.stores.open import shared_store
+from langchain_prompt_optimization.stores.server import aserver_store, server_store
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -28,13 +29,28 @@ logger = logging.getLogger(__name__)
 
 
 def default_user_id(runtime: Runtime[Any]) -> object:
-    """`runtime.context.user_id`, or `runtime.context["user_id"]` (`None` if absent)."""
+    """`runtime.context.user_id` (or `["user_id"]`), else the run's
+    `config["configurable"]["user_id"]` (how LangGraph server clients often pass it);
+    `None` if neither is set."""
     context = getattr(runtime, "context", None)
-    if context is None:
-        return None
+    found: object = None
     if isinstance(context, Mapping):
-        return context.get("user_id")
-    return getattr(context, "user_id", None)
+        found = context.get("user_id")
+    elif context is not None:
+        found = getattr(context, "user_id", None)
+    if found is not None:
+        return found
+    return _configurable_user_id()
+
+
+def _configurable_user_id() -> object:
+    from langgraph.config import get_config
+
+    try:
+        configurable = get_config().get("configurable") or {}
+    except RuntimeError:  # not inside a run
+        return None
+    return configurable.get("user_id") if isinstance(configurable, Mapping) else None
 
 
 def resolve_user(get_user_id: Callable[[Runtime[Any]], object], runtime: Runtime[Any]) -> UserRef:
@@ -106,9 +122,11 @@ class StoreResolver:
         return self.for_run(runtime)
 
     def for_api(self) -> BaseStore:
-        """The store for API calls: the configured one, the agent's one seen in a run, else
-        the embedded default (what runs of an agent without a store write to)."""
-        store = self.configured or self.seen
+        """The store for API calls: the configured one, the agent's one seen in a run, the
+        LangGraph server's store when this process is the server (a custom route's own
+        middleware instance has seen no run), else the embedded default (what runs of an
+        agent without a store write to)."""
+        store = self.configured or self.seen or server_store()
         if store is None:
             if self.default is None:
                 uri = default_store_uri()
@@ -122,8 +140,12 @@ class StoreResolver:
         return store
 
     async def afor_api(self) -> BaseStore:
-        """Async twin of `for_api`: the first open of the default store runs in a thread."""
-        if self.configured is None and self.seen is None and self.default is None:
+        """Async twin of `for_api`: asks the LangGraph server for its store; the first open of
+        the default store runs in a thread (no blocking I/O on the event loop)."""
+        store = self.configured or self.seen or await aserver_store()
+        if store is not None:
+            return store
+        if self.default is None:
             await asyncio.to_thread(self.for_api)
         return self.for_api()
 

@@ -66,7 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--store",
         default=None,
-        help=f"store URI (memory://, sqlite:///path.db, postgresql://...); default ${STORE_ENV}",
+        help=(
+            "store URI (memory://, sqlite:///path.db, postgresql://..., http(s)://host:port "
+            f"of a LangGraph server); default ${STORE_ENV}"
+        ),
     )
     parser.add_argument(
         "--prefix",

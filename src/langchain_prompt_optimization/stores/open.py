@@ -87,6 +87,10 @@ def open_store(uri: str, *, create: bool = True, read_only: bool = False) -> Bas
       share it; parent directories are created. Needs the `sqlite` extra.
     - `postgresql://user:pass@host:port/db` (or `postgres://`) — a pooled `PostgresStore`.
       Needs the `postgres` extra.
+    - `http://host:port`, `https://...` — a LangGraph server's store through its HTTP API
+      (`RemoteStore`; langgraph-sdk, the `server` extra). The API key is what the SDK reads
+      from the environment (`LANGGRAPH_API_KEY`, `LANGSMITH_API_KEY`). `create` and
+      `read_only` do not apply; leases are best effort (see `RemoteStore`).
 
     Args:
         uri: The store URI.
@@ -119,6 +123,8 @@ def open_store(uri: str, *, create: bool = True, read_only: bool = False) -> Bas
         if read_only:
             return _open_sqlite_read_only(uri)
         return _open_sqlite(uri, create=create)
+    if kind == "http":
+        return _open_remote(uri)
     return _open_postgres(uri, setup=not read_only)
 
 
@@ -129,16 +135,21 @@ def _kind(uri: object) -> str:
         ValueError: If the URI is malformed or its scheme unknown (password masked).
     """
     if not isinstance(uri, str) or "://" not in uri:
-        msg = f"malformed store URI {uri!r}: expected memory://, sqlite:///path or postgresql://"
+        msg = (
+            f"malformed store URI {uri!r}: expected memory://, sqlite:///path, "
+            "postgresql:// or http(s)://"
+        )
         raise ValueError(msg)
     scheme = uri.split("://", 1)[0].lower()
     if scheme in ("memory", "sqlite"):
         return scheme
     if scheme in ("postgresql", "postgres"):
         return "postgres"
+    if scheme in ("http", "https"):
+        return "http"
     msg = (
         f"unknown store URI scheme {scheme!r} in {mask_uri(uri)!r}: "
-        "expected memory://, sqlite:///path or postgresql://"
+        "expected memory://, sqlite:///path, postgresql:// or http(s)://"
     )
     raise ValueError(msg)
 
@@ -351,6 +362,8 @@ async def aopen_store(uri: str, *, create: bool = True, read_only: bool = False)
         if read_only:
             return await _aopen_sqlite_read_only(uri)
         return await _aopen_sqlite(uri, create=create)
+    if kind == "http":
+        return await _aopen_remote(uri)
     return await _aopen_postgres(uri, setup=not read_only)
 
 
@@ -439,4 +452,56 @@ async def _aopen_postgres(uri: str, *, setup: bool = True) -> BaseStore:
         if pool is not None:
             await pool.close()
         raise _postgres_error(uri, exc) from None
+    return store
+
+
+def _remote(uri: str) -> BaseStore:
+    """A `RemoteStore` for an http(s) URI (not yet contacted)."""
+    parts = urlsplit(uri)
+    if not parts.hostname:
+        msg = f"malformed LangGraph server URI {mask_uri(uri)!r}: expected http(s)://host:port"
+        raise ValueError(msg)
+    try:
+        from langchain_prompt_optimization.stores.remote import RemoteStore
+    except ImportError as exc:  # pragma: no cover - depends on installed extras
+        msg = (
+            "http(s):// stores need langgraph-sdk (the 'server' extra): "
+            "pip install 'langchain-prompt-optimization[server]'"
+        )
+        raise ValueError(msg) from exc
+    return RemoteStore(uri)
+
+
+def _remote_error(uri: str, exc: BaseException) -> ValueError:
+    detail = " ".join(str(exc).split())
+    msg = f"cannot reach LangGraph server store {mask_uri(uri)!r}: {type(exc).__name__}: {detail}"
+    return ValueError(mask_uri(msg))
+
+
+_PROBE_PREFIX = ("prompt_optimization",)
+
+
+def _open_remote(uri: str) -> BaseStore:
+    """A `RemoteStore`, checked with one request (an unreachable server or a refused key
+    fails here, with the URI named)."""
+    from langgraph.store.base import ListNamespacesOp, MatchCondition
+
+    store = _remote(uri)
+    probe = ListNamespacesOp(match_conditions=(MatchCondition("prefix", _PROBE_PREFIX),), limit=1)
+    try:
+        store.batch([probe])
+    except Exception as exc:
+        raise _remote_error(uri, exc) from None
+    return store
+
+
+async def _aopen_remote(uri: str) -> BaseStore:
+    from langgraph.store.base import ListNamespacesOp, MatchCondition
+
+    store = _remote(uri)
+    probe = ListNamespacesOp(match_conditions=(MatchCondition("prefix", _PROBE_PREFIX),), limit=1)
+    try:
+        await store.abatch([probe])
+    except Exception as exc:
+        raise _remote_error(uri, exc) from None
     return store
