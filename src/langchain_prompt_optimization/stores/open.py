@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from langgraph.store.base import BaseStore
+    from langgraph.store.sqlite import SqliteStore
 
 __all__ = ["aopen_store", "default_store_uri", "mask_uri", "open_store", "shared_store"]
 
@@ -185,7 +186,8 @@ def _postgres_error(uri: str, exc: BaseException) -> ValueError:
     return ValueError(mask_uri(msg))
 
 
-def _open_sqlite(uri: str, *, create: bool) -> BaseStore:
+def _sqlite_store_class() -> type[SqliteStore]:
+    """`SqliteStore`, or a clear error naming the extra that installs it."""
     try:
         from langgraph.store.sqlite import SqliteStore
     except ImportError as exc:  # pragma: no cover - depends on installed extras
@@ -194,6 +196,11 @@ def _open_sqlite(uri: str, *, create: bool) -> BaseStore:
             "pip install 'langchain-prompt-optimization[sqlite]'"
         )
         raise ValueError(msg) from exc
+    return SqliteStore
+
+
+def _open_sqlite(uri: str, *, create: bool) -> BaseStore:
+    SqliteStore = _sqlite_store_class()
     path = _sqlite_path(uri)
     if not create and not path.is_file():
         raise _missing_sqlite(path, uri)
@@ -259,14 +266,7 @@ def _check_sqlite_schema(conn: sqlite3.Connection, migrations: int, uri: str) ->
 
 
 def _open_sqlite_read_only(uri: str) -> BaseStore:
-    try:
-        from langgraph.store.sqlite import SqliteStore
-    except ImportError as exc:  # pragma: no cover - depends on installed extras
-        msg = (
-            "sqlite:// stores need the 'sqlite' extra: "
-            "pip install 'langchain-prompt-optimization[sqlite]'"
-        )
-        raise ValueError(msg) from exc
+    SqliteStore = _sqlite_store_class()
     path = _sqlite_path(uri)
     if not path.is_file():
         raise _missing_sqlite(path, uri)
