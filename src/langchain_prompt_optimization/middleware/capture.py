@@ -191,7 +191,7 @@ def plan_capture(
         created_at=utcnow(),
         pin_error=meta.get("pin_error"),
     )
-    if "stored_config" in meta:  # a run pinned before 0.3 kept the configuration itself
+    if "stored_config" in meta:  # a run pinned by an earlier release kept the configuration itself
         stored = config_hash(meta["stored_config"])
     else:
         stored = meta.get("config_hash")

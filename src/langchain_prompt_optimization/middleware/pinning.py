@@ -130,7 +130,7 @@ class Pinner:
             return None
         pinned = str(pinned)
         if not is_text_hash(pinned):
-            return pinned  # a checkpoint written before 0.3 holds the text itself
+            return pinned  # a checkpoint of an earlier release holds the text itself
         meta = state.get(META) or {}
         version = int((state.get("prompt_versions") or {}).get(name, 0))
         owner = self._owner_label(UserRef.of(meta.get("user")))

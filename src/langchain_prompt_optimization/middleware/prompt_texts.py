@@ -21,8 +21,8 @@ _HASH: Final = re.compile(r"[0-9a-f]{64}")
 
 
 def is_text_hash(value: str) -> bool:
-    """Whether a pinned value is a content hash (a checkpoint written before 0.3 holds the
-    text itself)."""
+    """Whether a pinned value is a content hash (a checkpoint written by an earlier release
+    holds the text itself)."""
     return _HASH.fullmatch(value) is not None
 
 
