@@ -386,44 +386,39 @@ class PromptOptimizationMiddleware(
             return self._pinner.update(state, user, None, exc)
         return self._pinner.update(state, user, pinned, None)
 
-    # -- before_model: a run resumed in another process reads its pinned texts ----------------
+    # -- a run resumed in another process reads its pinned texts (rare) ------------------------
 
-    @override
-    def before_model(
-        self, state: PromptOptimizationState[ResponseT], runtime: Runtime[ContextT]
-    ) -> dict[str, Any] | None:
+    def _read_missing_texts(self, request: ModelRequest[ContextT]) -> None:
         """Read the pinned texts this process lacks (a run resumed after an interrupt in
-        another process) by version, in one store batch; no I/O when they are in memory."""
-        wanted = self._pinner.missing(state)
+        another process) by version, in one store batch within the store deadline. The
+        common case (texts in memory) does no I/O: this is the only store call a model call
+        can make, and only a resumed run in a fresh process makes it."""
+        wanted = self._pinner.missing(request.state)
         if not wanted:
-            return None
+            return
         try:
-            store = self._stores.for_run(runtime)
-            self._writer.within(self._pinner.read_missing_job(state, wanted), store)
+            store = self._stores.for_run(request.runtime)
+            self._writer.within(self._pinner.read_missing_job(request.state, wanted), store)
         except GraphBubbleUp:
             raise
         except Exception as exc:
             logger.warning("could not read the pinned prompt texts %s: %s", wanted, exc)
-        return None
 
-    @override
-    async def abefore_model(
-        self, state: PromptOptimizationState[ResponseT], runtime: Runtime[ContextT]
-    ) -> dict[str, Any] | None:
-        """Async twin of `before_model`."""
-        wanted = self._pinner.missing(state)
+    async def _aread_missing_texts(self, request: ModelRequest[ContextT]) -> None:
+        """Async twin of `_read_missing_texts`."""
+        wanted = self._pinner.missing(request.state)
         if not wanted:
-            return None
+            return
         try:
-            store = await self._stores.afor_run(runtime)
-            await self._writer.awithin(self._pinner.read_missing_job(state, wanted), store)
+            store = await self._stores.afor_run(request.runtime)
+            job = self._pinner.read_missing_job(request.state, wanted)
+            await self._writer.awithin(job, store)
         except GraphBubbleUp:
             raise
         except Exception as exc:
             logger.warning("could not read the pinned prompt texts %s: %s", wanted, exc)
-        return None
 
-    # -- wrap_model_call: swap, no store I/O ---------------------------------------------------
+    # -- wrap_model_call: swap (store I/O only for a resumed run's missing texts) -----------
 
     def _served_text(self, state: Mapping[str, Any]) -> str | None:
         """The pinned system prompt text from process memory (never the store)."""
@@ -456,6 +451,7 @@ class PromptOptimizationMiddleware(
         handler: Callable[[ModelRequest[ContextT]], ModelResponse[ResponseT]],
     ) -> ModelResponse[ResponseT] | AIMessage:
         """Serve the pinned system prompt to the model."""
+        self._read_missing_texts(request)
         return handler(self._swap_system_prompt(request))
 
     @override
@@ -465,6 +461,7 @@ class PromptOptimizationMiddleware(
         handler: Callable[[ModelRequest[ContextT]], Awaitable[ModelResponse[ResponseT]]],
     ) -> ModelResponse[ResponseT] | AIMessage:
         """Async twin of `wrap_model_call`."""
+        await self._aread_missing_texts(request)
         return await handler(self._swap_system_prompt(request))
 
     # -- after_agent: capture (capture.py) ---------------------------------------------------

@@ -30,7 +30,7 @@ class PromptTexts:
     """The texts the run state refers to by `(owner, prompt, version)` and content hash.
 
     Filled when a run is pinned (and when this process activates a version); a run resumed
-    in a process that never pinned it misses, and `before_model` reads the missing versions
+    in a process that never pinned it misses, and the next model call reads the missing versions
     in one store batch. Two bounded maps: by version (shared by every run of a lineage) and
     by run (what the pin read, so a run keeps its texts even if the version map evicts them
     mid-run).
