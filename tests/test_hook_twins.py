@@ -62,20 +62,22 @@ def _state() -> dict[str, Any]:
     return {"messages": [HumanMessage("hi", id="h1")]}
 
 
-def _pin(update: dict[str, Any] | None) -> tuple[Any, ...]:
-    """What a pin serves: versions, texts, and whether it fell back."""
+def _pin(mw: PromptOptimizationMiddleware, update: dict[str, Any] | None) -> tuple[Any, ...]:
+    """What a pin serves: versions, texts (from the middleware's memory: the state holds
+    hashes), and whether it fell back."""
     assert update is not None
-    return update["prompt_versions"], update[PINNED], "pin_error" in update[META]
+    texts = {name: mw.prompt_for_run(update, name) for name in update[PINNED]}
+    return update["prompt_versions"], texts, "pin_error" in update[META]
 
 
 def _pin_sync(mw: PromptOptimizationMiddleware, store: Any) -> tuple[Any, ...]:
     runtime = Runtime(context=Context(user_id="u"), store=store)
-    return _pin(mw.before_agent(_state(), runtime))  # type: ignore[arg-type]
+    return _pin(mw, mw.before_agent(_state(), runtime))  # type: ignore[arg-type]
 
 
 async def _pin_async(mw: PromptOptimizationMiddleware, store: Any) -> tuple[Any, ...]:
     runtime = Runtime(context=Context(user_id="u"), store=store)
-    return _pin(await mw.abefore_agent(_state(), runtime))  # type: ignore[arg-type]
+    return _pin(mw, await mw.abefore_agent(_state(), runtime))  # type: ignore[arg-type]
 
 
 async def test_sync_and_async_pins_fall_back_alike_when_the_store_hangs():

@@ -153,7 +153,11 @@ def test_each_user_is_served_their_learned_version(server: Server) -> None:
     first = _run(client, jane, how="context", thread=thread)
     assert first["prompt_versions"] == {"system": 1}
     assert _reply(first) == "Hi Bob, the report is ready."
-    _run(client, jane, how="context", thread=thread, feedback="Always sign as Jane.")
+    given = _run(client, jane, how="context", thread=thread, feedback="Always sign as Jane.")
+    outcome = given["feedback_outcome"]  # the client sees its in-band feedback was stored
+    assert outcome["status"] == "stored"
+    assert outcome["trajectory_id"] == first["trajectory_id"]
+    assert outcome["feedback_id"]
 
     # Bob (user id in configurable): feedback through the custom route.
     _learn_by_route(server, bob, "Always sign as Bob.")
@@ -166,6 +170,11 @@ def test_each_user_is_served_their_learned_version(server: Server) -> None:
             assert result["prompt_versions"] == {"system": 2}
             assert f"Always sign as {own}." in _reply(result)
             assert other not in _reply(result).replace("Hi Bob", "")
+            # The thread's state (readable by whoever reads the thread) holds no prompt text.
+            private = client.threads.get_state(new_thread)["values"]
+            assert "stored_config" not in private.get("prompt_optimization_meta", {})
+            for pinned in private.get("prompt_optimization_pinned", {}).values():
+                assert f"Always sign as {own}." not in pinned
 
     # A user who gave no feedback still gets the base prompt.
     stranger = _run(client, f"carol-{uuid.uuid4().hex[:6]}", how="context")

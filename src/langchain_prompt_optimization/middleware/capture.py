@@ -8,13 +8,19 @@ import concurrent.futures
 import logging
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, TypeVar
 
 from langgraph.errors import GraphBubbleUp
 from langgraph.store.memory import InMemoryStore
 
-from langchain_prompt_optimization.middleware.feedback import inband_feedback
-from langchain_prompt_optimization.middleware.pinning import LAST_MESSAGE, META, PINNED
+from langchain_prompt_optimization.middleware.feedback import screen_inband_feedback
+from langchain_prompt_optimization.middleware.pinning import (
+    FEEDBACK_OUTCOME,
+    LAST_MESSAGE,
+    META,
+    PINNED,
+    config_hash,
+)
 from langchain_prompt_optimization.middleware.write_behind import AT_EXIT_TIMEOUT, GroupCommit
 from langchain_prompt_optimization.stores import (
     TrajectoryRecord,
@@ -38,7 +44,15 @@ if TYPE_CHECKING:
     from langchain_prompt_optimization.stores import FeedbackItem, Job, PromptConfig, StoreLayout
     from langchain_prompt_optimization.stores.settings import CaptureMode
 
-__all__ = ["Capture", "CaptureWriter", "after_update", "plan_capture", "served_versions"]
+__all__ = [
+    "Capture",
+    "CaptureWriter",
+    "FeedbackOutcome",
+    "after_update",
+    "feedback_outcome",
+    "plan_capture",
+    "served_versions",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +69,60 @@ class Capture:
     feedback: FeedbackItem | None
     versions: dict[str, int]
     carry: bool
+    ignored: str | None = None
+    """Why the run's in-band feedback was not recorded (`None`: none given, or recorded)."""
 
 
-def after_update(state: Mapping[str, Any], capture: Capture | None) -> dict[str, Any]:
-    """`after_agent`'s state update: the thread's last message id, and the versions that
-    served the run when they differ from the state's."""
+class FeedbackOutcome(TypedDict):
+    """What became of a run's in-band feedback, as the run's output says (`feedback_outcome`).
+
+    `status`: `"stored"` (written with the run; `feedback_id` is its id), `"buffered"` (the
+    store did not confirm the write within the deadline: it is kept in memory and written when
+    the store answers, unless the store refuses it, see `rejected_writes`) or `"ignored"`
+    (`reason`: invalid feedback, no earlier run on this thread, or the run not recorded).
+    """
+
+    status: Literal["stored", "buffered", "ignored"]
+    feedback_id: NotRequired[str]
+    trajectory_id: NotRequired[str]
+    reason: NotRequired[str]
+
+
+def feedback_outcome(
+    state: Mapping[str, Any],
+    capture: Capture | None,
+    written: bool | None,
+    error: BaseException | None = None,
+) -> FeedbackOutcome | None:
+    """The outcome of the run's in-band feedback (`None`: the run had none)."""
+    if (state.get(META) or {}).get("feedback") is None:
+        return None
+    if error is not None or capture is None:
+        why = f"{type(error).__name__}: {error}" if error is not None else "not pinned"
+        return {"status": "ignored", "reason": f"the run could not be recorded ({why})"}
+    item = capture.feedback
+    if item is None:
+        return {"status": "ignored", "reason": capture.ignored or "not valid feedback"}
+    if written:
+        return {"status": "stored", "feedback_id": item.id, "trajectory_id": item.trajectory_id}
+    return {
+        "status": "buffered",
+        "feedback_id": item.id,
+        "trajectory_id": item.trajectory_id,
+        "reason": "the store did not confirm the write in time; it is written when the "
+        "store answers",
+    }
+
+
+def after_update(
+    state: Mapping[str, Any], capture: Capture | None, outcome: FeedbackOutcome | None = None
+) -> dict[str, Any]:
+    """`after_agent`'s state update: the thread's last message id, the outcome of the run's
+    in-band feedback, and the versions that served the run when they differ from the state's."""
     messages = state.get("messages", [])
     update: dict[str, Any] = {LAST_MESSAGE: messages[-1].id if messages else None}
+    if outcome is not None:
+        update[FEEDBACK_OUTCOME] = outcome
     if capture is not None and capture.versions != state.get("prompt_versions"):
         update["prompt_versions"] = capture.versions
     return update
@@ -130,10 +191,13 @@ def plan_capture(
         created_at=utcnow(),
         pin_error=meta.get("pin_error"),
     )
-    stored = meta.get("stored_config")
-    changed = stored is not None and stored != config.to_json()
+    if "stored_config" in meta:  # a run pinned by an earlier release kept the configuration itself
+        stored = config_hash(meta["stored_config"])
+    else:
+        stored = meta.get("config_hash")
+    changed = stored is not None and stored != config_hash(config.to_json())
     inband = meta.get("feedback")
-    feedback = inband_feedback(inband, user) if inband is not None else None
+    feedback, ignored = screen_inband_feedback(inband, user) if inband is not None else (None, None)
     ops = layout.capture_ops(
         user,
         owner,
@@ -144,7 +208,7 @@ def plan_capture(
         ttl_minutes=ttl_minutes,
         mark_pending=mark_pending,
     )
-    return Capture(user, owner, ops, feedback, versions, bool(meta.get("carry")))
+    return Capture(user, owner, ops, feedback, versions, bool(meta.get("carry")), ignored)
 
 
 class CaptureWriter:

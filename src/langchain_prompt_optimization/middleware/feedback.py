@@ -21,6 +21,7 @@ __all__ = [
     "check_json",
     "inband_feedback",
     "log_trigger_failure",
+    "screen_inband_feedback",
     "served_by",
     "store_feedback_job",
     "validate_feedback",
@@ -92,16 +93,24 @@ def check_json(value: object, where: str) -> None:
 def inband_feedback(inband: Mapping[str, Any], user: UserRef) -> FeedbackItem | None:
     """The feedback item for the `feedback` input key of a run, or `None` (logged) when it
     has no previous run on the thread to attach to or is not valid feedback."""
+    return screen_inband_feedback(inband, user)[0]
+
+
+def screen_inband_feedback(
+    inband: Mapping[str, Any], user: UserRef
+) -> tuple[FeedbackItem | None, str | None]:
+    """`inband_feedback`, with why it was ignored (`None` when it was not)."""
     target = inband.get("target")
     if not target:
-        logger.warning("in-band feedback ignored: no previous run on this thread")
-        return None
+        reason = "no earlier run on this thread"
+        logger.warning("in-band feedback ignored: %s", reason)
+        return None, reason
     try:
         value, score = validate_feedback(inband.get("value"), None)
     except (TypeError, ValueError) as exc:
         logger.warning("in-band feedback ignored: %s", exc)
-        return None
-    return FeedbackItem.new(
+        return None, f"invalid feedback: {exc}"
+    item = FeedbackItem.new(
         target,
         value,
         score,
@@ -110,6 +119,7 @@ def inband_feedback(inband: Mapping[str, Any], user: UserRef) -> FeedbackItem | 
         user_label=user.label,
         prompt_versions=served_by(inband.get("versions")),
     )
+    return item, None
 
 
 def store_feedback_job(

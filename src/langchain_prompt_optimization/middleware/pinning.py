@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from langchain_prompt_optimization.middleware.prompt_texts import PromptTexts, is_text_hash
+from langchain_prompt_optimization.stores import UserRef
 from langchain_prompt_optimization.stores.records import content_hash
 
 if TYPE_CHECKING:
@@ -20,10 +23,10 @@ if TYPE_CHECKING:
         PromptConfig,
         PromptSpec,
         StoreLayout,
-        UserRef,
     )
 
 __all__ = [
+    "FEEDBACK_OUTCOME",
     "LAST_MESSAGE",
     "META",
     "PINNED",
@@ -31,19 +34,29 @@ __all__ = [
     "Pinned",
     "Pinner",
     "active_text_job",
+    "config_hash",
     "pinned_system_prompt",
 ]
 
 logger = logging.getLogger(__name__)
 
 PINNED: Final = "prompt_optimization_pinned"
-"""State key: `{prompt name: text}` pinned for the run."""
+"""State key: `{prompt name: content hash of the text}` pinned for the run (the texts stay in
+process memory, `PromptTexts`: a checkpoint never holds a learned prompt)."""
 META: Final = "prompt_optimization_meta"
-"""State key: what `before_agent` learned that `after_agent` needs (user, errors, hashes)."""
+"""State key: what `before_agent` learned that `after_agent` needs (user, errors, hashes; the
+stored configuration only as a hash)."""
+FEEDBACK_OUTCOME: Final = "feedback_outcome"
+"""State key (output only): what became of the run's in-band feedback."""
 LAST_MESSAGE: Final = "prompt_optimization_last_message_id"
 """State key: the id of the last message of the thread's previous run."""
 
 _LAST_PIN_CACHE = 1024
+
+
+def config_hash(config_json: Mapping[str, Any]) -> str:
+    """A stable hash of a prompt configuration's JSON (compared instead of keeping it)."""
+    return content_hash(json.dumps(config_json, sort_keys=True, separators=(",", ":")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +115,50 @@ class Pinner:
         self._lease_seconds = lease_seconds
         self._last_pins: OrderedDict[str, Pin] = OrderedDict()
         self._lock = threading.Lock()
+        self.texts = PromptTexts()
+
+    def _owner_label(self, user: UserRef) -> str:
+        return UserRef.global_lineage().label if self._global_scope else user.label
+
+    # -- the texts a run state refers to (no store I/O) ----------------------------------------
+
+    def text_for(self, state: Mapping[str, Any], name: str) -> str | None:
+        """The text pinned for `name` in this run, from process memory: `None` if nothing is
+        pinned or this process does not hold it (see `missing`)."""
+        pinned = (state.get(PINNED) or {}).get(name)
+        if pinned is None:
+            return None
+        pinned = str(pinned)
+        if not is_text_hash(pinned):
+            return pinned  # a checkpoint of an earlier release holds the text itself
+        meta = state.get(META) or {}
+        version = int((state.get("prompt_versions") or {}).get(name, 0))
+        owner = self._owner_label(UserRef.of(meta.get("user")))
+        text = self.texts.lookup(owner, state.get("trajectory_id"), name, version, pinned)
+        if text is None:
+            spec = self._specs().get(name)  # a base served as pinned (deferred, or unchanged)
+            if spec is not None and content_hash(spec.prompt) == pinned:
+                return spec.prompt
+        return text
+
+    def missing(self, state: Mapping[str, Any]) -> list[tuple[str, int]]:
+        """The `(prompt, version)`s pinned for this run whose text this process lacks."""
+        versions = state.get("prompt_versions") or {}
+        return [
+            (name, int(versions[name]))
+            for name in (state.get(PINNED) or {})
+            if int(versions.get(name, 0)) > 0 and self.text_for(state, name) is None
+        ]
+
+    def read_missing_job(
+        self, state: Mapping[str, Any], wanted: Sequence[tuple[str, int]]
+    ) -> Job[int]:
+        """Read the missing texts by version (ONE batch) into process memory; how many."""
+        owner = UserRef.of((state.get(META) or {}).get("user"))
+        lineage = UserRef.global_lineage() if self._global_scope else owner
+        texts = yield from self._layout.read_version_texts(lineage, wanted)
+        self.texts.remember_versions(lineage.label, texts)
+        return len(texts)
 
     # -- reading the pin (sans I/O: driven by the hooks) ---------------------------------------
 
@@ -193,6 +250,7 @@ class Pinner:
         active = [v for v in outcome.versions.values() if v.status == "active"]
         if not active:
             return
+        self.texts.remember_versions(owner.label, {(v.prompt, v.version): v.text for v in active})
         with self._lock:
             labels = list(self._last_pins) if self._global_scope else [owner.label]
             for label in labels:
@@ -233,7 +291,7 @@ class Pinner:
             current = Pin(versions, texts, hashes)
             self._remember(user, current)
             meta["registered"] = pinned.registered
-            meta["stored_config"] = pinned.config.to_json() if pinned.config else {}
+            meta["config_hash"] = config_hash(pinned.config.to_json() if pinned.config else {})
             if pinned.requeued:
                 meta["carry"] = pinned.requeued
             target = pinned.target
@@ -254,15 +312,18 @@ class Pinner:
         feedback = state.get("feedback")
         if feedback is not None:
             meta["feedback"] = {"target": target, "value": feedback, "versions": target_versions}
+        trajectory_id = self._layout.new_trajectory_id(
+            user, carry_user=meta.get("registered") is not True
+        )
+        self.texts.remember(self._owner_label(user), trajectory_id, current.versions, current.texts)
         return {
-            "trajectory_id": self._layout.new_trajectory_id(
-                user, carry_user=meta.get("registered") is not True
-            ),
+            "trajectory_id": trajectory_id,
             "prompt_versions": current.versions,
-            PINNED: current.texts,
+            PINNED: {name: content_hash(text) for name, text in current.texts.items()},
             META: meta,
             LAST_MESSAGE: state.get(LAST_MESSAGE),
             "feedback": None,
+            FEEDBACK_OUTCOME: None,
         }
 
 
@@ -285,11 +346,12 @@ def active_text_job(
     return spec.prompt
 
 
-def pinned_system_prompt(state: Mapping[str, Any], name: str, current: str | None) -> str | None:
-    """The system prompt to serve instead of `current` (the request's): the text pinned for
-    the run, or `None` to keep `current` (nothing pinned, the same text, or a base that
-    changed in code since the pin: it is served, and rebased on the next run)."""
-    pinned = (state.get(PINNED) or {}).get(name)
+def pinned_system_prompt(
+    state: Mapping[str, Any], name: str, current: str | None, pinned: str | None
+) -> str | None:
+    """The system prompt to serve instead of `current` (the request's): `pinned`, the text
+    pinned for the run, or `None` to keep `current` (nothing pinned, the same text, or a base
+    that changed in code since the pin: it is served, and rebased on the next run)."""
     if pinned is None or pinned == current:
         return None
     base_hash = ((state.get(META) or {}).get("base_hashes") or {}).get(name)

@@ -24,7 +24,9 @@ from typing_extensions import Unpack, override
 from langchain_prompt_optimization.middleware.capture import (
     Capture,
     CaptureWriter,
+    FeedbackOutcome,
     after_update,
+    feedback_outcome,
     plan_capture,
 )
 from langchain_prompt_optimization.middleware.config import (
@@ -105,11 +107,19 @@ class PromptOptimizationState(AgentState[ResponseT]):
         prompt_versions: `{prompt name: version number}` that served this run.
         feedback: Input only: feedback on the previous run of the same thread (a string, or
             a dict in langmem's feedback shape; a numeric `"score"` key is taken as the score).
+        feedback_outcome: Output only: what became of this run's `feedback` (`None` if the
+            run had none): `{"status": "stored", "feedback_id": ..., "trajectory_id": ...}`,
+            `{"status": "buffered", "feedback_id": ..., "reason": ...}` (the store did not
+            confirm the write in time; it is written when the store answers) or
+            `{"status": "ignored", "reason": ...}` (invalid, no earlier run on the thread, or
+            the run could not be recorded). Whether the firewall later quarantines stored
+            feedback is decided at optimization time: see `PromptRegistry`.
     """
 
     trajectory_id: NotRequired[Annotated[str, OmitFromInput]]
     prompt_versions: NotRequired[Annotated[dict[str, int], OmitFromInput]]
     feedback: NotRequired[Annotated[FeedbackValue | None, OmitFromOutput]]
+    feedback_outcome: NotRequired[Annotated[FeedbackOutcome | None, OmitFromInput]]
     prompt_optimization_pinned: NotRequired[Annotated[dict[str, str], PrivateStateAttr]]
     prompt_optimization_meta: NotRequired[Annotated[dict[str, Any], PrivateStateAttr]]
     prompt_optimization_last_message_id: NotRequired[Annotated[str | None, PrivateStateAttr]]
@@ -376,12 +386,60 @@ class PromptOptimizationMiddleware(
             return self._pinner.update(state, user, None, exc)
         return self._pinner.update(state, user, pinned, None)
 
-    # -- wrap_model_call: swap, no store I/O ---------------------------------------------------
+    # -- a run resumed in another process reads its pinned texts (rare) ------------------------
+
+    def _read_missing_texts(self, request: ModelRequest[ContextT]) -> None:
+        """Read the pinned texts this process lacks (a run resumed after an interrupt in
+        another process) by version, in one store batch within the store deadline. The
+        common case (texts in memory) does no I/O: this is the only store call a model call
+        can make, and only a resumed run in a fresh process makes it."""
+        wanted = self._pinner.missing(request.state)
+        if not wanted:
+            return
+        try:
+            store = self._stores.for_run(request.runtime)
+            self._writer.within(self._pinner.read_missing_job(request.state, wanted), store)
+        except GraphBubbleUp:
+            raise
+        except Exception as exc:
+            logger.warning("could not read the pinned prompt texts %s: %s", wanted, exc)
+
+    async def _aread_missing_texts(self, request: ModelRequest[ContextT]) -> None:
+        """Async twin of `_read_missing_texts`."""
+        wanted = self._pinner.missing(request.state)
+        if not wanted:
+            return
+        try:
+            store = await self._stores.afor_run(request.runtime)
+            job = self._pinner.read_missing_job(request.state, wanted)
+            await self._writer.awithin(job, store)
+        except GraphBubbleUp:
+            raise
+        except Exception as exc:
+            logger.warning("could not read the pinned prompt texts %s: %s", wanted, exc)
+
+    # -- wrap_model_call: swap (store I/O only for a resumed run's missing texts) -----------
+
+    def _served_text(self, state: Mapping[str, Any]) -> str | None:
+        """The pinned system prompt text from process memory (never the store)."""
+        text = self._pinner.text_for(state, self._system_name)
+        if text is None and (state.get(PINNED) or {}).get(self._system_name) is not None:
+            logger.warning(
+                "the pinned text of %r v%s is not in this process; serving the base prompt",
+                self._system_name,
+                (state.get("prompt_versions") or {}).get(self._system_name),
+            )
+        return text
 
     def _swap_system_prompt(self, request: ModelRequest[ContextT]) -> ModelRequest[ContextT]:
         self._prompts.observe(request.system_prompt)
         self._models.observe(request)
-        text = pinned_system_prompt(request.state, self._system_name, request.system_prompt)
+        text = pinned_system_prompt(
+            request.state,
+            self._system_name,
+            request.system_prompt,
+            self._served_text(request.state),
+        )
         if text is None:
             return request
         return request.override(system_message=SystemMessage(content=text))
@@ -393,6 +451,7 @@ class PromptOptimizationMiddleware(
         handler: Callable[[ModelRequest[ContextT]], ModelResponse[ResponseT]],
     ) -> ModelResponse[ResponseT] | AIMessage:
         """Serve the pinned system prompt to the model."""
+        self._read_missing_texts(request)
         return handler(self._swap_system_prompt(request))
 
     @override
@@ -402,6 +461,7 @@ class PromptOptimizationMiddleware(
         handler: Callable[[ModelRequest[ContextT]], Awaitable[ModelResponse[ResponseT]]],
     ) -> ModelResponse[ResponseT] | AIMessage:
         """Async twin of `wrap_model_call`."""
+        await self._aread_missing_texts(request)
         return await handler(self._swap_system_prompt(request))
 
     # -- after_agent: capture (capture.py) ---------------------------------------------------
@@ -432,14 +492,16 @@ class PromptOptimizationMiddleware(
     ) -> dict[str, Any] | None:
         """Record the run (one write); with in-band feedback, maybe schedule an optimization."""
         capture = None
+        written: bool | None = None
         try:
             store = self._stores.for_run(runtime)
             capture = self._plan_capture(state, runtime, store)
             if capture is None:
                 return None
             wait = capture.carry or capture.feedback is not None  # the trigger reads it back
-            if not self._writer.write(store, capture.ops, wait=wait):
-                return after_update(state, capture)
+            written = self._writer.write(store, capture.ops, wait=wait)
+            if not written:
+                return after_update(state, capture, feedback_outcome(state, capture, written))
             due = capture.carry
             if not due and capture.feedback is not None:
                 count = self._layout.new_pending_count(capture.owner)
@@ -450,9 +512,11 @@ class PromptOptimizationMiddleware(
                 )
         except GraphBubbleUp:
             raise
-        except Exception:
+        except Exception as exc:
             logger.exception("could not record the run; the agent's answer is unaffected")
-        return after_update(state, capture)
+            if written is None:
+                return after_update(state, capture, feedback_outcome(state, None, None, exc))
+        return after_update(state, capture, feedback_outcome(state, capture, written))
 
     @override
     async def aafter_agent(
@@ -460,14 +524,16 @@ class PromptOptimizationMiddleware(
     ) -> dict[str, Any] | None:
         """Async twin of `after_agent`."""
         capture = None
+        written: bool | None = None
         try:
             store = await self._stores.afor_run(runtime)
             capture = self._plan_capture(state, runtime, store)
             if capture is None:
                 return None
             wait = capture.carry or capture.feedback is not None  # the trigger reads it back
-            if not await self._writer.awrite(store, capture.ops, wait=wait):
-                return after_update(state, capture)
+            written = await self._writer.awrite(store, capture.ops, wait=wait)
+            if not written:
+                return after_update(state, capture, feedback_outcome(state, capture, written))
             due = capture.carry
             if not due and capture.feedback is not None:
                 count = self._layout.new_pending_count(capture.owner)
@@ -477,9 +543,11 @@ class PromptOptimizationMiddleware(
                 await self._engine.aschedule(store, capture.owner, self._models.optimizer, specs)
         except GraphBubbleUp:
             raise
-        except Exception:
+        except Exception as exc:
             logger.exception("could not record the run; the agent's answer is unaffected")
-        return after_update(state, capture)
+            if written is None:
+                return after_update(state, capture, feedback_outcome(state, None, None, exc))
+        return after_update(state, capture, feedback_outcome(state, capture, written))
 
     @property
     def buffered_writes(self) -> int:
@@ -700,9 +768,9 @@ class PromptOptimizationMiddleware(
             KeyError: If `name` is not a managed prompt.
         """
         name = name or self._system_name
-        pinned = (state.get(PINNED) or {}).get(name)
+        pinned = self._pinner.text_for(state, name)
         if pinned is not None:
-            return str(pinned)
+            return pinned
         spec = self._prompts.current().get(name)
         if spec is None:
             msg = f"{name!r} is not a managed prompt; managed: {self.prompt_names}"

@@ -116,6 +116,14 @@ class Lineage(Scores, FeedbackQueue, Examples):
             if isinstance(item, Item)
         }
 
+    def read_version_texts(
+        self, owner: UserRef, wanted: Sequence[tuple[str, int]]
+    ) -> Job[dict[tuple[str, int], str]]:
+        """The texts of the given `(prompt, version)`s of `owner`'s lineages, in ONE batch
+        (missing versions are left out)."""
+        records = yield from self._read_versions(owner, wanted)
+        return {key: str(record.get("text", "")) for key, record in records.items()}
+
     def history(self, user: UserRef, owner: UserRef, prompt: str) -> Job[list[PromptVersion]]:
         """Every version of a prompt served to `user` (lineage of `owner`), newest first.
 
