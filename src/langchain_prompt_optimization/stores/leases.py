@@ -429,6 +429,17 @@ def lease_backend(store: BaseStore) -> LeaseBackend | AsyncLeaseBackend | None:
         return backend
 
 
+_UNKNOWN: Any = object()
+
+
+def _cached_backend(store: BaseStore) -> Any:
+    """The backend `lease_backend` already made for `store`, else `_UNKNOWN` (making one may
+    do I/O: a sync store's table setup)."""
+    target = _unwrap(store)
+    with _backends_guard:
+        return _backends.get(target, _UNKNOWN)
+
+
 def _create_backend(target: Any) -> LeaseBackend | AsyncLeaseBackend | None:
     try:
         from langgraph.store.sqlite import SqliteStore
@@ -516,8 +527,11 @@ class StoreLease:
 
     async def arun(self, store: BaseStore) -> bool | None:
         """Run it on the async store's connection, through the store's async methods
-        (records), or in a worker thread (sync lease tables)."""
-        backend = lease_backend(store)
+        (records), or in a worker thread (sync lease tables, whose first use creates the
+        table: also off the loop)."""
+        backend = _cached_backend(store)
+        if backend is _UNKNOWN:
+            backend = await asyncio.to_thread(lease_backend, store)
         if backend is None:
             if self.namespace is None:
                 return None

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import logging
 import os
 import re
 import sqlite3
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -354,6 +357,7 @@ async def aopen_store(uri: str, *, create: bool = True, read_only: bool = False)
         ValueError: As `open_store`.
     """
     kind = _kind(uri)
+    await _aimport_drivers(kind)
     if kind == "memory":
         from langgraph.store.memory import InMemoryStore
 
@@ -365,6 +369,29 @@ async def aopen_store(uri: str, *, create: bool = True, read_only: bool = False)
     if kind == "http":
         return await _aopen_remote(uri)
     return await _aopen_postgres(uri, setup=not read_only)
+
+
+# What each kind of async store imports: a first import reads files (modules, package
+# metadata), so it is done in a worker thread, never on the event loop.
+_ASYNC_DRIVERS: dict[str, tuple[str, ...]] = {
+    "memory": ("langgraph.store.memory",),
+    "sqlite": ("aiosqlite", "langgraph.store.sqlite.aio"),
+    "postgres": ("psycopg", "psycopg_pool", "langgraph.store.postgres.aio"),
+    "http": ("langgraph_sdk", "langchain_prompt_optimization.stores.remote"),
+}
+
+
+def _import_drivers(names: list[str]) -> None:
+    for name in names:
+        # A missing extra is reported where the store is opened, with its install hint.
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+
+async def _aimport_drivers(kind: str) -> None:
+    missing = [name for name in _ASYNC_DRIVERS[kind] if name not in sys.modules]
+    if missing:
+        await asyncio.to_thread(_import_drivers, missing)
 
 
 async def _aopen_sqlite(uri: str, *, create: bool) -> BaseStore:
