@@ -179,3 +179,7 @@ def test_server_mode_is_validated():
         PromptOptimizationMiddleware(mode="later")
     with pytest.raises(ValueError, match="mode='server'"):
         PromptOptimizationMiddleware(mode="server", safety=SafetySettings(gate=EvaluationGate()))
+    with pytest.raises(ValueError, match="gate"):
+        make_optimizer_graph(
+            model="openai:gpt-4o-mini", safety=SafetySettings(gate=EvaluationGate())
+        )

@@ -202,8 +202,17 @@ def make_optimizer_graph(
 
     Returns:
         A compiled LangGraph graph (no store of its own: the server gives it its store).
+
+    Raises:
+        ValueError: If a gate has no model (the graph never sees the agent's), or on a bad
+            model or settings.
+        TypeError: On a model or settings of the wrong type.
     """
     from langgraph.graph import END, START, StateGraph
+
+    if safety is not None and safety.gate is not None and safety.gate.model is None:
+        msg = "the optimizer graph's gate must be an EvaluationGate with model= (and tools=)"
+        raise ValueError(msg)
 
     settings = OptimizerSettings.from_setting(optimizer)
     if model is not None:
