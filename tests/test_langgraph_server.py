@@ -21,6 +21,8 @@ import pytest
 
 from langchain_prompt_optimization import PromptRegistry, aopen_store, open_store
 from langchain_prompt_optimization.review.cli import main as promptopt
+from langchain_prompt_optimization.server import optimizer_thread_id
+from langchain_prompt_optimization.stores import DEFAULT_PREFIX, UserRef
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -260,3 +262,88 @@ async def test_remote_store_async_operations(server: Server) -> None:
     assert await store.alist_namespaces(prefix=ns) == [ns]
     await store.adelete(ns, "k")
     assert await store.aget(ns, "k") is None
+
+
+# -- optimizations on the server's own queue (mode="server" + the optimizer graph) -----------
+
+
+def _optimizer_runs(client: Any, user: str) -> list[dict[str, Any]]:
+    """The runs of the optimizer graph queued for `user` (on the user's own thread)."""
+    thread = optimizer_thread_id(UserRef.of(user), DEFAULT_PREFIX)
+    try:
+        runs: list[dict[str, Any]] = client.runs.list(thread, limit=100)
+    except httpx.HTTPStatusError as exc:  # the thread is created with the first run
+        if exc.response.status_code == 404:
+            return []
+        raise
+    return runs
+
+
+def _wait_optimizer_runs(client: Any, user: str, count: int) -> list[dict[str, Any]]:
+    """Wait until `count` optimizer runs for `user` exist and have all finished."""
+    give_up = time.monotonic() + GIVE_UP_AFTER
+    while True:
+        runs = _optimizer_runs(client, user)
+        if len(runs) >= count and all(r["status"] not in ("pending", "running") for r in runs):
+            return runs
+        if time.monotonic() > give_up:
+            pytest.fail(f"optimizer runs for {user!r} did not finish: {runs}")
+        time.sleep(0.2)
+
+
+def _queued(client: Any, user: str, thread: str | None = None, **extra: Any) -> Any:
+    return client.runs.wait(
+        thread, "queued_agent", input={**ASK, **extra}, context={"user_id": user}
+    )
+
+
+def test_server_mode_queues_the_optimizer_graph(server: Server) -> None:
+    client = get_sync_client(url=server.url)
+    user = f"fay.{uuid.uuid4().hex[:6]}@example.com"
+    thread = client.threads.create()["thread_id"]
+    first = _queued(client, user, thread)
+    assert first["prompt_versions"] == {"system": 1}
+    given = _queued(client, user, thread, feedback="Always sign as Fay.")
+    assert given["feedback_outcome"]["status"] == "stored"
+    assert given["prompt_versions"] == {"system": 1}  # the run itself never waits for it
+
+    (run,) = _wait_optimizer_runs(client, user, 1)
+    assert run["status"] == "success"
+    optimizers = client.assistants.search(graph_id="prompt_optimizer")
+    assert run["assistant_id"] in {a["assistant_id"] for a in optimizers}
+    # The user's next run (any thread) is served the version the optimizer graph appended.
+    after = _queued(client, user)
+    assert after["prompt_versions"] == {"system": 2}
+    assert "Always sign as Fay." in _reply(after)
+
+
+def test_two_feedback_bursts_for_one_user_never_fork(server: Server) -> None:
+    client = get_sync_client(url=server.url)
+    user = f"gus-{uuid.uuid4().hex[:6]}"
+    threads = [client.threads.create()["thread_id"] for _ in range(2)]
+    for thread in threads:
+        _queued(client, user, thread)
+    rules = ["Always sign as Gus.", "Never use exclamation marks."]
+    # Two bursts at once, on two threads: each queues an optimizer run for the same user.
+    burst = [
+        client.runs.create(
+            thread, "queued_agent", input={**ASK, "feedback": rule}, context={"user_id": user}
+        )
+        for thread, rule in zip(threads, rules, strict=True)
+    ]
+    for run in burst:
+        client.runs.join(run["thread_id"], run["run_id"])
+
+    runs = _wait_optimizer_runs(client, user, 2)
+    assert [r["status"] for r in runs] == ["success", "success"]
+    history = PromptRegistry(server.url).history(user)
+    numbers = sorted(v.version for v in history)
+    assert numbers == list(range(1, len(numbers) + 1))  # contiguous: no number taken twice
+    assert len(numbers) >= 2
+    assert [v.version for v in history if v.status == "active"] == [numbers[-1]]
+    by_number = {v.version: v for v in history}
+    for number in numbers[1:]:  # one line of versions, each from the one before
+        assert by_number[number].parent == number - 1
+    final = _queued(client, user)
+    assert final["prompt_versions"] == {"system": numbers[-1]}
+    assert all(rule in _reply(final) for rule in rules)

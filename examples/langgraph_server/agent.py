@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from langchain.agents import create_agent
 
 from langchain_prompt_optimization import OptimizerSettings, PromptOptimizationMiddleware
+from langchain_prompt_optimization.server import make_optimizer_graph
 from langchain_prompt_optimization.testing import ScriptedChatModel, ScriptedOptimizerModel
 
 if TYPE_CHECKING:
@@ -38,3 +39,14 @@ model = ScriptedChatModel(responses=reply)
 # module again) can optimize before it has seen a run.
 middleware = PromptOptimizationMiddleware(optimizer=OptimizerSettings(model=model))
 agent = create_agent(model, system_prompt=BASE_PROMPT, middleware=[middleware])
+
+# The same agent with optimizations on the server's own task queue: mode="server" records the
+# feedback, then queues a run of the optimizer graph ("prompt_optimizer" in langgraph.json) on
+# the user's own thread, so one user's optimizations run one at a time. With a real model,
+# list "langchain_prompt_optimization.server:optimizer" and set PROMPTOPT_OPTIMIZER_MODEL.
+queued_agent = create_agent(
+    model,
+    system_prompt=BASE_PROMPT,
+    middleware=[PromptOptimizationMiddleware(mode="server")],
+)
+optimizer = make_optimizer_graph(model=model)

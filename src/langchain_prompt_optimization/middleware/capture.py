@@ -171,7 +171,7 @@ def plan_capture(
         config: The prompt configuration now (recorded if it differs from the stored one).
         thread_id: The run's thread.
         ttl_minutes: Trajectory time-to-live (`None`: none, or the store has no TTL).
-        mark_pending: Mark the owner in the pending-work index (external mode).
+        mark_pending: Mark the owner in the pending-work index (external and server modes).
     """
     trajectory_id = state.get("trajectory_id")
     meta = state.get(META)

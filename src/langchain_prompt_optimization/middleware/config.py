@@ -206,7 +206,7 @@ def check_arguments(
 
     Raises:
         ValueError: On an unknown `mode`, `scope` or `on_base_change`, a non-positive
-            `optimize_every`, or a gate in `"external"` mode.
+            `optimize_every`, or a gate in `"external"` / `"server"` mode.
         TypeError: On a non-callable `get_user_id` or a non-bool `require_approval`.
     """
     if mode not in MODES:
@@ -223,9 +223,9 @@ def check_arguments(
         msg = f"on_base_change must be 'new_lineage' or 'carry'; got {on_base_change!r}"
         raise ValueError(msg)
     check_require_approval(require_approval)
-    if safety.gate is not None and mode == "external":
+    if safety.gate is not None and mode in ("external", "server"):
         msg = (
-            "a gate has no effect in mode='external': optimizations run in workers; pass "
+            f"a gate has no effect in mode={mode!r}: optimizations run in workers; pass "
             "the gate (with its model and tools) to PromptWorker(safety=SafetySettings("
             "gate=...))"
         )

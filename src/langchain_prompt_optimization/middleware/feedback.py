@@ -143,7 +143,7 @@ def store_feedback_job(
         score: The score as given.
         feedback_id: The caller's idempotency key, or `None`.
         owner_of: The lineage owner that serves a user.
-        mark_pending: Mark the owner in the pending-work index (`mode="external"`).
+        mark_pending: Mark the owner in the pending-work index (`mode="external"` or `"server"`).
         keep_runs: Trajectories expire (a TTL): keep a copy of the run with the feedback.
 
     Returns:

@@ -58,7 +58,7 @@ from langchain_prompt_optimization.middleware.settings import (
     SystemPromptSettings,
     validate_prompts,
 )
-from langchain_prompt_optimization.optimizer.engine import Mode, OptimizationEngine
+from langchain_prompt_optimization.optimizer.engine import RECORD_ONLY, Mode, OptimizationEngine
 from langchain_prompt_optimization.optimizer.gate import reference_example
 from langchain_prompt_optimization.optimizer.settings import (
     OptimizerSettings,
@@ -186,7 +186,10 @@ class PromptOptimizationMiddleware(
             optimize_every: Optimize a user after this many new feedback items.
             mode: `"inline"` (the optimization runs before `add_feedback` returns),
                 `"background"` (a thread / asyncio task; never delays a response; wait with
-                `drain()` / `adrain()`), or `"external"` (only record; workers optimize).
+                `drain()` / `adrain()`), `"external"` (only record; workers optimize), or
+                `"server"` (on the LangGraph server: record, then queue a run of the
+                optimizer graph, `langchain_prompt_optimization.server`, on the user's own
+                thread, one at a time per user).
             scope: `"user"`: one lineage of prompt versions per user namespace. `"global"`:
                 one lineage shared by all users, learned from everyone's feedback.
             require_approval: New versions are stored `pending` and not served until
@@ -211,7 +214,7 @@ class PromptOptimizationMiddleware(
                 with no usable user id uses the default namespace, addressed as
                 `user_id=None`.
             safety: `SafetySettings` (candidate budgets, feedback firewall, evaluation gate,
-                monitoring). In `"external"` mode pass the gate to `PromptWorker`.
+                monitoring). In `"external"` / `"server"` mode pass the gate to the worker.
             **deprecated: The keywords that moved into these objects (see
                 `DeprecatedMiddlewareArgs`) still work for one release, with a
                 `DeprecationWarning` naming the replacement.
@@ -219,7 +222,8 @@ class PromptOptimizationMiddleware(
         Raises:
             ValueError: On an unknown `mode`, `scope` or `on_base_change`, a non-positive
                 count, an invalid prompt list, a store URI that cannot be opened, a gate in
-                `"external"` mode, or an old keyword given with the object that holds it.
+                `"external"` / `"server"` mode, or an old keyword given with the object that
+                holds it.
             TypeError: On arguments of the wrong type or an unknown keyword.
 
         Example:
@@ -483,7 +487,7 @@ class PromptOptimizationMiddleware(
             config=config,
             thread_id=thread_id(runtime),
             ttl_minutes=ttl if supports_ttl(store) else None,
-            mark_pending=self.mode == "external",
+            mark_pending=self.mode in RECORD_ONLY,
         )
 
     @override
@@ -600,7 +604,7 @@ class PromptOptimizationMiddleware(
             score,
             feedback_id,
             owner_of=self._owner,
-            mark_pending=self.mode == "external",
+            mark_pending=self.mode in RECORD_ONLY,
             keep_runs=self._settings.storage.retention.trajectory_ttl_minutes is not None,
         )
 
@@ -615,7 +619,8 @@ class PromptOptimizationMiddleware(
         """Record feedback on a run; optimize the user's prompts when the trigger fires.
 
         In `inline` mode a triggered optimization finishes before this returns; in
-        `background` mode it starts in a thread; in `external` mode workers pick it up.
+        `background` mode it starts in a thread; in `external` mode workers pick it up; in
+        `server` mode a run of the optimizer graph is queued on the server.
         Optimization failures are recorded on the prompt history, never raised here.
 
         Any id a run returned is accepted, whether or not the run's capture has landed yet

@@ -23,14 +23,16 @@ if TYPE_CHECKING:
 
     from langchain_prompt_optimization.stores import Job, PromptSpec, UserRef
 
-__all__ = ["MODES", "Mode", "ModelSource", "OptimizationEngine"]
+__all__ = ["MODES", "RECORD_ONLY", "Mode", "ModelSource", "OptimizationEngine"]
 
 logger = logging.getLogger(__name__)
 
-Mode = Literal["inline", "background", "external"]
+Mode = Literal["inline", "background", "external", "server"]
 ModelSource = Union["BaseChatModel", Callable[[], "BaseChatModel | None"], None]
 """The optimizer model, or a factory called when an optimization starts."""
-MODES: tuple[str, ...] = ("inline", "background", "external")
+MODES: tuple[str, ...] = ("inline", "background", "external", "server")
+RECORD_ONLY: tuple[str, ...] = ("external", "server")
+"""Modes where the feedback write marks the owner pending for work done elsewhere."""
 _MAX_ROUNDS = 5
 
 
@@ -40,7 +42,8 @@ class OptimizationEngine:
     Args:
         layout: The store layout.
         settings: Optimizer settings.
-        mode: `inline`, `background` or `external` (record only).
+        mode: `inline`, `background`, `external` (record only) or `server` (record, then
+            queue a run of the optimizer graph on the LangGraph server: `server.py`).
         optimize_every: Pending, not yet attempted feedback items that trigger a run.
         on_outcome: Called with each optimization's outcome (the middleware refreshes the
             prompts it would serve during a store outage).
@@ -143,13 +146,17 @@ class OptimizationEngine:
         """Start a triggered optimization as the mode says; never raises.
 
         `external` mode does nothing: the feedback write already marked the owner in the
-        pending-work index for the workers.
+        pending-work index for the workers. `server` mode also queues a run of the optimizer
+        graph for the owner (needs `PROMPTOPT_SERVER_URL` from sync code).
 
         Returns:
             The outcome in `inline` mode; `None` when it runs elsewhere or later.
         """
         if self.mode == "external":
             return None  # the feedback's write carried the owner's pending-work mark
+        if self.mode == "server":
+            self._queue(user)
+            return None
         if self.mode == "inline":
             return self._guarded(self.optimize, store, user, model, specs)
         if self._executor is None:
@@ -171,12 +178,33 @@ class OptimizationEngine:
         """Async twin of `schedule`: background work is an asyncio task on the running loop."""
         if self.mode == "external":
             return None  # the feedback's write carried the owner's pending-work mark
+        if self.mode == "server":
+            await self._aqueue(user)
+            return None
         if self.mode == "inline":
             return await self._aguarded(store, user, model, specs)
         task = asyncio.create_task(self._aguarded(store, user, model, specs))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return None
+
+    def _queue(self, user: UserRef) -> None:
+        """Queue the optimizer graph for `user` (a failure leaves the owner pending)."""
+        from langchain_prompt_optimization.server import schedule_optimization
+
+        try:
+            schedule_optimization(user, self.layout.prefix)
+        except Exception:
+            logger.exception("could not queue the optimizer graph for %r", user.user_id)
+
+    async def _aqueue(self, user: UserRef) -> None:
+        """Async twin of `_queue`."""
+        from langchain_prompt_optimization.server import aschedule_optimization
+
+        try:
+            await aschedule_optimization(user, self.layout.prefix)
+        except Exception:
+            logger.exception("could not queue the optimizer graph for %r", user.user_id)
 
     def _guarded(
         self,
