@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from langchain_core.messages import AnyMessage
     from langgraph.store.base import BaseStore, Op
 
+    from langchain_prompt_optimization.optimizer.run import OptimizationOutcome
     from langchain_prompt_optimization.stores import FeedbackItem, Job, PromptConfig, StoreLayout
     from langchain_prompt_optimization.stores.settings import CaptureMode
 
@@ -76,13 +77,15 @@ class Capture:
 class FeedbackOutcome(TypedDict):
     """What became of a run's in-band feedback, as the run's output says (`feedback_outcome`).
 
-    `status`: `"stored"` (written with the run; `feedback_id` is its id), `"buffered"` (the
-    store did not confirm the write within the deadline: it is kept in memory and written when
-    the store answers, unless the store refuses it, see `rejected_writes`) or `"ignored"`
-    (`reason`: invalid feedback, no earlier run on this thread, or the run not recorded).
+    `status`: `"stored"` (written with the run; `feedback_id` is its id), `"quarantined"`
+    (stored, then set aside by the feedback firewall in the optimization this run started, in
+    `mode="inline"`; `reason` says why), `"buffered"` (the store did not confirm the write
+    within the deadline: it is kept in memory and written when the store answers, unless the
+    store refuses it, see `rejected_writes`) or `"ignored"` (`reason`: invalid feedback, no
+    earlier run on this thread, or the run not recorded).
     """
 
-    status: Literal["stored", "buffered", "ignored"]
+    status: Literal["stored", "quarantined", "buffered", "ignored"]
     feedback_id: NotRequired[str]
     trajectory_id: NotRequired[str]
     reason: NotRequired[str]
@@ -93,8 +96,11 @@ def feedback_outcome(
     capture: Capture | None,
     written: bool | None,
     error: BaseException | None = None,
+    *,
+    learned: OptimizationOutcome | None = None,
 ) -> FeedbackOutcome | None:
-    """The outcome of the run's in-band feedback (`None`: the run had none)."""
+    """The outcome of the run's in-band feedback (`None`: the run had none); `learned` is the
+    optimization the run ran inline, if any (it may have quarantined the feedback)."""
     if (state.get(META) or {}).get("feedback") is None:
         return None
     if error is not None or capture is None:
@@ -103,6 +109,14 @@ def feedback_outcome(
     item = capture.feedback
     if item is None:
         return {"status": "ignored", "reason": capture.ignored or "not valid feedback"}
+    reason = learned.quarantined.get(item.id) if learned is not None else None
+    if written and reason is not None:
+        return {
+            "status": "quarantined",
+            "feedback_id": item.id,
+            "trajectory_id": item.trajectory_id,
+            "reason": reason,
+        }
     if written:
         return {"status": "stored", "feedback_id": item.id, "trajectory_id": item.trajectory_id}
     return {

@@ -497,6 +497,7 @@ class PromptOptimizationMiddleware(
         """Record the run (one write); with in-band feedback, maybe schedule an optimization."""
         capture = None
         written: bool | None = None
+        learned: OptimizationOutcome | None = None
         try:
             store = self._stores.for_run(runtime)
             capture = self._plan_capture(state, runtime, store)
@@ -505,13 +506,15 @@ class PromptOptimizationMiddleware(
             wait = capture.carry or capture.feedback is not None  # the trigger reads it back
             written = self._writer.write(store, capture.ops, wait=wait)
             if not written:
-                return after_update(state, capture, feedback_outcome(state, capture, written))
+                return after_update(
+                    state, capture, feedback_outcome(state, capture, written, learned=learned)
+                )
             due = capture.carry
             if not due and capture.feedback is not None:
                 count = self._layout.new_pending_count(capture.owner)
                 due = self._engine.triggered(self._writer.within(count, store))
             if due:
-                self._engine.schedule(
+                learned = self._engine.schedule(
                     store, capture.owner, self._models.optimizer, self._prompts.current()
                 )
         except GraphBubbleUp:
@@ -520,7 +523,9 @@ class PromptOptimizationMiddleware(
             logger.exception("could not record the run; the agent's answer is unaffected")
             if written is None:
                 return after_update(state, capture, feedback_outcome(state, None, None, exc))
-        return after_update(state, capture, feedback_outcome(state, capture, written))
+        return after_update(
+            state, capture, feedback_outcome(state, capture, written, learned=learned)
+        )
 
     @override
     async def aafter_agent(
@@ -529,6 +534,7 @@ class PromptOptimizationMiddleware(
         """Async twin of `after_agent`."""
         capture = None
         written: bool | None = None
+        learned: OptimizationOutcome | None = None
         try:
             store = await self._stores.afor_run(runtime)
             capture = self._plan_capture(state, runtime, store)
@@ -537,21 +543,27 @@ class PromptOptimizationMiddleware(
             wait = capture.carry or capture.feedback is not None  # the trigger reads it back
             written = await self._writer.awrite(store, capture.ops, wait=wait)
             if not written:
-                return after_update(state, capture, feedback_outcome(state, capture, written))
+                return after_update(
+                    state, capture, feedback_outcome(state, capture, written, learned=learned)
+                )
             due = capture.carry
             if not due and capture.feedback is not None:
                 count = self._layout.new_pending_count(capture.owner)
                 due = self._engine.triggered(await self._writer.awithin(count, store))
             if due:
                 specs = self._prompts.current()
-                await self._engine.aschedule(store, capture.owner, self._models.optimizer, specs)
+                learned = await self._engine.aschedule(
+                    store, capture.owner, self._models.optimizer, specs
+                )
         except GraphBubbleUp:
             raise
         except Exception as exc:
             logger.exception("could not record the run; the agent's answer is unaffected")
             if written is None:
                 return after_update(state, capture, feedback_outcome(state, None, None, exc))
-        return after_update(state, capture, feedback_outcome(state, capture, written))
+        return after_update(
+            state, capture, feedback_outcome(state, capture, written, learned=learned)
+        )
 
     @property
     def buffered_writes(self) -> int:

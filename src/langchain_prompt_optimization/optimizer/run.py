@@ -125,6 +125,8 @@ class OptimizationOutcome:
         error: The error text when `failed`.
         usage: The optimizer's model calls and tokens in this optimization (also when no
             prompt changed, so nothing was stored).
+        quarantined: Feedback ids the firewall quarantined in this optimization, with the
+            reason (also when other items of the batch were learned from).
     """
 
     user_id: str | None
@@ -135,6 +137,7 @@ class OptimizationOutcome:
     feedback_ids: tuple[str, ...] = ()
     error: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
+    quarantined: dict[str, str] = field(default_factory=dict)
 
 
 def optimize_user(
@@ -185,9 +188,14 @@ class _Run:
     owner: UserRef
     settings: RunSettings
     holder: str
+    quarantined: dict[str, str] = field(default_factory=dict)
+    """Feedback ids the firewall quarantined in this optimization, with the reason (filled by
+    the screening phase; every outcome reports them)."""
 
     def outcome(self, status: Any, **fields: Any) -> OptimizationOutcome:
-        return OptimizationOutcome(self.owner.user_id, status, **fields)
+        return OptimizationOutcome(
+            self.owner.user_id, status, quarantined=dict(self.quarantined), **fields
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +306,7 @@ def _screen_batch(
     if not caught:
         return batch, ()
     yield from run.layout.quarantine_feedback(run.owner, caught)
+    run.quarantined.update({fb.id: reason for fb, reason in caught})
     caught_ids = {fb.id for fb, _ in caught}
     return [fb for fb in batch if fb.id not in caught_ids], tuple(caught_ids)
 
