@@ -31,7 +31,7 @@ from .conftest import SIGN_RULE, Context, email_reply, sign_rewrite
 
 ROOT = Path(__file__).parent.parent
 USER = "jane"
-LEASE = 0.3
+LEASE = 1.0  # renewed every third: a busy machine must starve the renewer ~0.7 s to fail
 OWNER = UserRef.of(USER)
 LAYOUT = StoreLayout()
 
@@ -194,7 +194,8 @@ def test_a_crashed_apps_lease_is_taken_over_after_lease_seconds(tmp_path):
         deadline = time.monotonic() + 120
         while not flag.exists():
             assert app.poll() is None, "the app exited before optimizing"
-            assert time.monotonic() < deadline, "the app never started optimizing"
+            if time.monotonic() > deadline:
+                pytest.fail("the app never started optimizing")
             time.sleep(0.05)
         _wait_past(3 * LEASE)
         assert _taken_by_someone_else(uri)  # alive: its lease is renewed
@@ -210,7 +211,8 @@ def test_a_crashed_apps_lease_is_taken_over_after_lease_seconds(tmp_path):
     deadline = time.monotonic() + 60
     outcome = survivor.optimize_now(USER)
     while outcome.status == "busy":  # until the crashed app's lease expires
-        assert time.monotonic() < deadline, "the crashed app's lease never expired"
+        if time.monotonic() > deadline:
+            pytest.fail("the crashed app's lease never expired")
         time.sleep(0.05)
         outcome = survivor.optimize_now(USER)
     assert outcome.status == "optimized"
