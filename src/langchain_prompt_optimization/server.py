@@ -5,19 +5,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import threading
 import uuid
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableLambda
 
-from langchain_prompt_optimization.optimizer.engine import OptimizationEngine
-from langchain_prompt_optimization.optimizer.settings import OptimizerSettings, run_settings
-from langchain_prompt_optimization.stores import StoreLayout, UserRef, adrive, drive
+from langchain_prompt_optimization.optimizer.pending import PendingOwners
+from langchain_prompt_optimization.optimizer.settings import OptimizerSettings
+from langchain_prompt_optimization.stores import UserRef, adrive, drive
 from langchain_prompt_optimization.stores.settings import StorageSettings
 
 if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
     from langgraph.graph.state import CompiledStateGraph
     from langgraph.store.base import BaseStore
 
@@ -46,7 +45,6 @@ GRAPH_ENV = "PROMPTOPT_OPTIMIZER_GRAPH"
 URL_ENV = "PROMPTOPT_SERVER_URL"
 """The server URL for scheduling from sync code (async code inside the server needs none)."""
 DEFAULT_GRAPH = "prompt_optimizer"
-_SETTLED = ("optimized", "unchanged", "rolled_back", "no_feedback", "failed", "quarantined")
 
 
 class OptimizerInput(TypedDict, total=False):
@@ -96,40 +94,9 @@ class _Optimizer:
         safety: SafetySettings | None,
         require_approval: bool | None,
     ) -> None:
-        self._spec = settings.model
-        self._model: BaseChatModel | None = (
-            settings.model if isinstance(settings.model, BaseChatModel) else None
+        self.pending = PendingOwners(
+            settings, storage, safety, require_approval, model_env=MODEL_ENV
         )
-        self._lock = threading.Lock()
-        self.layout = StoreLayout(storage.namespace_prefix)
-        self.engine = OptimizationEngine(
-            layout=self.layout,
-            settings=run_settings(
-                settings, storage, safety, require_approval=require_approval, follow_recorded=True
-            ),
-            mode="inline",
-            optimize_every=1,
-        )
-
-    def chat_model(self) -> BaseChatModel:
-        """The model, created at first use from a model string or `PROMPTOPT_OPTIMIZER_MODEL`.
-
-        Raises:
-            ValueError: If no model is configured.
-        """
-        with self._lock:
-            if self._model is None:
-                spec = self._spec or os.environ.get(MODEL_ENV)
-                if not spec:
-                    msg = (
-                        f"the optimizer graph has no model: set {MODEL_ENV}="
-                        "'provider:model' or build it with make_optimizer_graph(model=...)"
-                    )
-                    raise ValueError(msg)
-                from langchain.chat_models import init_chat_model
-
-                self._model = init_chat_model(str(spec))
-            return self._model
 
     @staticmethod
     def _store() -> BaseStore:
@@ -144,35 +111,27 @@ class _Optimizer:
     def run(self, state: _State) -> dict[str, Any]:
         store = self._store()
         wanted = _wanted(state)
-        owners = drive(self.layout.pending_owners(), store)
-        config = drive(self.layout.read_config(), store)
-        outcomes = []
-        for owner in owners:
-            if wanted is not None and owner.label != wanted:
-                continue
-            outcome = None
-            if drive(self.layout.owner_due(owner, config.optimize_every), store):
-                outcome = self.engine.optimize(store, owner, self.chat_model, {})
-                if outcome.status in _SETTLED:
-                    drive(self.layout.settle_pending(owner), store)
-            outcomes.append(_summary(owner, outcome))
+        layout = self.pending.layout
+        owners = drive(layout.pending_owners(), store)
+        config = drive(layout.read_config(), store)
+        outcomes = [
+            _summary(owner, self.pending.process(store, owner, config))
+            for owner in owners
+            if wanted is None or owner.label == wanted
+        ]
         return {"outcomes": outcomes}
 
     async def arun(self, state: _State) -> dict[str, Any]:
         store = self._store()
         wanted = _wanted(state)
-        owners = await adrive(self.layout.pending_owners(), store)
-        config = await adrive(self.layout.read_config(), store)
-        outcomes = []
-        for owner in owners:
-            if wanted is not None and owner.label != wanted:
-                continue
-            outcome = None
-            if await adrive(self.layout.owner_due(owner, config.optimize_every), store):
-                outcome = await self.engine.aoptimize(store, owner, self.chat_model, {})
-                if outcome.status in _SETTLED:
-                    await adrive(self.layout.settle_pending(owner), store)
-            outcomes.append(_summary(owner, outcome))
+        layout = self.pending.layout
+        owners = await adrive(layout.pending_owners(), store)
+        config = await adrive(layout.read_config(), store)
+        outcomes = [
+            _summary(owner, await self.pending.aprocess(store, owner, config))
+            for owner in owners
+            if wanted is None or owner.label == wanted
+        ]
         return {"outcomes": outcomes}
 
 

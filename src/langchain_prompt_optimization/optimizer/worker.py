@@ -10,11 +10,10 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from langchain_core.language_models import BaseChatModel
 from typing_extensions import Unpack
 
 from langchain_prompt_optimization._deprecated import Moved, take_moved
-from langchain_prompt_optimization.optimizer.engine import OptimizationEngine
+from langchain_prompt_optimization.optimizer.pending import PendingOwners
 from langchain_prompt_optimization.optimizer.settings import (
     DEFAULT_LEASE_SECONDS,
     OptimizerSettings,
@@ -22,15 +21,15 @@ from langchain_prompt_optimization.optimizer.settings import (
     check_positive_int,
     check_positive_number,
     check_require_approval,
-    run_settings,
     settings_or_default,
 )
-from langchain_prompt_optimization.stores import Retention, StoreLayout, drive, open_store
+from langchain_prompt_optimization.stores import Retention, drive, open_store
 from langchain_prompt_optimization.stores.settings import StorageSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from langchain_core.language_models import BaseChatModel
     from langgraph.store.base import BaseStore
 
     from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
@@ -235,20 +234,9 @@ class PromptWorker:
         self._optimizer = optimizer
         self._storage = storage
         self._safety = safety
-        self._model_spec = optimizer.model
-        self._model: BaseChatModel | None = (
-            optimizer.model if isinstance(optimizer.model, BaseChatModel) else None
-        )
-        self._model_lock = threading.Lock()
-        self._layout = StoreLayout(storage.namespace_prefix)
-        self._engine = OptimizationEngine(
-            layout=self._layout,
-            settings=run_settings(
-                optimizer, storage, safety, require_approval=approval, follow_recorded=True
-            ),
-            mode="inline",
-            optimize_every=1,
-        )
+        self._pending = PendingOwners(optimizer, storage, safety, approval)
+        self._layout = self._pending.layout
+        self._engine = self._pending.engine
         self._stop = threading.Event()
         self._next_prune = 0.0
 
@@ -272,24 +260,8 @@ class PromptWorker:
         """This worker's lease holder id."""
         return self._engine.holder
 
-    def _chat_model(self) -> BaseChatModel:
-        with self._model_lock:
-            if self._model is None:
-                from langchain.chat_models import init_chat_model
-
-                self._model = init_chat_model(str(self._model_spec))
-            return self._model
-
     def _process(self, owner: UserRef) -> OptimizationOutcome | None:
-        config = drive(self._layout.read_config(), self.store)
-        if not drive(self._layout.owner_due(owner, config.optimize_every), self.store):
-            return None  # below the apps' trigger: wait for more feedback
-        outcome = self._engine.optimize(self.store, owner, self._chat_model, {})
-        settled = ("optimized", "unchanged", "rolled_back", "no_feedback", "failed", "quarantined")
-        if outcome.status in settled:
-            drive(self._layout.settle_pending(owner), self.store)
-        logger.info("owner %r: %s", owner.user_id or owner.label, outcome.status)
-        return outcome
+        return self._pending.process(self.store, owner)
 
     def run_once(self) -> int:
         """Process all pending work once.
