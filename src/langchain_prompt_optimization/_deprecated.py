@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-__all__ = ["Moved", "MovedArgs", "take_moved", "warn_renamed"]
+__all__ = ["MOVED_KEYWORDS", "Moved", "MovedArgs", "moved_subset", "take_moved", "warn_renamed"]
 
 T = TypeVar("T")
 
@@ -35,6 +35,34 @@ class Moved:
         for name in reversed(self.path[:-1]):
             inner = f"{name}={_CLASSES[name]}({inner})"
         return f"{self.target}={_CLASSES[self.target]}({inner})"
+
+
+MOVED_KEYWORDS: dict[str, Moved] = {
+    "optimizer_model": Moved("optimizer", ("model",)),
+    "kind": Moved("optimizer", ("kind",)),
+    "optimizer_config": Moved("optimizer", ("config",)),
+    "max_feedback_per_optimization": Moved("optimizer", ("max_feedback",)),
+    "max_trajectory_chars": Moved("optimizer", ("max_trajectory_chars",)),
+    "namespace_prefix": Moved("storage", ("namespace_prefix",)),
+    "store_timeout": Moved("storage", ("timeout",)),
+    "max_buffered_writes": Moved("storage", ("max_buffered_writes",)),
+    "retention": Moved("storage", ("retention",)),
+    "update_instructions": Moved("system_prompt", ("update_instructions",)),
+    "when_to_update": Moved("system_prompt", ("when_to_update",)),
+    "system_prompt_name": Moved("system_prompt", ("name",)),
+    "max_prompt_chars": Moved("safety", ("policy", "max_prompt_chars")),
+    "max_growth_chars": Moved("safety", ("policy", "max_growth_chars")),
+    "firewall": Moved("safety", ("firewall",)),
+    "gate": Moved("safety", ("gate",)),
+    "monitor": Moved("safety", ("monitor",)),
+}
+"""Every 0.1 keyword (of the middleware, and of `PromptWorker` for a subset) and where it
+lives now."""
+
+
+def moved_subset(names: tuple[str, ...]) -> dict[str, Moved]:
+    """The entries of `MOVED_KEYWORDS` a class took in 0.1."""
+    return {name: MOVED_KEYWORDS[name] for name in names}
 
 
 class MovedArgs:

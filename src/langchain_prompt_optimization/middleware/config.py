@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from langgraph.store.base import BaseStore
 
-from langchain_prompt_optimization._deprecated import Moved, take_moved
+from langchain_prompt_optimization._deprecated import MOVED_KEYWORDS, take_moved
 from langchain_prompt_optimization.middleware.settings import SystemPromptSettings
 from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
 from langchain_prompt_optimization.optimizer.engine import MODES
@@ -66,27 +66,6 @@ class DeprecatedMiddlewareArgs(TypedDict, total=False):
     monitor: Monitor | None
 
 
-_MOVED: dict[str, Moved] = {
-    "optimizer_model": Moved("optimizer", ("model",)),
-    "kind": Moved("optimizer", ("kind",)),
-    "optimizer_config": Moved("optimizer", ("config",)),
-    "max_feedback_per_optimization": Moved("optimizer", ("max_feedback",)),
-    "max_trajectory_chars": Moved("optimizer", ("max_trajectory_chars",)),
-    "namespace_prefix": Moved("storage", ("namespace_prefix",)),
-    "store_timeout": Moved("storage", ("timeout",)),
-    "max_buffered_writes": Moved("storage", ("max_buffered_writes",)),
-    "retention": Moved("storage", ("retention",)),
-    "update_instructions": Moved("system_prompt", ("update_instructions",)),
-    "when_to_update": Moved("system_prompt", ("when_to_update",)),
-    "system_prompt_name": Moved("system_prompt", ("name",)),
-    "max_prompt_chars": Moved("safety", ("policy", "max_prompt_chars")),
-    "max_growth_chars": Moved("safety", ("policy", "max_growth_chars")),
-    "firewall": Moved("safety", ("firewall",)),
-    "gate": Moved("safety", ("gate",)),
-    "monitor": Moved("safety", ("monitor",)),
-}
-
-
 @dataclass(frozen=True, slots=True)
 class MiddlewareSettings:
     """The four configuration objects in effect, defaults filled in."""
@@ -118,12 +97,6 @@ class MiddlewareSettings:
             policy=policy.to_json(),
             firewall=firewall.to_json(),
         )
-
-
-def _legacy_storage(values: dict[str, Any]) -> StorageSettings:
-    if "retention" in values and values["retention"] is None:
-        values = {**values, "retention": Retention()}
-    return StorageSettings(**values)
 
 
 def _legacy_safety(values: dict[str, Any]) -> SafetySettings:
@@ -165,12 +138,12 @@ def resolve_settings(
         "safety": safety,
     }
     moved = take_moved(
-        "PromptOptimizationMiddleware", deprecated, _MOVED, given, stacklevel=stacklevel + 1
+        "PromptOptimizationMiddleware", deprecated, MOVED_KEYWORDS, given, stacklevel=stacklevel + 1
     )
     if "optimizer" in moved:
         optimizer = moved.build("optimizer", lambda v: OptimizerSettings(**v))
     if "storage" in moved:
-        storage = moved.build("storage", _legacy_storage)
+        storage = moved.build("storage", StorageSettings.from_keywords)
     if "system_prompt" in moved:
         system_prompt = moved.build("system_prompt", lambda v: SystemPromptSettings(**v))
     if "safety" in moved:

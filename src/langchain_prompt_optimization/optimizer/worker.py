@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from typing_extensions import Unpack
 
-from langchain_prompt_optimization._deprecated import Moved, take_moved
+from langchain_prompt_optimization._deprecated import moved_subset, take_moved
 from langchain_prompt_optimization.optimizer.pending import PendingOwners
 from langchain_prompt_optimization.optimizer.settings import (
     DEFAULT_LEASE_SECONDS,
@@ -59,23 +59,19 @@ class DeprecatedWorkerArgs(TypedDict, total=False):
     gate: EvaluationGate | None
 
 
-_MOVED: dict[str, Moved] = {
-    "optimizer_model": Moved("optimizer", ("model",)),
-    "kind": Moved("optimizer", ("kind",)),
-    "optimizer_config": Moved("optimizer", ("config",)),
-    "max_feedback_per_optimization": Moved("optimizer", ("max_feedback",)),
-    "max_trajectory_chars": Moved("optimizer", ("max_trajectory_chars",)),
-    "namespace_prefix": Moved("storage", ("namespace_prefix",)),
-    "retention": Moved("storage", ("retention",)),
-    "firewall": Moved("safety", ("firewall",)),
-    "gate": Moved("safety", ("gate",)),
-}
-
-
-def _legacy_storage(values: dict[str, Any]) -> StorageSettings:
-    if "retention" in values and values["retention"] is None:
-        values = {**values, "retention": Retention()}
-    return StorageSettings(**values)
+_MOVED = moved_subset(
+    (
+        "optimizer_model",
+        "kind",
+        "optimizer_config",
+        "max_feedback_per_optimization",
+        "max_trajectory_chars",
+        "namespace_prefix",
+        "retention",
+        "firewall",
+        "gate",
+    )
+)
 
 
 def _legacy_safety(values: dict[str, Any]) -> SafetySettings:
@@ -106,7 +102,7 @@ def _take_deprecated(
     if "optimizer" in moved:
         optimizer = moved.build("optimizer", lambda v: OptimizerSettings(**v))
     if "storage" in moved:
-        storage = moved.build("storage", _legacy_storage)
+        storage = moved.build("storage", StorageSettings.from_keywords)
     if "safety" in moved:
         safety = moved.build("safety", _legacy_safety)
     settings = OptimizerSettings.from_setting(optimizer)

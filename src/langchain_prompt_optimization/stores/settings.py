@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_prompt_optimization.stores.layout import DEFAULT_PREFIX, StoreLayout
 from langchain_prompt_optimization.stores.records import Retention
@@ -61,6 +61,13 @@ class StorageSettings:
     retention: Retention = field(default_factory=Retention)
     capture: CaptureMode = "sync"
     max_capture_delay: float = 0.05
+
+    @classmethod
+    def from_keywords(cls, values: dict[str, Any]) -> StorageSettings:
+        """Settings from the 0.1 keywords (`retention=None` meant the default retention)."""
+        if "retention" in values and values["retention"] is None:
+            values = {**values, "retention": Retention()}
+        return cls(**values)
 
     def __post_init__(self) -> None:
         if isinstance(self.namespace_prefix, str) or not isinstance(
