@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from langgraph.store.base import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     from langgraph.store.base import Op, Result
     from langgraph_sdk.client import LangGraphClient, SyncLangGraphClient
@@ -152,35 +153,14 @@ class RemoteStore(BaseStore):
         store = self._sync_client().store
         results: list[Result] = []
         for op in ops:
-            if isinstance(op, GetOp):
-                try:
-                    raw = store.get_item(op.namespace, key=op.key)
-                except Exception as exc:
-                    if not _is_not_found(exc):
-                        raise
-                    raw = None
-                results.append(_item(raw))
-            elif isinstance(op, PutOp):
-                if op.value is None:
-                    store.delete_item(op.namespace, key=op.key)
-                else:
-                    store.put_item(op.namespace, key=op.key, value=op.value, index=op.index)
-                results.append(None)
-            elif isinstance(op, SearchOp):
-                response = store.search_items(
-                    op.namespace_prefix,
-                    filter=op.filter,
-                    limit=op.limit,
-                    offset=op.offset,
-                    query=op.query,
-                )
-                results.append([_search_item(raw) for raw in response["items"]])
-            elif isinstance(op, ListNamespacesOp):
-                listed = store.list_namespaces(**_list_args(op))
-                results.append([tuple(ns) for ns in listed["namespaces"]])
-            else:
-                msg = f"unknown store operation {type(op).__name__}"
-                raise TypeError(msg)
+            request = _request(op)
+            try:
+                raw = getattr(store, request.method)(*request.args, **request.kwargs)
+            except Exception as exc:
+                if not (request.missing_is_none and _is_not_found(exc)):
+                    raise
+                raw = None
+            results.append(request.parse(raw))
         return results
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
@@ -188,35 +168,14 @@ class RemoteStore(BaseStore):
         store = (await self._async_client()).store
         results: list[Result] = []
         for op in ops:
-            if isinstance(op, GetOp):
-                try:
-                    raw = await store.get_item(op.namespace, key=op.key)
-                except Exception as exc:
-                    if not _is_not_found(exc):
-                        raise
-                    raw = None
-                results.append(_item(raw))
-            elif isinstance(op, PutOp):
-                if op.value is None:
-                    await store.delete_item(op.namespace, key=op.key)
-                else:
-                    await store.put_item(op.namespace, key=op.key, value=op.value, index=op.index)
-                results.append(None)
-            elif isinstance(op, SearchOp):
-                response = await store.search_items(
-                    op.namespace_prefix,
-                    filter=op.filter,
-                    limit=op.limit,
-                    offset=op.offset,
-                    query=op.query,
-                )
-                results.append([_search_item(raw) for raw in response["items"]])
-            elif isinstance(op, ListNamespacesOp):
-                listed = await store.list_namespaces(**_list_args(op))
-                results.append([tuple(ns) for ns in listed["namespaces"]])
-            else:
-                msg = f"unknown store operation {type(op).__name__}"
-                raise TypeError(msg)
+            request = _request(op)
+            try:
+                raw = await getattr(store, request.method)(*request.args, **request.kwargs)
+            except Exception as exc:
+                if not (request.missing_is_none and _is_not_found(exc)):
+                    raise
+                raw = None
+            results.append(request.parse(raw))
         return results
 
     def close(self) -> None:
@@ -225,3 +184,49 @@ class RemoteStore(BaseStore):
             if self._sync is not None:
                 self._sync.close()
                 self._sync = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """One store operation as a langgraph-sdk store call (the same for the sync and async
+    clients) and how to read its answer."""
+
+    method: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    parse: Callable[[Any], Result]
+    missing_is_none: bool = False
+
+
+def _request(op: Op) -> _Request:
+    """The SDK call for `op`.
+
+    Raises:
+        TypeError: On an operation the SDK store API has no call for.
+    """
+    if isinstance(op, GetOp):
+        return _Request("get_item", (op.namespace,), {"key": op.key}, _item, missing_is_none=True)
+    if isinstance(op, PutOp):
+        if op.value is None:
+            return _Request("delete_item", (op.namespace,), {"key": op.key}, _nothing)
+        kwargs: dict[str, Any] = {"key": op.key, "value": op.value, "index": op.index}
+        return _Request("put_item", (op.namespace,), kwargs, _nothing)
+    if isinstance(op, SearchOp):
+        search = {"filter": op.filter, "limit": op.limit, "offset": op.offset, "query": op.query}
+        return _Request("search_items", (op.namespace_prefix,), search, _search_items)
+    if isinstance(op, ListNamespacesOp):
+        return _Request("list_namespaces", (), _list_args(op), _namespaces)
+    msg = f"unknown store operation {type(op).__name__}"
+    raise TypeError(msg)
+
+
+def _nothing(_raw: Any) -> None:
+    return None
+
+
+def _search_items(response: Any) -> list[SearchItem]:
+    return [_search_item(raw) for raw in response["items"]]
+
+
+def _namespaces(listed: Any) -> list[tuple[str, ...]]:
+    return [tuple(ns) for ns in listed["namespaces"]]
