@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import inspect
 import logging
 import threading
@@ -441,34 +442,20 @@ def _cached_backend(store: BaseStore) -> Any:
 
 
 def _create_backend(target: Any) -> LeaseBackend | AsyncLeaseBackend | None:
-    try:
-        from langgraph.store.sqlite import SqliteStore
-
-        if isinstance(target, SqliteStore):
-            return _SqliteLeases(target)
-    except ImportError:  # pragma: no cover - extra not installed
-        pass
-    try:
-        from langgraph.store.postgres import PostgresStore
-
-        if isinstance(target, PostgresStore):
-            return _PostgresLeases(target)
-    except ImportError:  # pragma: no cover - extra not installed
-        pass
-    try:
-        from langgraph.store.postgres.aio import AsyncPostgresStore
-
-        if isinstance(target, AsyncPostgresStore):
-            return _AsyncPostgresLeases(target)
-    except ImportError:  # pragma: no cover - extra not installed
-        pass
-    try:
-        from langgraph.store.sqlite.aio import AsyncSqliteStore
-
-        if isinstance(target, AsyncSqliteStore):
-            return _AsyncSqliteLeases(target)
-    except ImportError:  # pragma: no cover - extra not installed
-        pass
+    """The lease table backend for a SQLite or PostgreSQL store (`None`: other stores)."""
+    for module, name, backend in (
+        ("langgraph.store.sqlite", "SqliteStore", _SqliteLeases),
+        ("langgraph.store.postgres", "PostgresStore", _PostgresLeases),
+        ("langgraph.store.postgres.aio", "AsyncPostgresStore", _AsyncPostgresLeases),
+        ("langgraph.store.sqlite.aio", "AsyncSqliteStore", _AsyncSqliteLeases),
+    ):
+        try:
+            store_class = getattr(importlib.import_module(module), name)
+        except ImportError:  # pragma: no cover - extra not installed
+            continue
+        if isinstance(target, store_class):
+            created: LeaseBackend | AsyncLeaseBackend = backend(target)
+            return created
     return None
 
 
