@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain.agents import create_agent
 from langgraph.store.memory import InMemoryStore
+from tests import heldout
 
 from langchain_prompt_optimization import (
     FeedbackFirewall,
@@ -59,7 +60,6 @@ from langchain_prompt_optimization.testing import (
     ScriptedOptimizerModel,
     append_feedback,
 )
-from tests import heldout
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
