@@ -104,6 +104,12 @@ def _judge_messages(delta: CandidateDelta) -> list[BaseMessage]:
     return [SystemMessage(system), HumanMessage("\n\n".join([intro, *parts]))]
 
 
+def _invoke(judge: Any, messages: list[BaseMessage], counter: UsageCounter) -> Any:
+    """One blocking judge call in its own config context (tagged internal, counted)."""
+    with set_config_context(internal_config(counter)) as ctx:
+        return ctx.run(judge.invoke, messages)
+
+
 class ModelScreener:
     """A structured-output judge of each candidate's added and removed text.
 
@@ -209,17 +215,15 @@ class ModelScreener:
         counter = UsageCounter()
         try:
             judge, messages = self._judge(), _judge_messages(delta)
-            with set_config_context(internal_config(counter)) as ctx:
-                if self.timeout is None:
-                    answer = ctx.run(judge.invoke, messages)
-                else:
-                    pool = concurrent.futures.ThreadPoolExecutor(1, "promptopt-judge")
-                    try:
-                        answer = pool.submit(ctx.run, judge.invoke, messages).result(
-                            timeout=self.timeout
-                        )
-                    finally:
-                        pool.shutdown(wait=False)
+            if self.timeout is None:
+                answer = _invoke(judge, messages, counter)
+            else:
+                pool = concurrent.futures.ThreadPoolExecutor(1, "promptopt-judge")
+                try:
+                    pending = pool.submit(_invoke, judge, messages, counter)
+                    answer = pending.result(timeout=self.timeout)
+                finally:
+                    pool.shutdown(wait=False)
         except Exception as exc:
             return self._failed(exc, counter)
         return self._verdict(answer, counter)
