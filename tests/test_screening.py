@@ -62,7 +62,9 @@ def test_a_judge_hold_keeps_the_candidate_off_and_records_the_verdict(store):
     held = registry.history("jane")[0]
     assert held.status == "pending"
     assert held.text == f"{BASE_PROMPT}\n{CC_RULE}"
-    assert held.flagged == "flagged by the model screener (change_recipients): adds a copy recipient"
+    assert (
+        held.flagged == "flagged by the model screener (change_recipients): adds a copy recipient"
+    )
     assert [(v["screener"], v["verdict"], v["category"]) for v in held.verdicts] == [
         ("rules", "pass", ""),
         ("model", "hold", "change_recipients"),

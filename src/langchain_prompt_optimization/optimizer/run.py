@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from langchain_prompt_optimization.optimizer.monitor import VersionScores
     from langchain_prompt_optimization.optimizer.screening.base import Screener
     from langchain_prompt_optimization.optimizer.selection import Selection
-    from langchain_prompt_optimization.stores.io import Call
     from langchain_prompt_optimization.stores import (
         ActivePrompt,
         FeedbackItem,
@@ -52,6 +51,7 @@ if TYPE_CHECKING:
         StoreLayout,
         TrajectoryRecord,
     )
+    from langchain_prompt_optimization.stores.io import Call
 
 __all__ = [
     "KINDS",

@@ -44,6 +44,7 @@ SCREENER_NAMES = ("rules", "model")
 DEFAULT_SCREENERS: tuple[str, ...] = ("rules", "model")
 """`SafetySettings.screeners` when not given: the rules, then the model judge."""
 
+
 @dataclass(frozen=True, slots=True)
 class ScreenFeedbackCall(Call["Mapping[str, Verdict]"]):
     """One screener's pass over a feedback batch (its async twin, or the sync method in a
@@ -119,7 +120,9 @@ def screen_feedback_batch(
         try:
             verdicts = yield from call(ScreenFeedbackCall(screener, batch))
         except Exception as exc:
-            reason = f"quarantined: screener {_name(screener)!r} failed ({type(exc).__name__}: {exc})"
+            reason = (
+                f"quarantined: screener {_name(screener)!r} failed ({type(exc).__name__}: {exc})"
+            )
             logger.warning("%s", reason)
             return {fb.id: held.get(fb.id, reason) for fb, _, _ in batch.texts()}
         for fb, _, _ in batch.texts():
@@ -201,10 +204,7 @@ def _screen_one(
             reviewed = True
     if unresolved and not reviewed:
         first = unresolved[0]
-        reason = (
-            "flagged: needs model review and no model screener is configured "
-            f"({first.reason})"
-        )
+        reason = f"flagged: needs model review and no model screener is configured ({first.reason})"
         verdicts.append(Verdict("hold", "screening", first.category, reason))
     return verdicts
 
@@ -214,7 +214,9 @@ def _apply(cand: NewVersion, verdicts: list[Verdict]) -> NewVersion:
     recorded = [v.to_json() for v in verdicts]
     if held is None:
         return replace(cand, verdicts=recorded)
-    return replace(cand, outcome="pending", reason=held.reason, flagged=held.reason, verdicts=recorded)
+    return replace(
+        cand, outcome="pending", reason=held.reason, flagged=held.reason, verdicts=recorded
+    )
 
 
 def screening_usage(candidates: Sequence[Sequence[NewVersion]]) -> dict[str, int]:

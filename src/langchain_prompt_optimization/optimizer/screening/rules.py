@@ -66,7 +66,9 @@ class RulesScreener:
         caught = screen_inputs(
             firewall, batch.items, batch.trajectories, batch.known_text, budget=batch.budget
         )
-        return {fb.id: Verdict("hold", self.name, _category(reason), reason) for fb, reason in caught}
+        return {
+            fb.id: Verdict("hold", self.name, _category(reason), reason) for fb, reason in caught
+        }
 
     def screen_candidate(self, delta: CandidateDelta) -> Verdict:
         """Hold on a firewall finding or added personal data in a shared prompt; `review`
@@ -101,7 +103,9 @@ class RulesScreener:
         return RulesScreener(firewall, self.name)
 
 
-_LABELS = {Finding(category, "", "").describe().split(":", 1)[0]: category for category in CATEGORIES}
+_LABELS = {
+    Finding(category, "", "").describe().split(":", 1)[0]: category for category in CATEGORIES
+}
 
 
 def _category(reason: str) -> str:
