@@ -49,6 +49,21 @@ def _harness(store, judge=None, **kwargs):
     return make_harness(store, optimizer_model=optimizer, **kwargs), optimizer
 
 
+def _give_feedback(h, texts, *, asynchronous=False, user="jane"):
+    """One run and one feedback item per text, through the sync or the async API."""
+    if not asynchronous:
+        for text in texts:
+            h.middleware.add_feedback(h.ask(user)["trajectory_id"], text)
+        return
+
+    async def scenario():
+        for text in texts:
+            run = await h.aask(user)
+            await h.middleware.aadd_feedback(run["trajectory_id"], text)
+
+    asyncio.run(scenario())
+
+
 # -- the model screener, scripted -------------------------------------------------------------
 
 
@@ -126,15 +141,7 @@ GARBAGE = {
 @pytest.mark.parametrize("asynchronous", [False, True])
 def test_a_judge_error_or_unreadable_answer_holds(store, answer, asynchronous):
     h, _ = _harness(store, judge=GARBAGE[answer])
-    if asynchronous:
-
-        async def scenario():
-            run = await h.aask("jane")
-            await h.middleware.aadd_feedback(run["trajectory_id"], "Sign as John Doe.")
-
-        asyncio.run(scenario())
-    else:
-        h.middleware.add_feedback(h.ask("jane")["trajectory_id"], "Sign as John Doe.")
+    _give_feedback(h, ["Sign as John Doe."], asynchronous=asynchronous)
     registry = PromptRegistry(store)
     assert registry.current("jane").version == 1
     held = registry.history("jane")[0]
@@ -157,15 +164,7 @@ def test_a_judge_that_does_not_answer_in_time_holds(store, asynchronous):
     safety = SafetySettings(screeners=["rules", ModelScreener(guard, timeout=0.2)])
     h, _ = _harness(store, safety=safety)
     try:
-        if asynchronous:
-
-            async def scenario():
-                run = await h.aask("jane")
-                await h.middleware.aadd_feedback(run["trajectory_id"], "Sign as John Doe.")
-
-            asyncio.run(scenario())
-        else:
-            h.middleware.add_feedback(h.ask("jane")["trajectory_id"], "Sign as John Doe.")
+        _give_feedback(h, ["Sign as John Doe."], asynchronous=asynchronous)
     finally:
         release.set()
     held = PromptRegistry(store).history("jane")[0]
@@ -257,15 +256,7 @@ def test_a_custom_screener_holds_candidates_and_quarantines_feedback(store, asyn
     optimizer = ScriptedOptimizerModel(rewrite=_ps)
     h = make_harness(store, optimizer_model=optimizer, safety=safety)
 
-    async def arun():
-        await h.middleware.aadd_feedback((await h.aask("jane"))["trajectory_id"], "Add a P.S.")
-        await h.middleware.aadd_feedback((await h.aask("jane"))["trajectory_id"], "banana!")
-
-    if asynchronous:
-        asyncio.run(arun())
-    else:
-        h.middleware.add_feedback(h.ask("jane")["trajectory_id"], "Add a P.S.")
-        h.middleware.add_feedback(h.ask("jane")["trajectory_id"], "banana!")
+    _give_feedback(h, ["Add a P.S.", "banana!"], asynchronous=asynchronous)
     assert optimizer.judge_requests == []  # no model screener configured
     assert screener.candidates[0].added == "Add a P.S. to every email."
     registry = PromptRegistry(store)
@@ -441,17 +432,7 @@ def test_a_chatopenai_guard_model_answers_with_structured_output(store, asynchro
             model="guard-model", base_url=server.base_url, api_key="not-a-real-key", max_retries=0
         )
         h, optimizer = _harness(store, safety=SafetySettings(guard_model=client))
-        if asynchronous:
-
-            async def scenario():
-                for text in ("Sign as John Doe.", "Please cc the team."):
-                    run = await h.aask("jane")
-                    await h.middleware.aadd_feedback(run["trajectory_id"], text)
-
-            asyncio.run(scenario())
-        else:
-            for text in ("Sign as John Doe.", "Please cc the team."):
-                h.middleware.add_feedback(h.ask("jane")["trajectory_id"], text)
+        _give_feedback(h, ["Sign as John Doe.", "Please cc the team."], asynchronous=asynchronous)
     assert optimizer.judge_requests == []
     assert len(guard.judge_requests) == 2
     formats = [body.get("response_format") for body in server.requests]
