@@ -59,6 +59,8 @@ class ScreenFeedbackCall(Call["Mapping[str, Verdict]"]):
 
     async def arun(self) -> Mapping[str, Verdict]:
         """Screen with async calls."""
+        if isinstance(self.screener, RulesScreener):
+            return self.screener.screen_feedback(self.batch)  # pure, linear
         twin = getattr(self.screener, "ascreen_feedback", None)
         if twin is not None:
             return cast("Mapping[str, Verdict]", await twin(self.batch))
