@@ -382,7 +382,9 @@ def test_defaults_are_the_rules_then_the_optimizers_model():
 # -- workers follow what the apps recorded ----------------------------------------------------
 
 
-@pytest.mark.parametrize(("screeners", "judged"), [(None, 1), (["rules"], 0)])
+@pytest.mark.parametrize(
+    ("screeners", "judged"), [(None, 1), (["rules"], 0)], ids=["defaults", "rules-only"]
+)
 def test_a_worker_screens_as_the_apps_recorded(store, screeners, judged):
     safety = SafetySettings() if screeners is None else SafetySettings(screeners=screeners)
     h = make_harness(store, mode="external", safety=safety)
@@ -392,6 +394,22 @@ def test_a_worker_screens_as_the_apps_recorded(store, screeners, judged):
     assert len(optimizer.judge_requests) == judged
     latest = PromptRegistry(store).history("jane")[0]
     assert latest.status == ("pending" if judged else "active")
+
+
+def test_a_worker_without_the_apps_custom_screener_holds(store):
+    safety = SafetySettings(screeners=["rules", NoPostscripts()])
+    h = make_harness(store, mode="external", safety=safety)
+    h.middleware.add_feedback(h.ask("jane")["trajectory_id"], "Sign as John Doe.")
+    worker = PromptWorker(store, optimizer_model=ScriptedOptimizerModel(rewrite=sign_rewrite))
+    assert worker.run_once() == 1
+    held = PromptRegistry(store).history("jane")[0]
+    assert held.status == "pending"
+    assert "'no-ps', which this worker does not have" in held.flagged
+    mine = ScriptedOptimizerModel(rewrite=sign_rewrite)
+    safety = SafetySettings(screeners=["rules", NoPostscripts()])
+    h.middleware.add_feedback(h.ask("bob")["trajectory_id"], "Sign as John Doe.")
+    assert PromptWorker(store, optimizer_model=mine, safety=safety).run_once() == 1
+    assert PromptRegistry(store).current("bob").text == LEARNED  # configured here: it runs
 
 
 # -- review: the CLI shows the verdicts -------------------------------------------------------
