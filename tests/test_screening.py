@@ -220,6 +220,17 @@ def test_the_judge_reads_feedback_and_candidate_as_quoted_data(store):
     assert data.count("</feedback>") == 1
 
 
+def test_the_shared_lineages_judge_never_reads_personal_data(store):
+    h, optimizer = _harness(store, scope="global")
+    feedback = "Sign as John Doe. I am jane.doe@example.com, +1 415 555 0100."
+    h.middleware.add_feedback(h.ask("jane")["trajectory_id"], feedback)
+    judged = optimizer.judge_requests[0].text
+    assert "Sign as John Doe." in judged
+    assert "jane.doe@example.com" not in judged
+    assert "555 0100" not in judged
+    assert "[REDACTED_EMAIL]" in judged
+
+
 # -- the rules, custom screeners, the review seam ---------------------------------------------
 
 

@@ -17,6 +17,7 @@ from langchain_prompt_optimization.optimizer.checks import locked_sections
 from langchain_prompt_optimization.optimizer.firewall import quote_untrusted
 from langchain_prompt_optimization.optimizer.langmem_call import UsageCounter, internal_config
 from langchain_prompt_optimization.optimizer.payload import clip
+from langchain_prompt_optimization.optimizer.privacy import redact_pii
 from langchain_prompt_optimization.optimizer.screening.base import Verdict
 
 if TYPE_CHECKING:
@@ -90,7 +91,9 @@ def _judge_messages(delta: CandidateDelta) -> list[BaseMessage]:
         body = quote_untrusted(clip(text, _MAX_SECTION_CHARS)) if text.strip() else "(none)"
         return f"<{tag}>\n{body}\n</{tag}>"
 
-    feedback = "\n".join(f"{i}. {text}" for i, text in enumerate(delta.feedback, start=1))
+    # The shared lineage's optimizer never sees personal data: neither does its judge.
+    texts = [redact_pii(t) for t in delta.feedback] if delta.shared else delta.feedback
+    feedback = "\n".join(f"{i}. {text}" for i, text in enumerate(texts, start=1))
     parts = [
         block("locked_rules", "\n".join(locked_sections(delta.current))),
         block("feedback", feedback),
@@ -114,10 +117,11 @@ class ModelScreener:
     """A structured-output judge of each candidate's added and removed text.
 
     Once per candidate, inside the optimization job (never on an agent run), the model
-    reads the feedback that produced the candidate, the text it adds and removes, the
-    prompt's locked rules, and the rule findings that asked for its review, all quoted as
-    untrusted data, and answers `JudgeVerdict` (verdict, category, reason) for the
-    categories in `JUDGE_CATEGORIES`, in any language. It does not screen feedback on its
+    reads the feedback that produced the candidate (personal data redacted in a shared
+    lineage, as for the optimizer), the text it adds and removes, the prompt's locked
+    rules, and the rule findings that asked for its review, all quoted as untrusted data,
+    and answers `JudgeVerdict` (verdict, category, reason) for the categories in
+    `JUDGE_CATEGORIES`, in any language. It does not screen feedback on its
     own (`screen_feedback` answers nothing). A judge error, a timeout or an answer that
     does not parse holds the candidate. Its calls are tagged internal and counted: the
     usage is stored on the version as `screening_calls`, `screening_input_tokens`,

@@ -186,8 +186,12 @@ def _screen_one(
         if _reviews(screener) and unresolved:
             delta = replace(delta, review_notes=tuple(v.reason for v in unresolved))
         request = ScreenCandidateCall(screener, delta)
+        pure = isinstance(screener, RulesScreener)  # no model call: no lease renewal
         try:
-            verdict = yield from (call(request) if keep_lease is None else keep_lease(request))
+            if keep_lease is None or pure:
+                verdict = yield from call(request)
+            else:
+                verdict = yield from keep_lease(request)
             if not isinstance(verdict, Verdict):
                 msg = f"returned {type(verdict).__name__}, not a Verdict"
                 raise TypeError(msg)
