@@ -133,7 +133,8 @@ class OptimizationOutcome:
         feedback_ids: Feedback items this optimization consumed or attempted.
         error: The error text when `failed`.
         usage: The optimizer's model calls and tokens in this optimization (also when no
-            prompt changed, so nothing was stored).
+            prompt changed, so nothing was stored), and the model screener's as
+            `screening_calls`, `screening_input_tokens`, `screening_output_tokens`.
         quarantined: Feedback ids the firewall quarantined in this optimization, with the
             reason (also when other items of the batch were learned from).
     """

@@ -346,7 +346,9 @@ class PromptVersion:
         feedback_ids: Feedback items the optimizer consumed to produce it.
         optimizer_kind: langmem optimizer kind, when produced by an optimizer.
         content_hash: sha256 of `text`.
-        usage: Optimizer usage: `calls`, `input_tokens`, `output_tokens`.
+        usage: Optimizer usage: `calls`, `input_tokens`, `output_tokens`; the model
+            screener's as `screening_calls`, `screening_input_tokens`,
+            `screening_output_tokens`.
         base_hash: sha256 of the base text the version's lineage started from.
         review: The last review action: `{"action", "at", "note"}`.
         scores: The evaluation gate's verdict when one ran: `candidate` and `active` mean
