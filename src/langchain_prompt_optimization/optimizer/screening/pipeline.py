@@ -45,10 +45,22 @@ DEFAULT_SCREENERS: tuple[str, ...] = ("rules", "model")
 """`SafetySettings.screeners` when not given: the rules, then the model judge."""
 
 
+async def _ascreen(screener: Screener, method: str, arg: Any) -> Any:
+    """`screener.<method>(arg)` without blocking the event loop: the rules inline (pure,
+    linear), else the screener's async twin (`a<method>`), else the sync method in a worker
+    thread."""
+    sync = getattr(screener, method)
+    if isinstance(screener, RulesScreener):
+        return sync(arg)
+    twin = getattr(screener, f"a{method}", None)
+    if twin is not None:
+        return await twin(arg)
+    return await asyncio.to_thread(sync, arg)
+
+
 @dataclass(frozen=True, slots=True)
 class ScreenFeedbackCall(Call["Mapping[str, Verdict]"]):
-    """One screener's pass over a feedback batch (its async twin, or the sync method in a
-    worker thread)."""
+    """One screener's pass over a feedback batch."""
 
     screener: Screener
     batch: FeedbackBatch
@@ -59,12 +71,9 @@ class ScreenFeedbackCall(Call["Mapping[str, Verdict]"]):
 
     async def arun(self) -> Mapping[str, Verdict]:
         """Screen with async calls."""
-        if isinstance(self.screener, RulesScreener):
-            return self.screener.screen_feedback(self.batch)  # pure, linear
-        twin = getattr(self.screener, "ascreen_feedback", None)
-        if twin is not None:
-            return cast("Mapping[str, Verdict]", await twin(self.batch))
-        return await asyncio.to_thread(self.screener.screen_feedback, self.batch)
+        return cast(
+            "Mapping[str, Verdict]", await _ascreen(self.screener, "screen_feedback", self.batch)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +89,7 @@ class ScreenCandidateCall(Call[Verdict]):
 
     async def arun(self) -> Verdict:
         """Screen with async calls."""
-        if isinstance(self.screener, RulesScreener):
-            return self.screener.screen_candidate(self.delta)  # pure, linear
-        twin = getattr(self.screener, "ascreen_candidate", None)
-        if twin is not None:
-            return cast("Verdict", await twin(self.delta))
-        return await asyncio.to_thread(self.screener.screen_candidate, self.delta)
+        return cast("Verdict", await _ascreen(self.screener, "screen_candidate", self.delta))
 
 
 def _name(screener: Screener) -> str:
