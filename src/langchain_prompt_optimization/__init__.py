@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         PromptOptimizationState,
     )
     from langchain_prompt_optimization.middleware.settings import SystemPromptSettings
+    from langchain_prompt_optimization.optimizer.canary import Canary
     from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
     from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
     from langchain_prompt_optimization.optimizer.gate import EvaluationGate
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SYSTEM_PROMPT",
+    "Canary",
     "CandidateDelta",
     "CandidatePolicy",
     "EvaluationGate",
@@ -106,6 +108,7 @@ _SCREENING = "langchain_prompt_optimization.optimizer.screening"
 _EXPORTS: dict[str, str] = {
     "CandidatePolicy": "langchain_prompt_optimization.optimizer.checks",
     "CandidateDelta": _SCREENING,
+    "Canary": "langchain_prompt_optimization.optimizer.canary",
     "FeedbackBatch": _SCREENING,
     "ModelScreener": _SCREENING,
     "RulesScreener": _SCREENING,

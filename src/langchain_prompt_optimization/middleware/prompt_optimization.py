@@ -58,6 +58,7 @@ from langchain_prompt_optimization.middleware.settings import (
     SystemPromptSettings,
     validate_prompts,
 )
+from langchain_prompt_optimization.optimizer.canary import Canary
 from langchain_prompt_optimization.optimizer.engine import RECORD_ONLY, Mode, OptimizationEngine
 from langchain_prompt_optimization.optimizer.gate import reference_example
 from langchain_prompt_optimization.optimizer.settings import (
@@ -175,6 +176,7 @@ class PromptOptimizationMiddleware(
         system_prompt: SystemPromptSettings | None = None,
         get_user_id: Callable[[Runtime[Any]], object] | None = None,
         safety: SafetySettings | None = None,
+        rollout: Canary | None = None,
         **deprecated: Unpack[DeprecatedMiddlewareArgs],
     ) -> None:
         """Configure the middleware; everything is validated here.
@@ -215,6 +217,11 @@ class PromptOptimizationMiddleware(
                 `user_id=None`.
             safety: `SafetySettings` (candidate budgets, feedback firewall, evaluation gate,
                 monitoring). In `"external"` / `"server"` mode pass the gate to the worker.
+            rollout: `Canary(fraction=..., min_runs=...)`: a candidate that passes the
+                checks (and approval, when required) is first served to `fraction` of the
+                threads (of the users, in global scope) as a `canary`; monitoring compares
+                the two arms' feedback scores and promotes or rejects it. Recorded in the
+                store, so workers follow it. `None`: candidates go live at once.
             **deprecated: The keywords that moved into these objects (see
                 `DeprecatedMiddlewareArgs`) still work for one release, with a
                 `DeprecationWarning` naming the replacement.
@@ -224,7 +231,8 @@ class PromptOptimizationMiddleware(
                 count, an invalid prompt list, a store URI that cannot be opened, a gate in
                 `"external"` / `"server"` mode, or an old keyword given with the object that
                 holds it.
-            TypeError: On arguments of the wrong type or an unknown keyword.
+            TypeError: On arguments of the wrong type (a `rollout` that is not a `Canary`)
+                or an unknown keyword.
 
         Example:
             ```python
@@ -254,6 +262,10 @@ class PromptOptimizationMiddleware(
             get_user_id=get_user_id,
             safety=settings.safety,
         )
+        if rollout is not None and not isinstance(rollout, Canary):
+            msg = f"rollout must be a Canary or None; got {type(rollout).__name__}"
+            raise TypeError(msg)
+        self._rollout = rollout
         self._prompts = ManagedPrompts(
             settings.system_prompt, validate_prompts(prompts, settings.system_prompt.name)
         )
@@ -293,6 +305,7 @@ class PromptOptimizationMiddleware(
             self._settings.safety,
             require_approval=require_approval,
             replay_agent=self._models.replay_agent,
+            rollout=self._rollout,
         )
         return OptimizationEngine(
             layout=self._layout,
@@ -333,6 +346,11 @@ class PromptOptimizationMiddleware(
     def system_prompt(self) -> SystemPromptSettings:
         """The name and langmem guidance of the agent's own system prompt."""
         return self._settings.system_prompt
+
+    @property
+    def rollout(self) -> Canary | None:
+        """The canary rollout of new candidates (`None`: they go live at once)."""
+        return self._rollout
 
     @property
     def safety(self) -> SafetySettings:
@@ -478,6 +496,7 @@ class PromptOptimizationMiddleware(
             require_approval=self.require_approval,
             scope=self._scope,
             optimize_every=self._engine.optimize_every,
+            rollout=self._rollout,
         )
         ttl = self._settings.storage.retention.trajectory_ttl_minutes
         return plan_capture(

@@ -12,10 +12,13 @@ and `StoreLayout` composes them:
 - `stores.scores` — score stats and monitoring reads (`Scores`)
 - `stores.lineage` — pointers, versions, committing an optimization (`Lineage`)
 - `stores.transitions` — review, rollback, auto-rollback, resume, rebase (`Transitions`)
+- `stores.canary_record` — a running canary on a pointer, and the arm a run is served
+- `stores.canary` — promoting, rejecting and stopping canaries (`Canaries`)
 """
 
 from __future__ import annotations
 
+from langchain_prompt_optimization.stores.canary import Canaries
 from langchain_prompt_optimization.stores.labels import (
     DEFAULT_PREFIX,
     UserRef,
@@ -25,7 +28,6 @@ from langchain_prompt_optimization.stores.labels import (
 from langchain_prompt_optimization.stores.lineage import NewVersion
 from langchain_prompt_optimization.stores.records import ActivePrompt
 from langchain_prompt_optimization.stores.runs import PinResult, Runs
-from langchain_prompt_optimization.stores.transitions import Transitions
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -39,7 +41,7 @@ __all__ = [
 ]
 
 
-class StoreLayout(Transitions, Runs):
+class StoreLayout(Canaries, Runs):
     """Every namespace, key and record shape of the package, over any `BaseStore`.
 
     Methods return jobs (see `stores.io`): drive them with `drive(job, store)` or
