@@ -262,6 +262,7 @@ def _status_style(status: str) -> str:
     return {
         "active": "bold green",
         "pending": "yellow",
+        "canary": "cyan",
         "rejected": "red",
         "failed": "red",
         "superseded": "dim",

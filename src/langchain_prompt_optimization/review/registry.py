@@ -438,6 +438,46 @@ class PromptRegistry:
         warn_renamed("PromptRegistry.arelease", "PromptRegistry.aresume")
         return await self.aresume(user_id, prompt, note=note)
 
+    # -- canaries -------------------------------------------------------------------------------
+
+    def _stop_canary(self, user_id: str | None, prompt: str, note: str) -> Job[list[PromptVersion]]:
+        user, owner = yield from self._refs(user_id)
+        if owner == user and not (yield from self._layout.is_known_user(user)):
+            raise UnknownUserError(user_id)
+        stop = self._layout.stop_canary(owner, prompt, note=note)
+        return (
+            yield from self._layout.under_lease(
+                owner, self._holder, stop, ttl=_LEASE_TTL, wait=self.lease_wait
+            )
+        )
+
+    def stop_canary(
+        self, user_id: str | None, prompt: str = "system", *, note: str = ""
+    ) -> list[PromptVersion]:
+        """Stop the canary running on a user's prompt: its version (and those of every
+        prompt of the same candidate set) is rejected and the active versions serve
+        everyone again. The feedback that waited for the canary is then learned from.
+
+        Example:
+            >>> registry.stop_canary("jane@example.com", note="off-brand")  # doctest: +SKIP
+
+        Returns:
+            The stopped canary versions (now `rejected`).
+
+        Raises:
+            InvalidTransitionError: If no canary runs on the prompt.
+            UnknownUserError: If nothing is stored for the user.
+            UnknownPromptError: If the prompt is not managed.
+            NamespaceBusyError: If an optimization holds the namespace too long.
+        """
+        return drive(self._stop_canary(user_id, prompt, note), self.store)
+
+    async def astop_canary(
+        self, user_id: str | None, prompt: str = "system", *, note: str = ""
+    ) -> list[PromptVersion]:
+        """Async twin of `stop_canary`."""
+        return await adrive(self._stop_canary(user_id, prompt, note), self.store)
+
     # -- retention ------------------------------------------------------------------------------
 
     def _prune(self, user_id: str | None, keep: int, everyone: bool) -> Job[int]:

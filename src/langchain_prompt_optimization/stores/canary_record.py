@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,9 +19,9 @@ __all__ = [
     "CanaryRecord",
     "arm_of_run",
     "canaries_of",
+    "canary_id_for",
     "in_canary_arm",
     "new_canary",
-    "new_canary_id",
     "serve_arm",
     "stopped_canary_record",
 ]
@@ -87,9 +86,10 @@ def new_canary(
     }
 
 
-def new_canary_id() -> str:
-    """A fresh canary id (one per committed candidate set)."""
-    return uuid.uuid4().hex[:16]
+def canary_id_for(created_at: str) -> str:
+    """The canary id of a candidate set: the versions one commit appends share their
+    creation time, so approving its prompts one by one still gives one arm choice."""
+    return hashlib.sha256(f"canary:{created_at}".encode()).hexdigest()[:16]
 
 
 def canaries_of(active: Mapping[str, ActivePrompt]) -> dict[str, CanaryRecord]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from langgraph.store.base import GetOp, Item, PutOp
 
 from langchain_prompt_optimization.errors import UnknownPromptError, UnknownUserError
-from langchain_prompt_optimization.stores.canary_record import new_canary, new_canary_id
+from langchain_prompt_optimization.stores.canary_record import canary_id_for, new_canary
 from langchain_prompt_optimization.stores.directory import specs_from
 from langchain_prompt_optimization.stores.examples import Examples
 from langchain_prompt_optimization.stores.feedback_queue import FeedbackQueue
@@ -284,9 +284,10 @@ class Lineage(Scores, FeedbackQueue, Examples):
             return None
         superseding = [(name, n) for name in names if name in active for n in active[name].pending]
         pending_records = yield from self._read_versions(owner, superseding)
+        now = utcnow()
         if rollout is not None:
-            rollout = {**rollout, "id": new_canary_id()}
-        stamp = _Stamp(tuple(feedback), optimizer_kind, usage, require_approval, utcnow(), rollout)
+            rollout = {**rollout, "id": canary_id_for(now.isoformat())}
+        stamp = _Stamp(tuple(feedback), optimizer_kind, usage, require_approval, now, rollout)
         ops, appended = self._append_ops(
             owner, candidates, active, pending_records, base_texts, parents or {}, stamp
         )

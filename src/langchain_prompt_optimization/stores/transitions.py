@@ -9,7 +9,6 @@ from langchain_prompt_optimization.errors import InvalidTransitionError, Unknown
 from langchain_prompt_optimization.stores.canary_record import (
     canaries_of,
     new_canary,
-    new_canary_id,
     stopped_canary_record,
 )
 from langchain_prompt_optimization.stores.io import batch
@@ -94,9 +93,10 @@ class Transitions(Lineage):
             )
             ops += stop_ops
             if rollout is not None:
-                canary = new_canary(
-                    new_canary_id(), version, record["text"], state.version, rollout, now
-                )
+                # One id per candidate set (the versions one commit appended share their
+                # creation time): approving its prompts one by one keeps one arm choice.
+                canary_id = content_hash(f"canary:{record.get('created_at')}")[:16]
+                canary = new_canary(canary_id, version, record["text"], state.version, rollout, now)
                 state = state.replace(pending=(), canary=canary)
             else:
                 state = state.replace(version=version, text=record["text"], pending=())
