@@ -1,4 +1,4 @@
-"""Canary rollout: arms split by thread (user), one arm per run, the test decides, reviewers stop."""
+"""Canary rollout: arms split by thread (user), one arm per run, a test decides, reviewers stop."""
 
 from __future__ import annotations
 
@@ -295,9 +295,28 @@ def test_cli_canary_stop(tmp_path, capsys):
     capsys.readouterr()
     assert main(["--store", uri, "--json", "canary", "stop", "jane", "--note", "no"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert [(v["prompt"], v["version"], v["outcome"]) for v in data["stopped"]] == [
+    assert [(v["prompt"], v["version"], v["status"]) for v in data["stopped"]] == [
         ("system", 2, "rejected"),
         ("tone", 2, "rejected"),
     ]
     assert main(["--store", uri, "canary", "stop", "jane"]) != 0
     assert "no canary runs" in capsys.readouterr().err
+
+
+def test_cli_show_prints_the_evidence_of_a_promoted_canary(tmp_path, capsys):
+    uri = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = open_store(uri)
+    h = harness(store)
+    start_canary(h)
+    arms = run_arms(h, {"canary": 1.0, "active": 0.0})
+    store.conn.close()  # type: ignore[attr-defined]
+    capsys.readouterr()
+    assert main(["--store", uri, "show", "jane", "--version", "2"]) == 0
+    shown = capsys.readouterr().out
+    expected = (
+        f"canary promote: canary 1.00 n={arms.count('canary')} vs active 0.00 "
+        f"n={arms.count('active')}, welch-t p=0 (alpha 0.05)"
+    )
+    assert expected in shown
+    assert main(["--store", uri, "--json", "show", "jane", "--version", "2"]) == 0
+    assert json.loads(capsys.readouterr().out)["canary"]["decision"] == "promote"

@@ -163,7 +163,11 @@ def _canary(
     stopped = registry.stop_canary(user, args.prompt, note=args.note)
     numbers = ", ".join(f"{v.prompt} v{v.version}" for v in stopped) or "nothing"
     out.emit(
-        {"user_id": user, "prompt": args.prompt, "stopped": [v.to_json() for v in stopped]},
+        {
+            "user_id": user,
+            "prompt": args.prompt,
+            "stopped": [_render.version_json(v) for v in stopped],
+        },
         lambda: out.console.print(
             Text(f"canary of {_render.shown(user)} stopped: {numbers} rejected")
         ),
