@@ -12,12 +12,14 @@ from langchain_prompt_optimization import (
     InvalidTransitionError,
     PromptOptimizationMiddleware,
     PromptRegistry,
+    PromptWorker,
     open_store,
 )
 from langchain_prompt_optimization.optimizer.canary import decide_canary, welch_t_test
 from langchain_prompt_optimization.review.cli import main
 from langchain_prompt_optimization.stores import StoreLayout, UserRef, drive
 from langchain_prompt_optimization.stores.canary_record import in_canary_arm
+from langchain_prompt_optimization.testing import ScriptedOptimizerModel
 from langchain_prompt_optimization.testing.models import append_feedback
 
 from .conftest import BASE_PROMPT, make_harness
@@ -250,6 +252,26 @@ def test_global_scope_assigns_the_arm_per_user():
         assert len(versions) == 1  # every thread of a user: one arm
         by_user[user] = versions.pop()
     assert set(by_user.values()) == {1, 2}
+
+
+def test_workers_follow_the_recorded_rollout(store):
+    h = harness(store, mode="external")
+    first = h.ask("jane", **on_thread("seed"))
+    h.middleware.add_feedback(first["trajectory_id"], "Mention the due date.", score=0.5)
+    worker = PromptWorker(store, optimizer_model=ScriptedOptimizerModel(rewrite=append_feedback))
+    worker.run_once()
+    registry = PromptRegistry(store)
+    assert registry.history("jane")[0].status == "canary"
+    for i in range(40):
+        result = h.ask("jane", **on_thread(f"t{i}"))
+        score = 1.0 if check_run(h, result) == "canary" else 0.0
+        h.middleware.add_feedback(result["trajectory_id"], f"Note {i}.", score=score)
+        worker.run_once()
+        if registry.history("jane")[-2].status != "canary":
+            break
+    v2 = next(v for v in registry.history("jane") if v.version == 2)
+    assert (v2.status, v2.canary["decision"]) == ("active", "promote")
+    assert h.optimizer.requests == []  # the app only recorded; the worker did the work
 
 
 # -- async -------------------------------------------------------------------------------------
