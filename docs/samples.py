@@ -2,10 +2,10 @@
 
 `python docs/samples.py` builds, offline with the scripted models of
 `langchain_prompt_optimization.testing`, the stores docs/cli.md describes (`quickstart.db`,
-`monitor.db`, `canary.db`) in a temporary directory, runs every sample command there at `COLUMNS=110` with
-stdout not a terminal, and writes the outputs into docs/cli.md (`--check`: only report whether
-the page is current). tests/test_docs_samples.py compares the page with a fresh run. Apart from
-generated ids and timestamps the output is deterministic.
+`monitor.db`, `canary.db`) in a temporary directory, runs every sample command there at
+`COLUMNS=110` with stdout not a terminal, and writes the outputs into docs/cli.md (`--check`:
+only report whether the page is current). tests/test_docs_samples.py compares the page with a
+fresh run. Apart from generated ids and timestamps the output is deterministic.
 """
 
 from __future__ import annotations

@@ -68,30 +68,14 @@ class Canary:
     max_runs: int | None = None
 
     def __post_init__(self) -> None:
-        if (
-            isinstance(self.fraction, bool)
-            or not isinstance(self.fraction, int | float)
-            or not 0 < self.fraction < 1
-        ):
-            msg = f"Canary.fraction must be a number in (0, 1); got {self.fraction!r}"
-            raise ValueError(msg)
-        if isinstance(self.min_runs, bool) or not isinstance(self.min_runs, int):
-            msg = f"Canary.min_runs must be a positive int; got {self.min_runs!r}"
-            raise ValueError(msg)
-        if self.min_runs < 1:
-            msg = f"Canary.min_runs must be a positive int; got {self.min_runs!r}"
-            raise ValueError(msg)
-        if (
-            isinstance(self.alpha, bool)
-            or not isinstance(self.alpha, int | float)
-            or not 0 < self.alpha <= 0.5
-        ):
-            msg = f"Canary.alpha must be a number in (0, 0.5]; got {self.alpha!r}"
-            raise ValueError(msg)
+        # deferred: optimizer.settings imports optimizer.run, which imports this module
+        from langchain_prompt_optimization.optimizer.settings import check_positive_int
+
+        _check_between("Canary.fraction", self.fraction, 1.0, "(0, 1)", include_high=False)
+        check_positive_int("Canary.min_runs", self.min_runs)
+        _check_between("Canary.alpha", self.alpha, 0.5, "(0, 0.5]", include_high=True)
         if self.max_runs is not None and (
-            isinstance(self.max_runs, bool)
-            or not isinstance(self.max_runs, int)
-            or self.max_runs < self.min_runs
+            check_positive_int("Canary.max_runs", self.max_runs) < self.min_runs
         ):
             msg = f"Canary.max_runs must be None or an int >= min_runs; got {self.max_runs!r}"
             raise ValueError(msg)
@@ -120,6 +104,23 @@ class Canary:
         except (KeyError, TypeError, ValueError):
             logger.warning("unreadable canary config %r; no canary rollout", data)
             return None
+
+
+def _check_between(
+    name: str, value: object, high: float, shown: str, *, include_high: bool
+) -> None:
+    """`value` must be a number above 0 and below `high` (or equal to it).
+
+    Raises:
+        ValueError: Otherwise, naming `name`, the range `shown` and the value given.
+    """
+    number = math.nan
+    if not isinstance(value, bool) and isinstance(value, int | float):
+        number = float(value)
+    inside = 0 < number <= high if include_high else 0 < number < high
+    if not inside:
+        msg = f"{name} must be a number in {shown}; got {value!r}"
+        raise ValueError(msg)
 
 
 @dataclass(frozen=True, slots=True)

@@ -395,15 +395,20 @@ class PromptRegistry:
         warn_renamed("PromptRegistry.ahold", "PromptRegistry.apaused")
         return await self.apaused(user_id, prompt)
 
-    def _resume(self, user_id: str | None, prompt: str, note: str) -> Job[str]:
+    def _lineage_change(self, user_id: str | None, change: Callable[[UserRef], Job[T]]) -> Job[T]:
+        """Run `change(owner)` on the user's lineage under its lease (a known user only)."""
         user, owner = yield from self._refs(user_id)
         if owner == user and not (yield from self._layout.is_known_user(user)):
             raise UnknownUserError(user_id)
-        resume = self._layout.resume(owner, prompt, note=note)
         return (
             yield from self._layout.under_lease(
-                owner, self._holder, resume, ttl=_LEASE_TTL, wait=self.lease_wait
+                owner, self._holder, change(owner), ttl=_LEASE_TTL, wait=self.lease_wait
             )
+        )
+
+    def _resume(self, user_id: str | None, prompt: str, note: str) -> Job[str]:
+        return self._lineage_change(
+            user_id, lambda owner: self._layout.resume(owner, prompt, note=note)
         )
 
     def resume(self, user_id: str | None, prompt: str = "system", *, note: str = "") -> str:
@@ -441,14 +446,8 @@ class PromptRegistry:
     # -- canaries -------------------------------------------------------------------------------
 
     def _stop_canary(self, user_id: str | None, prompt: str, note: str) -> Job[list[PromptVersion]]:
-        user, owner = yield from self._refs(user_id)
-        if owner == user and not (yield from self._layout.is_known_user(user)):
-            raise UnknownUserError(user_id)
-        stop = self._layout.stop_canary(owner, prompt, note=note)
-        return (
-            yield from self._layout.under_lease(
-                owner, self._holder, stop, ttl=_LEASE_TTL, wait=self.lease_wait
-            )
+        return self._lineage_change(
+            user_id, lambda owner: self._layout.stop_canary(owner, prompt, note=note)
         )
 
     def stop_canary(
