@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_prompt_optimization.errors import InvalidTransitionError, UnknownVersionError
 from langchain_prompt_optimization.stores.canary_record import (
     canaries_of,
+    canary_id_for,
     new_canary,
     stopped_canary_record,
 )
@@ -93,9 +94,8 @@ class Transitions(Lineage):
             )
             ops += stop_ops
             if rollout is not None:
-                # One id per candidate set (the versions one commit appended share their
-                # creation time): approving its prompts one by one keeps one arm choice.
-                canary_id = content_hash(f"canary:{record.get('created_at')}")[:16]
+                # One id per candidate set: approving its prompts one by one keeps one arm.
+                canary_id = canary_id_for(str(record.get("created_at")))
                 canary = new_canary(canary_id, version, record["text"], state.version, rollout, now)
                 state = state.replace(pending=(), canary=canary)
             else:
