@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from langchain_prompt_optimization.middleware.settings import SystemPromptSettings
     from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
     from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
+    from langchain_prompt_optimization.optimizer.evaluation import EvaluationStats
+    from langchain_prompt_optimization.optimizer.evaluators import EvaluatorSettings
     from langchain_prompt_optimization.optimizer.gate import EvaluationGate
     from langchain_prompt_optimization.optimizer.monitor import Monitor
     from langchain_prompt_optimization.optimizer.run import OptimizationOutcome
@@ -53,6 +55,8 @@ __all__ = [
     "SYSTEM_PROMPT",
     "CandidatePolicy",
     "EvaluationGate",
+    "EvaluationStats",
+    "EvaluatorSettings",
     "FeedbackFirewall",
     "FeedbackItem",
     "FeedbackOutcomeUnknownError",
@@ -96,6 +100,8 @@ _EXPORTS: dict[str, str] = {
     "SystemPromptSettings": "langchain_prompt_optimization.middleware.settings",
     "SYSTEM_PROMPT": _MIDDLEWARE,
     "EvaluationGate": "langchain_prompt_optimization.optimizer.gate",
+    "EvaluationStats": "langchain_prompt_optimization.optimizer.evaluation",
+    "EvaluatorSettings": "langchain_prompt_optimization.optimizer.evaluators",
     "FeedbackFirewall": "langchain_prompt_optimization.optimizer.firewall",
     "FeedbackItem": _RECORDS,
     "FeedbackOutcomeUnknownError": _ERRORS,
