@@ -30,9 +30,9 @@ if TYPE_CHECKING:
     )
     from langchain_prompt_optimization.middleware.settings import SystemPromptSettings
     from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
-    from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
     from langchain_prompt_optimization.optimizer.evaluation import EvaluationStats
     from langchain_prompt_optimization.optimizer.evaluators import EvaluatorSettings
+    from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
     from langchain_prompt_optimization.optimizer.gate import EvaluationGate
     from langchain_prompt_optimization.optimizer.monitor import Monitor
     from langchain_prompt_optimization.optimizer.run import OptimizationOutcome

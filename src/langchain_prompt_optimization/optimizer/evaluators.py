@@ -282,10 +282,10 @@ def verdicts(result: object, name: str) -> list[Verdict]:
 
 
 def evaluator_feedback_id(trajectory_id: str, evaluator: str, index: int) -> str:
-    """The feedback id of an evaluator's `index`-th verdict on a run: derived from both,
-    so an evaluation stored twice is one record."""
-    raw = f"{trajectory_id}\x00{evaluator}\x00{index}".encode("utf-8", "surrogatepass")
-    return f"eval-{hashlib.sha256(raw).hexdigest()[:32]}"
+    """The feedback id of an evaluator's `index`-th verdict on a run (32 hex digits, like
+    other feedback ids): derived from both, so an evaluation stored twice is one record."""
+    raw = f"evaluator\x00{trajectory_id}\x00{evaluator}\x00{index}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(raw).hexdigest()[:32]
 
 
 # -- the evaluation of one run -------------------------------------------------------------------

@@ -307,6 +307,33 @@ class PromptRegistry:
             self._feedback(user_id, pending_only, status, trajectory_id), self.store
         )
 
+    def _feedback_counts(self, user_id: str | None) -> Job[dict[str, dict[str, int]]]:
+        items = yield from self._feedback(user_id, False, None)
+        counts: dict[str, dict[str, int]] = {}
+        for fb in items:
+            by_status = counts.setdefault(fb.source, {})
+            by_status[fb.status] = by_status.get(fb.status, 0) + 1
+        return {source: counts[source] for source in sorted(counts)}
+
+    def feedback_counts(self, user_id: str | None) -> dict[str, dict[str, int]]:
+        """How much feedback a user's runs got from each source, by status.
+
+        People's feedback has the sources `api`, `in_band` and `cli`; evaluators' has
+        `evaluator:<key>` (see `FeedbackItem.from_evaluator`).
+
+        Returns:
+            `{source: {status: count}}`, sources sorted, e.g.
+            `{"api": {"consumed": 3}, "evaluator:trajectory_accuracy": {"pending": 2}}`.
+
+        Raises:
+            UnknownUserError: If nothing is stored for the user.
+        """
+        return drive(self._feedback_counts(user_id), self.store)
+
+    async def afeedback_counts(self, user_id: str | None) -> dict[str, dict[str, int]]:
+        """Async twin of `feedback_counts`."""
+        return await adrive(self._feedback_counts(user_id), self.store)
+
     def _examples(self, user_id: str | None) -> Job[list[Example]]:
         user, owner = yield from self._refs(user_id)
         if owner == user and not (yield from self._layout.is_known_user(user)):
