@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 import pytest
@@ -367,3 +368,48 @@ def test_a_worker_needs_evaluators_not_a_queue_setting():
             optimizer=ScriptedOptimizerModel(),
             evaluators=EvaluatorSettings(queue_for_workers=True),
         )
+
+
+def test_a_real_chatopenai_judge_through_the_loopback_server(store):
+    from langchain_openai import ChatOpenAI
+
+    from langchain_prompt_optimization.testing.openai_server import LoopbackOpenAIServer
+
+    judge_model = _judge_model(False, "Not signed. Always sign emails as John Doe.")
+    with LoopbackOpenAIServer({"judge-model": judge_model}) as server:
+        client = ChatOpenAI(
+            model="judge-model", base_url=server.base_url, api_key="not-a-real-key", max_retries=0
+        )
+        judge = create_trajectory_llm_as_judge(judge=client, feedback_key="signed_off")
+        h = make_harness(store, evaluators=[judge])
+        first = h.ask("u")
+        assert h.middleware.drain(DRAIN)
+        (item,) = _feedback(store)
+        assert (item.trajectory_id, item.source, item.score) == (
+            first["trajectory_id"],
+            "evaluator:signed_off",
+            0.0,
+        )
+        assert item.feedback == "Not signed. Always sign emails as John Doe."
+        assert "Write to Bob." in judge_model.requests[0].text
+        assert SIGN_RULE in h.middleware.get_prompt(user_id="u")  # learned from the judge
+    h.middleware.close()
+
+
+def test_the_cli_shows_evaluator_feedback_apart_from_peoples(tmp_path):
+    from langchain_prompt_optimization import open_store
+    from tests.test_cli import run
+
+    uri = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = open_store(uri)
+    h = make_harness(store, evaluators=[sign_judge], optimize_every=100)
+    h.middleware.add_feedback(h.ask("jane")["trajectory_id"], "Be brief.", score=0.5)
+    assert h.middleware.drain(DRAIN)
+    h.middleware.close()
+    store.conn.close()  # type: ignore[attr-defined]
+    done = run("feedback", "jane", store=uri)
+    assert done.returncode == 0, done.stderr
+    assert "evaluator:sign_off" in done.stdout
+    assert "people 1 · evaluators 1 (evaluator:sign_off 1)" in done.stdout
+    items = json.loads(run("feedback", "jane", "--json", store=uri).stdout)["feedback"]
+    assert sorted(fb["source"] for fb in items) == ["api", "evaluator:sign_off"]

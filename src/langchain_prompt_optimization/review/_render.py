@@ -367,8 +367,22 @@ def print_feedback(
         f"feedback of {shown(user)}",
         columns,
         rows,
+        caption=_source_counts(items),
         empty=f"no {adjective}feedback for {shown(user)}",
     )
+
+
+def _source_counts(items: list[FeedbackItem]) -> Text | None:
+    """`people 2 · evaluators 3 (evaluator:judge 3)` when evaluators gave any of `items`."""
+    evaluators: dict[str, int] = {}
+    for fb in items:
+        if fb.from_evaluator:
+            evaluators[fb.source] = evaluators.get(fb.source, 0) + 1
+    if not evaluators:
+        return None
+    people = len(items) - sum(evaluators.values())
+    detail = ", ".join(f"{source} {n}" for source, n in sorted(evaluators.items()))
+    return Text(f"people {people} · evaluators {sum(evaluators.values())} ({detail})")
 
 
 def print_examples(console: Console, user: str | None, examples: list[Example]) -> None:
