@@ -14,9 +14,11 @@ from langgraph.store.memory import InMemoryStore
 
 from langchain_prompt_optimization import (
     EvaluatorSettings,
+    Monitor,
     PromptOptimizationMiddleware,
     PromptRegistry,
     PromptWorker,
+    SafetySettings,
 )
 from langchain_prompt_optimization.optimizer.evaluators import evaluate_run, verdicts
 from langchain_prompt_optimization.stores import StoreLayout, UserRef, drive
@@ -413,3 +415,74 @@ def test_the_cli_shows_evaluator_feedback_apart_from_peoples(tmp_path):
     assert "people 1 · evaluators 1 (evaluator:sign_off 1)" in done.stdout
     items = json.loads(run("feedback", "jane", "--json", store=uri).stdout)["feedback"]
     assert sorted(fb["source"] for fb in items) == ["api", "evaluator:sign_off"]
+
+
+def dislikes_sign_off(*, outputs):
+    """An evaluator at odds with the people: it scores signed emails 0."""
+    if "John Doe" in outputs[-1]["content"]:
+        return {"key": "style", "score": 0, "comment": "The sign-off is redundant."}
+    return {"key": "style", "score": 1, "comment": "Fine."}
+
+
+@pytest.mark.parametrize("weight", [0.5, 0.0])
+def test_monitoring_weighs_evaluator_scores_apart_from_peoples(weight):
+    store = InMemoryStore()
+    h = make_harness(
+        store,
+        mode="external",
+        evaluators=[dislikes_sign_off],
+        safety=SafetySettings(monitor=Monitor(min_runs=3, margin=0.1, evaluator_weight=weight)),
+    )
+    runs = [h.ask("u") for _ in range(3)]
+    assert h.middleware.drain(DRAIN)
+    h.middleware.add_feedback(runs[0]["trajectory_id"], SIGN_RULE, score=1.0)
+    assert h.middleware.optimize_now("u").status == "optimized"  # v2 signs
+    for _ in range(3):
+        assert "John Doe" in h.ask("u")["messages"][-1].content
+    assert h.middleware.drain(DRAIN)
+    outcome = h.middleware.optimize_now("u")
+    registry = PromptRegistry(store)
+    assert registry.scores("u") == [
+        {"version": 2, "n": 0, "mean": None, "evaluator_n": 3, "evaluator_mean": 0.0},
+        {"version": 1, "n": 1, "mean": 1.0, "evaluator_n": 3, "evaluator_mean": 1.0},
+    ]
+    if weight:
+        # v2: evaluators' 0.0 over 3 runs against v1's (1 + 0.5 * 3) / (1 + 0.5 * 3) = 1.0
+        assert outcome.status == "rolled_back"
+        assert registry.paused("u").startswith("auto-rollback: v2 mean 0.00 over 3 scored runs")
+    else:  # evaluator scores are shown, never judged: v2 has no scored run
+        assert outcome.status != "rolled_back"
+        assert registry.paused("u") is None
+        assert registry.current("u").version == 2
+    history = rendered_history("u", store)  # `promptopt history` shows both kinds apart
+    assert "eval 0.00 n=3" in history
+    assert "1.00 n=1 · eval 1.00 n=3" in history
+
+
+def rendered_history(user, store):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from langchain_prompt_optimization.review import _render
+
+    registry = PromptRegistry(store)
+    out = StringIO()
+    _render.print_history(
+        Console(file=out, width=200),
+        user,
+        "system",
+        registry.history(user),
+        registry.scores(user),
+        registry.paused(user),
+    )
+    return out.getvalue()
+
+
+def test_an_evaluator_weight_is_validated_and_recorded_for_workers():
+    with pytest.raises(ValueError, match="evaluator_weight"):
+        Monitor(evaluator_weight=-1)
+    with pytest.raises(ValueError, match="evaluator_weight"):
+        Monitor(evaluator_weight=float("inf"))
+    assert Monitor.from_json(Monitor(evaluator_weight=0.25).to_json()).evaluator_weight == 0.25
+    assert Monitor.from_json({"min_runs": 5}).evaluator_weight == 0.5

@@ -288,6 +288,18 @@ def print_users(console: Console, users: list[str | None]) -> None:
     )
 
 
+def _score_cell(entry: dict[str, Any] | None) -> str:
+    """People's mean and count, then evaluators' (`0.80 n=3 · eval 0.50 n=4`)."""
+    if entry is None:
+        return ""
+    parts = []
+    if entry["n"]:
+        parts.append(f"{entry['mean']:.2f} n={entry['n']}")
+    if entry.get("evaluator_n"):
+        parts.append(f"eval {entry['evaluator_mean']:.2f} n={entry['evaluator_n']}")
+    return " · ".join(parts)
+
+
 def print_history(
     console: Console,
     user: str | None,
@@ -319,7 +331,7 @@ def print_history(
                 v.created_at.strftime("%Y-%m-%d %H:%M"),
                 "" if v.parent is None else str(v.parent),
                 str(len(v.feedback_ids)),
-                "" if entry is None else f"{entry['mean']:.2f} n={entry['n']}",
+                _score_cell(entry),
                 _gate_scores(v),
                 Text(v.reason),
                 Text(_last_line(v.text)),

@@ -361,10 +361,15 @@ class PromptRegistry:
         if owner == user and not (yield from self._layout.is_known_user(user)):
             raise UnknownUserError(user_id)
         stats, paused = yield from self._layout.scores(owner, prompt)
-        scores = [
-            {"version": version, "n": n, "mean": total / n if n else None}
-            for version, (n, total) in sorted(stats.items(), reverse=True)
-        ]
+        scores = []
+        for version in sorted({*stats.people, *stats.evaluators}, reverse=True):
+            n, total = stats.people.get(version, (0, 0.0))
+            entry: dict[str, Any] = {"version": version, "n": n, "mean": total / n if n else None}
+            if version in stats.evaluators:
+                eval_n, eval_total = stats.evaluators[version]
+                entry["evaluator_n"] = eval_n
+                entry["evaluator_mean"] = eval_total / eval_n if eval_n else None
+            scores.append(entry)
         return scores, paused
 
     def _scores(self, user_id: str | None, prompt: str) -> Job[list[dict[str, Any]]]:
@@ -375,10 +380,13 @@ class PromptRegistry:
         """Feedback scores per version of a user's prompt, newest version first.
 
         Counted when an optimization consumes scored feedback, for the versions that served
-        the run (see `Monitor`). Versions without scored feedback are left out.
+        the run (see `Monitor`). People's and evaluators' scores are counted apart. Versions
+        without scored feedback are left out.
 
         Returns:
-            `[{"version": n, "n": scored runs, "mean": mean score}, ...]`.
+            `[{"version": n, "n": runs people scored, "mean": their mean score}, ...]`
+            (`n` 0 and `mean` `None` when only evaluators scored the version); with
+            `"evaluator_n"` and `"evaluator_mean"` for versions evaluators scored.
 
         Raises:
             UnknownUserError: If nothing is stored for the user.
