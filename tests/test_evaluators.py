@@ -486,3 +486,12 @@ def test_an_evaluator_weight_is_validated_and_recorded_for_workers():
         Monitor(evaluator_weight=float("inf"))
     assert Monitor.from_json(Monitor(evaluator_weight=0.25).to_json()).evaluator_weight == 0.25
     assert Monitor.from_json({"min_runs": 5}).evaluator_weight == 0.5
+
+
+def test_the_optimizer_sees_which_feedback_came_from_an_evaluator():
+    h = make_harness(InMemoryStore(), evaluators=[sign_judge], optimize_every=2)
+    h.middleware.add_feedback(h.ask("u")["trajectory_id"], "Be brief.", score=0.5)
+    assert h.middleware.drain(DRAIN)
+    (request,) = [r for r in h.optimizer.requests if "Be brief." in r.text]
+    assert "'source': 'evaluator:sign_off'" in request.text
+    assert "{'feedback': 'Be brief.', 'score': 0.5}" in request.text  # a person's: no source
