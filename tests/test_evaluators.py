@@ -495,3 +495,30 @@ def test_the_optimizer_sees_which_feedback_came_from_an_evaluator():
     (request,) = [r for r in h.optimizer.requests if "Be brief." in r.text]
     assert "'source': 'evaluator:sign_off'" in request.text
     assert "{'feedback': 'Be brief.', 'score': 0.5}" in request.text  # a person's: no source
+
+
+def test_async_evaluations_never_block_the_event_loop(store):
+    import time
+
+    from tests.test_no_blocking import _detector
+
+    def slow_sync_judge(*, outputs):  # blocks: must run in a worker thread, never on the loop
+        time.sleep(0.01)
+        return {"key": "slow", "score": 1, "comment": "fine"}
+
+    async def async_judge(*, outputs):
+        await asyncio.sleep(0)
+        return {"key": "quick", "score": 0, "comment": "Always sign emails as John Doe."}
+
+    h = make_harness(store, evaluators=[slow_sync_judge, async_judge])
+
+    async def main():
+        with _detector():
+            await h.aask("u")
+            assert await h.middleware.adrain(DRAIN)
+
+    asyncio.run(main())
+    stats = h.middleware.evaluation_stats
+    assert (stats.errors, stats.feedback) == (0, 2), stats.recent_errors
+    assert {fb.source for fb in _feedback(store)} == {"evaluator:slow", "evaluator:quick"}
+    assert SIGN_RULE in h.middleware.get_prompt(user_id="u")  # learned in the async task
