@@ -258,16 +258,22 @@ def _judge_model(score, reasoning):
     return ScriptedChatModel(responses=[AIMessage("", tool_calls=[call])], repeat_last=True)
 
 
+def _with_example(evaluator, answer):
+    """A harness whose user "u" ran once ("Hello.") and has an example for "Write to Bob."."""
+    h = make_harness(InMemoryStore(), evaluators=[evaluator], optimize_every=100)
+    h.ask("u", "Hello.")  # the middleware learns the agent's store from its first run
+    example = [
+        {"role": "user", "content": "Write to Bob."},
+        {"role": "assistant", "content": answer},
+    ]
+    h.middleware.add_example(example, user_id="u")
+    return h
+
+
 def test_agentevals_llm_as_judge_with_a_scripted_judge_and_a_reference_example():
     judge_model = _judge_model(False, "The email is not signed: always sign as John Doe.")
     judge = create_trajectory_llm_as_judge(judge=judge_model)
-    h = make_harness(InMemoryStore(), evaluators=[judge], optimize_every=100)
-    h.ask("u", "Hello.")  # the middleware learns the agent's store from its first run
-    h.middleware.add_example(
-        [{"role": "user", "content": "Write to Bob."},
-         {"role": "assistant", "content": "Dear Bob,\nThe report is attached.\n-- John Doe"}],
-        user_id="u",
-    )  # fmt: skip
+    h = _with_example(judge, "Dear Bob,\nThe report is attached.\n-- John Doe")
     h.ask("u", "Write to Bob.")
     h.ask("u", "Write to Alice.")
     assert h.middleware.drain(DRAIN)
@@ -292,13 +298,7 @@ def test_agentevals_llm_as_judge_with_a_scripted_judge_and_a_reference_example()
 
 def test_agentevals_trajectory_match_reads_the_reference():
     match = create_trajectory_match_evaluator(trajectory_match_mode="strict")
-    h = make_harness(InMemoryStore(), evaluators=[match], optimize_every=100)
-    h.ask("u", "Hello.")  # the middleware learns the agent's store from its first run
-    h.middleware.add_example(
-        [{"role": "user", "content": "Write to Bob."},
-         {"role": "assistant", "content": "Dear Bob,\nThe report is attached."}],
-        user_id="u",
-    )  # fmt: skip
+    h = _with_example(match, "Dear Bob,\nThe report is attached.")
     bob = h.ask("u", "Write to Bob.")["trajectory_id"]
     assert h.middleware.drain(DRAIN)
     scores = {fb.trajectory_id: (fb.source, fb.score) for fb in _feedback(h.store)}

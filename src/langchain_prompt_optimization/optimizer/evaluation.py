@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import logging
 import threading
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from langchain_prompt_optimization.optimizer.background import BackgroundWork
 from langchain_prompt_optimization.optimizer.evaluators import EvaluationReport, evaluate_run
 from langchain_prompt_optimization.stores import adrive, drive
 
@@ -34,9 +33,10 @@ class EvaluationStats:
 
     Attributes:
         sampled: Runs in the evaluated sample (`evaluation_rate`).
-        evaluated: Sampled runs whose evaluation finished (with or without errors).
+        evaluated: Sampled runs whose evaluators were called (each may have failed).
         feedback: Feedback items the evaluators' verdicts stored.
-        errors: Evaluator calls (or evaluation writes) that failed; the runs were unaffected.
+        errors: Evaluator calls that failed, and evaluations whose store reads or writes
+            failed; the runs were unaffected.
         skipped: Evaluator calls not made because their verdict was already stored.
         recent_errors: The newest errors (at most 100), oldest first.
     """
@@ -79,9 +79,7 @@ class EvaluationRunner:
         self._lock = threading.Lock()
         self._counts = {"sampled": 0, "evaluated": 0, "feedback": 0, "errors": 0, "skipped": 0}
         self._recent: deque[str] = deque(maxlen=_KEPT_ERRORS)
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
-        self._futures: set[concurrent.futures.Future[None]] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = BackgroundWork("promptopt-evaluate")
 
     @property
     def stats(self) -> EvaluationStats:
@@ -100,26 +98,15 @@ class EvaluationRunner:
         self, store: BaseStore, user: UserRef, owner: UserRef, record: TrajectoryRecord
     ) -> None:
         """Evaluate a recorded run in the background if it is sampled (returns at once)."""
-        if not self._take(record):
-            return
-        with self._lock:
-            if self._executor is None:
-                self._executor = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=2, thread_name_prefix="promptopt-evaluate"
-                )
-            future = self._executor.submit(self._evaluate, store, user, owner, record)
-            self._futures.add(future)
-        future.add_done_callback(self._futures.discard)
+        if self._take(record):
+            self._background.submit(self._evaluate, store, user, owner, record)
 
     def asubmit(
         self, store: BaseStore, user: UserRef, owner: UserRef, record: TrajectoryRecord
     ) -> None:
         """Async twin of `submit`: an asyncio task on the running loop."""
-        if not self._take(record):
-            return
-        task = asyncio.get_running_loop().create_task(self._aevaluate(store, user, owner, record))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if self._take(record):
+            self._background.create_task(self._aevaluate(store, user, owner, record))
 
     def _job(
         self, user: UserRef, owner: UserRef, record: TrajectoryRecord
@@ -132,41 +119,32 @@ class EvaluationRunner:
         self, store: BaseStore, user: UserRef, owner: UserRef, record: TrajectoryRecord
     ) -> None:
         try:
-            report = drive(self._job(user, owner, record), store)
+            if self._counted(drive(self._job(user, owner, record), store)):
+                self._after(store, owner)
         except Exception as exc:
             self._failed(record, exc)
-            return
-        self._count(report)
-        if report.stored:
-            try:
-                self._after(store, owner)
-            except Exception:
-                logger.exception("checking the optimization trigger after an evaluation failed")
 
     async def _aevaluate(
         self, store: BaseStore, user: UserRef, owner: UserRef, record: TrajectoryRecord
     ) -> None:
         try:
-            report = await adrive(self._job(user, owner, record), store)
+            if self._counted(await adrive(self._job(user, owner, record), store)):
+                await self._aafter(store, owner)
         except Exception as exc:
             self._failed(record, exc)
-            return
-        self._count(report)
-        if report.stored:
-            try:
-                await self._aafter(store, owner)
-            except Exception:
-                logger.exception("checking the optimization trigger after an evaluation failed")
 
-    def _count(self, report: EvaluationReport) -> None:
+    def _counted(self, report: EvaluationReport) -> bool:
+        """Count a finished evaluation; whether it stored feedback (check the trigger)."""
         with self._lock:
             self._counts["evaluated"] += 1
             self._counts["feedback"] += len(report.stored)
             self._counts["errors"] += len(report.errors)
             self._counts["skipped"] += report.skipped
             self._recent.extend(f"{report.trajectory_id}: {error}" for error in report.errors)
+        return bool(report.stored)
 
     def _failed(self, record: TrajectoryRecord, exc: Exception) -> None:
+        """The evaluation's store I/O, or the trigger check after it, failed."""
         logger.warning(
             "evaluation of run %s failed (%s: %s); the run is not affected",
             record.id,
@@ -174,28 +152,17 @@ class EvaluationRunner:
             exc,
         )
         with self._lock:
-            self._counts["evaluated"] += 1
             self._counts["errors"] += 1
             self._recent.append(f"{record.id}: {type(exc).__name__}: {exc}")
 
     def drain(self, timeout: float | None = None) -> bool:
         """Wait for evaluations started from sync code; `True` if none is left running."""
-        futures = set(self._futures)
-        if futures:
-            concurrent.futures.wait(futures, timeout=timeout)
-        return all(f.done() for f in futures)
+        return self._background.drain(timeout)
 
     async def adrain(self, timeout: float | None = None) -> bool:
         """Wait for evaluations, both asyncio tasks and threads."""
-        tasks = set(self._tasks)
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
-        threads_done = await asyncio.to_thread(self.drain, timeout)
-        return threads_done and all(t.done() for t in tasks)
+        return await self._background.adrain(timeout)
 
     def close(self) -> None:
         """Wait for the evaluation threads and release them."""
-        with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True)
+        self._background.close()

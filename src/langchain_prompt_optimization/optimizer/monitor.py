@@ -78,23 +78,8 @@ class Monitor:
         if self.min_runs < 1:
             msg = f"Monitor.min_runs must be a positive int; got {self.min_runs!r}"
             raise ValueError(msg)
-        if (
-            isinstance(self.margin, bool)
-            or not isinstance(self.margin, int | float)
-            or not math.isfinite(self.margin)
-            or self.margin < 0
-        ):
-            msg = f"Monitor.margin must be a finite number >= 0; got {self.margin!r}"
-            raise ValueError(msg)
-        weight = self.evaluator_weight
-        if (
-            isinstance(weight, bool)
-            or not isinstance(weight, int | float)
-            or not math.isfinite(weight)
-            or weight < 0
-        ):
-            msg = f"Monitor.evaluator_weight must be a finite number >= 0; got {weight!r}"
-            raise ValueError(msg)
+        _check_non_negative("Monitor.margin", self.margin)
+        _check_non_negative("Monitor.evaluator_weight", self.evaluator_weight)
         if not isinstance(self.enabled, bool):
             msg = f"Monitor.enabled must be a bool; got {self.enabled!r}"
             raise ValueError(msg)
@@ -124,6 +109,18 @@ class Monitor:
         except (TypeError, ValueError):
             logger.warning("unreadable monitor config %r; using the default", data)
             return cls()
+
+
+def _check_non_negative(name: str, value: object) -> None:
+    """Raise `ValueError` unless `value` is a finite int or float `>= 0` (not a bool)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        msg = f"{name} must be a finite number >= 0; got {value!r}"
+        raise ValueError(msg)
 
 
 @dataclass(frozen=True, slots=True)
