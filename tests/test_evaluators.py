@@ -522,3 +522,20 @@ def test_async_evaluations_never_block_the_event_loop(store):
     assert (stats.errors, stats.feedback) == (0, 2), stats.recent_errors
     assert {fb.source for fb in _feedback(store)} == {"evaluator:slow", "evaluator:quick"}
     assert SIGN_RULE in h.middleware.get_prompt(user_id="u")  # learned in the async task
+
+
+def test_a_judged_run_cannot_expire_while_its_verdict_waits(tmp_path):
+    from langchain_prompt_optimization import Retention, open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'ttl.db'}")
+    h = make_harness(
+        store, evaluators=[sign_judge], optimize_every=100,
+        retention=Retention(trajectory_ttl_minutes=60),
+    )  # fmt: skip
+    tid = h.ask("u")["trajectory_id"]
+    assert h.middleware.drain(DRAIN)
+    (ttl,) = store.conn.execute(  # type: ignore[attr-defined]
+        "SELECT ttl_minutes FROM store WHERE key = ?", (tid,)
+    ).fetchone()
+    assert ttl is None
+    assert [fb.trajectory_id for fb in _feedback(store)] == [tid]

@@ -285,6 +285,7 @@ class PromptOptimizationMiddleware(
                 self._layout,
                 self._evaluation,
                 mark_pending=self.mode in RECORD_ONLY,
+                keep_runs=settings.storage.retention.trajectory_ttl_minutes is not None,
                 after=self._after_evaluation,
                 aafter=self._aafter_evaluation,
             )

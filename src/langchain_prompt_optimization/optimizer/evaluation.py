@@ -58,6 +58,7 @@ class EvaluationRunner:
         layout: The store layout.
         settings: The evaluators and the sample rate.
         mark_pending: Evaluator feedback marks its owner pending (record-only modes).
+        keep_runs: Trajectories expire: a run that got a verdict is kept without a TTL.
         after: Called with the store and the owner after feedback was stored (the middleware
             checks the optimization trigger); `aafter` is its async twin.
     """
@@ -68,12 +69,14 @@ class EvaluationRunner:
         settings: EvaluatorSettings,
         *,
         mark_pending: bool,
+        keep_runs: bool = False,
         after: Callable[[BaseStore, UserRef], object],
         aafter: Callable[[BaseStore, UserRef], Awaitable[object]],
     ) -> None:
         self.layout = layout
         self.settings = settings
         self._mark_pending = mark_pending
+        self._keep_runs = keep_runs
         self._after = after
         self._aafter = aafter
         self._lock = threading.Lock()
@@ -112,7 +115,13 @@ class EvaluationRunner:
         self, user: UserRef, owner: UserRef, record: TrajectoryRecord
     ) -> Job[EvaluationReport]:
         return evaluate_run(
-            self.layout, self.settings, user, owner, record, mark_pending=self._mark_pending
+            self.layout,
+            self.settings,
+            user,
+            owner,
+            record,
+            mark_pending=self._mark_pending,
+            keep_run=self._keep_runs,
         )
 
     def _evaluate(

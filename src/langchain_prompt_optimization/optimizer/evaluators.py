@@ -381,6 +381,7 @@ def evaluate_run(
     record: TrajectoryRecord,
     *,
     mark_pending: bool,
+    keep_run: bool = False,
 ) -> Job[EvaluationReport]:
     """Call each evaluator on a run and store its verdicts as feedback (idempotent).
 
@@ -394,6 +395,8 @@ def evaluate_run(
         owner: The lineage owner the feedback feeds.
         record: The run.
         mark_pending: Mark the owner in the pending-work index (workers optimize it).
+        keep_run: Trajectories expire (a TTL): write the run again, without one, with its
+            first stored verdict, so it cannot expire while its feedback waits.
     """
     first = {name: evaluator_feedback_id(record.id, name, 0) for name in settings.names}
     done = yield from layout.stored_feedback_ids(owner, list(first.values()))
@@ -431,7 +434,12 @@ def evaluate_run(
                 prompt_versions=record.prompt_versions,
                 feedback_id=evaluator_feedback_id(record.id, name, index),
             )
-            if (yield from layout.put_feedback_once(owner, item, mark_pending=mark_pending)):
+            kept = record if keep_run and not stored else None
+            if (
+                yield from layout.put_feedback_once(
+                    owner, item, mark_pending=mark_pending, keep_run=kept
+                )
+            ):
                 stored.append(item)
     return EvaluationReport(
         record.id, stored=tuple(stored), errors=tuple(errors), skipped=len(first) - len(todo)

@@ -313,6 +313,7 @@ class PromptWorker:
                 queued.owner,
                 record,
                 mark_pending=True,
+                keep_run=self._storage.retention.trajectory_ttl_minutes is not None,
             )
             return drive(job, self.store)
         except Exception:
