@@ -539,3 +539,29 @@ def test_a_judged_run_cannot_expire_while_its_verdict_waits(tmp_path):
     ).fetchone()
     assert ttl is None
     assert [fb.trajectory_id for fb in _feedback(store)] == [tid]
+
+
+def test_promptopt_worker_runs_evaluators_named_on_the_command_line(tmp_path):
+    from langchain_prompt_optimization import open_store
+    from tests.test_cli import run
+
+    uri = f"sqlite:///{tmp_path / 'queued.db'}"
+    store = open_store(uri)
+    app = make_harness(store, mode="external", evaluators=EvaluatorSettings(queue_for_workers=True))
+    tid = app.ask("jane")["trajectory_id"]
+    app.middleware.close()
+    store.conn.close()  # type: ignore[attr-defined]
+    done = run(
+        "--json", "worker", "--model", "python:tests.cli_models:optimizer",
+        "--evaluator", "python:tests.cli_models:sign_judge", "--once", store=uri,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"optimized": 1}
+    items = json.loads(run("feedback", "jane", "--all", "--json", store=uri).stdout)["feedback"]
+    assert [(fb["trajectory_id"], fb["source"], fb["status"]) for fb in items] == [
+        (tid, "evaluator:sign_off", "consumed")
+    ]
+    bad = run("worker", "--model", "python:tests.cli_models:optimizer", "--evaluator", "judge",
+              "--once", store=uri)  # fmt: skip
+    assert bad.returncode == 2
+    assert "python:module:attr" in bad.stderr
