@@ -565,3 +565,13 @@ def test_promptopt_worker_runs_evaluators_named_on_the_command_line(tmp_path):
               "--once", store=uri)  # fmt: skip
     assert bad.returncode == 2
     assert "python:module:attr" in bad.stderr
+
+
+def test_feedback_counts_per_source_async_twin():
+    h = make_harness(InMemoryStore(), evaluators=[signed, sign_judge], optimize_every=100)
+    h.ask("u")
+    assert h.middleware.drain(DRAIN)
+    registry = PromptRegistry(h.store)
+    counts = asyncio.run(registry.afeedback_counts("u"))
+    assert counts == registry.feedback_counts("u")
+    assert counts == {"evaluator:sign_off": {"pending": 1}, "evaluator:signed": {"pending": 1}}

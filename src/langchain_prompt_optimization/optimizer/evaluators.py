@@ -106,7 +106,10 @@ class EvaluatorSettings:
     named: tuple[tuple[str, Evaluator], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "named", _named_evaluators(self.evaluators))
+        named = _named_evaluators(self.evaluators)
+        object.__setattr__(self, "named", named)
+        if not isinstance(self.evaluators, Mapping):
+            object.__setattr__(self, "evaluators", tuple(fn for _, fn in named))
         object.__setattr__(self, "evaluation_rate", _check_rate(self.evaluation_rate))
         if not isinstance(self.queue_for_workers, bool):
             given = self.queue_for_workers
