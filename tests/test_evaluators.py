@@ -575,3 +575,20 @@ def test_feedback_counts_per_source_async_twin():
     counts = asyncio.run(registry.afeedback_counts("u"))
     assert counts == registry.feedback_counts("u")
     assert counts == {"evaluator:sign_off": {"pending": 1}, "evaluator:signed": {"pending": 1}}
+
+
+def test_evaluators_of_one_name_each_store_their_verdict():
+    def make(score):
+        def judge(*, outputs):
+            return {"key": "same_key", "score": score}
+
+        return judge
+
+    settings = EvaluatorSettings(evaluators=[make(1), make(0), lambda *, outputs: 0.5])
+    assert settings.names == ("judge", "judge_2", "evaluator_3")
+    h = make_harness(InMemoryStore(), evaluators=settings, optimize_every=100)
+    h.ask("u")
+    assert h.middleware.drain(DRAIN)
+    scores = sorted((fb.source, fb.score) for fb in _feedback(h.store))
+    assert scores == [("evaluator:evaluator_3", 0.5), ("evaluator:same_key", 0.0),
+                      ("evaluator:same_key", 1.0)]  # fmt: skip

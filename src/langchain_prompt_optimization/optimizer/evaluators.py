@@ -85,8 +85,8 @@ class EvaluatorSettings:
 
     Raises:
         TypeError: If an evaluator is not callable, or a field has the wrong type.
-        ValueError: If `evaluation_rate` is not within [0, 1], a name is empty or repeated,
-            or there are no evaluators (unless `queue_for_workers`), or evaluators are given
+        ValueError: If `evaluation_rate` is not within [0, 1], a name is empty, or there
+            are no evaluators (unless `queue_for_workers`), or evaluators are given
             with `queue_for_workers`.
 
     Example:
@@ -194,10 +194,7 @@ def _named_evaluators(
         if not callable(fn):
             msg = f"evaluator {name!r} must be callable; got {type(fn).__name__}"
             raise TypeError(msg)
-        if name in seen:
-            if isinstance(evaluators, Mapping):  # pragma: no cover - dict keys are unique
-                msg = f"evaluator name {name!r} is repeated"
-                raise ValueError(msg)
+        if name in seen:  # two functions of one name in a list (dict keys are unique)
             name = f"{name}_{index + 1}"
         seen.add(name)
         named.append((name, fn))
