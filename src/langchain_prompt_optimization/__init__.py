@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from langchain_prompt_optimization.middleware.settings import SystemPromptSettings
     from langchain_prompt_optimization.optimizer.canary import Canary
     from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
+    from langchain_prompt_optimization.optimizer.evaluation import EvaluationStats
+    from langchain_prompt_optimization.optimizer.evaluators import EvaluatorSettings
     from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
     from langchain_prompt_optimization.optimizer.gate import EvaluationGate
     from langchain_prompt_optimization.optimizer.monitor import Monitor
@@ -64,6 +66,8 @@ __all__ = [
     "CandidateDelta",
     "CandidatePolicy",
     "EvaluationGate",
+    "EvaluationStats",
+    "EvaluatorSettings",
     "FeedbackBatch",
     "FeedbackFirewall",
     "FeedbackItem",
@@ -120,6 +124,8 @@ _EXPORTS: dict[str, str] = {
     "SystemPromptSettings": "langchain_prompt_optimization.middleware.settings",
     "SYSTEM_PROMPT": _MIDDLEWARE,
     "EvaluationGate": "langchain_prompt_optimization.optimizer.gate",
+    "EvaluationStats": "langchain_prompt_optimization.optimizer.evaluation",
+    "EvaluatorSettings": "langchain_prompt_optimization.optimizer.evaluators",
     "FeedbackFirewall": "langchain_prompt_optimization.optimizer.firewall",
     "FeedbackItem": _RECORDS,
     "FeedbackOutcomeUnknownError": _ERRORS,

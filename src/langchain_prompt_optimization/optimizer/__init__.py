@@ -23,6 +23,12 @@ if TYPE_CHECKING:
         Mode,
         OptimizationEngine,
     )
+    from langchain_prompt_optimization.optimizer.evaluation import (
+        EvaluationStats,
+    )
+    from langchain_prompt_optimization.optimizer.evaluators import (
+        EvaluatorSettings,
+    )
     from langchain_prompt_optimization.optimizer.firewall import (
         CATEGORIES,
         FeedbackFirewall,
@@ -86,6 +92,8 @@ __all__ = [
     "CandidateDelta",
     "CandidatePolicy",
     "EvaluationGate",
+    "EvaluationStats",
+    "EvaluatorSettings",
     "FeedbackBatch",
     "FeedbackFirewall",
     "Finding",
@@ -139,6 +147,8 @@ _EXPORTS: dict[str, str] = {
     "PII_TYPES": "langchain_prompt_optimization.optimizer.privacy",
     "CandidatePolicy": "langchain_prompt_optimization.optimizer.checks",
     "EvaluationGate": "langchain_prompt_optimization.optimizer.gate",
+    "EvaluationStats": "langchain_prompt_optimization.optimizer.evaluation",
+    "EvaluatorSettings": "langchain_prompt_optimization.optimizer.evaluators",
     "FeedbackFirewall": "langchain_prompt_optimization.optimizer.firewall",
     "Finding": "langchain_prompt_optimization.optimizer.firewall",
     "GateResult": "langchain_prompt_optimization.optimizer.gate",

@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from langchain_prompt_optimization.optimizer.gate import EvaluationGate
-    from langchain_prompt_optimization.optimizer.monitor import VersionScores
     from langchain_prompt_optimization.optimizer.screening.base import Screener
     from langchain_prompt_optimization.optimizer.selection import Selection
     from langchain_prompt_optimization.stores import (
@@ -57,6 +56,7 @@ if TYPE_CHECKING:
         TrajectoryRecord,
     )
     from langchain_prompt_optimization.stores.io import Call
+    from langchain_prompt_optimization.stores.scores import PromptScores
 
 __all__ = [
     "KINDS",
@@ -385,7 +385,7 @@ def _monitor(
     monitor: Monitor,
     batch: Sequence[FeedbackItem],
     targets: _Targets,
-    deltas: dict[str, VersionScores],
+    deltas: dict[str, PromptScores],
 ) -> Job[OptimizationOutcome | None]:
     """Phase 3: roll back regressed prompts (the outcome), or `None` to optimize. A fault in
     monitoring is logged and the optimization goes on without it."""
@@ -542,7 +542,7 @@ def _commit(
     base_texts: dict[str, str],
     gated: Selection,
     usage: dict[str, int],
-    deltas: dict[str, VersionScores],
+    deltas: dict[str, PromptScores],
 ) -> Job[OptimizationOutcome]:
     """Phase 9: append the candidates and consume the batch in one write (if the lease is
     still ours and no prompt moved), then prune runs beyond retention."""

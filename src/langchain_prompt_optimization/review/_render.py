@@ -305,6 +305,18 @@ def print_users(console: Console, users: list[str | None]) -> None:
     )
 
 
+def _score_cell(entry: dict[str, Any] | None) -> str:
+    """People's mean and count, then evaluators' (`0.80 n=3 · eval 0.50 n=4`)."""
+    if entry is None:
+        return ""
+    parts = []
+    if entry["n"]:
+        parts.append(f"{entry['mean']:.2f} n={entry['n']}")
+    if entry.get("evaluator_n"):
+        parts.append(f"eval {entry['evaluator_mean']:.2f} n={entry['evaluator_n']}")
+    return " · ".join(parts)
+
+
 def print_history(
     console: Console,
     user: str | None,
@@ -337,7 +349,7 @@ def print_history(
                 v.created_at.strftime("%Y-%m-%d %H:%M"),
                 "" if v.parent is None else str(v.parent),
                 str(len(v.feedback_ids)),
-                "" if entry is None else f"{entry['mean']:.2f} n={entry['n']}",
+                _score_cell(entry),
                 _gate_scores(v),
                 screening_summary(v),
                 Text(v.reason),
@@ -386,8 +398,22 @@ def print_feedback(
         f"feedback of {shown(user)}",
         columns,
         rows,
+        caption=_source_counts(items),
         empty=f"no {adjective}feedback for {shown(user)}",
     )
+
+
+def _source_counts(items: list[FeedbackItem]) -> Text | None:
+    """`people 2 · evaluators 3 (evaluator:judge 3)` when evaluators gave any of `items`."""
+    evaluators: dict[str, int] = {}
+    for fb in items:
+        if fb.from_evaluator:
+            evaluators[fb.source] = evaluators.get(fb.source, 0) + 1
+    if not evaluators:
+        return None
+    people = len(items) - sum(evaluators.values())
+    detail = ", ".join(f"{source} {n}" for source, n in sorted(evaluators.items()))
+    return Text(f"people {people} · evaluators {sum(evaluators.values())} ({detail})")
 
 
 def print_examples(console: Console, user: str | None, examples: list[Example]) -> None:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from langchain_prompt_optimization.stores.io import Job
     from langchain_prompt_optimization.stores.labels import UserRef
     from langchain_prompt_optimization.stores.records import Example, FeedbackItem, PromptSpec
-    from langchain_prompt_optimization.stores.scores import ScoreStats
+    from langchain_prompt_optimization.stores.scores import PromptScores
 
 __all__ = ["Lineage", "NewVersion", "VersionRecords"]
 
@@ -242,7 +242,7 @@ class Lineage(Scores, FeedbackQueue, Examples):
         feedback_ttl_minutes: float | None = None,
         new_examples: Sequence[Example] = (),
         drop_examples: Sequence[str] = (),
-        score_deltas: dict[str, ScoreStats] | None = None,
+        score_deltas: dict[str, PromptScores] | None = None,
         rollout: dict[str, Any] | None = None,
     ) -> Job[dict[str, PromptVersion] | None]:
         """Append candidates as new versions and consume the feedback (one write batch).

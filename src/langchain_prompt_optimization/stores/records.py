@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
 __all__ = [
+    "EVALUATOR_SOURCE",
     "LEGACY_FEEDBACK_STATUS",
     "ActivePrompt",
     "Example",
@@ -37,6 +38,9 @@ __all__ = [
     "review_stamp",
     "utcnow",
 ]
+
+EVALUATOR_SOURCE = "evaluator:"
+"""`FeedbackItem.source` prefix of feedback an evaluator gave (`"evaluator:<name>"`)."""
 
 LEGACY_FEEDBACK_STATUS = {"held": "quarantined"}
 """Feedback statuses written before the rename, and what they are read as."""
@@ -572,7 +576,9 @@ class FeedbackItem:
         trajectory_id: The run the feedback is about.
         feedback: Free text, or a dict (langmem's `AnnotatedTrajectory` feedback shape).
         score: Optional numeric score.
-        source: `"api"` (`add_feedback`), `"in_band"` (the `feedback` input key), or `"cli"`.
+        source: `"api"` (`add_feedback`), `"in_band"` (the `feedback` input key), `"cli"`,
+            or `"evaluator:<name>"` (an evaluator scored the run: `evaluators=`; its comment
+            is the feedback text). `from_evaluator` tells the two kinds apart.
         status: `"pending"` until an optimization consumes it, then `"consumed"`; `"quarantined"`
             when the feedback firewall caught it (a reviewer releases or discards it; stored
             as `"held"` before the rename, read as `"quarantined"`),
@@ -614,6 +620,11 @@ class FeedbackItem:
         """Deprecated alias of `quarantine_reason`."""
         warn_renamed("FeedbackItem.hold_reason", "FeedbackItem.quarantine_reason")
         return self.quarantine_reason
+
+    @property
+    def from_evaluator(self) -> bool:
+        """Whether an evaluator gave this feedback (`source="evaluator:<name>"`), not a person."""
+        return self.source.startswith(EVALUATOR_SOURCE)
 
     @classmethod
     def new(
