@@ -342,3 +342,32 @@ def test_cli_show_prints_the_evidence_of_a_promoted_canary(tmp_path, capsys):
     assert expected in shown
     assert main(["--store", uri, "--json", "show", "jane", "--version", "2"]) == 0
     assert json.loads(capsys.readouterr().out)["canary"]["decision"] == "promote"
+
+
+def test_arm_scores_split_by_served_versions_and_evaluators_can_be_left_out():
+    from langchain_prompt_optimization.optimizer.canary import arm_scores
+    from langchain_prompt_optimization.stores import FeedbackItem
+    from langchain_prompt_optimization.stores.canary_record import CanaryRecord
+
+    group = {
+        name: CanaryRecord("c1", name, 3, "text", 2, 0.5, {}, "") for name in ("system", "tone")
+    }
+
+    def item(score, versions, source="api"):
+        return FeedbackItem.new(
+            "t", "fb", score, source=source, user_id="u", user_label="u", prompt_versions=versions
+        )
+
+    items = [
+        item(1.0, {"system": 3, "tone": 3}),
+        item(0.5, {"system": 2, "tone": 2}),
+        item(0.9, {"system": 3, "tone": 3}, source="evaluator:judge"),
+        item(0.0, {"system": 3, "tone": 2}),  # neither arm: not counted
+        item(0.0, {"system": 1, "tone": 1}),  # an older version: not counted
+        item(None, {"system": 3, "tone": 3}),  # unscored
+    ]
+    assert arm_scores(group, items) == ([1.0, 0.9], [0.5])
+    assert arm_scores(group, items, count_evaluators=False) == ([1.0], [0.5])
+    assert Canary(count_evaluators=False).to_json()["count_evaluators"] is False
+    with pytest.raises(ValueError, match="count_evaluators"):
+        Canary(count_evaluators="no")  # type: ignore[arg-type]

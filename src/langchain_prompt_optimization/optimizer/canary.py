@@ -51,6 +51,8 @@ class Canary:
         alpha: Significance level of the test, in (0, 0.5].
         max_runs: Scored runs per arm after which an undecided canary is rejected
             (`None`: it runs until decided or stopped).
+        count_evaluators: Whether scores evaluators gave (`evaluators=`) are evidence too,
+            each counted as one scored run like a person's; `False`: people's scores only.
 
     Raises:
         ValueError: On a `fraction` outside (0, 1), a non-positive `min_runs`, an `alpha`
@@ -66,6 +68,7 @@ class Canary:
     min_runs: int = 20
     alpha: float = 0.05
     max_runs: int | None = None
+    count_evaluators: bool = True
 
     def __post_init__(self) -> None:
         # deferred: optimizer.settings imports optimizer.run, which imports this module
@@ -79,6 +82,9 @@ class Canary:
         ):
             msg = f"Canary.max_runs must be None or an int >= min_runs; got {self.max_runs!r}"
             raise ValueError(msg)
+        if not isinstance(self.count_evaluators, bool):
+            msg = f"Canary.count_evaluators must be a bool; got {self.count_evaluators!r}"
+            raise ValueError(msg)
 
     def to_json(self) -> dict[str, Any]:
         """JSON form, as recorded in the prompt configuration and on each canary."""
@@ -87,6 +93,7 @@ class Canary:
             "min_runs": self.min_runs,
             "alpha": float(self.alpha),
             "max_runs": self.max_runs,
+            "count_evaluators": self.count_evaluators,
         }
 
     @classmethod
@@ -100,6 +107,7 @@ class Canary:
                 min_runs=int(data["min_runs"]),
                 alpha=float(data.get("alpha", 0.05)),
                 max_runs=int(data["max_runs"]) if data.get("max_runs") is not None else None,
+                count_evaluators=bool(data.get("count_evaluators", True)),
             )
         except (KeyError, TypeError, ValueError):
             logger.warning("unreadable canary config %r; no canary rollout", data)
@@ -135,6 +143,8 @@ class CanaryEvidence:
     p_value: float | None
     alpha: float
     why: str
+    sources: str = "people and evaluators"
+    """Whose scores were evidence: `people and evaluators`, or `people`."""
 
     @classmethod
     def undecided(cls, why: str) -> CanaryEvidence:
@@ -151,18 +161,25 @@ class CanaryEvidence:
             "p_value": self.p_value,
             "alpha": self.alpha,
             "why": self.why,
+            "sources": self.sources,
         }
 
 
 def arm_scores(
-    canaries: Mapping[str, CanaryRecord], items: Sequence[FeedbackItem]
+    canaries: Mapping[str, CanaryRecord],
+    items: Sequence[FeedbackItem],
+    *,
+    count_evaluators: bool = True,
 ) -> tuple[list[float], list[float]]:
     """The scores of the feedback on runs each arm served: `(canary, active)`. Items whose
-    run was served neither arm's versions (older versions, unscored) are left out."""
+    run was served neither arm's versions (older versions, unscored) are left out, and
+    evaluators' items unless `count_evaluators`."""
     canary: list[float] = []
     active: list[float] = []
     for item in items:
         if item.score is None or not item.prompt_versions:
+            continue
+        if item.from_evaluator and not count_evaluators:
             continue
         arm = arm_of_run(canaries, item.prompt_versions)
         if arm == "canary":
@@ -189,7 +206,8 @@ def judge_running_canary(
     group = {name: c for name, c in running.items() if c.id == first.id}
     policy = Canary.from_json(first.policy) or Canary(fraction=first.fraction)
     pending = yield from layout.pending_feedback(owner)
-    evidence = decide_canary(policy, *arm_scores(group, pending))
+    scores = arm_scores(group, pending, count_evaluators=policy.count_evaluators)
+    evidence = decide_canary(policy, *scores)
     if evidence.decision == "continue":
         return evidence
     concluded = yield from layout.conclude_canary(
@@ -214,8 +232,11 @@ def decide_canary(
     mean_c = sum(canary) / n_c if n_c else None
     mean_a = sum(active) / n_a if n_a else None
 
+    sources = "people and evaluators" if policy.count_evaluators else "people"
+
     def evidence(decision: Any, p: float | None, why: str) -> CanaryEvidence:
-        return CanaryEvidence(decision, n_c, mean_c, n_a, mean_a, p, float(policy.alpha), why)
+        alpha = float(policy.alpha)
+        return CanaryEvidence(decision, n_c, mean_c, n_a, mean_a, p, alpha, why, sources)
 
     if mean_c is None or mean_a is None or min(n_c, n_a) < policy.min_runs:
         return evidence("continue", None, f"waiting for {policy.min_runs} scored runs per arm")

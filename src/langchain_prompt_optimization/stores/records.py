@@ -380,7 +380,8 @@ class PromptVersion:
             (base, rollbacks, versions written before screening existed).
         canary: The canary evidence once a canary is decided: `decision` (`promote` /
             `reject`), `test` (`welch-t`), `canary` and `active` (`{n, mean}` of each arm's
-            scored runs), `p_value`, `alpha` and `why`. `None` for versions never canaried
+            scored runs), `p_value`, `alpha`, `why` and `sources` (whose scores counted).
+            `None` for versions never canaried
             or canaries still running (or stopped by a reviewer).
     """
 
