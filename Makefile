@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: test demo bench bench-learning lint typecheck pytest clean
+.PHONY: test demo bench bench-learning lint typecheck pytest clean browser screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,19 @@ test: lint typecheck pytest
 
 demo: $(VENV)/.demo-installed
 	$(BIN)/python examples/quickstart.py
+
+# The dashboard's browser tests and screenshot drive Debian's chromium through Playwright
+# (Playwright's own browser download needs the internet): install it when it is missing.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; \
+	fi
+
+# docs/img/lineage.png: the dashboard's lineage page of a scripted demo store.
+screenshot: $(VENV)/.dev-installed browser
+	$(BIN)/python docs/screenshot.py docs/img/lineage.png
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m benchmarks.per_run_cost

@@ -60,6 +60,10 @@ def _templates() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates are read once, here: rendering never touches the disk (no stat either),
+        # so no request blocks the event loop on file I/O.
+        auto_reload=False,
+        cache_size=-1,
     )
     env.filters["shown"] = pages.shown
     env.filters["label"] = _label
@@ -67,6 +71,8 @@ def _templates() -> Environment:
     env.globals["extra_fields"] = pages.extra_fields
     env.globals["VERSION_FIELDS"] = pages.VERSION_FIELDS
     env.globals["FEEDBACK_FIELDS"] = pages.FEEDBACK_FIELDS
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)
     return env
 
 

@@ -209,7 +209,7 @@ def feedback_chart(items: Iterable[tuple[datetime, str]], *, today: date) -> str
     peak = max(totals.values()) or 1
     plot_w, plot_h = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
     slot = plot_w / len(days)
-    bar = max(1.0, slot * 0.8)
+    bar = min(max(1.0, slot * 0.8), 28.0)
     body = [
         f'<line x1="{_LEFT}" y1="{_TOP + plot_h}" x2="{_W - _RIGHT}" y2="{_TOP + plot_h}" '
         'class="axis"/>',
