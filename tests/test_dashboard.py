@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import io
 import re
-from urllib.parse import quote
 from dataclasses import dataclass, make_dataclass
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -60,7 +60,9 @@ def sign_in(client: TestClient) -> str:
     """Sign in through the form; the CSRF token for the next forms."""
     csrf = csrf_of(client.get("/login").text)
     response = client.post(
-        "/login", data={"token": TOKEN, "csrf_token": csrf, "next": "/queue"}, follow_redirects=False
+        "/login",
+        data={"token": TOKEN, "csrf_token": csrf, "next": "/queue"},
+        follow_redirects=False,
     )
     assert response.status_code == 303
     assert "httponly" in response.headers["set-cookie"].lower()
@@ -152,9 +154,7 @@ def test_actions_without_the_token_are_refused(demo, client):
     response = act(client, "approve", csrf, version=4)
     assert response.status_code == 401
     assert "sign in with the dashboard token" in response.text
-    wrong = client.post(
-        "/login", data={"token": "not-the-token", "csrf_token": csrf, "next": "/"}
-    )
+    wrong = client.post("/login", data={"token": "not-the-token", "csrf_token": csrf, "next": "/"})
     assert wrong.status_code == 401
     assert act(client, "approve", csrf, version=4).status_code == 401
     assert PromptRegistry(demo.store).version(JANE, 4).status == "pending"
@@ -194,8 +194,11 @@ def test_read_only_serves_no_action(demo):
 
 
 def test_non_loopback_needs_a_token_and_sign_in_to_read(demo, monkeypatch, capsys):
-    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
-    assert not is_loopback("0.0.0.0") and not is_loopback("192.0.2.7")
+    assert is_loopback("127.0.0.1")
+    assert is_loopback("::1")
+    assert is_loopback("localhost")
+    assert not is_loopback("0.0.0.0")
+    assert not is_loopback("192.0.2.7")
     with pytest.raises(ValueError, match="not a loopback address"):
         check_bind("0.0.0.0", token_given=False, read_only=True)
     check_bind("0.0.0.0", token_given=True, read_only=False)
@@ -217,9 +220,11 @@ def test_serve_prints_a_generated_token(monkeypatch, tmp_path):
 
     from langchain_prompt_optimization.review.dashboard import serve
 
-    build_review_demo(store := __import__("langchain_prompt_optimization").open_store(
-        f"sqlite:///{tmp_path}/s.db"
-    ))
+    build_review_demo(
+        store := __import__("langchain_prompt_optimization").open_store(
+            f"sqlite:///{tmp_path}/s.db"
+        )
+    )
     store.conn.close()  # type: ignore[attr-defined]
     ran = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.update(app=app, **kw))
@@ -260,10 +265,12 @@ def test_errors_are_messages_not_stack_traces(demo, client):
     assert "Traceback" not in response.text
     missing = client.get("/user?u=nobody")
     assert missing.status_code == 404
-    assert "nobody" in missing.text and "Traceback" not in missing.text
+    assert "nobody" in missing.text
+    assert "Traceback" not in missing.text
     assert client.get(f"/diff?u={JANE_Q}&a=1&b=99").status_code == 404
     unknown = act(client, "release-feedback", csrf, feedback_id="0" * 32)
-    assert "Traceback" not in unknown.text and 'class="flash error"' in unknown.text
+    assert "Traceback" not in unknown.text
+    assert 'class="flash error"' in unknown.text
 
 
 def test_release_discard_rollback_and_resume(demo, client):
@@ -273,9 +280,9 @@ def test_release_discard_rollback_and_resume(demo, client):
     released = act(client, "release-feedback", csrf, feedback_id=item.id, note="reviewed")
     assert f"feedback {item.id} of {JANE} is now pending" in released.text
     assert registry.quarantined_feedback() == []
-    assert "now discarded" not in act(
-        client, "discard-feedback", csrf, feedback_id=item.id
-    ).text  # no longer quarantined: refused with a message
+    assert (
+        "now discarded" not in act(client, "discard-feedback", csrf, feedback_id=item.id).text
+    )  # no longer quarantined: refused with a message
     resumed = act(client, "resume", csrf, note="checked")
     assert "resumed" in resumed.text
     assert registry.paused(JANE) is None
@@ -338,7 +345,8 @@ def test_charts_mark_events_and_count_feedback_per_day():
     )
     assert svg.count('class="marker rollback"') == 1
     assert svg.count('class="marker pause"') == 1
-    assert "&lt;rollback&gt;" in svg and "<rollback>" not in svg
+    assert "&lt;rollback&gt;" in svg
+    assert "<rollback>" not in svg
     assert "v2: mean 0.00 over 3 scored run(s)" in svg
     bars = feedback_chart(
         [(t0, "consumed"), (t0, "consumed"), (t0 + timedelta(days=2), "quarantined")],

@@ -113,7 +113,7 @@ def build_review_demo(store: BaseStore) -> ReviewDemo:
         safety=SafetySettings(monitor=Monitor(min_runs=_RUNS, margin=0.1)),
         store=store,
     )
-    agent = create_agent(
+    agent: Any = create_agent(
         model,
         system_prompt=BASE_PROMPT,
         middleware=[middleware],

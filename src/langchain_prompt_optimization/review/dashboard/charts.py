@@ -220,7 +220,7 @@ def feedback_chart(items: Iterable[tuple[datetime, str]], *, today: date) -> str
         f"{last.isoformat()}</text>",
     ]
     for index, day in enumerate(days):
-        base = _TOP + plot_h
+        base = float(_TOP + plot_h)
         for status in statuses:
             count = counts[(day, status)]
             if not count:

@@ -135,7 +135,9 @@ def _chart_inputs(
     return served, markers
 
 
-async def lineage_page(registry: PromptRegistry, user_id: str | None, prompt: str) -> dict[str, Any]:
+async def lineage_page(
+    registry: PromptRegistry, user_id: str | None, prompt: str
+) -> dict[str, Any]:
     """A user's lineage of one prompt: the timeline, monitoring, feedback and both charts.
 
     Raises:

@@ -76,13 +76,17 @@ def serve(
     if read_only:
         out.write("read-only: no action is served\n")
     elif generated:
-        out.write(f"token for actions (sign in with it; set ${TOKEN_ENV} to choose one): {chosen}\n")
+        out.write(
+            f"token for actions (sign in with it; set ${TOKEN_ENV} to choose one): {chosen}\n"
+        )
     out.flush()
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @contextlib.contextmanager
-def serve_in_thread(app: ASGIApp, *, host: str = DEFAULT_HOST, startup: float = 30.0) -> Iterator[str]:
+def serve_in_thread(
+    app: ASGIApp, *, host: str = DEFAULT_HOST, startup: float = 30.0
+) -> Iterator[str]:
     """Serve `app` with uvicorn on a free port of `host` in a daemon thread; yield its base
     URL (`http://127.0.0.1:PORT`) once it accepts connections, stop it on exit.
 
