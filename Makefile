@@ -15,7 +15,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[sqlite,openai]"
+	$(BIN)/python -m pip install --quiet -e ".[sqlite,openai,ui]"
 	touch $@
 
 lint: $(VENV)/.dev-installed
@@ -31,6 +31,8 @@ pytest: $(VENV)/.dev-installed
 
 test: lint typecheck pytest
 
+# Ends by printing the `promptopt --store ... serve` command that opens the review
+# dashboard on the demo's store (run it as $(BIN)/promptopt, or with the venv activated).
 demo: $(VENV)/.demo-installed
 	$(BIN)/python examples/quickstart.py
 

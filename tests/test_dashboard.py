@@ -338,8 +338,8 @@ def test_charts_mark_events_and_count_feedback_per_day():
     svg = score_chart(
         [ServedVersion(1, t0, 1.0, 3), ServedVersion(2, t0 + timedelta(hours=1), 0.0, 3)],
         [
-            Marker(t0 + timedelta(hours=2), "rollback", "v3: <rollback>"),
-            Marker(t0 + timedelta(hours=2), "pause", "paused"),
+            Marker(3, t0 + timedelta(hours=2), "rollback", "v3: <rollback>"),
+            Marker(3, t0 + timedelta(hours=2), "pause", "paused"),
         ],
         now=t0 + timedelta(hours=3),
     )

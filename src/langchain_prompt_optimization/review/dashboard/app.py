@@ -66,6 +66,7 @@ def _templates() -> Environment:
         cache_size=-1,
     )
     env.filters["shown"] = pages.shown
+    env.filters["when"] = pages.when
     env.filters["label"] = _label
     env.filters["who"] = _who
     env.globals["extra_fields"] = pages.extra_fields

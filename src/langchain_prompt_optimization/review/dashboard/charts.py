@@ -58,8 +58,10 @@ class ServedVersion:
 
 @dataclass(frozen=True, slots=True)
 class Marker:
-    """An event drawn as a vertical line: an activation, a rollback or a pause."""
+    """An event drawn as a vertical line: an activation, a rollback or a pause, at the slot
+    of the version it served (`version`)."""
 
+    version: int
     at: datetime
     kind: MarkerKind
     label: str
@@ -93,27 +95,25 @@ def score_chart(
 ) -> str:
     """Monitoring score by version over time, as an SVG step chart.
 
-    Each served version is a horizontal segment at its mean score, from when it was served
-    until the next one was; activations, rollbacks and pauses are vertical lines.
+    The served versions follow each other left to right in the order they were served, one
+    equal slot each (versions may be seconds or weeks apart; each slot is labelled with
+    when it began); a version is a horizontal segment at its mean score. Activations,
+    rollbacks and pauses are vertical lines at the start of the slot they happened in.
 
     Args:
-        served: The versions in the order they were served.
+        served: The versions that were served.
         markers: Events to mark.
-        now: The right edge of the time axis.
+        now: When the last version's slot ends (the right edge's label).
     """
     title = "Monitoring score by version over time"
-    if not served and not markers:
+    if not served:
         return _empty(title, "no version served yet")
-    times = [s.served_at for s in served] + [m.at for m in markers]
-    start, end = min(times), max([*times, now])
-    if end - start < timedelta(minutes=1):
-        end = start + timedelta(minutes=1)
-    means = [s.mean for s in served if s.mean is not None]
+    ordered = sorted(served, key=lambda s: (s.served_at, s.version))
+    slots = {entry.version: index for index, entry in enumerate(ordered)}
+    means = [s.mean for s in ordered if s.mean is not None]
     low, high = min([0.0, *means]), max([1.0, *means])
     plot_w, plot_h = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
-
-    def x(at: datetime) -> float:
-        return _LEFT + plot_w * ((at - start) / (end - start))
+    slot = plot_w / len(ordered)
 
     def y(value: float) -> float:
         return _TOP + plot_h * (1 - (value - low) / (high - low))
@@ -128,41 +128,47 @@ def score_chart(
             f'<text x="{_LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" class="tick">'
             f"{tick:.2g}</text>"
         )
-    body.append(f'<text x="{_LEFT}" y="{_H - 28}" class="tick">{_e(_when(start))}</text>')
+    show_every = max(1, int(110 // slot) + 1)  # time labels that do not overlap
+    for index, entry in enumerate(ordered):
+        if index % show_every == 0:
+            body.append(
+                f'<text x="{_LEFT + index * slot + 2:.1f}" y="{_H - 30}" class="tick">'
+                f"{_e(_when(entry.served_at))}</text>"
+            )
     body.append(
-        f'<text x="{_W - _RIGHT}" y="{_H - 28}" text-anchor="end" class="tick">'
-        f"{_e(_when(end))}</text>"
+        f'<text x="{_W - _RIGHT}" y="{_H - 18}" text-anchor="end" class="tick">'
+        f"now {_e(_when(now))}</text>"
     )
-    for marker in markers:
-        mx = x(marker.at)
+    stacked: Counter[int] = Counter()
+    for marker in sorted(markers, key=lambda m: m.at):
+        index = slots.get(marker.version, 0)
+        mx = _LEFT + index * slot + 4 * stacked[index]  # side by side when they coincide
+        stacked[index] += 1
         body.append(
             f'<line x1="{mx:.1f}" y1="{_TOP}" x2="{mx:.1f}" y2="{_TOP + plot_h}" '
             f'stroke="{MARKER_COLORS[marker.kind]}" class="marker {marker.kind}">'
             f"<title>{_e(marker.label)} ({_e(_when(marker.at))})</title></line>"
         )
-    ordered = sorted(served, key=lambda s: s.served_at)
     for index, entry in enumerate(ordered):
-        until = ordered[index + 1].served_at if index + 1 < len(ordered) else end
-        x1, x2 = x(entry.served_at), x(until)
+        x1, x2 = _LEFT + index * slot, _LEFT + (index + 1) * slot
         label = f"v{entry.version}: " + (
             f"mean {entry.mean:.2f} over {entry.n} scored run(s)"
             if entry.mean is not None
             else "no scored feedback"
         )
-        if entry.mean is None:
-            body.append(
-                f'<line x1="{x1:.1f}" y1="{_TOP + plot_h}" x2="{x2:.1f}" y2="{_TOP + plot_h}" '
-                f'class="unscored"><title>{_e(label)}</title></line>'
-            )
-            continue
-        vy = y(entry.mean)
+        vy = y(entry.mean) if entry.mean is not None else _TOP + plot_h
+        kind = "score" if entry.mean is not None else "unscored"
         body.append(
-            f'<line x1="{x1:.1f}" y1="{vy:.1f}" x2="{x2:.1f}" y2="{vy:.1f}" class="score">'
+            f'<line x1="{x1:.1f}" y1="{vy:.1f}" x2="{x2:.1f}" y2="{vy:.1f}" class="{kind}">'
             f"<title>{_e(label)}</title></line>"
-            f'<circle cx="{x1:.1f}" cy="{vy:.1f}" r="4" class="point"><title>{_e(label)}'
-            f"</title></circle>"
-            f'<text x="{x1 + 4:.1f}" y="{vy - 6:.1f}" class="label">v{entry.version}</text>'
+            f'<text x="{x1 + 8:.1f}" y="{max(vy - 6, _TOP + 10):.1f}" class="label">'
+            f"v{entry.version}{'' if entry.mean is not None else ' (unscored)'}</text>"
         )
+        if entry.mean is not None:
+            body.append(
+                f'<circle cx="{x1 + 4:.1f}" cy="{vy:.1f}" r="4" class="point">'
+                f"<title>{_e(label)}</title></circle>"
+            )
     body += _legend(
         [(kind, color) for kind, color in MARKER_COLORS.items()] + [("score", "#37474f")]
     )

@@ -75,6 +75,16 @@ def shown(value: Any) -> str:
     return str(value)
 
 
+def when(value: Any) -> str:
+    """A stored ISO-8601 time (a review's `at`) as `shown` writes times; other text as is."""
+    if isinstance(value, str):
+        try:
+            return shown(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return shown(value)
+
+
 @dataclass(frozen=True, slots=True)
 class UsersPage:
     """One page of the users list."""
@@ -127,11 +137,15 @@ def _chart_inputs(
         served.append(ServedVersion(version.version, at, stats.get("mean"), stats.get("n", 0)))
         action = (version.review or {}).get("action")
         if action in ("rollback", "auto-rollback"):
-            markers.append(Marker(at, "rollback", f"v{version.version}: {version.reason}"))
+            markers.append(
+                Marker(version.version, at, "rollback", f"v{version.version}: {version.reason}")
+            )
             if action == "auto-rollback":
-                markers.append(Marker(at, "pause", f"lineage paused: {version.reason}"))
+                markers.append(
+                    Marker(version.version, at, "pause", f"lineage paused: {version.reason}")
+                )
         else:
-            markers.append(Marker(at, "activation", f"v{version.version} served"))
+            markers.append(Marker(version.version, at, "activation", f"v{version.version} served"))
     return served, markers
 
 
