@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 _HERE = Path(__file__).parent
 _FLASH_COOKIE = "promptopt_flash"
 _MAX_FORM_BYTES = 64 * 1024
-_PAGE_SIZE = 50
+_PAGE_SIZE = 25
 
 ACTIONS = (
     "approve",
