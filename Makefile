@@ -42,7 +42,7 @@ CHROMIUM ?= /usr/bin/chromium
 browser:
 	@if [ ! -x $(CHROMIUM) ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
 	fi
 
 # docs/img/lineage.png: the dashboard's lineage page of a scripted demo store.

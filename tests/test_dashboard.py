@@ -233,13 +233,23 @@ def test_serve_prints_a_generated_token(monkeypatch, tmp_path):
     serve(f"sqlite:///{tmp_path}/s.db", port=9, out=out)
     token = re.search(r"token for actions .*: (\S+)\n", out.getvalue()).group(1)
     assert (ran["host"], ran["port"]) == ("127.0.0.1", 9)
-    client = TestClient(ran["app"])
+    client = TestClient(ran["app"], base_url="http://127.0.0.1:9")
     response = client.post(
         "/act/approve",
         data={"u": JANE_U, "version": "4"},
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.json()["ok"] is True
+
+
+def test_pages_forbid_scripts_framing_and_foreign_hosts(demo, client):
+    headers = client.get("/users").headers
+    assert "script-src 'none'" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    guarded = TestClient(create_app(demo.store, token=TOKEN, allowed_hosts=["127.0.0.1"]))
+    assert guarded.get("/users", headers={"host": "rebound.attacker.example"}).status_code == 400
+    assert guarded.get("/users", headers={"host": "127.0.0.1:8765"}).status_code == 200
 
 
 def test_stored_text_is_escaped(demo, client):

@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -29,10 +31,11 @@ from langchain_prompt_optimization.review.registry import PromptRegistry
 from langchain_prompt_optimization.stores import DEFAULT_PREFIX, UserRef
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Sequence
+    from collections.abc import Awaitable, Callable, Collection, Sequence
 
     from langgraph.store.base import BaseStore
     from starlette.requests import Request
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["ACTIONS", "create_app"]
 
@@ -429,6 +432,7 @@ def create_app(
     scope: str | None = None,
     reading_needs_sign_in: bool = False,
     page_size: int = _PAGE_SIZE,
+    allowed_hosts: Collection[str] | None = None,
 ) -> Starlette:
     """The review dashboard as an ASGI app.
 
@@ -445,6 +449,9 @@ def create_app(
         scope: The middleware's `scope` (ignored with a registry).
         reading_needs_sign_in: Pages too require the token (served beyond loopback).
         page_size: Users per page.
+        allowed_hosts: Answer only requests whose `Host` is one of these (`promptopt serve`
+            passes the loopback names when it binds one, so a DNS-rebinding page cannot
+            read the dashboard); `None`: any host.
 
     Raises:
         ValueError: If `token` is missing and not `read_only`, or `page_size` < 1.
@@ -507,6 +514,43 @@ def create_app(
         logger.exception("dashboard: unexpected error", exc_info=exc)
         return HTMLResponse("<h1>Internal error</h1><p>See the server log.</p>", 500)
 
-    app = Starlette(routes=routes, exception_handlers={500: server_error})
+    middleware = [Middleware(_SecurityHeaders)]
+    if allowed_hosts is not None:
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=sorted(allowed_hosts)))
+    app = Starlette(
+        routes=routes, middleware=middleware, exception_handlers={500: server_error}
+    )
     app.state.registry = registry
     return app
+
+
+_SECURITY_HEADERS = [
+    # no script at all, no framing (clickjacking), nothing loaded from elsewhere
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
+        b"frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    ),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class _SecurityHeaders:
+    """ASGI middleware: the headers above on every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *_SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

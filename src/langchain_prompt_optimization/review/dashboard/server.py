@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+"""The `Host` names a browser on this machine sends to a loopback bind."""
 
 
 def _display_host(host: str) -> str:
@@ -68,6 +70,7 @@ def serve(
         namespace_prefix=namespace_prefix,
         scope=scope,
         reading_needs_sign_in=not is_loopback(host),
+        allowed_hosts=_LOOPBACK_HOSTS | {host} if is_loopback(host) else None,
     )
     import uvicorn
 
