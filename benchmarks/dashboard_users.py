@@ -9,8 +9,8 @@ configuration an app records. The dashboard is served by uvicorn on a loopback p
 Measured side by side in one process, interleaved (the order alternates each round):
 
 - `users()`: one `PromptRegistry.users()` call (every user id, what any listing must read);
-- `page`: `GET /users` over HTTP: the users page, first page of 25 rows (the default page size), each with its active
-  version, pending versions, quarantined feedback and last change, rendered;
+- `page`: `GET /users` over HTTP: the users page, its first page of 25 rows (the default),
+  each with its active version, pending versions, quarantined feedback and last change;
 - `search`: `GET /users?q=...` matching one user.
 
 The table gives medians per call and the ratios page / users() (target: within 1.5x). Run
@@ -58,9 +58,7 @@ def add_review_work(store: Any, users: int, versions: int) -> dict[str, int]:
     """The configuration record, a pending version for every 10th user and a quarantined
     feedback item for every 7th; returns how many of each were written."""
     layout = StoreLayout()
-    ops: list[Any] = [
-        layout._config_op(PromptConfig(specs={"system": PromptSpec("system", BASE)}))
-    ]
+    ops: list[Any] = [layout._config_op(PromptConfig(specs={"system": PromptSpec("system", BASE)}))]
     base_hash = content_hash(BASE)
     now = utcnow()
     pending = quarantined = 0

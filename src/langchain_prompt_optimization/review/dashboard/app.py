@@ -517,9 +517,7 @@ def create_app(
     middleware = [Middleware(_SecurityHeaders)]
     if allowed_hosts is not None:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=sorted(allowed_hosts)))
-    app = Starlette(
-        routes=routes, middleware=middleware, exception_handlers={500: server_error}
-    )
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={500: server_error})
     app.state.registry = registry
     return app
 
