@@ -26,7 +26,7 @@ from langchain_prompt_optimization.review.dashboard.charts import (
 )
 from langchain_prompt_optimization.review.dashboard.pages import VERSION_FIELDS, extra_fields
 from langchain_prompt_optimization.review.dashboard.worddiff import word_diff
-from langchain_prompt_optimization.stores import PromptVersion
+from langchain_prompt_optimization.stores import PromptVersion, StoreLayout, UserRef, drive
 from langchain_prompt_optimization.testing.review_data import (
     INJECTED_FEEDBACK,
     build_review_demo,
@@ -281,6 +281,24 @@ def test_errors_are_messages_not_stack_traces(demo, client):
     unknown = act(client, "release-feedback", csrf, feedback_id="0" * 32)
     assert "Traceback" not in unknown.text
     assert 'class="flash error"' in unknown.text
+
+
+def test_a_busy_namespace_is_a_message_and_changes_nothing(demo):
+    layout = StoreLayout()
+    assert drive(layout.acquire_lease(UserRef.of(JANE), "an-optimizer", 60), demo.store)
+    client = TestClient(create_app(PromptRegistry(demo.store, lease_wait=0.2), token=TOKEN))
+    csrf = sign_in(client)
+    response = act(client, "approve", csrf, version=4)
+    assert 'class="flash error"' in response.text
+    assert "retry" in response.text
+    bearer = client.post(
+        "/act/approve",
+        data={"u": JANE_U, "version": "4"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert bearer.status_code == 503
+    assert "retry" in bearer.json()["error"]
+    assert PromptRegistry(demo.store).version(JANE, 4).status == "pending"
 
 
 def test_release_discard_rollback_and_resume(demo, client):
