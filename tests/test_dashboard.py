@@ -101,6 +101,13 @@ def test_pages_show_the_review_work_on_every_store(store):
     assert "Sign" in diff.text.split("<ins>")[1]
     assert client.get(f"/feedback?u={JANE_Q}&status=quarantined").status_code == 200
     assert client.get(f"/examples?u={JANE_Q}").status_code == 200
+    approved = client.post(
+        "/act/approve",
+        data={"u": JANE_U, "p": "system", "version": "4", "note": "ok"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert approved.json()["ok"] is True  # under the lease, through the async registry
+    assert PromptRegistry(store).current(JANE).version == 4
 
 
 def test_users_page_searches_and_pages():
