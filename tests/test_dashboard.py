@@ -17,7 +17,12 @@ from starlette.testclient import TestClient
 from langchain_prompt_optimization import PromptRegistry
 from langchain_prompt_optimization.review.cli import main
 from langchain_prompt_optimization.review.dashboard import create_app
-from langchain_prompt_optimization.review.dashboard.access import check_bind, is_loopback
+from langchain_prompt_optimization.review.dashboard.access import (
+    SESSION_SECONDS,
+    Access,
+    check_bind,
+    is_loopback,
+)
 from langchain_prompt_optimization.review.dashboard.charts import (
     Marker,
     ServedVersion,
@@ -165,6 +170,17 @@ def test_actions_without_the_token_are_refused(demo, client):
     assert wrong.status_code == 401
     assert act(client, "approve", csrf, version=4).status_code == 401
     assert PromptRegistry(demo.store).version(JANE, 4).status == "pending"
+
+
+def test_sessions_are_signed_by_the_process_and_expire():
+    access = Access("a-long-token")
+    cookie = access.new_session(now=1_000.0)
+    assert access.session_valid(cookie, now=1_000.0 + SESSION_SECONDS - 1)
+    assert not access.session_valid(cookie, now=1_000.0 + SESSION_SECONDS)
+    nonce, issued, signature = cookie.split(".")
+    assert not access.session_valid(f"{nonce}.{int(issued) + 3600}.{signature}", now=1_000.0)
+    assert not Access("a-long-token").session_valid(cookie, now=1_000.0)  # another process
+    assert not Access(None).session_valid(cookie, now=1_000.0)
 
 
 def test_actions_without_a_matching_csrf_token_are_refused(demo, client):

@@ -1,5 +1,8 @@
-"""`PromptRegistry` reads across users: user summaries and the review queues (pending
-versions, quarantined feedback, paused lineages) that the dashboard lists."""
+"""`PromptRegistry`'s reads across users: user summaries and the review queues.
+
+The review queues are the pending versions, quarantined feedback and paused lineages the
+dashboard lists.
+"""
 
 from __future__ import annotations
 

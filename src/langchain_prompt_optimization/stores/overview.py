@@ -1,5 +1,8 @@
-"""Reads across users: a page of user summaries, and every pending version, quarantined
-feedback item and paused lineage under the prefix (what the review dashboard lists)."""
+"""Reads across users: user summaries and every pending version, quarantined item, pause.
+
+A page of user summaries, and every version pending approval, quarantined feedback item and
+paused lineage under the prefix: what the review dashboard lists.
+"""
 
 from __future__ import annotations
 

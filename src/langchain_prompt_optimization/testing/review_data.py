@@ -1,5 +1,8 @@
-"""Scripted review data: a store with lineages worth reviewing (for dashboard tests, the
-README screenshot and benchmarks), built offline through the real middleware."""
+"""Scripted review data: a store with lineages worth reviewing, built offline.
+
+Written through the real middleware with scripted models, for the dashboard's tests, the
+README screenshot and benchmarks.
+"""
 
 from __future__ import annotations
 

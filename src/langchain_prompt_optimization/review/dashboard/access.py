@@ -8,11 +8,13 @@ import ipaddress
 import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass, field
 
 __all__ = [
     "CSRF_COOKIE",
     "SESSION_COOKIE",
+    "SESSION_SECONDS",
     "TOKEN_ENV",
     "Access",
     "check_bind",
@@ -27,6 +29,8 @@ TOKEN_ENV = "PROMPTOPT_UI_TOKEN"
 
 SESSION_COOKIE = "promptopt_session"
 CSRF_COOKIE = "promptopt_csrf"
+SESSION_SECONDS = 12 * 3600
+"""How long a sign-in lasts."""
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
@@ -109,17 +113,21 @@ class Access:
         scheme, _, value = authorization.partition(" ")
         return scheme.lower() == "bearer" and self.token_matches(value.strip())
 
-    def new_session(self) -> str:
-        """A signed session cookie value for a signed-in reviewer."""
+    def new_session(self, now: float | None = None) -> str:
+        """A signed session cookie value for a signed-in reviewer (valid `SESSION_SECONDS`)."""
         nonce = secrets.token_urlsafe(16)
-        return f"{nonce}.{self._sign('session', nonce)}"
+        issued = str(int(time.time() if now is None else now))
+        return f"{nonce}.{issued}.{self._sign('session', f'{nonce}.{issued}')}"
 
-    def session_valid(self, cookie: str | None) -> bool:
-        """Whether a session cookie was signed by this process."""
-        if self.token is None or not cookie or "." not in cookie:
+    def session_valid(self, cookie: str | None, now: float | None = None) -> bool:
+        """Whether a session cookie was signed by this process and has not expired."""
+        if self.token is None or not cookie or cookie.count(".") != 2:
             return False
-        nonce, _, signature = cookie.partition(".")
-        return hmac.compare_digest(signature, self._sign("session", nonce))
+        nonce, issued, signature = cookie.split(".")
+        if not hmac.compare_digest(signature, self._sign("session", f"{nonce}.{issued}")):
+            return False
+        age = (time.time() if now is None else now) - int(issued)
+        return 0 <= age < SESSION_SECONDS
 
     @staticmethod
     def new_csrf_nonce() -> str:

@@ -25,6 +25,7 @@ from langchain_prompt_optimization.review.dashboard import pages
 from langchain_prompt_optimization.review.dashboard.access import (
     CSRF_COOKIE,
     SESSION_COOKIE,
+    SESSION_SECONDS,
     Access,
 )
 from langchain_prompt_optimization.review.registry import PromptRegistry
@@ -282,7 +283,11 @@ class _Dashboard:
             )
         response = RedirectResponse(target, 303)
         response.set_cookie(
-            SESSION_COOKIE, self.access.new_session(), httponly=True, samesite="strict"
+            SESSION_COOKIE,
+            self.access.new_session(),
+            max_age=SESSION_SECONDS,
+            httponly=True,
+            samesite="strict",
         )
         return response
 

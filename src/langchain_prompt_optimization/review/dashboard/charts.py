@@ -7,6 +7,7 @@ the templates may embed the result as is.
 from __future__ import annotations
 
 import html
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -23,6 +24,8 @@ __all__ = [
     "feedback_chart",
     "score_chart",
 ]
+
+logger = logging.getLogger(__name__)
 
 MarkerKind = Literal["activation", "rollback", "pause"]
 

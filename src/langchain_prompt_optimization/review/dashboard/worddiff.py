@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from dataclasses import dataclass
 from typing import Literal
 
 __all__ = ["Segment", "WordDiff", "word_diff"]
+
+logger = logging.getLogger(__name__)
 
 _TOKENS = re.compile(r"\s+|[^\s]+")
 """Words and the whitespace between them (kept, so each side renders as written)."""
