@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -28,7 +29,7 @@ from langchain_prompt_optimization.review.dashboard.access import (
     SESSION_SECONDS,
     Access,
 )
-from langchain_prompt_optimization.review.registry import PromptRegistry
+from langchain_prompt_optimization.review.registry import FEEDBACK_STATUSES, PromptRegistry
 from langchain_prompt_optimization.stores import DEFAULT_PREFIX, UserRef
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ _HERE = Path(__file__).parent
 _FLASH_COOKIE = "promptopt_flash"
 _MAX_FORM_BYTES = 64 * 1024
 _PAGE_SIZE = 25
+_WRONG_TOKEN_DELAY = 0.5
+"""Seconds a wrong token waits for its answer (slows guessing; the event loop is free)."""
 
 ACTIONS = (
     "approve",
@@ -76,6 +79,7 @@ def _templates() -> Environment:
     env.globals["extra_fields"] = pages.extra_fields
     env.globals["VERSION_FIELDS"] = pages.VERSION_FIELDS
     env.globals["FEEDBACK_FIELDS"] = pages.FEEDBACK_FIELDS
+    env.globals["FEEDBACK_STATUSES"] = FEEDBACK_STATUSES
     for name in env.list_templates(extensions=["html"]):
         env.get_template(name)
     return env
@@ -275,6 +279,7 @@ class _Dashboard:
             return self.error_page(request, "the form expired: reload the page and retry", 403)
         target = _safe_next(form.get("next"))
         if not self.access.token_matches(form.get("token")):
+            await asyncio.sleep(_WRONG_TOKEN_DELAY)
             return self.render(
                 request,
                 "login.html",
@@ -315,6 +320,7 @@ class _Dashboard:
             return _refuse(request, api, "unknown action or unreadable form", 400, self)
         if api:
             if not self.access.bearer_matches(request.headers.get("authorization")):
+                await asyncio.sleep(_WRONG_TOKEN_DELAY)
                 return _refuse(request, api, "the token is wrong", 401, self)
         elif not self.signed_in(request):
             return self.render(
