@@ -75,8 +75,9 @@ _MOVED = moved_subset(
 
 
 def _legacy_safety(values: dict[str, Any]) -> SafetySettings:
-    # The old worker keywords left the candidate budgets and the firewall to the apps.
-    return SafetySettings(**{"policy": None, "firewall": None, **values})
+    # The old worker keywords left the candidate budgets, the firewall and the screeners to
+    # the apps.
+    return SafetySettings(**{"policy": None, "firewall": None, "screeners": None, **values})
 
 
 def _take_deprecated(
@@ -161,8 +162,8 @@ class PromptWorker:
     number, on any machines sharing the store — read that index (no scan of every user),
     take each owner's lease (so no namespace is optimized twice at once), optimize from
     what the middleware recorded (base prompts, guidance, approval policy, candidate
-    budgets, firewall, monitoring), and clear the mark. They need nothing but the store and
-    a model.
+    budgets, firewall, screeners, monitoring), and clear the mark. They need nothing but the
+    store and a model.
 
     Args:
         store: A `BaseStore` or a store URI.
@@ -173,10 +174,12 @@ class PromptWorker:
             `run_forever` enforces (its per-user trajectory cap on every user every
             `prune_interval` seconds). Its `timeout` and `max_buffered_writes` concern the
             apps' run path and are ignored here.
-        safety: `SafetySettings` overriding what the apps recorded: a `policy` or `firewall`
-            of `None` keeps following the apps' record; `gate` needs its own `model` (and
-            `tools`). `monitor` is ignored: workers follow the apps' recorded policy.
-            Default `None`: follow the apps' record for everything, no gate.
+        safety: `SafetySettings` overriding what the apps recorded: a `policy`, `firewall`
+            or `screeners` of `None` keeps following the apps' record (the model screener
+            judges with this worker's optimizer model unless the apps recorded a guard
+            model string); `gate` needs its own `model` (and `tools`). `monitor` is
+            ignored: workers follow the apps' recorded policy. Default `None`: follow the
+            apps' record for everything, no gate.
         concurrency: Owners optimized in parallel by this worker (a positive int).
         poll_interval: Seconds `run_forever` waits when there is no work (a positive
             finite number, as are `lease_seconds` and `prune_interval`).

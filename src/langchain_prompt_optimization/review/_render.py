@@ -34,6 +34,7 @@ __all__ = [
     "print_users",
     "render_diff",
     "render_version",
+    "screening_summary",
     "short_trajectory_id",
     "shown",
     "version_json",
@@ -229,6 +230,7 @@ def version_json(version: PromptVersion) -> dict[str, Any]:
         "scores": version.scores,
         "flagged": version.flagged,
         "hold": version.flagged,  # deprecated: the name before the rename, kept one release
+        "verdicts": [dict(v) for v in version.verdicts],
     }
 
 
@@ -280,6 +282,18 @@ def _gate_scores(v: PromptVersion) -> str:
     return f"{scores['candidate']:.2f}/{scores['active']:.2f} ({scores.get('examples', 0)})"
 
 
+def screening_summary(v: PromptVersion) -> str:
+    """The screeners' verdict in a word: `pass`, `hold: model (exfiltration)`, or `""` when
+    no screener saw the version."""
+    if not v.verdicts:
+        return ""
+    held = next((x for x in v.verdicts if x.get("verdict") == "hold"), None)
+    if held is None:
+        return "pass"
+    category = held.get("category")
+    return f"hold: {held.get('screener', '')}" + (f" ({category})" if category else "")
+
+
 def print_users(console: Console, users: list[str | None]) -> None:
     """The `users` command's table."""
     rows = [[Text(u if u is not None else DEFAULT_USER_LABEL)] for u in users]
@@ -305,6 +319,7 @@ def print_history(
         Column("feedback", drop=3),
         Column("score", drop=1),
         Column("gate", drop=5),
+        Column("screened", drop=6),
         Column("reason", text=True),
         Column("last line", cut=True),
     ]
@@ -321,6 +336,7 @@ def print_history(
                 str(len(v.feedback_ids)),
                 "" if entry is None else f"{entry['mean']:.2f} n={entry['n']}",
                 _gate_scores(v),
+                screening_summary(v),
                 Text(v.reason),
                 Text(_last_line(v.text)),
             ]
@@ -413,6 +429,13 @@ def render_version(console: Console, v: PromptVersion) -> None:
             f"evaluation gate: candidate/active {_gate_scores(v)} examples, "
             f"{(v.scores or {}).get('method', '')}"
         )
+    for verdict in v.verdicts:
+        line = f"screened by {verdict.get('screener', '')}: {verdict.get('verdict', '')}"
+        if verdict.get("category"):
+            line += f" ({verdict['category']})"
+        if verdict.get("reason"):
+            line += f" - {verdict['reason']}"
+        console.print(Text(line), highlight=False, markup=False, soft_wrap=True)
     console.print(Text(v.text), highlight=False, markup=False)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from langgraph.store.base import GetOp, Item, PutOp
@@ -54,6 +54,8 @@ class NewVersion:
     reason: str
     scores: dict[str, Any] | None = None
     flagged: str | None = None
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    """The screeners' verdicts (`Verdict.to_json()`), in the order they ran."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,6 +383,7 @@ class Lineage(Scores, FeedbackQueue, Examples):
             base_hash=state.base_hash,
             scores=cand.scores,
             flagged=cand.flagged,
+            verdicts=list(cand.verdicts),
             replaced=state.version if outcome == "accepted" else None,
         )
 

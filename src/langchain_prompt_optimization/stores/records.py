@@ -199,6 +199,9 @@ class PromptConfig:
     """The candidate budgets (`CandidatePolicy.to_json()`); `None`: not recorded."""
     firewall: dict[str, Any] | None = None
     """The feedback firewall's settings (`FeedbackFirewall.to_json()`); `None`: not recorded."""
+    screeners: list[dict[str, Any]] | None = None
+    """The screeners in order (`{"kind": "rules" | "model" | "custom", ...}`); `None`: not
+    recorded (workers use the defaults)."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON form, as stored in the configuration record."""
@@ -211,6 +214,7 @@ class PromptConfig:
             "monitor": self.monitor,
             "policy": self.policy,
             "firewall": self.firewall,
+            "screeners": self.screeners,
         }
 
     @classmethod
@@ -228,6 +232,7 @@ class PromptConfig:
             monitor=data.get("monitor") if isinstance(data.get("monitor"), dict) else None,
             policy=data.get("policy") if isinstance(data.get("policy"), dict) else None,
             firewall=data.get("firewall") if isinstance(data.get("firewall"), dict) else None,
+            screeners=data.get("screeners") if isinstance(data.get("screeners"), list) else None,
         )
 
 
@@ -341,7 +346,9 @@ class PromptVersion:
         feedback_ids: Feedback items the optimizer consumed to produce it.
         optimizer_kind: langmem optimizer kind, when produced by an optimizer.
         content_hash: sha256 of `text`.
-        usage: Optimizer usage: `calls`, `input_tokens`, `output_tokens`.
+        usage: Optimizer usage: `calls`, `input_tokens`, `output_tokens`; the model
+            screener's as `screening_calls`, `screening_input_tokens`,
+            `screening_output_tokens`.
         base_hash: sha256 of the base text the version's lineage started from.
         review: The last review action: `{"action", "at", "note"}`.
         scores: The evaluation gate's verdict when one ran: `candidate` and `active` mean
@@ -353,6 +360,10 @@ class PromptVersion:
             (Stored as `hold` before the rename; such records are read too.)
         replaced: The version that was active when this one was activated (what online
             monitoring compares it with; its `parent` may be a pending version never served).
+        verdicts: The screeners' verdicts on the candidate, in the order they ran: each
+            `{"screener", "verdict" ("pass" / "hold" / "review"), "category", "reason"}`, and
+            `usage` when the screener called a model. Empty for versions no screener saw
+            (base, rollbacks, versions written before screening existed).
     """
 
     prompt: str
@@ -371,6 +382,7 @@ class PromptVersion:
     scores: dict[str, Any] | None = None
     flagged: str | None = None
     replaced: int | None = None
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def hold(self) -> str | None:
@@ -398,6 +410,7 @@ class PromptVersion:
             "flagged": self.flagged,
             LEGACY_KEY: self.flagged,  # read by the previous release (see ActivePrompt.to_json)
             "replaced": self.replaced,
+            "verdicts": [dict(v) for v in self.verdicts],
         }
 
     @classmethod
@@ -425,6 +438,7 @@ class PromptVersion:
             scores=data.get("scores"),
             flagged=data["flagged"] if "flagged" in data else data.get("hold"),
             replaced=data.get("replaced"),
+            verdicts=[dict(v) for v in data.get("verdicts") or () if isinstance(v, dict)],
         )
 
 
