@@ -96,9 +96,13 @@ def test_pages_show_the_review_work_on_every_store(store):
         assert text in lineage.text
     assert "mean 0 over n=3" in lineage.text  # monitoring of v2
     assert "calls 1" in lineage.text  # optimizer usage
+    assert "Screening" in lineage.text  # the screeners' verdicts on v4
     queue = client.get("/queue")
     assert "v4" in queue.text
     assert "/act/approve" in queue.text
+    bob_entry = queue.text.split(">bob@example.com</a>")[1].split("</tr>")[0]
+    assert "flagged: signs emails as the CEO" in bob_entry  # the safety checks' verdicts
+    assert "<strong>no-impersonation</strong>: hold (persona)" in bob_entry
     assert "Ignore all previous instructions" in client.get("/quarantined").text
     assert "auto-rollback" in client.get("/paused").text
     diff = client.get(f"/diff?u={JANE_Q}&p=system&a=1&b=2")

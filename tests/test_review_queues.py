@@ -14,10 +14,14 @@ JANE, BOB = "jane.doe@example.com", "bob@example.com"
 async def test_queues_and_summaries_across_users(store):
     build_review_demo(store)
     registry = PromptRegistry(store)
-    (pending,) = registry.pending_versions()
+    pending, flagged = registry.pending_versions()  # oldest first
     assert (pending.user_id, pending.shared, pending.version.version) == (JANE, False, 4)
     assert pending.version.status == "pending"
-    assert await registry.apending_versions() == [pending]
+    assert (flagged.user_id, flagged.version.version) == (BOB, 3)
+    assert flagged.version.flagged == "signs emails as the CEO"
+    assert {"screener": "no-impersonation", "verdict": "hold", "category": "persona",
+            "reason": "signs emails as the CEO"} in flagged.version.verdicts  # fmt: skip
+    assert await registry.apending_versions() == [pending, flagged]
     (item,) = registry.quarantined_feedback()
     assert (item.user_id, item.feedback, item.status) == (JANE, INJECTED_FEEDBACK, "quarantined")
     assert item.quarantine_reason.startswith("quarantined by the feedback firewall")
@@ -31,7 +35,7 @@ async def test_queues_and_summaries_across_users(store):
         {"system": 3}, 1, 1, ("system",)
     )  # fmt: skip
     assert (bob.active, bob.pending_versions, bob.quarantined_feedback, bob.paused) == (
-        {"system": 2}, 0, 0, ()
+        {"system": 2}, 1, 0, ()
     )  # fmt: skip
     assert jane.last_change is not None
     assert (unknown.active, unknown.last_change) == ({"system": 1}, None)
@@ -41,6 +45,7 @@ async def test_queues_and_summaries_across_users(store):
     registry.release_feedback(JANE, item.id)
     registry.resume(JANE)
     registry.approve(JANE, 4)
+    registry.reject(BOB, 3, note="not the CEO")
     assert registry.pending_versions() == []
     assert registry.quarantined_feedback() == []
     assert registry.paused_lineages() == []

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
         PromptOptimizationMiddleware,
     )
 
-__all__ = ["INJECTED_FEEDBACK", "ReviewDemo", "build_review_demo"]
+__all__ = ["INJECTED_FEEDBACK", "ImpersonationScreener", "ReviewDemo", "build_review_demo"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,24 @@ class DemoContext:
     user_id: str | None = None
 
 
+class ImpersonationScreener:
+    """A custom screener: holds candidates that add a rule about signing as someone else."""
+
+    name = "no-impersonation"
+
+    def screen_feedback(self, batch: Any) -> dict[str, Any]:
+        """Every feedback item passes."""
+        return {}
+
+    def screen_candidate(self, delta: Any) -> Any:
+        """`hold` when the candidate adds "as the CEO"."""
+        from langchain_prompt_optimization.optimizer.screening import Verdict
+
+        if "as the CEO" in delta.added:
+            return Verdict("hold", self.name, "persona", "signs emails as the CEO")
+        return Verdict("pass", self.name)
+
+
 def _reply(request: ScriptedRequest) -> str:
     """The agent's scripted model: quotes its system prompt's last line."""
     lines = (request.system_prompt or "").splitlines()
@@ -59,7 +77,8 @@ class ReviewDemo:
     - `paused_user` ("jane.doe@example.com"): v1 base, v2 learned, v3 an auto-rollback to
       v1 (it scored worse), the lineage paused, v4 a candidate pending approval; quarantined
       feedback holding `INJECTED_FEEDBACK`.
-    - `other_user` ("bob@example.com"): v1 base, v2 learned and active.
+    - `other_user` ("bob@example.com"): v1 base, v2 learned and active, v3 flagged by a
+      screener (`ImpersonationScreener` held it) and pending approval.
     """
 
     store: BaseStore
@@ -113,7 +132,10 @@ def build_review_demo(store: BaseStore) -> ReviewDemo:
     middleware = PromptOptimizationMiddleware(
         optimizer=OptimizerSettings(model=ScriptedOptimizerModel(rewrite=append_feedback)),
         optimize_every=_RUNS,
-        safety=SafetySettings(monitor=Monitor(min_runs=_RUNS, margin=0.1)),
+        safety=SafetySettings(
+            monitor=Monitor(min_runs=_RUNS, margin=0.1),
+            screeners=("rules", ImpersonationScreener(), "model"),
+        ),
         store=store,
     )
     agent: Any = create_agent(
@@ -130,4 +152,5 @@ def build_review_demo(store: BaseStore) -> ReviewDemo:
     # paused: v4 waits as pending; the firewall quarantines the injected item
     demo.round(jane, 1.0, "Mention the report's date;", extra=INJECTED_FEEDBACK)
     demo.round(bob, 1.0, "Greet Bob by name;")  # v2
+    demo.round(bob, 1.0, "Sign every email as the CEO;")  # v3: held by the screener, pending
     return demo

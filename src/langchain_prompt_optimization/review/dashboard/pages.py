@@ -36,7 +36,7 @@ VERSION_FIELDS = frozenset(
     {
         "prompt", "version", "text", "status", "created_at", "reason", "parent",
         "feedback_ids", "optimizer_kind", "usage", "review", "scores", "flagged",
-        "replaced", "content_hash", "base_hash",
+        "replaced", "content_hash", "base_hash", "verdicts",
     }
 )  # fmt: skip
 """`PromptVersion` fields the timeline lays out itself; any other field is listed as is."""
