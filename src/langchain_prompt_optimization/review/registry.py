@@ -14,6 +14,7 @@ from langchain_prompt_optimization.errors import (
     UnknownUserError,
     UnknownVersionError,
 )
+from langchain_prompt_optimization.review.queues import ReviewQueues
 from langchain_prompt_optimization.stores import (
     DEFAULT_PREFIX,
     Example,
@@ -71,7 +72,7 @@ def _unique_match(
     return matches[0] if matches else None
 
 
-class PromptRegistry:
+class PromptRegistry(ReviewQueues):
     """Read and govern the prompt versions stored for each user.
 
     Every method has an async twin (`ausers`, `acurrent`, ...). Changes (`approve`,

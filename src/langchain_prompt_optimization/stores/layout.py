@@ -15,6 +15,8 @@ and `StoreLayout` composes them:
 - `stores.transitions` — review, rollback, auto-rollback, resume, rebase (`Transitions`)
 - `stores.canary_record` — a running canary on a pointer, and the arm a run is served
 - `stores.canary` — promoting, rejecting and stopping canaries (`Canaries`)
+- `stores.overview` — reads across users: user summaries, pending versions, quarantined
+  feedback and paused lineages everywhere (`Overview`)
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from langchain_prompt_optimization.stores.labels import (
     encode_label,
 )
 from langchain_prompt_optimization.stores.lineage import NewVersion
+from langchain_prompt_optimization.stores.overview import Overview
 from langchain_prompt_optimization.stores.records import ActivePrompt
 from langchain_prompt_optimization.stores.runs import PinResult, Runs
 
@@ -42,7 +45,7 @@ __all__ = [
 ]
 
 
-class StoreLayout(Canaries, Runs):
+class StoreLayout(Canaries, Runs, Overview):
     """Every namespace, key and record shape of the package, over any `BaseStore`.
 
     Methods return jobs (see `stores.io`): drive them with `drive(job, store)` or
