@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from langchain_prompt_optimization.optimizer.candidates import (
     checked_candidates,
@@ -12,12 +12,20 @@ from langchain_prompt_optimization.optimizer.candidates import (
     screen_candidates,
     screen_inputs,
 )
+from langchain_prompt_optimization.optimizer.budget import (
+    Budget,
+    charge_usage,
+    estimate_usage,
+    reserve_budget,
+)
 from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
 from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
 from langchain_prompt_optimization.optimizer.langmem_call import (
     NoStructuredOutputError,
     OptimizerCall,
+    OptimizerResult,
 )
+from langchain_prompt_optimization.optimizer.metering import MeteredCall, UsageMeter
 from langchain_prompt_optimization.optimizer.monitor import Monitor, score_deltas
 from langchain_prompt_optimization.optimizer.payload import (
     feedback_for_langmem,
@@ -40,6 +48,7 @@ if TYPE_CHECKING:
     from langchain_prompt_optimization.stores import (
         ActivePrompt,
         FeedbackItem,
+        UsageCharge,
         Job,
         PromptConfig,
         PromptSpec,
@@ -47,6 +56,7 @@ if TYPE_CHECKING:
         StoreLayout,
         TrajectoryRecord,
     )
+    from langchain_prompt_optimization.stores.io import Call
 
 __all__ = [
     "KINDS",
@@ -57,6 +67,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 OptimizerKind = Literal["gradient", "metaprompt", "prompt_memory"]
 KINDS: tuple[str, ...] = ("gradient", "metaprompt", "prompt_memory")
@@ -90,6 +102,8 @@ class RunSettings:
             none (the middleware hands over what its model calls saw).
         monitor: Online monitoring and auto-rollback policy; `None` follows the policy the
             middleware recorded in the store (workers), `Monitor()` if none is recorded.
+        budget: Caps on the model calls and tokens optimizations spend (`None`: none; usage
+            is recorded in the store's ledger either way).
     """
 
     kind: OptimizerKind = "prompt_memory"
@@ -105,6 +119,7 @@ class RunSettings:
     gate: EvaluationGate | None = None
     replay_agent: Callable[[], tuple[BaseChatModel, Sequence[Any]] | None] | None = None
     monitor: Monitor | None = None
+    budget: Budget | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +129,10 @@ class OptimizationOutcome:
     Attributes:
         user_id: The namespace's user id (`None`: the default namespace).
         status: `optimized` (at least one new version was appended, accepted or not),
-            `unchanged` (the optimizer kept every prompt), `rolled_back` (monitoring found
+            `unchanged` (the optimizer saw the batch and kept every prompt, e.g. an
+            explicit "no update" answer; no version is appended), `over_budget` (the
+            budget's window has no room: no model was called, the feedback stays pending
+            for the next window; `error` says which cap), `rolled_back` (monitoring found
             the active version scoring worse than its parent: `versions` are the appended
             rollbacks, the batch was consumed without calling the optimizer),
             `no_feedback`, `busy` (another optimizer holds the namespace), `failed` (the
@@ -123,15 +141,25 @@ class OptimizationOutcome:
         versions: Appended versions by prompt name.
         feedback_ids: Feedback items this optimization consumed or attempted.
         error: The error text when `failed`.
-        usage: The optimizer's model calls and tokens in this optimization (also when no
-            prompt changed, so nothing was stored).
+        usage: The model calls and tokens of this optimization, every source together
+            (`calls`, `input_tokens`, `output_tokens`, and `optimizer_calls`,
+            `gate_calls`, ... by source), on every path: also when it failed or changed
+            nothing. Also recorded in the store's usage ledger
+            (`PromptRegistry.budget_usage`).
         quarantined: Feedback ids the firewall quarantined in this optimization, with the
             reason (also when other items of the batch were learned from).
     """
 
     user_id: str | None
     status: Literal[
-        "optimized", "unchanged", "rolled_back", "no_feedback", "busy", "failed", "quarantined"
+        "optimized",
+        "unchanged",
+        "rolled_back",
+        "no_feedback",
+        "busy",
+        "failed",
+        "quarantined",
+        "over_budget",
     ]
     versions: dict[str, PromptVersion] = field(default_factory=dict)
     feedback_ids: tuple[str, ...] = ()
@@ -191,11 +219,25 @@ class _Run:
     quarantined: dict[str, str] = field(default_factory=dict)
     """Feedback ids the firewall quarantined in this optimization, with the reason (filled by
     the screening phase; every outcome reports them)."""
+    meter: UsageMeter = field(default_factory=UsageMeter)
+    """Every model call of this optimization, by source (see `model_call`)."""
 
     def outcome(self, status: Any, **fields: Any) -> OptimizationOutcome:
+        fields.setdefault("usage", self.meter.usage())
         return OptimizationOutcome(
             self.owner.user_id, status, quarantined=dict(self.quarantined), **fields
         )
+
+    def model_call(self, call: Call[T], source: str) -> Job[T]:
+        """Run a model call of this optimization: THE seam every model call goes through.
+
+        The owner's lease is renewed while it runs, and every chat model call made inside
+        it is counted on `meter` under `source` (`"optimizer"`, `"gate"`, `"judge"`, ...),
+        also when it raises; the count is charged to the budget and recorded in the usage
+        ledger when the optimization ends.
+        """
+        metered = MeteredCall(call, self.meter, source)
+        return self.layout.renewing(self.owner, self.holder, self.settings.lease_seconds, metered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,15 +299,70 @@ def _optimize_leased(
     targets = yield from _build_on_pending_heads(run, targets)
     private = owner == UserRef.global_lineage()
     payload = _build_payload(loaded, batch, targets, settings, private)
-    results, error = yield from _call_optimizer(run, model, payload)
+    reservation, over = yield from _reserve_budget(run, payload)
+    if over is not None:
+        return run.outcome("over_budget", feedback_ids=tuple(fb.id for fb in batch), error=over)
+    learn = _Learn(loaded, batch, targets, served, payload, firewall, private)
+    try:
+        outcome = yield from _learn(run, model, learn)
+    except Exception:
+        yield from _charge(run, reservation, "failed")
+        raise
+    yield from _charge(run, reservation, outcome.status)
+    return outcome
+
+
+@dataclass(frozen=True, slots=True)
+class _Learn:
+    """What the learning phases (optimizer, checks, gate, commit) work on."""
+
+    loaded: _Loaded
+    batch: list[FeedbackItem]
+    targets: _Targets
+    served: dict[str, str]
+    payload: dict[str, Any]
+    firewall: FeedbackFirewall | None
+    private: bool
+
+
+def _learn(run: _Run, model: BaseChatModel, learn: _Learn) -> Job[OptimizationOutcome]:
+    """Phases 6-9: call the optimizer, check and gate its candidates, commit."""
+    loaded, batch, targets = learn.loaded, learn.batch, learn.targets
+    results, error = yield from _call_optimizer(run, model, learn.payload)
     base_texts = {name: loaded.specs[name].prompt for name in targets.names}
     if not results:
         return (yield from _record_failure(run, batch, targets, base_texts, error))
-    policy = settings.policy or CandidatePolicy.from_json(config.policy)
-    options = _check_candidates(results, batch, targets, policy, firewall, private)
-    usage = _total_usage(results, attempts=_attempts(settings))
-    gated = yield from select_candidates(run, loaded, batch, options, served, private)
-    return (yield from _commit(run, loaded, batch, targets, base_texts, gated, usage, deltas))
+    policy = run.settings.policy or CandidatePolicy.from_json(loaded.config.policy)
+    options = _check_candidates(results, batch, targets, policy, learn.firewall, learn.private)
+    gated = yield from select_candidates(
+        run, loaded, batch, options, learn.served, learn.private
+    )
+    usage = _total_usage(run, results, attempts=_attempts(run.settings))
+    settled = _settle_feedback(batch, results, gated)
+    return (yield from _commit(run, loaded, settled, targets, base_texts, gated, usage))
+
+
+def _reserve_budget(
+    run: _Run, payload: dict[str, Any]
+) -> Job[tuple[UsageCharge | None, str | None]]:
+    """Before the first model call: reserve the optimization's estimate in the budget's
+    window; `(reservation, None)`, `(None, None)` without a budget, or `(None, reason)`
+    when it is over budget (nothing was called)."""
+    budget = run.settings.budget
+    if budget is None:
+        return None, None
+    settings = run.settings
+    estimate = estimate_usage(settings.kind, settings.config, payload, _attempts(settings))
+    return (yield from reserve_budget(run.layout, budget, run.owner, estimate))
+
+
+def _charge(run: _Run, reservation: UsageCharge | None, status: str) -> Job[None]:
+    """After the last model call: record what was spent in the usage ledger (replacing the
+    reservation). A store fault here is logged: the optimization's result stands."""
+    try:
+        yield from charge_usage(run.layout, run.owner, reservation, run.meter.usage(), status)
+    except Exception:
+        logger.warning("could not record the model usage of %r", run.owner.user_id, exc_info=True)
 
 
 def _load_batch(run: _Run, local_specs: dict[str, PromptSpec]) -> Job[_Loaded | None]:
@@ -390,21 +487,15 @@ def _attempts(settings: RunSettings) -> int:
 
 def _call_optimizer(
     run: _Run, model: BaseChatModel, payload: dict[str, Any]
-) -> Job[tuple[list[tuple[list[dict[str, Any]], dict[str, int]]], str]]:
+) -> Job[tuple[list[OptimizerResult], str]]:
     """Phase 6: call langmem (`best_of` times with a gate); the results, and the last
     error (`""` if none raised)."""
-    results: list[tuple[list[dict[str, Any]], dict[str, int]]] = []
+    results: list[OptimizerResult] = []
     error = ""
     for _ in range(_attempts(run.settings)):
         try:
             optimizer = OptimizerCall(model, run.settings, payload)
-            results.append(
-                (
-                    yield from run.layout.renewing(
-                        run.owner, run.holder, run.settings.lease_seconds, optimizer
-                    )
-                )
-            )
+            results.append((yield from run.model_call(optimizer, "optimizer")))
         except NoStructuredOutputError as exc:
             error = str(exc)
             logger.warning("optimization of %r failed: %s", run.owner.user_id, error)
@@ -421,8 +512,9 @@ def _record_failure(
     base_texts: dict[str, str],
     error: str,
 ) -> Job[OptimizationOutcome]:
-    """Every optimizer call raised: record a `failed` entry on each prompt's history and
-    count an attempt on the batch (it stays pending)."""
+    """Every optimizer call raised: record a `failed` entry on each prompt's history (with
+    the usage of the calls made before the error) and count an attempt on the batch (it
+    stays pending)."""
     ids = tuple(fb.id for fb in batch)
     layout, owner, settings = run.layout, run.owner, run.settings
     if not (yield from layout.renew_lease(owner, run.holder, settings.lease_seconds)):
@@ -434,7 +526,7 @@ def _record_failure(
         candidates=failed,
         feedback=(),
         optimizer_kind=settings.kind,
-        usage={},
+        usage=run.meter.usage(),
         expected_latest=targets.expected,
     )
     yield from layout.mark_attempted(owner, batch, max_attempts=settings.max_attempts)
@@ -442,7 +534,7 @@ def _record_failure(
 
 
 def _check_candidates(
-    results: Sequence[tuple[list[dict[str, Any]], dict[str, int]]],
+    results: Sequence[OptimizerResult],
     batch: Sequence[FeedbackItem],
     targets: _Targets,
     policy: CandidatePolicy,
@@ -454,40 +546,61 @@ def _check_candidates(
     texts = [feedback_text(fb) for fb in batch]
     return [
         screen_candidates(
-            checked_candidates(result, targets.current, policy, texts),
+            checked_candidates(result.prompts, targets.current, policy, texts),
             targets.served,
             firewall,
             private,
         )
-        for result, _ in results
+        for result in results
     ]
 
 
 def _total_usage(
-    results: Sequence[tuple[list[dict[str, Any]], dict[str, int]]], *, attempts: int
+    run: _Run, results: Sequence[OptimizerResult], *, attempts: int
 ) -> dict[str, int]:
-    usage = {
-        key: sum(u.get(key, 0) for _, u in results)
-        for key in ("calls", "input_tokens", "output_tokens")
-    }
+    """Every model call of the optimization so far (all sources), and how many best-of-k
+    samples raised."""
+    usage = run.meter.usage()
     if len(results) < attempts:
         usage["failed_calls"] = attempts - len(results)  # best-of-k: some samples raised
     return usage
 
 
+@dataclass(frozen=True, slots=True)
+class _Settled:
+    """The batch after an optimization: items consumed, and items kept pending."""
+
+    batch: list[FeedbackItem]
+    consumed: list[FeedbackItem]
+    retried: list[FeedbackItem]
+
+
+def _settle_feedback(
+    batch: list[FeedbackItem], results: Sequence[OptimizerResult], gated: Selection
+) -> _Settled:
+    """What becomes of each item. The optimizer saw the batch (a candidate, or a rewrite
+    call that answered, "no update" included): every item is consumed. Credit assignment
+    picked no prompt to change (no rewrite call ran) and nothing changed: items whose
+    earlier attempts had failed were never seen by a working rewrite, so they stay pending
+    (one more attempt counted); the others are consumed."""
+    if gated.candidates or not results or not all(r.assigned_none for r in results):
+        return _Settled(batch, list(batch), [])
+    retried = [fb for fb in batch if fb.attempts > 0]
+    return _Settled(batch, [fb for fb in batch if fb.attempts == 0], retried)
+
+
 def _commit(
     run: _Run,
     loaded: _Loaded,
-    batch: Sequence[FeedbackItem],
+    settled: _Settled,
     targets: _Targets,
     base_texts: dict[str, str],
     gated: Selection,
     usage: dict[str, int],
-    deltas: dict[str, VersionScores],
 ) -> Job[OptimizationOutcome]:
     """Phase 9: append the candidates and consume the batch in one write (if the lease is
     still ours and no prompt moved), then prune runs beyond retention."""
-    ids = tuple(fb.id for fb in batch)
+    ids = tuple(fb.id for fb in settled.batch)
     layout, owner, settings = run.layout, run.owner, run.settings
     if not (yield from layout.renew_lease(owner, run.holder, settings.lease_seconds)):
         logger.warning("lost the lease of %r during the optimization; not committing", owner)
@@ -501,7 +614,7 @@ def _commit(
         owner,
         base_texts=base_texts,
         candidates=gated.candidates,
-        feedback=batch,
+        feedback=settled.consumed,
         optimizer_kind=settings.kind,
         usage=usage,
         require_approval=require_approval,
@@ -510,11 +623,13 @@ def _commit(
         feedback_ttl_minutes=(yield from consumed_feedback_ttl(settings)),
         new_examples=gated.new_examples,
         drop_examples=gated.drop_examples,
-        score_deltas=deltas,
+        score_deltas=score_deltas(settled.consumed),
     )
     if versions is None:
         return run.outcome("busy", feedback_ids=ids)
-    yield from prune_after(layout, owner, settings, batch)
+    if settled.retried:
+        yield from layout.mark_attempted(owner, settled.retried, max_attempts=settings.max_attempts)
+    yield from prune_after(layout, owner, settings, settled.batch)
     status: Literal["optimized", "unchanged"] = "optimized" if versions else "unchanged"
     return run.outcome(status, versions=versions, feedback_ids=ids, usage=usage)
 

@@ -44,6 +44,7 @@ __all__ = [
     "drive_within",
     "search_all",
     "search_any",
+    "search_many",
     "sleep",
     "supports_ttl",
     "supports_ttl_job",
@@ -205,25 +206,40 @@ def search_any(
 ) -> Job[list[Item]]:
     """Every item of `namespace` matching any of `filters` (each paginated as in
     `search_all`; the filters' pages are read in the same round trips)."""
-    found: dict[str, Item] = {}
-    reads = [(filter, 0, _PAGE) for filter in filters]  # (filter, offset, limit) still to read
+    found = yield from search_many([(namespace, f) for f in filters])
+    return [item for items in found for item in items]
+
+
+def search_many(
+    queries: Sequence[tuple[tuple[str, ...], dict[str, Any] | None]],
+) -> Job[list[list[Item]]]:
+    """The items of each `(namespace, filter)` query, paginated as in `search_all`, every
+    query's pages read in the same round trips; one list per query (an item matching two
+    queries of one namespace is listed once, under the first)."""
+    found: list[dict[str, Item]] = [{} for _ in queries]
+    seen: dict[tuple[str, ...], set[str]] = {}
+    # (query index, offset, limit) still to read
+    reads = [(i, 0, _PAGE) for i in range(len(queries))]
     while reads:
         results = yield from batch(
             [
-                SearchOp(namespace, filter=f, limit=limit, offset=offset)
-                for f, offset, limit in reads
+                SearchOp(queries[i][0], filter=queries[i][1], limit=limit, offset=offset)
+                for i, offset, limit in reads
             ]
         )
         more = []
-        for (f, offset, limit), result in zip(reads, results, strict=True):
+        for (i, offset, limit), result in zip(reads, results, strict=True):
             page = cast("list[SearchItem]", result)  # what a SearchOp answers
+            namespace = queries[i][0]
+            keys = seen.setdefault(namespace, set())
             for item in page:
-                if item.namespace == namespace:
-                    found[item.key] = item
+                if item.namespace == namespace and (item.key not in keys or item.key in found[i]):
+                    keys.add(item.key)
+                    found[i][item.key] = item
             if len(page) == limit:
-                more.append((f, offset + limit, min(limit * 2, _MAX_PAGE)))
+                more.append((i, offset + limit, min(limit * 2, _MAX_PAGE)))
         reads = more
-    return list(found.values())
+    return [list(items.values()) for items in found]
 
 
 # -- drivers -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ and `StoreLayout` composes them:
 - `stores.scores` — score stats and monitoring reads (`Scores`)
 - `stores.lineage` — pointers, versions, committing an optimization (`Lineage`)
 - `stores.transitions` — review, rollback, auto-rollback, resume, rebase (`Transitions`)
+- `stores.usage` — the usage ledger of optimizations' model calls (`UsageLedger`)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from langchain_prompt_optimization.stores.lineage import NewVersion
 from langchain_prompt_optimization.stores.records import ActivePrompt
 from langchain_prompt_optimization.stores.runs import PinResult, Runs
 from langchain_prompt_optimization.stores.transitions import Transitions
+from langchain_prompt_optimization.stores.usage import UsageLedger
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -39,7 +41,7 @@ __all__ = [
 ]
 
 
-class StoreLayout(Transitions, Runs):
+class StoreLayout(Transitions, Runs, UsageLedger):
     """Every namespace, key and record shape of the package, over any `BaseStore`.
 
     Methods return jobs (see `stores.io`): drive them with `drive(job, store)` or

@@ -1,0 +1,187 @@
+"""The usage ledger: one record per optimization that called a model, in hourly buckets.
+
+```
+(*prefix, "%%usage", <hour>)   key <charge id>  -> UsageCharge
+```
+
+`<hour>` is the UTC hour the optimization started (`20261130T07`). A record is written
+`reserved` (with the estimate) before a budgeted optimization's first model call and
+rewritten `charged` (with what was counted) when it ends; an optimization without a budget
+writes only the `charged` record. A window (`"1h"`, `"1d"`, `"7d"`: whole hours aligned to
+the Unix epoch, so a day starts at 00:00 UTC) is the sum of its hours' records, read in one
+round trip. Every record is its own key, so concurrent writers never lose one another's
+charges.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from langgraph.store.base import PutOp
+
+from langchain_prompt_optimization.stores.io import batch, search_many
+from langchain_prompt_optimization.stores.labels import Namespaces
+
+if TYPE_CHECKING:
+    from langchain_prompt_optimization.stores.io import Job
+    from langchain_prompt_optimization.stores.labels import UserRef
+
+__all__ = [
+    "HOUR",
+    "ChargeState",
+    "UsageCharge",
+    "UsageLedger",
+    "UsageWindow",
+    "parse_window",
+]
+
+HOUR = 3_600
+_USAGE = "%%usage"
+_WINDOW = re.compile(r"([1-9][0-9]{0,4})([hd])")
+_MAX_WINDOW_HOURS = 24 * 366
+ChargeState = Literal["reserved", "charged"]
+
+
+def parse_window(spec: object, *, name: str = "window") -> int:
+    """The length in seconds of a window spec: a positive number of hours or days (`"1h"`,
+    `"12h"`, `"1d"`, `"7d"`), at most a year.
+
+    Raises:
+        ValueError: On anything else, naming `name` and the value given.
+    """
+    found = _WINDOW.fullmatch(spec) if isinstance(spec, str) else None
+    hours = 0
+    if found is not None:
+        hours = int(found.group(1)) * (24 if found.group(2) == "d" else 1)
+    if not 0 < hours <= _MAX_WINDOW_HOURS:
+        msg = (
+            f"{name} must be a whole number of hours or days such as '1h', '12h', '1d' or "
+            f"'7d' (at most 366d); got {spec!r}"
+        )
+        raise ValueError(msg)
+    return hours * HOUR
+
+
+@dataclass(frozen=True, slots=True)
+class UsageWindow:
+    """One fixed window of usage: `span` (as given, e.g. `"1d"`) starting at `start` (UTC).
+
+    Attributes:
+        span: The window spec.
+        start: When it starts (aligned to the Unix epoch: a `"1d"` window at 00:00 UTC).
+        seconds: Its length.
+    """
+
+    span: str
+    start: datetime
+    seconds: int
+
+    @classmethod
+    def at(cls, span: str, now: float) -> UsageWindow:
+        """The `span` window holding the Unix time `now`.
+
+        Raises:
+            ValueError: If `span` is not a window spec (`parse_window`).
+        """
+        seconds = parse_window(span)
+        start = int(now // seconds) * seconds
+        return cls(span, datetime.fromtimestamp(start, UTC), seconds)
+
+    @property
+    def end(self) -> datetime:
+        """When the next window starts."""
+        return self.start + timedelta(seconds=self.seconds)
+
+    def hours(self) -> list[str]:
+        """The hour buckets of the window."""
+        return [
+            _hour_label(self.start + timedelta(hours=h)) for h in range(self.seconds // HOUR)
+        ]
+
+
+def _hour_label(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y%m%dT%H")
+
+
+@dataclass(frozen=True, slots=True)
+class UsageCharge:
+    """One optimization's model usage in the ledger.
+
+    Attributes:
+        owner: The lineage owner's label.
+        user_id: The lineage owner's user id (`None`: the default or global lineage).
+        state: `reserved` (an estimate, written before a budgeted optimization's first
+            model call) or `charged` (what was counted).
+        usage: `calls`, `input_tokens`, `output_tokens` and `<source>_calls`.
+        status: The optimization's outcome (`charged` records).
+        started_at: When the optimization started (its hour bucket).
+        id: The record key.
+    """
+
+    owner: str
+    user_id: str | None
+    state: ChargeState
+    usage: dict[str, int]
+    status: str | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def to_json(self) -> dict[str, Any]:
+        """The record stored."""
+        return {
+            "owner": self.owner,
+            "user_id": self.user_id,
+            "state": self.state,
+            "usage": dict(self.usage),
+            "status": self.status,
+            "started_at": self.started_at.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, key: str, data: dict[str, Any]) -> UsageCharge:
+        """A record as stored (unknown usage values read as 0)."""
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        state = data.get("state")
+        return cls(
+            owner=str(data.get("owner", "")),
+            user_id=data.get("user_id") if isinstance(data.get("user_id"), str) else None,
+            state="reserved" if state == "reserved" else "charged",
+            usage={
+                str(k): int(v)
+                for k, v in (usage or {}).items()
+                if isinstance(v, int | float) and not isinstance(v, bool)
+            },
+            status=data.get("status") if isinstance(data.get("status"), str) else None,
+            started_at=datetime.fromisoformat(str(data["started_at"])),
+            id=key,
+        )
+
+
+class UsageLedger(Namespaces):
+    """The usage ledger, as `StoreLayout` jobs."""
+
+    def _usage_ns(self, hour: str) -> tuple[str, ...]:
+        return (*self.prefix, _USAGE, hour)
+
+    def put_usage_charge(self, charge: UsageCharge) -> Job[None]:
+        """Write (or rewrite) a charge under the hour its optimization started."""
+        hour = _hour_label(charge.started_at)
+        yield from batch([PutOp(self._usage_ns(hour), charge.id, charge.to_json())])
+
+    def delete_usage_charge(self, charge: UsageCharge) -> Job[None]:
+        """Withdraw a charge (a reservation that did not fit)."""
+        hour = _hour_label(charge.started_at)
+        yield from batch([PutOp(self._usage_ns(hour), charge.id, None)])
+
+    def usage_charges(self, window: UsageWindow, owner: UserRef | None) -> Job[list[UsageCharge]]:
+        """The charges of `window` (of one lineage owner, or all with `None`), read in one
+        round trip per page of its hours."""
+        query = None if owner is None else {"owner": owner.label}
+        found = yield from search_many([(self._usage_ns(h), query) for h in window.hours()])
+        return [
+            UsageCharge.from_json(item.key, item.value) for items in found for item in items
+        ]
