@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         PromptOptimizationState,
     )
     from langchain_prompt_optimization.middleware.settings import SystemPromptSettings
+    from langchain_prompt_optimization.optimizer.budget import Budget
     from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
     from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
     from langchain_prompt_optimization.optimizer.gate import EvaluationGate
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SYSTEM_PROMPT",
+    "Budget",
     "CandidatePolicy",
     "EvaluationGate",
     "FeedbackFirewall",
@@ -89,6 +91,7 @@ _RECORDS = "langchain_prompt_optimization.stores.records"
 
 # Public name -> the module defining it; one line per name (keep in step with TYPE_CHECKING).
 _EXPORTS: dict[str, str] = {
+    "Budget": "langchain_prompt_optimization.optimizer.budget",
     "CandidatePolicy": "langchain_prompt_optimization.optimizer.checks",
     "OptimizerSettings": "langchain_prompt_optimization.optimizer.settings",
     "SafetySettings": "langchain_prompt_optimization.optimizer.settings",

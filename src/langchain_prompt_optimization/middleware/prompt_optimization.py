@@ -58,6 +58,7 @@ from langchain_prompt_optimization.middleware.settings import (
     SystemPromptSettings,
     validate_prompts,
 )
+from langchain_prompt_optimization.optimizer.budget import Budget, check_budget
 from langchain_prompt_optimization.optimizer.engine import RECORD_ONLY, Mode, OptimizationEngine
 from langchain_prompt_optimization.optimizer.gate import reference_example
 from langchain_prompt_optimization.optimizer.settings import (
@@ -175,6 +176,7 @@ class PromptOptimizationMiddleware(
         system_prompt: SystemPromptSettings | None = None,
         get_user_id: Callable[[Runtime[Any]], object] | None = None,
         safety: SafetySettings | None = None,
+        budget: Budget | None = None,
         **deprecated: Unpack[DeprecatedMiddlewareArgs],
     ) -> None:
         """Configure the middleware; everything is validated here.
@@ -215,6 +217,11 @@ class PromptOptimizationMiddleware(
                 `user_id=None`.
             safety: `SafetySettings` (candidate budgets, feedback firewall, evaluation gate,
                 monitoring). In `"external"` / `"server"` mode pass the gate to the worker.
+            budget: A `Budget` capping the model calls and tokens optimizations spend
+                (optimizer, gate and judge calls together) per window, per user, lineage or
+                all; over budget, an optimization is deferred (`over_budget`) and its
+                feedback waits for the next window. Enforced through the store. In
+                `"external"` / `"server"` mode pass it to the worker.
             **deprecated: The keywords that moved into these objects (see
                 `DeprecatedMiddlewareArgs`) still work for one release, with a
                 `DeprecationWarning` naming the replacement.
@@ -264,6 +271,13 @@ class PromptOptimizationMiddleware(
         self._models = ModelSource(settings.optimizer.model)
         self._get_user_id = get_user_id or default_user_id
         self._scope = scope
+        self._budget = check_budget(budget, scope=scope)
+        if self._budget is not None and mode in ("external", "server"):
+            msg = (
+                f"a budget has no effect in mode={mode!r}: optimizations run in workers; "
+                "pass it to PromptWorker(budget=...) or make_optimizer_graph(budget=...)"
+            )
+            raise ValueError(msg)
         if require_approval is None:
             require_approval = scope == "global"
         self._engine = self._build_engine(mode, optimize_every, require_approval)
@@ -293,6 +307,7 @@ class PromptOptimizationMiddleware(
             self._settings.safety,
             require_approval=require_approval,
             replay_agent=self._models.replay_agent,
+            budget=self._budget,
         )
         return OptimizationEngine(
             layout=self._layout,
@@ -338,6 +353,11 @@ class PromptOptimizationMiddleware(
     def safety(self) -> SafetySettings:
         """Candidate budgets, feedback firewall, evaluation gate and monitoring in effect."""
         return self._settings.safety
+
+    @property
+    def budget(self) -> Budget | None:
+        """The spend caps on optimizations (`None`: none)."""
+        return self._budget
 
     def _owner(self, user: UserRef) -> UserRef:
         """The owner of the lineage that serves `user`."""

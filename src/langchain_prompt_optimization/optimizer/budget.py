@@ -31,6 +31,7 @@ __all__ = [
     "Budget",
     "BudgetPer",
     "charge_usage",
+    "check_budget",
     "estimate_usage",
     "reserve_budget",
     "sum_usage",
@@ -148,6 +149,32 @@ class Budget:
                 out["input_tokens"] = int(out.get("input_tokens", 0) * share)
                 out["output_tokens"] = self.max_optimizer_tokens - out["input_tokens"]
         return out
+
+
+def check_budget(budget: object, *, scope: str | None = None) -> Budget | None:
+    """`budget` as given to the middleware, `PromptWorker` or the optimizer graph.
+
+    Args:
+        budget: A `Budget` or `None`.
+        scope: The middleware's scope, when known.
+
+    Raises:
+        TypeError: If `budget` is neither.
+        ValueError: On `per="user"` with `scope="global"` (one lineage serves every user:
+            use `per="lineage"` or `"global"`).
+    """
+    if budget is None:
+        return None
+    if not isinstance(budget, Budget):
+        msg = f"budget must be a Budget or None; got {type(budget).__name__}"
+        raise TypeError(msg)
+    if scope == "global" and budget.per == "user":
+        msg = (
+            "Budget(per='user') needs scope='user': with scope='global' one lineage serves "
+            "every user; use per='lineage' or per='global'"
+        )
+        raise ValueError(msg)
+    return budget
 
 
 def sum_usage(charges: Sequence[UsageCharge]) -> dict[str, int]:

@@ -18,6 +18,7 @@ from langchain_prompt_optimization.optimizer.run import KINDS, OptimizerKind, Ru
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from langchain_prompt_optimization.optimizer.budget import Budget
     from langchain_prompt_optimization.stores.settings import StorageSettings
 
 __all__ = [
@@ -284,6 +285,7 @@ def run_settings(
     lease_seconds: float | None = None,
     replay_agent: Callable[[], tuple[BaseChatModel, Sequence[Any]] | None] | None = None,
     follow_recorded: bool = False,
+    budget: Budget | None = None,
 ) -> RunSettings:
     """The engine's settings from the configuration objects (middleware and worker alike).
 
@@ -295,6 +297,7 @@ def run_settings(
         lease_seconds: Namespace lease time-to-live (`None`: `optimizer.lease_seconds`).
         replay_agent: Where the gate finds the agent's model and tools.
         follow_recorded: A worker: the monitor always follows the recorded policy.
+        budget: Caps on the optimizations' model usage (`None`: none).
 
     Returns:
         The settings `OptimizationEngine` runs with.
@@ -315,4 +318,5 @@ def run_settings(
         gate=safety.gate if safety is not None else None,
         replay_agent=replay_agent,
         monitor=monitor,
+        budget=budget,
     )
