@@ -30,11 +30,13 @@ __all__ = [
     "PER",
     "Budget",
     "BudgetPer",
+    "UsageReport",
     "charge_usage",
     "check_budget",
     "estimate_usage",
     "reserve_budget",
     "sum_usage",
+    "usage_report",
 ]
 
 logger = logging.getLogger(__name__)
@@ -266,6 +268,69 @@ def charge_usage(
             id=reservation.id,
         )
     yield from layout.put_usage_charge(charge)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    """Model usage of optimizations in one window, as recorded in the store's ledger.
+
+    Attributes:
+        per: `"user"` (one lineage owner's optimizations) or `"global"` (all).
+        window: The window spec (`"1d"`, ...).
+        start: When the window starts (UTC).
+        end: When the next one starts.
+        usage: Totals: `calls`, `input_tokens`, `output_tokens`, `<source>_calls`,
+            `optimizations` (how many called a model) and `reserved` (how many are still
+            running, counted at their estimate).
+        by_user: The same per lineage owner's user id (`None`: the default namespace or
+            the global lineage).
+    """
+
+    per: str
+    window: str
+    start: datetime
+    end: datetime
+    usage: dict[str, int]
+    by_user: dict[str | None, dict[str, int]]
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON (`by_user` as a list: user ids may be `None`)."""
+        return {
+            "per": self.per,
+            "window": self.window,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "usage": dict(self.usage),
+            "by_user": [
+                {"user_id": user_id, "usage": dict(usage)}
+                for user_id, usage in self.by_user.items()
+            ],
+        }
+
+
+def usage_report(
+    layout: StoreLayout, owner: UserRef | None, window: str, at: datetime | None
+) -> Job[UsageReport]:
+    """The ledger's usage in the `window` holding `at` (now if `None`), of one lineage
+    owner or of all (`None`).
+
+    Raises:
+        ValueError: If `window` is not a window spec.
+    """
+    now = (at or datetime.now(UTC)).timestamp()
+    span = UsageWindow.at(window, now)
+    charges = yield from layout.usage_charges(span, owner)
+    owners: dict[str, list[UsageCharge]] = {}
+    for charge in sorted(charges, key=lambda c: c.started_at):
+        owners.setdefault(charge.owner, []).append(charge)
+    return UsageReport(
+        per="global" if owner is None else "user",
+        window=window,
+        start=span.start,
+        end=span.end,
+        usage=sum_usage(charges),
+        by_user={UserRef.from_label(label).user_id: sum_usage(c) for label, c in owners.items()},
+    )
 
 
 def _plus(used: dict[str, int], extra: dict[str, int]) -> dict[str, int]:

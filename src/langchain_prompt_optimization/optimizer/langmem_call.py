@@ -14,6 +14,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.runnables.config import set_config_context
 from langmem import create_multi_prompt_optimizer
 
+from langchain_prompt_optimization.optimizer.metering import UsageCounter
 from langchain_prompt_optimization.stores.io import Call
 
 if TYPE_CHECKING:
@@ -26,38 +27,6 @@ if TYPE_CHECKING:
     from langchain_prompt_optimization.optimizer.run import RunSettings
 
 __all__ = ["NoStructuredOutputError", "OptimizerCall", "OptimizerResult", "UsageCounter"]
-
-
-class UsageCounter(BaseCallbackHandler):
-    """Counts a model's calls and the tokens it reports (a callback handler; thread-safe).
-
-    The optimizer's calls are counted with one; the learning harness counts both models
-    with it."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.calls = 0
-        self.input_tokens = 0
-        self.output_tokens = 0
-
-    def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
-        with self._lock:
-            self.calls += 1
-            for generations in response.generations:
-                for generation in generations:
-                    usage = getattr(getattr(generation, "message", None), "usage_metadata", None)
-                    if usage:
-                        self.input_tokens += int(usage.get("input_tokens", 0))
-                        self.output_tokens += int(usage.get("output_tokens", 0))
-
-    def as_dict(self) -> dict[str, int]:
-        """Calls and tokens counted so far."""
-        with self._lock:
-            return {
-                "calls": self.calls,
-                "input_tokens": self.input_tokens,
-                "output_tokens": self.output_tokens,
-            }
 
 
 class _ReplyWatch(BaseCallbackHandler):

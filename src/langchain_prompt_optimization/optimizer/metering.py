@@ -17,15 +17,15 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.tracers.context import register_configure_hook
 
-from langchain_prompt_optimization.optimizer.langmem_call import UsageCounter
 from langchain_prompt_optimization.stores.io import Call
 
 if TYPE_CHECKING:
-    from langchain_core.callbacks import BaseCallbackHandler
+    from langchain_core.outputs import LLMResult
 
-__all__ = ["USAGE_KEYS", "MeteredCall", "UsageMeter", "usage_tokens"]
+__all__ = ["USAGE_KEYS", "MeteredCall", "UsageCounter", "UsageMeter", "usage_tokens"]
 
 T = TypeVar("T")
 
@@ -36,6 +36,38 @@ _active_counter: ContextVar[BaseCallbackHandler | None] = ContextVar(
     "prompt_optimization_usage_counter", default=None
 )
 register_configure_hook(_active_counter, inheritable=True)
+
+
+class UsageCounter(BaseCallbackHandler):
+    """Counts a model's calls and the tokens it reports (a callback handler; thread-safe).
+
+    The optimizer's calls are counted with one; the learning harness counts both models
+    with it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls = 0
+        self.input_tokens = 0
+        self.output_tokens = 0
+
+    def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
+        with self._lock:
+            self.calls += 1
+            for generations in response.generations:
+                for generation in generations:
+                    usage = getattr(getattr(generation, "message", None), "usage_metadata", None)
+                    if usage:
+                        self.input_tokens += int(usage.get("input_tokens", 0))
+                        self.output_tokens += int(usage.get("output_tokens", 0))
+
+    def as_dict(self) -> dict[str, int]:
+        """Calls and tokens counted so far."""
+        with self._lock:
+            return {
+                "calls": self.calls,
+                "input_tokens": self.input_tokens,
+                "output_tokens": self.output_tokens,
+            }
 
 
 class _SourceCounter(UsageCounter):

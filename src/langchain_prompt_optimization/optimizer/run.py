@@ -6,17 +6,17 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from langchain_prompt_optimization.optimizer.candidates import (
-    checked_candidates,
-    feedback_text,
-    screen_candidates,
-    screen_inputs,
-)
 from langchain_prompt_optimization.optimizer.budget import (
     Budget,
     charge_usage,
     estimate_usage,
     reserve_budget,
+)
+from langchain_prompt_optimization.optimizer.candidates import (
+    checked_candidates,
+    feedback_text,
+    screen_candidates,
+    screen_inputs,
 )
 from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
 from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
@@ -48,13 +48,13 @@ if TYPE_CHECKING:
     from langchain_prompt_optimization.stores import (
         ActivePrompt,
         FeedbackItem,
-        UsageCharge,
         Job,
         PromptConfig,
         PromptSpec,
         PromptVersion,
         StoreLayout,
         TrajectoryRecord,
+        UsageCharge,
     )
     from langchain_prompt_optimization.stores.io import Call
 
