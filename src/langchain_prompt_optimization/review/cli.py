@@ -188,7 +188,7 @@ def _add_operation_commands(sub: argparse._SubParsersAction[_ArgumentParser]) ->
         help="store new versions as pending (default: on for --scope global)",
     )
     usage = _command(
-        sub, "usage", "model calls and tokens optimizations spent in a window (what a Budget counts)"
+        sub, "usage", "model calls and tokens optimizations spent per window (what Budget counts)"
     )
     usage.add_argument("user", nargs="?", help="one user's lineage; omit with --all-users")
     usage.add_argument("--all-users", action="store_true", help="every lineage, per user")
