@@ -132,8 +132,9 @@ def _usage(args: argparse.Namespace, registry: PromptRegistry, out: _Output) -> 
         msg = "usage needs USER or --all-users (not both)"
         raise _UsageError(msg)
     user = None if args.user is None else _user(args.user)
-    per = "global" if args.all_users else "user"
-    report = registry.budget_usage(user, window=args.window, per=per)
+    report = registry.budget_usage(
+        user, window=args.window, per="global" if args.all_users else "user"
+    )
     out.emit(report.to_json(), lambda: _render.print_usage(out.console, report))
     return EXIT_OK
 
