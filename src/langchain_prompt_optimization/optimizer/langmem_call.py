@@ -114,9 +114,7 @@ def _answered(
     given = {p.get("name"): p.get("prompt") for p in payload.get("prompts") or []}
     declined = [name for name, text in given.items() if text in watch.declined]
     prompts = [
-        {**entry, "prompt": given[entry.get("name")]}
-        if entry.get("name") in declined
-        else entry
+        {**entry, "prompt": given[entry.get("name")]} if entry.get("name") in declined else entry
         for entry in result
     ]
     return OptimizerResult(

@@ -334,9 +334,7 @@ def _learn(run: _Run, model: BaseChatModel, learn: _Learn) -> Job[OptimizationOu
         return (yield from _record_failure(run, batch, targets, base_texts, error))
     policy = run.settings.policy or CandidatePolicy.from_json(loaded.config.policy)
     options = _check_candidates(results, batch, targets, policy, learn.firewall, learn.private)
-    gated = yield from select_candidates(
-        run, loaded, batch, options, learn.served, learn.private
-    )
+    gated = yield from select_candidates(run, loaded, batch, options, learn.served, learn.private)
     usage = _total_usage(run, results, attempts=_attempts(run.settings))
     settled = _settle_feedback(batch, results, gated)
     return (yield from _commit(run, loaded, settled, targets, base_texts, gated, usage))
@@ -555,9 +553,7 @@ def _check_candidates(
     ]
 
 
-def _total_usage(
-    run: _Run, results: Sequence[OptimizerResult], *, attempts: int
-) -> dict[str, int]:
+def _total_usage(run: _Run, results: Sequence[OptimizerResult], *, attempts: int) -> dict[str, int]:
     """Every model call of the optimization so far (all sources), and how many best-of-k
     samples raised."""
     usage = run.meter.usage()

@@ -98,9 +98,7 @@ class UsageWindow:
 
     def hours(self) -> list[str]:
         """The hour buckets of the window."""
-        return [
-            _hour_label(self.start + timedelta(hours=h)) for h in range(self.seconds // HOUR)
-        ]
+        return [_hour_label(self.start + timedelta(hours=h)) for h in range(self.seconds // HOUR)]
 
 
 def _hour_label(at: datetime) -> str:
@@ -182,6 +180,4 @@ class UsageLedger(Namespaces):
         round trip per page of its hours."""
         query = None if owner is None else {"owner": owner.label}
         found = yield from search_many([(self._usage_ns(h), query) for h in window.hours()])
-        return [
-            UsageCharge.from_json(item.key, item.value) for items in found for item in items
-        ]
+        return [UsageCharge.from_json(item.key, item.value) for items in found for item in items]
