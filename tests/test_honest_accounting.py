@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from langchain_core.messages import AIMessage
 from langchain_openai import ChatOpenAI
 from langgraph.store.memory import InMemoryStore
