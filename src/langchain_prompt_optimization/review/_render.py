@@ -298,7 +298,7 @@ def print_usage(console: Console, report: UsageReport) -> None:
         Column("calls"),
         Column("input tokens"),
         Column("output tokens"),
-        Column("calls by source", drop=1),
+        Column("calls by source"),
     ]
 
     def row(name: str, usage: dict[str, int]) -> list[Cell]:
