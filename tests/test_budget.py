@@ -345,3 +345,51 @@ def test_overshoot_comes_only_from_usage_beyond_the_estimates(store):
     reservation, reason = drive(reserve_budget(layout, budget, UserRef.of("c"), estimate), store)
     assert reservation is None  # and nothing more is admitted in this window
     assert "4 calls" in reason or "5 calls" in reason
+
+
+_WORKER = """
+import sys
+from langchain_prompt_optimization import Budget, PromptWorker
+from langchain_prompt_optimization.testing import ScriptedOptimizerModel
+
+model = ScriptedOptimizerModel()
+budget = Budget(max_optimizer_calls=3, per="global", window="366d")
+PromptWorker(sys.argv[1], optimizer=model, budget=budget, concurrency=4).run_once()
+print(len(model.requests))
+"""
+
+
+def test_two_worker_processes_on_one_sqlite_file_respect_one_global_budget(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    uri = f"sqlite:///{tmp_path}/shared.db"
+    store = open_store(uri)
+    app = make_harness(store, mode="external")
+    users = [f"user{i}" for i in range(8)]
+    for user in users:
+        _feedback(app, user)
+    store.conn.close()
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, uri], env=env, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [w.communicate(timeout=600)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0]
+    calls = sum(int(out.strip().splitlines()[-1]) for out in outputs)
+
+    store = open_store(uri)
+    registry = PromptRegistry(store)
+    assert 1 <= calls <= 3
+    # (a year-long window: the check cannot fall into another window than the workers')
+    assert registry.budget_usage(per="global", window="366d").usage["calls"] == calls
+    learned = [u for u in users if registry.current(u).version == 2]
+    assert len(learned) == calls
+    waiting = [u for u in users if u not in learned]
+    assert all(len(_pending(store, u)) == 1 for u in waiting)  # deferred, not lost
+    store.conn.close()
