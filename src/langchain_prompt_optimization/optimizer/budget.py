@@ -23,6 +23,7 @@ from langchain_prompt_optimization.stores import UsageCharge, UsageWindow, UserR
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from langchain_prompt_optimization.optimizer.run import OptimizationOutcome, _Run
     from langchain_prompt_optimization.stores import Job, StoreLayout
 
 __all__ = [
@@ -32,9 +33,11 @@ __all__ = [
     "BudgetPer",
     "UsageReport",
     "charge_usage",
+    "charged",
     "check_budget",
     "estimate_usage",
     "reserve_budget",
+    "reserve_for",
     "sum_usage",
     "usage_report",
 ]
@@ -331,6 +334,42 @@ def usage_report(
         usage=sum_usage(charges),
         by_user={UserRef.from_label(label).user_id: sum_usage(c) for label, c in owners.items()},
     )
+
+
+def reserve_for(run: _Run, payload: dict[str, Any], attempts: int) -> Job[str | None]:
+    """Before an optimization's first optimizer call: reserve its estimate in the budget's
+    window (kept on `run`); `None`, or why it is over budget (then nothing is called)."""
+    budget = run.settings.budget
+    if budget is None:
+        return None
+    settings = run.settings
+    estimate = estimate_usage(settings.kind, settings.config, payload, attempts)
+    reservation, reason = yield from reserve_budget(run.layout, budget, run.owner, estimate)
+    if reservation is not None:
+        run.reservations.append(reservation)
+    return reason
+
+
+def charged(run: _Run, job: Job[OptimizationOutcome]) -> Job[OptimizationOutcome]:
+    """Run the optimization `job`, then record what its model calls spent in the usage
+    ledger (replacing the budget's reservation), whatever path it took, failure included."""
+    try:
+        outcome = yield from job
+    except Exception:
+        yield from _charge(run, "failed")
+        raise
+    yield from _charge(run, outcome.status)
+    return outcome
+
+
+def _charge(run: _Run, status: str) -> Job[None]:
+    """Record what was spent (a store fault here is logged: the optimization's result
+    stands)."""
+    reservation = run.reservations[0] if run.reservations else None
+    try:
+        yield from charge_usage(run.layout, run.owner, reservation, run.meter.usage(), status)
+    except Exception:
+        logger.warning("could not record the model usage of %r", run.owner.user_id, exc_info=True)
 
 
 def _plus(used: dict[str, int], extra: dict[str, int]) -> dict[str, int]:

@@ -6,12 +6,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from langchain_prompt_optimization.optimizer.budget import (
-    Budget,
-    charge_usage,
-    estimate_usage,
-    reserve_budget,
-)
+from langchain_prompt_optimization.optimizer.budget import Budget, charged, reserve_for
 from langchain_prompt_optimization.optimizer.candidates import (
     checked_candidates,
     feedback_text,
@@ -199,8 +194,9 @@ def optimize_user(
     """
     if not (yield from layout.acquire_lease(owner, holder, settings.lease_seconds)):
         return OptimizationOutcome(owner.user_id, "busy")
+    run = _Run(layout, owner, settings, holder)
     try:
-        return (yield from _optimize_leased(layout, owner, model, specs, settings, holder))
+        return (yield from charged(run, _optimize_leased(run, model, specs)))
     finally:
         try:
             yield from layout.release_lease(owner, holder)
@@ -221,6 +217,8 @@ class _Run:
     the screening phase; every outcome reports them)."""
     meter: UsageMeter = field(default_factory=UsageMeter)
     """Every model call of this optimization, by source (see `model_call`)."""
+    reservations: list[UsageCharge] = field(default_factory=list)
+    """The budget's reservation for this optimization, once made (at most one)."""
 
     def outcome(self, status: Any, **fields: Any) -> OptimizationOutcome:
         fields.setdefault("usage", self.meter.usage())
@@ -263,14 +261,9 @@ class _Targets:
 
 
 def _optimize_leased(
-    layout: StoreLayout,
-    owner: UserRef,
-    model: BaseChatModel,
-    local_specs: dict[str, PromptSpec],
-    settings: RunSettings,
-    holder: str,
+    run: _Run, model: BaseChatModel, local_specs: dict[str, PromptSpec]
 ) -> Job[OptimizationOutcome]:
-    run = _Run(layout, owner, settings, holder)
+    layout, owner, settings = run.layout, run.owner, run.settings
     loaded = yield from _load_batch(run, local_specs)
     if loaded is None:
         return run.outcome("no_feedback")
@@ -299,68 +292,19 @@ def _optimize_leased(
     targets = yield from _build_on_pending_heads(run, targets)
     private = owner == UserRef.global_lineage()
     payload = _build_payload(loaded, batch, targets, settings, private)
-    reservation, over = yield from _reserve_budget(run, payload)
+    over = yield from reserve_for(run, payload, _attempts(settings))
     if over is not None:
         return run.outcome("over_budget", feedback_ids=tuple(fb.id for fb in batch), error=over)
-    learn = _Learn(loaded, batch, targets, served, payload, firewall, private)
-    try:
-        outcome = yield from _learn(run, model, learn)
-    except Exception:
-        yield from _charge(run, reservation, "failed")
-        raise
-    yield from _charge(run, reservation, outcome.status)
-    return outcome
-
-
-@dataclass(frozen=True, slots=True)
-class _Learn:
-    """What the learning phases (optimizer, checks, gate, commit) work on."""
-
-    loaded: _Loaded
-    batch: list[FeedbackItem]
-    targets: _Targets
-    served: dict[str, str]
-    payload: dict[str, Any]
-    firewall: FeedbackFirewall | None
-    private: bool
-
-
-def _learn(run: _Run, model: BaseChatModel, learn: _Learn) -> Job[OptimizationOutcome]:
-    """Phases 6-9: call the optimizer, check and gate its candidates, commit."""
-    loaded, batch, targets = learn.loaded, learn.batch, learn.targets
-    results, error = yield from _call_optimizer(run, model, learn.payload)
+    results, error = yield from _call_optimizer(run, model, payload)
     base_texts = {name: loaded.specs[name].prompt for name in targets.names}
     if not results:
         return (yield from _record_failure(run, batch, targets, base_texts, error))
-    policy = run.settings.policy or CandidatePolicy.from_json(loaded.config.policy)
-    options = _check_candidates(results, batch, targets, policy, learn.firewall, learn.private)
-    gated = yield from select_candidates(run, loaded, batch, options, learn.served, learn.private)
-    usage = _total_usage(run, results, attempts=_attempts(run.settings))
+    policy = settings.policy or CandidatePolicy.from_json(config.policy)
+    options = _check_candidates(results, batch, targets, policy, firewall, private)
+    gated = yield from select_candidates(run, loaded, batch, options, served, private)
+    usage = _total_usage(run, results, attempts=_attempts(settings))
     settled = _settle_feedback(batch, results, gated)
     return (yield from _commit(run, loaded, settled, targets, base_texts, gated, usage))
-
-
-def _reserve_budget(
-    run: _Run, payload: dict[str, Any]
-) -> Job[tuple[UsageCharge | None, str | None]]:
-    """Before the first model call: reserve the optimization's estimate in the budget's
-    window; `(reservation, None)`, `(None, None)` without a budget, or `(None, reason)`
-    when it is over budget (nothing was called)."""
-    budget = run.settings.budget
-    if budget is None:
-        return None, None
-    settings = run.settings
-    estimate = estimate_usage(settings.kind, settings.config, payload, _attempts(settings))
-    return (yield from reserve_budget(run.layout, budget, run.owner, estimate))
-
-
-def _charge(run: _Run, reservation: UsageCharge | None, status: str) -> Job[None]:
-    """After the last model call: record what was spent in the usage ledger (replacing the
-    reservation). A store fault here is logged: the optimization's result stands."""
-    try:
-        yield from charge_usage(run.layout, run.owner, reservation, run.meter.usage(), status)
-    except Exception:
-        logger.warning("could not record the model usage of %r", run.owner.user_id, exc_info=True)
 
 
 def _load_batch(run: _Run, local_specs: dict[str, PromptSpec]) -> Job[_Loaded | None]:
