@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_prompt_optimization.optimizer.metering import USAGE_KEYS, usage_tokens
 from langchain_prompt_optimization.stores import UsageCharge, UsageWindow, UserRef, parse_window
+from langchain_prompt_optimization.stores.io import sleep
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -51,6 +53,9 @@ DEFAULT_USAGE_WINDOW = "1d"
 
 _CALLS_PER_PROMPT = {"prompt_memory": 1, "metaprompt": 5, "gradient": 3}
 _CHARS_PER_TOKEN = 4
+_RESERVE_TRIES = 4
+_BACKOFF = (0.01, 0.1)
+"""Seconds (times the try number) a reservation withdrawn in a race waits, at random."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,26 +229,33 @@ def reserve_budget(
     The window's usage is read, the reservation written if it fits, and the usage read
     again: if concurrent reservations (other lineages under a `per="global"` budget) now
     exceed a cap, ours is withdrawn. So reservations never overshoot a cap; only what
-    optimizations spend beyond their estimate can (see `docs/configuration.md`).
+    optimizations spend beyond their estimate can (see `docs/configuration.md`). Withdrawn
+    because of a race (it fitted before the others wrote), it tries again after a random
+    pause, up to `_RESERVE_TRIES` times, so racing optimizations do not all give up.
     """
     now = budget.clock()
     window = UsageWindow.at(budget.window, now)
     scope = budget.charged_owner(owner)
     reserve = budget.clamped(estimate)
-    charges = yield from layout.usage_charges(window, scope)
-    used = sum_usage(charges)
-    reason = budget.exceeded(_plus(used, reserve))
-    if reason is not None:
-        return None, reason
-    started = datetime.fromtimestamp(now, UTC)
-    reservation = UsageCharge(owner.label, owner.user_id, "reserved", reserve, started_at=started)
-    yield from layout.put_usage_charge(reservation)
-    charges = yield from layout.usage_charges(window, scope)
-    reason = budget.exceeded(sum_usage(charges))
-    if reason is not None:
+    reason: str | None = None
+    for attempt in range(_RESERVE_TRIES):
+        if attempt:
+            yield from sleep(random.uniform(_BACKOFF[0], _BACKOFF[1]) * attempt)
+        charges = yield from layout.usage_charges(window, scope)
+        reason = budget.exceeded(_plus(sum_usage(charges), reserve))
+        if reason is not None:
+            return None, reason
+        started = datetime.fromtimestamp(now, UTC)
+        reservation = UsageCharge(
+            owner.label, owner.user_id, "reserved", reserve, started_at=started
+        )
+        yield from layout.put_usage_charge(reservation)
+        charges = yield from layout.usage_charges(window, scope)
+        reason = budget.exceeded(sum_usage(charges))
+        if reason is None:
+            return reservation, None
         yield from layout.delete_usage_charge(reservation)
-        return None, reason
-    return reservation, None
+    return None, f"{reason} (concurrent optimizations reserved the rest)"
 
 
 def charge_usage(
