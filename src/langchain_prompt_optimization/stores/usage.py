@@ -1,16 +1,18 @@
-"""The usage ledger: one record per optimization that called a model, in hourly buckets.
+"""The usage ledger: one record per optimization that called a model, by hour and by day.
 
 ```
-(*prefix, "%%usage", <hour>)   key <charge id>  -> UsageCharge
+(*prefix, "%%usage", "h", <hour>)   key <charge id>  -> UsageCharge
+(*prefix, "%%usage", "d", <day>)    key <charge id>  -> UsageCharge (the same record)
 ```
 
-`<hour>` is the UTC hour the optimization started (`20261130T07`). A record is written
-`reserved` (with the estimate) before a budgeted optimization's first model call and
-rewritten `charged` (with what was counted) when it ends; an optimization without a budget
-writes only the `charged` record. A window (`"1h"`, `"1d"`, `"7d"`: whole hours aligned to
-the Unix epoch, so a day starts at 00:00 UTC) is the sum of its hours' records, read in one
-round trip. Every record is its own key, so concurrent writers never lose one another's
-charges.
+`<hour>` is the UTC hour the optimization started (`20261130T07`), `<day>` its UTC day
+(`20261130`); each record is written to both, in one batch. A record is written `reserved`
+(with the estimate) before a budgeted optimization's first model call and rewritten
+`charged` (with what was counted) when it ends; an optimization without a budget writes only
+the `charged` record. A window (`"1h"` to `"23h"`, or whole days `"1d"`, `"7d"`, `"48h"`,
+aligned to the Unix epoch, so a day starts at 00:00 UTC) is the sum of its hours' (shorter
+than a day) or days' records, read in one round trip. Every record is its own key, so
+concurrent writers never lose one another's charges.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from langgraph.store.base import PutOp
+from langgraph.store.base import Op, PutOp
 
 from langchain_prompt_optimization.stores.io import batch, search_many
 from langchain_prompt_optimization.stores.labels import Namespaces
@@ -40,6 +42,7 @@ __all__ = [
 ]
 
 HOUR = 3_600
+DAY = 24 * HOUR
 _USAGE = "%%usage"
 _WINDOW = re.compile(r"([1-9][0-9]{0,4})([hd])")
 _MAX_WINDOW_HOURS = 24 * 366
@@ -47,8 +50,8 @@ ChargeState = Literal["reserved", "charged"]
 
 
 def parse_window(spec: object, *, name: str = "window") -> int:
-    """The length in seconds of a window spec: a positive number of hours or days (`"1h"`,
-    `"12h"`, `"1d"`, `"7d"`), at most a year.
+    """The length in seconds of a window spec: 1 to 23 hours (`"1h"`, `"12h"`) or a whole
+    number of days (`"1d"`, `"7d"`, `"48h"`), at most a year.
 
     Raises:
         ValueError: On anything else, naming `name` and the value given.
@@ -57,10 +60,10 @@ def parse_window(spec: object, *, name: str = "window") -> int:
     hours = 0
     if found is not None:
         hours = int(found.group(1)) * (24 if found.group(2) == "d" else 1)
-    if not 0 < hours <= _MAX_WINDOW_HOURS:
+    if not 0 < hours <= _MAX_WINDOW_HOURS or (hours > 24 and hours % 24):
         msg = (
-            f"{name} must be a whole number of hours or days such as '1h', '12h', '1d' or "
-            f"'7d' (at most 366d); got {spec!r}"
+            f"{name} must be 1 to 23 hours or a whole number of days, such as '1h', '12h', "
+            f"'1d' or '7d' (at most 366d); got {spec!r}"
         )
         raise ValueError(msg)
     return hours * HOUR
@@ -96,13 +99,22 @@ class UsageWindow:
         """When the next window starts."""
         return self.start + timedelta(seconds=self.seconds)
 
-    def hours(self) -> list[str]:
-        """The hour buckets of the window."""
-        return [_hour_label(self.start + timedelta(hours=h)) for h in range(self.seconds // HOUR)]
+    def buckets(self) -> list[tuple[str, str]]:
+        """The ledger buckets the window sums: its days, or its hours when shorter than a
+        day."""
+        if self.seconds % DAY == 0:
+            days = range(self.seconds // DAY)
+            return [("d", _day(self.start + timedelta(days=d))) for d in days]
+        hours = range(self.seconds // HOUR)
+        return [("h", _hour(self.start + timedelta(hours=h))) for h in hours]
 
 
-def _hour_label(at: datetime) -> str:
+def _hour(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y%m%dT%H")
+
+
+def _day(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y%m%d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,22 +174,27 @@ class UsageCharge:
 class UsageLedger(Namespaces):
     """The usage ledger, as `StoreLayout` jobs."""
 
-    def _usage_ns(self, hour: str) -> tuple[str, ...]:
-        return (*self.prefix, _USAGE, hour)
+    def _usage_ns(self, bucket: tuple[str, str]) -> tuple[str, ...]:
+        return (*self.prefix, _USAGE, *bucket)
+
+    def _charge_ops(self, charge: UsageCharge, value: dict[str, Any] | None) -> list[Op]:
+        at = charge.started_at
+        return [
+            PutOp(self._usage_ns(bucket), charge.id, value)
+            for bucket in (("h", _hour(at)), ("d", _day(at)))
+        ]
 
     def put_usage_charge(self, charge: UsageCharge) -> Job[None]:
-        """Write (or rewrite) a charge under the hour its optimization started."""
-        hour = _hour_label(charge.started_at)
-        yield from batch([PutOp(self._usage_ns(hour), charge.id, charge.to_json())])
+        """Write (or rewrite) a charge under the hour and the day its optimization started."""
+        yield from batch(self._charge_ops(charge, charge.to_json()))
 
     def delete_usage_charge(self, charge: UsageCharge) -> Job[None]:
         """Withdraw a charge (a reservation that did not fit)."""
-        hour = _hour_label(charge.started_at)
-        yield from batch([PutOp(self._usage_ns(hour), charge.id, None)])
+        yield from batch(self._charge_ops(charge, None))
 
     def usage_charges(self, window: UsageWindow, owner: UserRef | None) -> Job[list[UsageCharge]]:
-        """The charges of `window` (of one lineage owner, or all with `None`), read in one
-        round trip per page of its hours."""
+        """The charges of `window` (of one lineage owner, or all with `None`), its buckets'
+        pages read together."""
         query = None if owner is None else {"owner": owner.label}
-        found = yield from search_many([(self._usage_ns(h), query) for h in window.hours()])
+        found = yield from search_many([(self._usage_ns(b), query) for b in window.buckets()])
         return [UsageCharge.from_json(item.key, item.value) for items in found for item in items]
