@@ -322,6 +322,7 @@ def _optimize(args: argparse.Namespace, store: Any, user: str | None, out: _Outp
         "versions": {name: _render.version_json(v) for name, v in outcome.versions.items()},
         "feedback_ids": list(outcome.feedback_ids),
         "error": outcome.error,
+        "usage": outcome.usage,
     }
 
     def render() -> None:

@@ -166,9 +166,18 @@ class UsageCharge:
                 if isinstance(v, int | float) and not isinstance(v, bool)
             },
             status=data.get("status") if isinstance(data.get("status"), str) else None,
-            started_at=datetime.fromisoformat(str(data["started_at"])),
+            started_at=_parsed_time(data.get("started_at")),
             id=key,
         )
+
+
+def _parsed_time(value: object) -> datetime:
+    """A stored time; an unreadable one reads as the Unix epoch (never a crash)."""
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return datetime.fromtimestamp(0, UTC)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 class UsageLedger(Namespaces):
