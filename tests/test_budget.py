@@ -395,3 +395,15 @@ def test_two_worker_processes_on_one_sqlite_file_respect_one_global_budget(tmp_p
     waiting = [u for u in users if u not in learned]
     assert all(len(_pending(store, u)) == 1 for u in waiting)  # deferred, not lost
     store.conn.close()
+
+
+def test_the_worker_and_the_server_graph_take_a_budget():
+    from langchain_prompt_optimization.server import make_optimizer_graph
+
+    budget = Budget(max_optimizer_calls=1)
+    worker = PromptWorker(InMemoryStore(), optimizer=ScriptedOptimizerModel(), budget=budget)
+    assert worker.budget is budget
+    assert PromptOptimizationMiddleware(budget=budget).budget is budget
+    make_optimizer_graph(ScriptedOptimizerModel(), budget=budget)
+    with pytest.raises(TypeError, match="budget must be a Budget or None; got int"):
+        make_optimizer_graph(ScriptedOptimizerModel(), budget=5)
