@@ -407,3 +407,66 @@ def test_the_worker_and_the_server_graph_take_a_budget():
     make_optimizer_graph(ScriptedOptimizerModel(), budget=budget)
     with pytest.raises(TypeError, match="budget must be a Budget or None; got int"):
         make_optimizer_graph(ScriptedOptimizerModel(), budget=5)
+
+
+# -- async stores: the budget path never blocks the event loop ------------------------------
+
+
+async def _budget_on_async_store(store) -> None:
+    from langchain.agents import create_agent
+
+    from langchain_prompt_optimization.testing import ScriptedChatModel
+
+    from .conftest import Context, email_reply
+    from .test_no_blocking import _on_loop
+
+    clock = Clock()
+    optimizer = ScriptedOptimizerModel()
+    mw = PromptOptimizationMiddleware(
+        optimizer=optimizer, budget=Budget(max_optimizer_calls=1, per="global", clock=clock)
+    )
+    agent = create_agent(
+        ScriptedChatModel(responses=email_reply),
+        system_prompt=BASE_PROMPT,
+        middleware=[mw],
+        store=store,
+        context_schema=Context,
+    )
+
+    async def feedback(user: str, text: str) -> str:
+        run = await _on_loop(
+            agent.ainvoke({"messages": [("user", "Hi")]}, context=Context(user_id=user))
+        )
+        return await _on_loop(mw.aadd_feedback(run["trajectory_id"], text))
+
+    await feedback("jane", SIGN_RULE)
+    fid = await feedback("bob", SIGN_RULE)
+    outcome = await _on_loop(mw.aoptimize_now("bob"))
+    assert (outcome.status, outcome.feedback_ids) == ("over_budget", (fid,))
+    assert len(optimizer.requests) == 1
+    registry = PromptRegistry(store)
+    report = await _on_loop(registry.abudget_usage(per="global", at=_utc(clock.now)))
+    assert report.usage["calls"] == 1
+    clock.next_day()
+    assert (await _on_loop(mw.aoptimize_now("bob"))).status == "optimized"
+
+
+async def test_budgets_on_an_async_sqlite_store_never_block(tmp_path):
+    from langchain_prompt_optimization import aopen_store
+
+    from .test_no_blocking import _on_loop
+
+    store = await _on_loop(aopen_store(f"sqlite:///{tmp_path}/store.db"))
+    await _budget_on_async_store(store)
+
+
+async def test_budgets_on_an_async_postgres_store_never_block(pg_uri):
+    from langchain_prompt_optimization import aopen_store
+
+    from .test_no_blocking import _on_loop
+
+    store = await _on_loop(aopen_store(pg_uri))
+    try:
+        await _budget_on_async_store(store)
+    finally:
+        await store.conn.close()
