@@ -53,6 +53,8 @@ DEFAULT_USAGE_WINDOW = "1d"
 
 _CALLS_PER_PROMPT = {"prompt_memory": 1, "metaprompt": 5, "gradient": 3}
 _CHARS_PER_TOKEN = 4
+_JUDGE_TOKENS = 100
+"""A judge's instructions and its short answer, in tokens (estimate)."""
 _RESERVE_TRIES = 4
 _BACKOFF = (0.01, 0.1)
 """Seconds (times the try number) a reservation withdrawn in a race waits, at random."""
@@ -201,11 +203,17 @@ def sum_usage(charges: Sequence[UsageCharge]) -> dict[str, int]:
 
 
 def estimate_usage(
-    kind: str, config: dict[str, Any] | None, payload: dict[str, Any], attempts: int
+    kind: str,
+    config: dict[str, Any] | None,
+    payload: dict[str, Any],
+    attempts: int,
+    judges: int = 0,
 ) -> dict[str, int]:
     """What one optimization's optimizer calls are expected to spend: langmem's calls per
     changed prompt for `kind` (plus credit assignment with several prompts), each reading
-    the payload and writing a prompt, `attempts` times (best-of-k)."""
+    the payload and writing a prompt, `attempts` times (best-of-k); and one call of each of
+    `judges` model screeners per candidate, reading it (old and new text) and answering
+    briefly."""
     prompts = payload.get("prompts") or []
     per_prompt = _CALLS_PER_PROMPT.get(kind, 1)
     if kind == "metaprompt" and config and isinstance(config.get("max_reflection_steps"), int):
@@ -213,10 +221,11 @@ def estimate_usage(
     calls = per_prompt * max(1, len(prompts)) + (1 if len(prompts) > 1 else 0)
     read = len(json.dumps(payload, default=str)) // _CHARS_PER_TOKEN + 1
     written = sum(len(str(p.get("prompt", ""))) for p in prompts) // _CHARS_PER_TOKEN + 1
+    judged = judges * max(1, len(prompts)) * attempts
     return {
-        "calls": calls * attempts,
-        "input_tokens": read * calls * attempts,
-        "output_tokens": written * attempts,
+        "calls": calls * attempts + judged,
+        "input_tokens": read * calls * attempts + judged * (2 * written + _JUDGE_TOKENS),
+        "output_tokens": written * attempts + judged * _JUDGE_TOKENS,
     }
 
 
@@ -348,14 +357,17 @@ def usage_report(
     )
 
 
-def reserve_for(run: _Run, payload: dict[str, Any], attempts: int) -> Job[str | None]:
+def reserve_for(
+    run: _Run, payload: dict[str, Any], attempts: int, judges: int = 0
+) -> Job[str | None]:
     """Before an optimization's first optimizer call: reserve its estimate in the budget's
-    window (kept on `run`); `None`, or why it is over budget (then nothing is called)."""
+    window (kept on `run`); `None`, or why it is over budget (then nothing is called).
+    `judges`: the model screeners that will judge each candidate."""
     budget = run.settings.budget
     if budget is None:
         return None
     settings = run.settings
-    estimate = estimate_usage(settings.kind, settings.config, payload, attempts)
+    estimate = estimate_usage(settings.kind, settings.config, payload, attempts, judges)
     reservation, reason = yield from reserve_budget(run.layout, budget, run.owner, estimate)
     if reservation is not None:
         run.reservations.append(reservation)

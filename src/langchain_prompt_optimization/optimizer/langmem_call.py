@@ -26,7 +26,23 @@ if TYPE_CHECKING:
 
     from langchain_prompt_optimization.optimizer.run import RunSettings
 
-__all__ = ["NoStructuredOutputError", "OptimizerCall", "OptimizerResult", "UsageCounter"]
+__all__ = [
+    "NoStructuredOutputError",
+    "OptimizerCall",
+    "OptimizerResult",
+    "UsageCounter",
+    "internal_config",
+]
+
+
+def internal_config(*callbacks: BaseCallbackHandler) -> Any:
+    """The run config of the optimization's own model calls (langmem, the screening judge):
+    tagged internal, with only `callbacks`, so they stay out of the user's run and traces."""
+    return {
+        "callbacks": list(callbacks),
+        "metadata": {"lc_source": "prompt_optimization", **internal_call_metadata()},
+        "tags": ["prompt_optimization"],
+    }
 
 
 class _ReplyWatch(BaseCallbackHandler):
@@ -167,13 +183,6 @@ class OptimizerCall(Call[OptimizerResult]):
     settings: RunSettings
     payload: dict[str, Any]
 
-    def _config(self, counter: UsageCounter, watch: _ReplyWatch) -> Any:
-        return {
-            "callbacks": [counter, watch],
-            "metadata": {"lc_source": "prompt_optimization", **internal_call_metadata()},
-            "tags": ["prompt_optimization"],
-        }
-
     def _optimizer(self) -> Any:
         return create_multi_prompt_optimizer(
             self.model, kind=self.settings.kind, config=self.settings.config
@@ -184,7 +193,7 @@ class OptimizerCall(Call[OptimizerResult]):
         counter, watch = UsageCounter(), _ReplyWatch()
         try:
             optimizer = self._optimizer()
-            with set_config_context(self._config(counter, watch)) as ctx:
+            with set_config_context(internal_config(counter, watch)) as ctx:
                 result = ctx.run(optimizer.invoke, self.payload)
         except Exception as exc:
             explained = _explain(exc, self.model, watch)
@@ -198,7 +207,7 @@ class OptimizerCall(Call[OptimizerResult]):
         counter, watch = UsageCounter(), _ReplyWatch()
         try:
             optimizer = self._optimizer()
-            with set_config_context(self._config(counter, watch)) as ctx:
+            with set_config_context(internal_config(counter, watch)) as ctx:
                 result = await asyncio.create_task(optimizer.ainvoke(self.payload), context=ctx)
         except Exception as exc:
             explained = _explain(exc, self.model, watch)

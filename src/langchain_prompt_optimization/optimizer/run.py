@@ -7,12 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from langchain_prompt_optimization.optimizer.budget import Budget, charged, reserve_for
-from langchain_prompt_optimization.optimizer.candidates import (
-    checked_candidates,
-    feedback_text,
-    screen_candidates,
-    screen_inputs,
-)
+from langchain_prompt_optimization.optimizer.candidates import checked_candidates, feedback_text
 from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
 from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
 from langchain_prompt_optimization.optimizer.langmem_call import (
@@ -29,6 +24,15 @@ from langchain_prompt_optimization.optimizer.payload import (
 )
 from langchain_prompt_optimization.optimizer.retention import consumed_feedback_ttl, prune_after
 from langchain_prompt_optimization.optimizer.rollback import auto_rollback, find_regressions
+from langchain_prompt_optimization.optimizer.screening.base import FeedbackBatch
+from langchain_prompt_optimization.optimizer.screening.pipeline import (
+    bound_screeners,
+    screen_candidate_options,
+    screen_feedback_batch,
+    screeners_from_json,
+    screening_usage,
+)
+from langchain_prompt_optimization.optimizer.screening.rules import RulesScreener
 from langchain_prompt_optimization.optimizer.selection import select_candidates
 from langchain_prompt_optimization.stores import NewVersion, Retention, UserRef
 
@@ -38,7 +42,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from langchain_prompt_optimization.optimizer.gate import EvaluationGate
-    from langchain_prompt_optimization.optimizer.monitor import VersionScores
+    from langchain_prompt_optimization.optimizer.screening.base import Screener
     from langchain_prompt_optimization.optimizer.selection import Selection
     from langchain_prompt_optimization.stores import (
         ActivePrompt,
@@ -52,6 +56,7 @@ if TYPE_CHECKING:
         UsageCharge,
     )
     from langchain_prompt_optimization.stores.io import Call
+    from langchain_prompt_optimization.stores.scores import PromptScores
 
 __all__ = [
     "KINDS",
@@ -92,6 +97,9 @@ class RunSettings:
         firewall: Screens feedback, runs and candidates for injected instructions; `None`
             follows the firewall the middleware recorded (workers), else the default one;
             `FeedbackFirewall(enabled=False)` turns it off.
+        screeners: What screens feedback and candidates, in order (`RulesScreener`,
+            `ModelScreener`, custom `Screener`s); `None` follows the screeners the
+            middleware recorded (workers), else the defaults (rules, then the model judge).
         gate: Evaluation gate candidates must pass (`None`: none).
         replay_agent: Where the gate finds the agent's model and tools when it was given
             none (the middleware hands over what its model calls saw).
@@ -111,6 +119,7 @@ class RunSettings:
     retention: Retention = field(default_factory=Retention)
     policy: CandidatePolicy | None = None
     firewall: FeedbackFirewall | None = None
+    screeners: tuple[Screener, ...] | None = None
     gate: EvaluationGate | None = None
     replay_agent: Callable[[], tuple[BaseChatModel, Sequence[Any]] | None] | None = None
     monitor: Monitor | None = None
@@ -138,9 +147,10 @@ class OptimizationOutcome:
         error: The error text when `failed`.
         usage: The model calls and tokens of this optimization, every source together
             (`calls`, `input_tokens`, `output_tokens`, and `optimizer_calls`,
-            `gate_calls`, ... by source), on every path: also when it failed or changed
-            nothing. Also recorded in the store's usage ledger
-            (`PromptRegistry.budget_usage`).
+            `gate_calls`, `judge_calls` by source), on every path: also when it failed or
+            changed nothing. Also recorded in the store's usage ledger
+            (`PromptRegistry.budget_usage`). The model screener's share is also reported
+            as `screening_calls`, `screening_input_tokens`, `screening_output_tokens`.
         quarantined: Feedback ids the firewall quarantined in this optimization, with the
             reason (also when other items of the batch were learned from).
     """
@@ -275,13 +285,14 @@ def _optimize_leased(
         for name, spec in loaded.specs.items()
     }
     config = loaded.config
-    configured = settings.firewall or FeedbackFirewall.from_json(config.firewall)
-    firewall = configured if configured.enabled else None
-    batch = loaded.batch
-    if firewall is not None:
-        batch, quarantined_ids = yield from _screen_batch(run, firewall, loaded, served)
-        if not batch:
-            return run.outcome("quarantined", feedback_ids=quarantined_ids)
+    firewall = settings.firewall or FeedbackFirewall.from_json(config.firewall)
+    configured = settings.screeners
+    if configured is None:
+        configured = screeners_from_json(config.screeners)
+    screeners = bound_screeners(configured, firewall, model)
+    batch, quarantined_ids = yield from _screen_batch(run, screeners, loaded, served)
+    if not batch:
+        return run.outcome("quarantined", feedback_ids=quarantined_ids)
     targets = _target_prompts(loaded.specs, batch, active, served)
     deltas = score_deltas(batch)
     monitor = settings.monitor or Monitor.from_json(config.monitor)
@@ -292,7 +303,8 @@ def _optimize_leased(
     targets = yield from _build_on_pending_heads(run, targets)
     private = owner == UserRef.global_lineage()
     payload = _build_payload(loaded, batch, targets, settings, private)
-    over = yield from reserve_for(run, payload, _attempts(settings))
+    judges = sum(1 for s in screeners if not isinstance(s, RulesScreener))
+    over = yield from reserve_for(run, payload, _attempts(settings), judges)
     if over is not None:
         return run.outcome("over_budget", feedback_ids=tuple(fb.id for fb in batch), error=over)
     results, error = yield from _call_optimizer(run, model, payload)
@@ -300,9 +312,12 @@ def _optimize_leased(
     if not results:
         return (yield from _record_failure(run, batch, targets, base_texts, error))
     policy = settings.policy or CandidatePolicy.from_json(config.policy)
-    options = _check_candidates(results, batch, targets, policy, firewall, private)
+    options = yield from _check_candidates(run, results, batch, targets, policy, screeners)
     gated = yield from select_candidates(run, loaded, batch, options, served, private)
-    usage = _total_usage(run, results, attempts=_attempts(settings))
+    usage = {
+        **_total_usage(run, results, attempts=_attempts(settings)),
+        **screening_usage(options),
+    }
     settled = _settle_feedback(batch, results, gated)
     return (yield from _commit(run, loaded, settled, targets, base_texts, gated, usage))
 
@@ -330,24 +345,23 @@ def _fail_without_prompts(run: _Run, batch: list[FeedbackItem]) -> Job[Optimizat
 
 
 def _screen_batch(
-    run: _Run, firewall: FeedbackFirewall, loaded: _Loaded, served: dict[str, str]
+    run: _Run, screeners: Sequence[Screener], loaded: _Loaded, served: dict[str, str]
 ) -> Job[tuple[list[FeedbackItem], tuple[str, ...]]]:
-    """Phase 2: quarantine the items the firewall catches; the rest of the batch, and the
-    ids quarantined."""
+    """Phase 2: quarantine the items a screener holds; the rest of the batch, and the ids
+    quarantined."""
     batch = loaded.batch
-    caught = screen_inputs(
-        firewall,
-        batch,
-        loaded.trajectories,
-        "\n".join(served.values()),
-        budget=run.settings.max_trajectory_chars,
+    screened = FeedbackBatch(
+        batch, loaded.trajectories, "\n".join(served.values()), run.settings.max_trajectory_chars
     )
-    if not caught:
+    held = yield from screen_feedback_batch(
+        screeners, screened, keep_lease=lambda request: run.model_call(request, "judge")
+    )
+    if not held:
         return batch, ()
+    caught = [(fb, held[fb.id]) for fb in batch if fb.id in held]
     yield from run.layout.quarantine_feedback(run.owner, caught)
-    run.quarantined.update({fb.id: reason for fb, reason in caught})
-    caught_ids = {fb.id for fb, _ in caught}
-    return [fb for fb in batch if fb.id not in caught_ids], tuple(caught_ids)
+    run.quarantined.update(held)
+    return [fb for fb in batch if fb.id not in held], tuple(held)
 
 
 def _target_prompts(
@@ -372,7 +386,7 @@ def _monitor(
     monitor: Monitor,
     batch: Sequence[FeedbackItem],
     targets: _Targets,
-    deltas: dict[str, VersionScores],
+    deltas: dict[str, PromptScores],
 ) -> Job[OptimizationOutcome | None]:
     """Phase 3: roll back regressed prompts (the outcome), or `None` to optimize. A fault in
     monitoring is logged and the optimization goes on without it."""
@@ -476,25 +490,32 @@ def _record_failure(
 
 
 def _check_candidates(
+    run: _Run,
     results: Sequence[OptimizerResult],
     batch: Sequence[FeedbackItem],
     targets: _Targets,
     policy: CandidatePolicy,
-    firewall: FeedbackFirewall | None,
-    private: bool,
-) -> list[list[NewVersion]]:
+    screeners: Sequence[Screener],
+) -> Job[list[list[NewVersion]]]:
     """Phase 7: each optimizer result's changed prompts as candidates, checked against the
-    policy (rejected with the reason) and screened (flagged with the reason)."""
+    policy (rejected with the reason) and screened (flagged with the reason; every verdict
+    recorded). Model screeners run while the lease is renewed."""
     texts = [feedback_text(fb) for fb in batch]
-    return [
-        screen_candidates(
-            checked_candidates(result.prompts, targets.current, policy, texts),
+    options = [checked_candidates(r.prompts, targets.current, policy, texts) for r in results]
+
+    def keep_lease(request: Call[Any]) -> Job[Any]:
+        return run.model_call(request, "judge")
+
+    return (
+        yield from screen_candidate_options(
+            screeners,
+            options,
             targets.served,
-            firewall,
-            private,
+            texts,
+            shared=run.owner == UserRef.global_lineage(),
+            keep_lease=keep_lease,
         )
-        for result in results
-    ]
+    )
 
 
 def _total_usage(run: _Run, results: Sequence[OptimizerResult], *, attempts: int) -> dict[str, int]:
