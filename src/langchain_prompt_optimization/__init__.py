@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         PromptOptimizationState,
     )
     from langchain_prompt_optimization.middleware.settings import SystemPromptSettings
+    from langchain_prompt_optimization.optimizer.budget import Budget
     from langchain_prompt_optimization.optimizer.canary import Canary
     from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
     from langchain_prompt_optimization.optimizer.evaluation import EvaluationStats
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SYSTEM_PROMPT",
+    "Budget",
     "Canary",
     "CandidateDelta",
     "CandidatePolicy",
@@ -110,6 +112,7 @@ _SCREENING = "langchain_prompt_optimization.optimizer.screening"
 
 # Public name -> the module defining it; one line per name (keep in step with TYPE_CHECKING).
 _EXPORTS: dict[str, str] = {
+    "Budget": "langchain_prompt_optimization.optimizer.budget",
     "CandidatePolicy": "langchain_prompt_optimization.optimizer.checks",
     "CandidateDelta": _SCREENING,
     "Canary": "langchain_prompt_optimization.optimizer.canary",

@@ -17,6 +17,7 @@ and `StoreLayout` composes them:
 - `stores.canary` — promoting, rejecting and stopping canaries (`Canaries`)
 - `stores.overview` — reads across users: user summaries, pending versions, quarantined
   feedback and paused lineages everywhere (`Overview`)
+- `stores.usage` — the usage ledger of optimizations' model calls (`UsageLedger`)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from langchain_prompt_optimization.stores.lineage import NewVersion
 from langchain_prompt_optimization.stores.overview import Overview
 from langchain_prompt_optimization.stores.records import ActivePrompt
 from langchain_prompt_optimization.stores.runs import PinResult, Runs
+from langchain_prompt_optimization.stores.usage import UsageLedger
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -45,7 +47,7 @@ __all__ = [
 ]
 
 
-class StoreLayout(Canaries, Runs, Overview):
+class StoreLayout(Canaries, Runs, Overview, UsageLedger):
     """Every namespace, key and record shape of the package, over any `BaseStore`.
 
     Methods return jobs (see `stores.io`): drive them with `drive(job, store)` or
