@@ -72,7 +72,6 @@ class Canaries(Transitions):
                 record = stopped_canary_record(
                     record, reason, "canary-reject", evidence.get("why", ""), now
                 )
-                record["canary"] = evidence
                 state = state.replace(canary=None)
             ops.append(self._record_op(owner, name, canary.version, record))
             ops.append(self._pointer_op(owner, name, state, now))
