@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_prompt_optimization.optimizer.checks import check_candidate, undo_langmem_escaping
 from langchain_prompt_optimization.optimizer.payload import clip, recent_messages
-from langchain_prompt_optimization.optimizer.privacy import find_pii
+from langchain_prompt_optimization.optimizer.privacy import added_personal_data
 from langchain_prompt_optimization.stores import NewVersion
 
 if TYPE_CHECKING:
@@ -86,8 +86,7 @@ def screen_candidates(
             if findings and firewall is not None:
                 reasons.append(firewall.reason(findings, verdict="flagged"))
             if private:
-                known = {m["value"] for m in find_pii(before)}
-                leaked = [m for m in find_pii(cand.text) if m["value"] not in known]
+                leaked = added_personal_data(cand.text, before)
                 if leaked:
                     kinds = ", ".join(sorted({m["type"] for m in leaked}))
                     reasons.append(
