@@ -5,7 +5,6 @@ scope through `create_agent`."""
 from __future__ import annotations
 
 import asyncio
-import re
 
 import pytest
 from langgraph.store.memory import InMemoryStore
