@@ -1,8 +1,10 @@
 """Hostile input against every screening and redaction function: size-scaling ratios.
 
 Each function gets the same pattern at a small and a 10x larger size (default 100 KB and
-1 MB): `a.` repeated, `x.com ` repeated, `1-` repeated, unclosed `<locked>` tags and deep
-nesting (`{"a": ` repeated as text; a list nested that deep for the JSON check). A function
+1 MB): `a.` repeated, `x.com ` repeated, `1-` repeated, unclosed `<locked>` tags, deep
+nesting (`{"a": ` repeated as text; a list nested that deep for the JSON check), `eyJa.`
+(token prefixes and dots) and `one ` (digit words). Every personal-data detector is measured
+on its own as well as through `find_pii`. A function
 linear in its input takes about 10x as long on the larger size; the target is at most 15x
 (the regexes replaced in issue 12 took 85-100x per 10x). Rounds are interleaved (small,
 large, small, ...) and the table reports medians. Run with `make bench` (or
@@ -23,6 +25,7 @@ from langchain_prompt_optimization.limits import check_json
 from langchain_prompt_optimization.middleware.feedback import validate_feedback
 from langchain_prompt_optimization.optimizer.checks import locked_sections
 from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
+from langchain_prompt_optimization.optimizer import pii_detectors
 from langchain_prompt_optimization.optimizer.privacy import (
     detect_email,
     detect_phone,
@@ -34,7 +37,15 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 TARGET = 15.0
-PATTERNS = {"a.": "a.", "x.com": "x.com ", "1-": "1-", "<locked>": "<locked>", "nested": '{"a": '}
+PATTERNS = {
+    "a.": "a.",
+    "x.com": "x.com ",
+    "1-": "1-",
+    "<locked>": "<locked>",
+    "nested": '{"a": ',
+    "eyJa.": "eyJa.",  # token prefixes and dots (keys, JWTs)
+    "one ": "one ",  # digit words (spelled-out phone numbers)
+}
 _FIREWALL = FeedbackFirewall()
 
 
@@ -61,6 +72,7 @@ FUNCTIONS: dict[str, Callable[[str], object]] = {
     "find_pii": find_pii,
     "detect_email": detect_email,
     "detect_phone": detect_phone,
+    **{f"pii_detectors.{name}": getattr(pii_detectors, name) for name in pii_detectors.__all__},
     "locked_sections": locked_sections,
     "validate_feedback": lambda text: _refused(lambda: validate_feedback(text, None)),
 }

@@ -204,3 +204,11 @@ def test_a_candidate_that_adds_personal_data_is_held(sample: PiiSample):
     h.ask("bob")
     served = h.model.requests[-1].system_prompt or ""
     assert not any(value in served for value in sample.values)
+
+
+def test_the_hostile_input_benchmark_measures_every_detector():
+    from benchmarks import hostile_inputs
+
+    measured = set(hostile_inputs.FUNCTIONS)
+    assert {f"pii_detectors.{name}" for name in pii_detectors.__all__} <= measured
+    assert {"find_pii", "redact_pii"} <= measured
