@@ -233,7 +233,7 @@ def hostile(
             low_size //= 10
         times: tuple[list[float], list[float]] = ([], [])
         texts = [unit * (size // len(unit)) for size in (low_size, low_size * 10)]
-        for number in range(rounds):
+        for number in range(rounds if low_size == small else 1):  # sized down: one round
             for index in (0, 1) if number % 2 == 0 else (1, 0):
                 times[index].append(_seconds(detect, texts[index]))
         low, high = statistics.median(times[0]), statistics.median(times[1])

@@ -20,6 +20,7 @@ from langchain_prompt_optimization.optimizer.privacy import (
 from langchain_prompt_optimization.testing import append_feedback
 from tests.conftest import make_harness
 from tests.pii_corpus import BENIGN, FORMATS, PiiSample
+from tests.test_privacy import copy_everything
 
 _BY_FORMAT: dict[str, list[PiiSample]] = {}
 for _sample in FORMATS:
@@ -132,11 +133,6 @@ def test_detectors_are_exported_with_the_langchain_match_shape():
 # --- through create_agent ---------------------------------------------------------------
 
 
-def copy_everything(current: str, text: str) -> str:
-    """A maximally compliant optimizer: pastes everything it was sent into the prompt."""
-    return f"{current}\n{text}"
-
-
 def _values(samples: list[PiiSample]) -> list[str]:
     return [value for sample in samples for value in sample.values]
 
@@ -188,7 +184,7 @@ def test_no_format_reaches_another_user_async():
 
 @pytest.mark.parametrize("sample", [group[0] for group in _BY_FORMAT.values()],
                          ids=lambda s: s.format)  # fmt: skip
-def test_a_candidate_that_adds_personal_data_is_held(sample: PiiSample):
+def test_a_candidate_that_adds_personal_data_to_a_global_prompt_is_held(sample: PiiSample):
     def add_sample(current: str, text: str) -> str:
         return f"{current}\n{sample.text}"
 
