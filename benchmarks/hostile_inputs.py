@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_prompt_optimization.limits import check_json
 from langchain_prompt_optimization.middleware.feedback import validate_feedback
+from langchain_prompt_optimization.optimizer import pii_detectors
 from langchain_prompt_optimization.optimizer.checks import locked_sections
 from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
-from langchain_prompt_optimization.optimizer import pii_detectors
 from langchain_prompt_optimization.optimizer.privacy import (
     detect_email,
     detect_phone,

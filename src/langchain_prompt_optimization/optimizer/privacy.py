@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 _PHONE = re.compile(
-    r"(?<![\w+])(?<!\w-)(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d(?:[\s.-]?\d){6,14}\b"
+    r"(?=[+(\d])(?<![\w+])(?<!\w-)(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d(?:[\s.-]?\d){6,14}\b"
 )
 _PHONE_DIGITS = (7, 15)
 _BARE_PHONE_DIGITS = 10
@@ -82,7 +82,7 @@ def detect_phone(content: str) -> list[PIIMatch]:
 # langchain's email pattern is `\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Z|a-z]{2,}\b`. Tried
 # at every position, its local part rescans the rest of a long run with no `@`. Here each
 # maximal run of local-part characters is scanned once, and only runs ending in `@` go on.
-_EMAIL_LOCAL_RUN = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++")
+_EMAIL_LOCAL_RUN = re.compile(r"(?=[A-Za-z0-9._%+-])(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++")
 _EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9.-]+\.[A-Z|a-z]{2,}\b")
 
 
