@@ -211,8 +211,9 @@ _DATE = re.compile(
 )
 _DOB_WORD = re.compile(
     r"(?i)(?=[bdgnf])(?<![\w])(?:born(?:[ ]on)?|date[ ]of[ ]birth|d\.?o\.?b\.?|birth[ ]?date"
-    r"|birthday|geboren(?:[ ]am)?|geburtsdatum|née?[ ]le|nacid[oa](?:[ ]el)?|fecha[ ]de[ ]nacimiento"
-    r"|data[ ]di[ ]nascita|date[ ]de[ ]naissance)(?![\w])[ \t:,=-]{0,4}(?:is[ ]|was[ ])?"
+    r"|birthday|geboren(?:[ ]am)?|geburtsdatum|née?[ ]le|nacid[oa](?:[ ]el)?"
+    r"|fecha[ ]de[ ]nacimiento|data[ ]di[ ]nascita|date[ ]de[ ]naissance)"
+    r"(?![\w])[ \t:,=-]{0,4}(?:is[ ]|was[ ])?"
 )
 _NAME_BEFORE = re.compile(
     r"((?:[A-ZÀ-Þ][^\W\d_]{1,30}[ ]){1,2}[A-ZÀ-Þ][^\W\d_]{1,30})[ ]{0,2}[,(–-]?[ ]{0,2}"
