@@ -2,10 +2,10 @@
 
 `python docs/samples.py` builds, offline with the scripted models of
 `langchain_prompt_optimization.testing`, the stores docs/cli.md describes (`quickstart.db`,
-`monitor.db`) in a temporary directory, runs every sample command there at `COLUMNS=110` with
-stdout not a terminal, and writes the outputs into docs/cli.md (`--check`: only report whether
-the page is current). tests/test_docs_samples.py compares the page with a fresh run. Apart from
-generated ids and timestamps the output is deterministic.
+`monitor.db`, `canary.db`) in a temporary directory, runs every sample command there at
+`COLUMNS=110` with stdout not a terminal, and writes the outputs into docs/cli.md (`--check`:
+only report whether the page is current). tests/test_docs_samples.py compares the page with a
+fresh run. Apart from generated ids and timestamps the output is deterministic.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ CLI_MD = ROOT / "docs" / "cli.md"
 
 QS = "promptopt --store sqlite:///quickstart.db"
 MON = "promptopt --store sqlite:///monitor.db"
+CAN = "promptopt --store sqlite:///canary.db"
 JANE = "jane.doe@example.com"
 RESTORE = "<restore monitor.db>"
 """A step (not printed) that puts back the paused `monitor.db` as it was built."""
@@ -77,6 +78,13 @@ BLOCKS: list[list[str]] = [
     ],
     [RESTORE, f"{MON} release {JANE}"],
     [
+        f"{CAN} history {JANE}",
+        f'{CAN} canary stop {JANE} --note "too chatty"',
+        f"{CAN} history {JANE}",
+        f"{CAN} canary stop {JANE}",
+        "echo $?",
+    ],
+    [
         f"{QS} --json worker --model python:qsmodels:optimizer --once",
         f"{QS} worker --model python:qsmodels:optimizer --once",
         f"{QS} prune --all-users --keep 2",
@@ -98,7 +106,7 @@ _AGENT = """
 from langchain.agents import create_agent
 
 from langchain_prompt_optimization import (
-    EvaluationGate, Monitor, PromptOptimizationMiddleware, SafetySettings, open_store,
+    Canary, EvaluationGate, Monitor, PromptOptimizationMiddleware, SafetySettings, open_store,
 )
 from langchain_prompt_optimization.testing import ScriptedChatModel, ScriptedOptimizerModel
 
@@ -159,6 +167,15 @@ feedback(agent, middleware, jane, "Answer in French.", 0.0)  # v2's run: 0, roll
 """
 )
 
+CANARY_STORE = (
+    _AGENT
+    + """
+store = open_store("sqlite:///canary.db")
+agent, middleware = agent_with(store, rollout=Canary(fraction=0.5, min_runs=2))
+feedback(agent, middleware, jane, "Always sign emails as John Doe.", 1.0)  # v2: a canary
+"""
+)
+
 QSMODELS = """from langchain_prompt_optimization.testing import ScriptedOptimizerModel
 
 optimizer = ScriptedOptimizerModel()
@@ -178,8 +195,13 @@ def _env() -> dict[str, str]:
 
 
 def build_stores(directory: Path) -> None:
-    """Write `quickstart.db`, `monitor.db` (and a copy) and `qsmodels.py` into `directory`."""
-    for name, source in (("qs_build.py", QUICKSTART_STORE), ("mon_build.py", MONITOR_STORE)):
+    """Write `quickstart.db`, `monitor.db` (and a copy), `canary.db` and `qsmodels.py` into
+    `directory`."""
+    for name, source in (
+        ("qs_build.py", QUICKSTART_STORE),
+        ("mon_build.py", MONITOR_STORE),
+        ("can_build.py", CANARY_STORE),
+    ):
         (directory / name).write_text(textwrap.dedent(source))
         done = subprocess.run(
             [sys.executable, name],

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     )
     from langchain_prompt_optimization.middleware.settings import SystemPromptSettings
     from langchain_prompt_optimization.optimizer.budget import Budget
+    from langchain_prompt_optimization.optimizer.canary import Canary
     from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
     from langchain_prompt_optimization.optimizer.evaluation import EvaluationStats
     from langchain_prompt_optimization.optimizer.evaluators import EvaluatorSettings
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SYSTEM_PROMPT",
     "Budget",
+    "Canary",
     "CandidateDelta",
     "CandidatePolicy",
     "EvaluationGate",
@@ -113,6 +115,7 @@ _EXPORTS: dict[str, str] = {
     "Budget": "langchain_prompt_optimization.optimizer.budget",
     "CandidatePolicy": "langchain_prompt_optimization.optimizer.checks",
     "CandidateDelta": _SCREENING,
+    "Canary": "langchain_prompt_optimization.optimizer.canary",
     "FeedbackBatch": _SCREENING,
     "ModelScreener": _SCREENING,
     "RulesScreener": _SCREENING,

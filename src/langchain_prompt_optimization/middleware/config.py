@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from langchain_core.language_models import BaseChatModel
 
+    from langchain_prompt_optimization.optimizer.canary import Canary
     from langchain_prompt_optimization.optimizer.gate import EvaluationGate
     from langchain_prompt_optimization.optimizer.run import OptimizerKind
     from langchain_prompt_optimization.stores import PromptSpec
@@ -86,6 +87,7 @@ class MiddlewareSettings:
         require_approval: bool,
         scope: str,
         optimize_every: int,
+        rollout: Canary | None = None,
     ) -> PromptConfig:
         """What an app records for workers and the registry: its prompts and policies."""
         monitor = self.safety.monitor if self.safety.monitor is not None else Monitor(enabled=False)
@@ -101,6 +103,7 @@ class MiddlewareSettings:
             policy=policy.to_json(),
             firewall=firewall.to_json(),
             screeners=screeners_to_json(self.safety.screener_objects() or ()),
+            canary=rollout.to_json() if rollout is not None else None,
         )
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from langchain_prompt_optimization.middleware.prompt_texts import PromptTexts, is_text_hash
 from langchain_prompt_optimization.stores import UserRef
+from langchain_prompt_optimization.stores.canary_record import serve_arm
 from langchain_prompt_optimization.stores.records import content_hash
 
 if TYPE_CHECKING:
@@ -232,7 +234,7 @@ class Pinner:
             active[name], count = rebased
             requeued += count
         return Pinned(
-            active=active,
+            active=self.served_arm(active, user, thread_id),
             deferred=deferred,
             registered=pin.user_registered,
             config=pin.config,
@@ -242,6 +244,20 @@ class Pinner:
                 state.get("prompt_versions") if state.get("trajectory_id") else pin.thread_versions
             ),
         )
+
+    def served_arm(
+        self, active: dict[str, ActivePrompt], user: UserRef, thread_id: str | None
+    ) -> dict[str, ActivePrompt]:
+        """The versions this run is served where a canary runs: a pure function of the
+        pointers (their canary) and the arm key, the thread id in user scope (a run
+        without a thread is its own key) or the user id in global scope."""
+        if not any(pointer.canary for pointer in active.values()):
+            return active
+        if self._global_scope:
+            key = f"user:{user.label}"
+        else:
+            key = f"thread:{thread_id}" if thread_id is not None else f"run:{uuid.uuid4().hex}"
+        return serve_arm(active, key)
 
     # -- the last good pin per user ------------------------------------------------------------
 

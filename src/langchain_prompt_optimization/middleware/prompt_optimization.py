@@ -59,6 +59,7 @@ from langchain_prompt_optimization.middleware.settings import (
     validate_prompts,
 )
 from langchain_prompt_optimization.optimizer.budget import Budget, check_budget
+from langchain_prompt_optimization.optimizer.canary import Canary
 from langchain_prompt_optimization.optimizer.engine import RECORD_ONLY, Mode, OptimizationEngine
 from langchain_prompt_optimization.optimizer.evaluation import EvaluationRunner, EvaluationStats
 from langchain_prompt_optimization.optimizer.evaluators import Evaluator, EvaluatorSettings
@@ -180,6 +181,7 @@ class PromptOptimizationMiddleware(
         safety: SafetySettings | None = None,
         budget: Budget | None = None,
         evaluators: EvaluatorSettings | Sequence[Evaluator] | Mapping[str, Evaluator] | None = None,
+        rollout: Canary | None = None,
         **deprecated: Unpack[DeprecatedMiddlewareArgs],
     ) -> None:
         """Configure the middleware; everything is validated here.
@@ -232,6 +234,11 @@ class PromptOptimizationMiddleware(
                 with `source="evaluator:<key>"`, its score and comment, and counts towards
                 `optimize_every` like a person's. Wait with `drain()`; counters in
                 `evaluation_stats`. See docs/evaluators.md.
+            rollout: `Canary(fraction=..., min_runs=...)`: a candidate that passes the
+                checks (and approval, when required) is first served to `fraction` of the
+                threads (of the users, in global scope) as a `canary`; monitoring compares
+                the two arms' feedback scores and promotes or rejects it. Recorded in the
+                store, so workers follow it. `None`: candidates go live at once.
             **deprecated: The keywords that moved into these objects (see
                 `DeprecatedMiddlewareArgs`) still work for one release, with a
                 `DeprecationWarning` naming the replacement.
@@ -242,7 +249,8 @@ class PromptOptimizationMiddleware(
                 `"external"` / `"server"` mode, or an old keyword given with the object that
                 holds it.
             TypeError: On arguments of the wrong type (an evaluator that is not callable, an
-                `evaluation_rate` that is not a number) or an unknown keyword.
+                `evaluation_rate` that is not a number, a `rollout` that is not a `Canary`) or
+                an unknown keyword.
 
         Example:
             ```python
@@ -272,6 +280,10 @@ class PromptOptimizationMiddleware(
             get_user_id=get_user_id,
             safety=settings.safety,
         )
+        if rollout is not None and not isinstance(rollout, Canary):
+            msg = f"rollout must be a Canary or None; got {type(rollout).__name__}"
+            raise TypeError(msg)
+        self._rollout = rollout
         self._prompts = ManagedPrompts(
             settings.system_prompt, validate_prompts(prompts, settings.system_prompt.name)
         )
@@ -330,6 +342,7 @@ class PromptOptimizationMiddleware(
             require_approval=require_approval,
             replay_agent=self._models.replay_agent,
             budget=self._budget,
+            rollout=self._rollout,
         )
         return OptimizationEngine(
             layout=self._layout,
@@ -370,6 +383,11 @@ class PromptOptimizationMiddleware(
     def system_prompt(self) -> SystemPromptSettings:
         """The name and langmem guidance of the agent's own system prompt."""
         return self._settings.system_prompt
+
+    @property
+    def rollout(self) -> Canary | None:
+        """The canary rollout of new candidates (`None`: they go live at once)."""
+        return self._rollout
 
     @property
     def safety(self) -> SafetySettings:
@@ -544,6 +562,7 @@ class PromptOptimizationMiddleware(
             require_approval=self.require_approval,
             scope=self._scope,
             optimize_every=self._engine.optimize_every,
+            rollout=self._rollout,
         )
         ttl = self._settings.storage.retention.trajectory_ttl_minutes
         evaluation = self._evaluation

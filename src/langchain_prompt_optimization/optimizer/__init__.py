@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING
 from langchain_prompt_optimization._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from langchain_prompt_optimization.optimizer.canary import (
+        Canary,
+    )
     from langchain_prompt_optimization.optimizer.checks import (
         NO_RECOMMENDATIONS,
         CandidatePolicy,
@@ -86,6 +89,7 @@ __all__ = [
     "NO_RECOMMENDATIONS",
     "PII_TYPES",
     "REVIEW_CATEGORIES",
+    "Canary",
     "CandidateDelta",
     "CandidatePolicy",
     "EvaluationGate",
@@ -152,6 +156,7 @@ _EXPORTS: dict[str, str] = {
     "GateResult": "langchain_prompt_optimization.optimizer.gate",
     "Mode": "langchain_prompt_optimization.optimizer.engine",
     "Monitor": "langchain_prompt_optimization.optimizer.monitor",
+    "Canary": "langchain_prompt_optimization.optimizer.canary",
     "OptimizationEngine": "langchain_prompt_optimization.optimizer.engine",
     "OptimizationOutcome": "langchain_prompt_optimization.optimizer.run",
     "OptimizerKind": "langchain_prompt_optimization.optimizer.run",

@@ -7,6 +7,11 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from langchain_prompt_optimization.optimizer.budget import Budget, charged, reserve_for
+from langchain_prompt_optimization.optimizer.canary import (
+    Canary,
+    CanaryEvidence,
+    judge_running_canary,
+)
 from langchain_prompt_optimization.optimizer.candidates import checked_candidates, feedback_text
 from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
 from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
@@ -107,6 +112,8 @@ class RunSettings:
             middleware recorded in the store (workers), `Monitor()` if none is recorded.
         budget: Caps on the model calls and tokens optimizations spend (`None`: none; usage
             is recorded in the store's ledger either way).
+        rollout: Canary rollout of accepted candidates; `None` follows the rollout the
+            middleware recorded in the store (none if none is recorded).
     """
 
     kind: OptimizerKind = "prompt_memory"
@@ -124,6 +131,7 @@ class RunSettings:
     replay_agent: Callable[[], tuple[BaseChatModel, Sequence[Any]] | None] | None = None
     monitor: Monitor | None = None
     budget: Budget | None = None
+    rollout: Canary | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +149,9 @@ class OptimizationOutcome:
             rollbacks, the batch was consumed without calling the optimizer),
             `no_feedback`, `busy` (another optimizer holds the namespace), `failed` (the
             optimizer raised; recorded), or `quarantined` (the feedback firewall quarantined
-            every pending item; this status was `held` before the rename).
+            every pending item; this status was `held` before the rename), or
+            `canary_running` (a canary runs and the test has not decided: the feedback
+            waits, its scores are the canary's evidence).
         versions: Appended versions by prompt name.
         feedback_ids: Feedback items this optimization consumed or attempted.
         error: The error text when `failed`.
@@ -153,6 +163,8 @@ class OptimizationOutcome:
             as `screening_calls`, `screening_input_tokens`, `screening_output_tokens`.
         quarantined: Feedback ids the firewall quarantined in this optimization, with the
             reason (also when other items of the batch were learned from).
+        canary: The evidence of the canary this optimization judged (`CanaryEvidence.
+            to_json()`: `decision` `promote`, `reject` or `continue`), else `None`.
     """
 
     user_id: str | None
@@ -165,12 +177,14 @@ class OptimizationOutcome:
         "failed",
         "quarantined",
         "over_budget",
+        "canary_running",
     ]
     versions: dict[str, PromptVersion] = field(default_factory=dict)
     feedback_ids: tuple[str, ...] = ()
     error: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
     quarantined: dict[str, str] = field(default_factory=dict)
+    canary: dict[str, Any] | None = None
 
 
 def optimize_user(
@@ -280,6 +294,13 @@ def _optimize_leased(
     if not loaded.specs:
         return (yield from _fail_without_prompts(run, loaded.batch))
     active, _ = yield from layout.read_active(owner, list(loaded.specs))
+    judged = yield from _judge_canary(run, active)
+    if judged is not None:
+        if judged.decision == "continue":
+            return run.outcome("canary_running", canary=judged.to_json())
+        # Decided: learn from the waiting feedback, starting from what is now active.
+        after = yield from _optimize_leased(run, model, local_specs)
+        return replace(after, canary=judged.to_json())
     served = {
         name: active[name].text if name in active else spec.prompt
         for name, spec in loaded.specs.items()
@@ -320,6 +341,20 @@ def _optimize_leased(
     }
     settled = _settle_feedback(batch, results, gated)
     return (yield from _commit(run, loaded, settled, targets, base_texts, gated, usage))
+
+
+def _judge_canary(run: _Run, active: dict[str, ActivePrompt]) -> Job[CanaryEvidence | None]:
+    """Phase 1b: while a canary runs, judge it (promote / reject when the test decides);
+    `None` if none runs. A fault is logged and the canary keeps running (nothing else is
+    committed while it runs)."""
+    if not any(pointer.canary for pointer in active.values()):
+        return None
+    try:
+        judged = yield from judge_running_canary(run.layout, run.owner, active)
+    except Exception as exc:
+        logger.exception("judging the canary of %r failed", run.owner.user_id)
+        judged = CanaryEvidence.undecided(f"judging failed: {type(exc).__name__}: {exc}")
+    return judged or CanaryEvidence.undecided("unreadable canary")
 
 
 def _load_batch(run: _Run, local_specs: dict[str, PromptSpec]) -> Job[_Loaded | None]:
@@ -585,6 +620,7 @@ def _commit(
         new_examples=gated.new_examples,
         drop_examples=gated.drop_examples,
         score_deltas=score_deltas(settled.consumed),
+        rollout=_rollout(settings, loaded.config),
     )
     if versions is None:
         return run.outcome("busy", feedback_ids=ids)
@@ -593,6 +629,12 @@ def _commit(
     yield from prune_after(layout, owner, settings, settled.batch)
     status: Literal["optimized", "unchanged"] = "optimized" if versions else "unchanged"
     return run.outcome(status, versions=versions, feedback_ids=ids, usage=usage)
+
+
+def _rollout(settings: RunSettings, config: PromptConfig) -> dict[str, Any] | None:
+    """The canary policy accepted candidates start under (`None`: they go live at once)."""
+    rollout = settings.rollout or Canary.from_json(config.canary)
+    return rollout.to_json() if rollout is not None else None
 
 
 def _only_prompts(batch: Sequence[FeedbackItem]) -> set[str] | None:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from langchain_prompt_optimization.optimizer.budget import Budget
+    from langchain_prompt_optimization.optimizer.canary import Canary
     from langchain_prompt_optimization.stores.settings import StorageSettings
 
 __all__ = [
@@ -375,6 +376,7 @@ def run_settings(
     replay_agent: Callable[[], tuple[BaseChatModel, Sequence[Any]] | None] | None = None,
     follow_recorded: bool = False,
     budget: Budget | None = None,
+    rollout: Canary | None = None,
 ) -> RunSettings:
     """The engine's settings from the configuration objects (middleware and worker alike).
 
@@ -388,6 +390,7 @@ def run_settings(
         replay_agent: Where the gate finds the agent's model and tools.
         follow_recorded: A worker: the monitor always follows the recorded policy.
         budget: Caps on the optimizations' model usage (`None`: none).
+        rollout: Canary rollout of accepted candidates (`None`: follow the recorded one).
 
     Returns:
         The settings `OptimizationEngine` runs with.
@@ -410,4 +413,5 @@ def run_settings(
         replay_agent=replay_agent,
         monitor=monitor,
         budget=budget,
+        rollout=rollout,
     )

@@ -214,6 +214,23 @@ def _resume(
     )
 
 
+def _canary(
+    args: argparse.Namespace, registry: PromptRegistry, user: str | None, out: _Output
+) -> None:
+    stopped = registry.stop_canary(user, args.prompt, note=args.note)
+    numbers = ", ".join(f"{v.prompt} v{v.version}" for v in stopped) or "nothing"
+    out.emit(
+        {
+            "user_id": user,
+            "prompt": args.prompt,
+            "stopped": [_render.version_json(v) for v in stopped],
+        },
+        lambda: out.console.print(
+            Text(f"canary of {_render.shown(user)} stopped: {numbers} rejected")
+        ),
+    )
+
+
 def _show(
     args: argparse.Namespace, registry: PromptRegistry, user: str | None, out: _Output
 ) -> None:
@@ -299,6 +316,7 @@ _USER_COMMANDS: dict[
 ] = {
     "history": _history,
     "resume": _resume,
+    "canary": _canary,
     "show": _show,
     "diff": _diff,
     "approve": _review,

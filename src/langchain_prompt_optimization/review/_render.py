@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Column",
+    "canary_line",
     "feedback_json",
     "print_examples",
     "print_feedback",
@@ -233,6 +234,7 @@ def version_json(version: PromptVersion) -> dict[str, Any]:
         "flagged": version.flagged,
         "hold": version.flagged,  # deprecated: the name before the rename, kept one release
         "verdicts": [dict(v) for v in version.verdicts],
+        "canary": version.canary,
     }
 
 
@@ -264,6 +266,7 @@ def _status_style(status: str) -> str:
     return {
         "active": "bold green",
         "pending": "yellow",
+        "canary": "cyan",
         "rejected": "red",
         "failed": "red",
         "superseded": "dim",
@@ -498,6 +501,8 @@ def render_version(console: Console, v: PromptVersion) -> None:
             f"evaluation gate: candidate/active {_gate_scores(v)} examples, "
             f"{(v.scores or {}).get('method', '')}"
         )
+    if v.canary:
+        console.print(Text(canary_line(v.canary)), highlight=False, markup=False, soft_wrap=True)
     for verdict in v.verdicts:
         line = f"screened by {verdict.get('screener', '')}: {verdict.get('verdict', '')}"
         if verdict.get("category"):
@@ -506,6 +511,22 @@ def render_version(console: Console, v: PromptVersion) -> None:
             line += f" - {verdict['reason']}"
         console.print(Text(line), highlight=False, markup=False, soft_wrap=True)
     console.print(Text(v.text), highlight=False, markup=False)
+
+
+def canary_line(evidence: dict[str, Any]) -> str:
+    """A decided canary's evidence on one line."""
+
+    def arm(name: str) -> str:
+        data = evidence.get(name) or {}
+        mean = data.get("mean")
+        return f"{name} {mean:.2f} n={data.get('n')}" if mean is not None else f"{name} n=0"
+
+    p = evidence.get("p_value")
+    shown = f"p={p:.3g}" if isinstance(p, int | float) else "p=-"
+    return (
+        f"canary {evidence.get('decision')}: {arm('canary')} vs {arm('active')}, "
+        f"{evidence.get('test')} {shown} (alpha {evidence.get('alpha')})"
+    )
 
 
 def render_diff(console: Console, diff: str) -> None:

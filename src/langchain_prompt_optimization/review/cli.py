@@ -141,6 +141,10 @@ def _add_review_commands(sub: argparse._SubParsersAction[_ArgumentParser]) -> No
         p = _command(sub, name, help_text, prompt=True)
         p.add_argument("user")
         p.add_argument("--note", default="", help="reviewer note stored with the resume")
+    canary = _command(sub, "canary", "operate a canary rollout (stop: reject it)", prompt=True)
+    canary.add_argument("action", choices=["stop"])
+    canary.add_argument("user")
+    canary.add_argument("--note", default="", help="reviewer note stored on the version")
 
 
 def _add_feedback_commands(sub: argparse._SubParsersAction[_ArgumentParser]) -> None:

@@ -435,15 +435,20 @@ class PromptRegistry(ReviewQueues):
         warn_renamed("PromptRegistry.ahold", "PromptRegistry.apaused")
         return await self.apaused(user_id, prompt)
 
-    def _resume(self, user_id: str | None, prompt: str, note: str) -> Job[str]:
+    def _lineage_change(self, user_id: str | None, change: Callable[[UserRef], Job[T]]) -> Job[T]:
+        """Run `change(owner)` on the user's lineage under its lease (a known user only)."""
         user, owner = yield from self._refs(user_id)
         if owner == user and not (yield from self._layout.is_known_user(user)):
             raise UnknownUserError(user_id)
-        resume = self._layout.resume(owner, prompt, note=note)
         return (
             yield from self._layout.under_lease(
-                owner, self._holder, resume, ttl=_LEASE_TTL, wait=self.lease_wait
+                owner, self._holder, change(owner), ttl=_LEASE_TTL, wait=self.lease_wait
             )
+        )
+
+    def _resume(self, user_id: str | None, prompt: str, note: str) -> Job[str]:
+        return self._lineage_change(
+            user_id, lambda owner: self._layout.resume(owner, prompt, note=note)
         )
 
     def resume(self, user_id: str | None, prompt: str = "system", *, note: str = "") -> str:
@@ -530,6 +535,40 @@ class PromptRegistry(ReviewQueues):
     ) -> UsageReport:
         """Async twin of `budget_usage`."""
         return await adrive(self._budget_usage(user_id, window, at, per), self.store)
+
+    # -- canaries -------------------------------------------------------------------------------
+
+    def _stop_canary(self, user_id: str | None, prompt: str, note: str) -> Job[list[PromptVersion]]:
+        return self._lineage_change(
+            user_id, lambda owner: self._layout.stop_canary(owner, prompt, note=note)
+        )
+
+    def stop_canary(
+        self, user_id: str | None, prompt: str = "system", *, note: str = ""
+    ) -> list[PromptVersion]:
+        """Stop the canary running on a user's prompt: its version (and those of every
+        prompt of the same candidate set) is rejected and the active versions serve
+        everyone again. The feedback that waited for the canary is then learned from.
+
+        Example:
+            >>> registry.stop_canary("jane@example.com", note="off-brand")  # doctest: +SKIP
+
+        Returns:
+            The stopped canary versions (now `rejected`).
+
+        Raises:
+            InvalidTransitionError: If no canary runs on the prompt.
+            UnknownUserError: If nothing is stored for the user.
+            UnknownPromptError: If the prompt is not managed.
+            NamespaceBusyError: If an optimization holds the namespace too long.
+        """
+        return drive(self._stop_canary(user_id, prompt, note), self.store)
+
+    async def astop_canary(
+        self, user_id: str | None, prompt: str = "system", *, note: str = ""
+    ) -> list[PromptVersion]:
+        """Async twin of `stop_canary`."""
+        return await adrive(self._stop_canary(user_id, prompt, note), self.store)
 
     # -- retention ------------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ and `StoreLayout` composes them:
 - `stores.scores` — score stats and monitoring reads (`Scores`)
 - `stores.lineage` — pointers, versions, committing an optimization (`Lineage`)
 - `stores.transitions` — review, rollback, auto-rollback, resume, rebase (`Transitions`)
+- `stores.canary_record` — a running canary on a pointer, and the arm a run is served
+- `stores.canary` — promoting, rejecting and stopping canaries (`Canaries`)
 - `stores.overview` — reads across users: user summaries, pending versions, quarantined
   feedback and paused lineages everywhere (`Overview`)
 - `stores.usage` — the usage ledger of optimizations' model calls (`UsageLedger`)
@@ -20,6 +22,7 @@ and `StoreLayout` composes them:
 
 from __future__ import annotations
 
+from langchain_prompt_optimization.stores.canary import Canaries
 from langchain_prompt_optimization.stores.labels import (
     DEFAULT_PREFIX,
     UserRef,
@@ -30,7 +33,6 @@ from langchain_prompt_optimization.stores.lineage import NewVersion
 from langchain_prompt_optimization.stores.overview import Overview
 from langchain_prompt_optimization.stores.records import ActivePrompt
 from langchain_prompt_optimization.stores.runs import PinResult, Runs
-from langchain_prompt_optimization.stores.transitions import Transitions
 from langchain_prompt_optimization.stores.usage import UsageLedger
 
 __all__ = [
@@ -45,7 +47,7 @@ __all__ = [
 ]
 
 
-class StoreLayout(Transitions, Runs, Overview, UsageLedger):
+class StoreLayout(Canaries, Runs, Overview, UsageLedger):
     """Every namespace, key and record shape of the package, over any `BaseStore`.
 
     Methods return jobs (see `stores.io`): drive them with `drive(job, store)` or

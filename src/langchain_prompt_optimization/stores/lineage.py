@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from langgraph.store.base import GetOp, Item, PutOp
 
 from langchain_prompt_optimization.errors import UnknownPromptError, UnknownUserError
+from langchain_prompt_optimization.stores.canary_record import canary_id_for, new_canary
 from langchain_prompt_optimization.stores.directory import specs_from
 from langchain_prompt_optimization.stores.examples import Examples
 from langchain_prompt_optimization.stores.feedback_queue import FeedbackQueue
@@ -67,6 +68,8 @@ class _Stamp:
     usage: dict[str, int]
     require_approval: bool
     now: datetime
+    rollout: dict[str, Any] | None = None
+    """The canary policy (`Canary.to_json()`) with the new canary's `id`; `None`: none."""
 
 
 class Lineage(Scores, FeedbackQueue, Examples):
@@ -240,6 +243,7 @@ class Lineage(Scores, FeedbackQueue, Examples):
         new_examples: Sequence[Example] = (),
         drop_examples: Sequence[str] = (),
         score_deltas: dict[str, PromptScores] | None = None,
+        rollout: dict[str, Any] | None = None,
     ) -> Job[dict[str, PromptVersion] | None]:
         """Append candidates as new versions and consume the feedback (one write batch).
 
@@ -267,6 +271,9 @@ class Lineage(Scores, FeedbackQueue, Examples):
             new_examples: Evaluation-gate examples to add (runs with positive feedback).
             drop_examples: Ids of examples to delete (the oldest, over the gate's cap).
             score_deltas: The consumed items' scores per prompt and version.
+            rollout: The canary policy (`Canary.to_json()`): an accepted candidate becomes a
+                `canary` (served to a fraction of runs; one canary id for the whole set)
+                instead of active. `None`: accepted candidates go live at once.
 
         Returns:
             The appended versions by prompt name, or `None` on a conflict.
@@ -277,7 +284,10 @@ class Lineage(Scores, FeedbackQueue, Examples):
             return None
         superseding = [(name, n) for name in names if name in active for n in active[name].pending]
         pending_records = yield from self._read_versions(owner, superseding)
-        stamp = _Stamp(tuple(feedback), optimizer_kind, usage, require_approval, utcnow())
+        now = utcnow()
+        if rollout is not None:
+            rollout = {**rollout, "id": canary_id_for(now.isoformat())}
+        stamp = _Stamp(tuple(feedback), optimizer_kind, usage, require_approval, now, rollout)
         ops, appended = self._append_ops(
             owner, candidates, active, pending_records, base_texts, parents or {}, stamp
         )
@@ -313,7 +323,7 @@ class Lineage(Scores, FeedbackQueue, Examples):
             version = self._candidate_version(cand, state, parent=parent, stamp=stamp)
             ops.append(self._version_op(owner, version))
             state, advance_ops = self._advance_pointer(
-                owner, state, cand, version, pending_records, stamp.now
+                owner, state, cand, version, pending_records, stamp.now, stamp.rollout
             )
             ops += advance_ops
             ops.append(self._pointer_op(owner, cand.prompt, state, stamp.now))
@@ -368,6 +378,8 @@ class Lineage(Scores, FeedbackQueue, Examples):
             reason = f"{reason}; pending: the lineage is paused for review ({state.paused})"
         elif outcome == "accepted" and stamp.require_approval:
             outcome = "pending"
+        elif outcome == "accepted" and stamp.rollout is not None:
+            outcome = "canary"
         return PromptVersion(
             prompt=cand.prompt,
             version=state.latest + 1,
@@ -395,10 +407,12 @@ class Lineage(Scores, FeedbackQueue, Examples):
         version: PromptVersion,
         pending_records: VersionRecords,
         now: datetime,
+        stamp_rollout: dict[str, Any] | None = None,
     ) -> tuple[ActivePrompt, list[Op]]:
         """Commit phase 4: the pointer after appending `version`, and the supersession of
         older pending versions (a flagged candidate supersedes nothing; flagged versions are
-        never superseded by a newer candidate)."""
+        never superseded by a newer candidate). A `canary` version starts a canary on the
+        pointer (`stamp_rollout`: the policy and the canary id)."""
         prompt = cand.prompt
         flagged = tuple(
             n for n in state.pending if is_flagged(pending_records.get((prompt, n), {}))
@@ -406,13 +420,19 @@ class Lineage(Scores, FeedbackQueue, Examples):
         if cand.flagged is not None:
             pending = (*state.pending, version.version)
             return state.replace(latest=version.version, pending=pending), []
-        if version.status not in ("pending", "active"):
+        if version.status not in ("pending", "active", "canary"):
             return state.replace(latest=version.version), []
         older = [(prompt, n) for n in state.pending if n not in flagged]
         note = f"superseded by v{version.version}"
         ops = self._supersede_ops(owner, pending_records, older, note, now)
         if version.status == "pending":
             return state.replace(latest=version.version, pending=(*flagged, version.version)), ops
+        if version.status == "canary" and stamp_rollout is not None:
+            canary = new_canary(
+                str(stamp_rollout["id"]), version.version, cand.text, state.version,
+                stamp_rollout, now,
+            )  # fmt: skip
+            return state.replace(latest=version.version, pending=flagged, canary=canary), ops
         after = state.replace(
             version=version.version, text=cand.text, latest=version.version, pending=flagged
         )

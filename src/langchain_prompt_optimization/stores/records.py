@@ -53,11 +53,12 @@ treating those lineages and versions as stopped during a rolling upgrade."""
 FeedbackValue = str | dict[str, Any]
 """Feedback is free text, or a dict in langmem's `AnnotatedTrajectory` feedback shape."""
 
-VersionOutcome = Literal["accepted", "pending", "superseded", "rejected", "failed"]
+VersionOutcome = Literal["accepted", "pending", "canary", "superseded", "rejected", "failed"]
 """The stored state of a history entry.
 
 `accepted` versions were activated (the pointer decides whether one is still `active`);
-`pending` ones wait for approval; `superseded` pending ones were overtaken by a newer
+`pending` ones wait for approval; `canary` ones are served to a fraction of runs until the
+monitor promotes (`accepted`) or rejects them; `superseded` pending ones were overtaken by a newer
 candidate; `rejected` ones failed a check or a reviewer; `failed` marks an optimizer error
 (the entry carries no usable text).
 """
@@ -206,6 +207,8 @@ class PromptConfig:
     screeners: list[dict[str, Any]] | None = None
     """The screeners in order (`{"kind": "rules" | "model" | "custom", ...}`); `None`: not
     recorded (workers use the defaults)."""
+    canary: dict[str, Any] | None = None
+    """The canary rollout policy (`Canary.to_json()`); `None`: candidates go live at once."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON form, as stored in the configuration record."""
@@ -219,6 +222,7 @@ class PromptConfig:
             "policy": self.policy,
             "firewall": self.firewall,
             "screeners": self.screeners,
+            "canary": self.canary,
         }
 
     @classmethod
@@ -237,6 +241,7 @@ class PromptConfig:
             policy=data.get("policy") if isinstance(data.get("policy"), dict) else None,
             firewall=data.get("firewall") if isinstance(data.get("firewall"), dict) else None,
             screeners=data.get("screeners") if isinstance(data.get("screeners"), list) else None,
+            canary=data.get("canary") if isinstance(data.get("canary"), dict) else None,
         )
 
 
@@ -248,7 +253,8 @@ class ActivePrompt:
     `paused` is set (to the reason) when monitoring rolled the lineage back: new candidates
     then wait as pending until a reviewer approves, rolls back or resumes it.
     `resumed` records the last resume: `{at, by, note, paused}`. Records written before the
-    rename (`hold`, `hold_released`) are read too.
+    rename (`hold`, `hold_released`) are read too. `canary` is the running canary
+    (`stores.canary.CanaryRecord`'s JSON), served to a fraction of runs; `None`: none.
     """
 
     version: int
@@ -259,6 +265,7 @@ class ActivePrompt:
     retired_bases: tuple[str, ...] = ()
     paused: str | None = None
     resumed: dict[str, Any] | None = None
+    canary: dict[str, Any] | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ActivePrompt:
@@ -272,6 +279,7 @@ class ActivePrompt:
             retired_bases=tuple(data.get("retired_bases", ())),
             paused=data["paused"] if "paused" in data else data.get("hold"),
             resumed=_resumed_from(data),
+            canary=data.get("canary") if isinstance(data.get("canary"), dict) else None,
         )
 
     def to_json(self, prompt: str, now: datetime) -> dict[str, Any]:
@@ -286,6 +294,7 @@ class ActivePrompt:
             "retired_bases": list(self.retired_bases),
             "paused": self.paused,
             "resumed": self.resumed,
+            "canary": self.canary,
             # Also under the name the previous release reads (one release), so a process
             # not yet upgraded still sees the lineage as stopped during a rolling upgrade.
             LEGACY_KEY: self.paused,
@@ -342,7 +351,8 @@ class PromptVersion:
         version: Explicit version number, 1 for the base text, never reused.
         text: The prompt text (empty for a `failed` entry).
         status: `"active"` for the version being served; otherwise `"inactive"` (was
-            accepted, since replaced), `"pending"` (awaits approval), `"superseded"` (a
+            accepted, since replaced), `"pending"` (awaits approval), `"canary"` (served to a
+            fraction of runs until promoted or rejected), `"superseded"` (a
             pending version overtaken by a newer one), `"rejected"`, or `"failed"`.
         created_at: When the version was appended.
         reason: Why the entry exists (base, optimization, refusal reason, error).
@@ -368,6 +378,11 @@ class PromptVersion:
             `{"screener", "verdict" ("pass" / "hold" / "review"), "category", "reason"}`, and
             `usage` when the screener called a model. Empty for versions no screener saw
             (base, rollbacks, versions written before screening existed).
+        canary: The canary evidence once a canary is decided: `decision` (`promote` /
+            `reject`), `test` (`welch-t`), `canary` and `active` (`{n, mean}` of each arm's
+            scored runs), `p_value`, `alpha`, `why` and `sources` (whose scores counted).
+            `None` for versions never canaried
+            or canaries still running (or stopped by a reviewer).
     """
 
     prompt: str
@@ -387,6 +402,7 @@ class PromptVersion:
     flagged: str | None = None
     replaced: int | None = None
     verdicts: list[dict[str, Any]] = field(default_factory=list)
+    canary: dict[str, Any] | None = None
 
     @property
     def hold(self) -> str | None:
@@ -415,6 +431,7 @@ class PromptVersion:
             LEGACY_KEY: self.flagged,  # read by the previous release (see ActivePrompt.to_json)
             "replaced": self.replaced,
             "verdicts": [dict(v) for v in self.verdicts],
+            "canary": self.canary,
         }
 
     @classmethod
@@ -443,6 +460,7 @@ class PromptVersion:
             flagged=data["flagged"] if "flagged" in data else data.get("hold"),
             replaced=data.get("replaced"),
             verdicts=[dict(v) for v in data.get("verdicts") or () if isinstance(v, dict)],
+            canary=data.get("canary") if isinstance(data.get("canary"), dict) else None,
         )
 
 

@@ -6,6 +6,12 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from langchain_prompt_optimization.errors import InvalidTransitionError, UnknownVersionError
+from langchain_prompt_optimization.stores.canary_record import (
+    canaries_of,
+    canary_id_for,
+    new_canary,
+    stopped_canary_record,
+)
 from langchain_prompt_optimization.stores.io import batch
 from langchain_prompt_optimization.stores.lineage import Lineage
 from langchain_prompt_optimization.stores.records import (
@@ -42,7 +48,10 @@ class Transitions(Lineage):
     ) -> Job[PromptVersion]:
         """Approve (activate) or reject a pending version. Run under the owner's lease.
 
-        Approving supersedes any other pending version.
+        Approving supersedes any other pending version. When the apps recorded a canary
+        rollout (`PromptConfig.canary`), an approved version becomes a `canary` (served to
+        a fraction of runs until the monitor decides) instead of active. Approving stops a
+        canary already running on the prompt.
 
         Raises:
             UnknownVersionError: If there is no such version.
@@ -57,7 +66,8 @@ class Transitions(Lineage):
                 raise InvalidTransitionError(msg)
             raise UnknownVersionError(owner.user_id, prompt, version)
         others = [(prompt, n) for n in state.pending if n != version]
-        records = yield from self._read_versions(owner, [(prompt, version), *others])
+        running = self._running_canary(prompt, state)
+        records = yield from self._read_versions(owner, [(prompt, version), *others, *running])
         record = records.get((prompt, version))
         if record is None:
             raise UnknownVersionError(owner.user_id, prompt, version)
@@ -71,12 +81,25 @@ class Transitions(Lineage):
             "outcome": "accepted" if approve else "rejected",
             "review": review_stamp("approve" if approve else "reject", note, now),
         }
-        if approve:
+        rollout = (yield from self.read_config()).canary if approve else None
+        if rollout is not None:
+            record["outcome"] = "canary"
+        elif approve:
             record["replaced"] = state.version
         ops: list[Op] = [self._record_op(owner, prompt, version, record)]
         if approve:
             ops += self._supersede_ops(owner, records, others, f"v{version} approved", now)
-            state = state.replace(version=version, text=record["text"], pending=())
+            stop_ops, state = self._end_canary_ops(
+                owner, prompt, state, records, f"v{version} approved", note, now
+            )
+            ops += stop_ops
+            if rollout is not None:
+                # One id per candidate set: approving its prompts one by one keeps one arm.
+                canary_id = canary_id_for(str(record.get("created_at")))
+                canary = new_canary(canary_id, version, record["text"], state.version, rollout, now)
+                state = state.replace(pending=(), canary=canary)
+            else:
+                state = state.replace(version=version, text=record["text"], pending=())
             state = state.resume(f"approve v{version}", note, now)
         else:
             state = state.replace(pending=tuple(n for n in state.pending if n != version))
@@ -104,7 +127,8 @@ class Transitions(Lineage):
                 raise InvalidTransitionError(msg)
             raise UnknownVersionError(owner.user_id, prompt, to_version)
         pending = [(prompt, n) for n in state.pending]
-        records = yield from self._read_versions(owner, [(prompt, to_version), *pending])
+        running = self._running_canary(prompt, state)
+        records = yield from self._read_versions(owner, [(prompt, to_version), *pending, *running])
         record = records.get((prompt, to_version))
         if record is None:
             raise UnknownVersionError(owner.user_id, prompt, to_version)
@@ -159,10 +183,13 @@ class Transitions(Lineage):
         pending = [(prompt, n) for n in state.pending]
         ops: list[Op] = [self._version_op(owner, version)]
         ops += self._supersede_ops(owner, records, pending, f"rolled back to v{to_version}", now)
+        stop_ops, state = self._end_canary_ops(
+            owner, prompt, state, records, f"rolled back to v{to_version}", "", now
+        )
         after = state.replace(
             version=version.version, text=version.text, latest=version.version, pending=()
         )
-        return version, ops, after
+        return version, ops + stop_ops, after
 
     def commit_auto_rollback(
         self,
@@ -193,6 +220,7 @@ class Transitions(Lineage):
                 return None
         wanted = [(name, target) for name, (target, _, _) in rollbacks.items()]
         wanted += [(name, n) for name in names for n in active[name].pending]
+        wanted += [key for name in names for key in self._running_canary(name, active[name])]
         records = yield from self._read_versions(owner, wanted)
         now = utcnow()
         ops: list[Op] = []
@@ -255,7 +283,10 @@ class Transitions(Lineage):
             return None
         if state.base_hash == new_hash:
             return state, None
-        pending = yield from self._read_versions(owner, [(prompt, n) for n in state.pending])
+        running = self._running_canary(prompt, state)
+        pending = yield from self._read_versions(
+            owner, [*((prompt, n) for n in state.pending), *running]
+        )
         now = utcnow()
         version = PromptVersion(
             prompt=prompt,
@@ -272,6 +303,7 @@ class Transitions(Lineage):
         ops += self._supersede_ops(
             owner, pending, [(prompt, n) for n in state.pending], reason, now
         )
+        ops += self._end_canary_ops(owner, prompt, state, pending, reason, "", now)[0]
         retired = tuple(h for h in (*state.retired_bases, state.base_hash) if h != new_hash)
         after = ActivePrompt(version.version, base_text, version.version, new_hash, (), retired)
         ops.append(self._pointer_op(owner, prompt, after, now))
@@ -299,3 +331,35 @@ class Transitions(Lineage):
             rolled_back = review.get("action") in ("rollback", "auto-rollback")
             number = int(review["of"]) if rolled_back else version.parent
         return (yield from self._requeue_feedback(owner, ids, prompt))
+
+    # -- canaries a transition ends ----------------------------------------------------------
+
+    @staticmethod
+    def _running_canary(prompt: str, state: ActivePrompt) -> list[tuple[str, int]]:
+        """The `(prompt, version)` of the canary running on the pointer (to read), if any."""
+        canary = canaries_of({prompt: state}).get(prompt)
+        return [(prompt, canary.version)] if canary is not None else []
+
+    def _end_canary_ops(
+        self,
+        owner: UserRef,
+        prompt: str,
+        state: ActivePrompt,
+        records: VersionRecords,
+        why: str,
+        note: str,
+        now: datetime,
+    ) -> tuple[list[Op], ActivePrompt]:
+        """A transition that changes what is served stops the prompt's canary: its version
+        is rejected (the write) and the pointer no longer carries it (returned, not
+        written)."""
+        canary = canaries_of({prompt: state}).get(prompt)
+        if canary is None:
+            return [], state
+        ops: list[Op] = []
+        record = records.get((prompt, canary.version))
+        if record is not None and record.get("outcome") == "canary":
+            reason = f"canary stopped: {why}"
+            stopped = stopped_canary_record(record, reason, "canary-stop", note, now)
+            ops.append(self._record_op(owner, prompt, canary.version, stopped))
+        return ops, state.replace(canary=None)
