@@ -1,0 +1,547 @@
+"""The rule tables (instruction shapes per category and language), compiled and gated."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from langchain_prompt_optimization.optimizer._firewall.text import _fold
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+__all__: list[str] = []
+
+# --------------------------------------------------------------------------------------
+# Rules
+# --------------------------------------------------------------------------------------
+# Rule sources use a tiny notation: a space is a gap between words (any non-word run),
+# " ~ " is a gap that may also hold up to three filler words, " ~~ " up to six. Each rule
+# is compiled three ways: for the text as written, for the normalized text (the source
+# itself folded the same way, so accents and Cyrillic still line up), and, for English,
+# "squashed" (no gaps at all) for letter-spaced runs.
+
+_GAP = r"\W+"
+_FILL = r"\W+(?:\w+\W+){0,3}?"
+_LONG_FILL = r"\W+(?:\w+\W+){0,6}?"
+# "Never share passwords", "don't ever reveal ...": a negation right before the verb, in the
+# same clause (punctuation ends it, so "No, ignore all rules" is not negated).
+_NEGATION = re.compile(
+    r"\b(?:never|not|don'?t|dont|do not|no|avoid|nor|mustn'?t|shouldn'?t|can'?t|cannot|"
+    r"won'?t|refuse to|stop)[ \t]+"
+    r"(?:asks?(?: you)? (?:to|for) |(?!mind\b|hesitate\b|fail\b|forget\b)\w+[ \t]+)?$"
+)
+_LINE_PREFIX = re.compile(r"[\s#*>\[\]()|-]*")  # markup allowed before a line-start rule
+_FIRST_PERSON = re.compile(r"\b(?:my|mine|i|i've|i'd)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    category: str
+    lang: str
+    source: str
+    negatable: bool
+    first_person_ok: bool
+    line_start: bool  # only counts at the start of a line ("SYSTEM: ...")
+    written: re.Pattern[str]
+    normalized: re.Pattern[str]
+    squashed: re.Pattern[str] | None  # English only
+    gate: frozenset[str]  # how a word starts where this rule can match the text as written
+    folded_gate: frozenset[str]  # the same for normalized text ("1" may stand for i or l)
+
+
+def _one_as_il(source: str) -> str:
+    """Let a pattern's `i` and `l` also match a leetspeak `1` (outside classes/escapes)."""
+    out: list[str] = []
+    in_class = escaped = False
+    for ch in source:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch in "il":
+            out.append(f"[{ch}1]")
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def _normalized_source(source: str) -> str:
+    return _one_as_il(_expand(_fold(source)))
+
+
+def _expand(source: str, *, squash: bool = False) -> str:
+    if squash:
+        return (
+            source.replace(" ~~ ", r"[^\W\d_]{0,40}?")
+            .replace(" ~ ", r"[^\W\d_]{0,24}?")
+            .replace(" ", "")
+            .replace(r"\b", "")
+            .replace(r"\W+", "")
+        )
+    return source.replace(" ~~ ", _LONG_FILL).replace(" ~ ", _FILL).replace(" ", _GAP)
+
+
+def _rule(
+    category: str,
+    lang: str,
+    source: str,
+    *,
+    negatable: bool = True,
+    first_person_ok: bool = True,
+    line_start: bool = False,
+) -> _Rule:
+    if re.search(r"\\[A-Z]", source):  # sources are casefolded for normalized text
+        msg = f"rule sources must not use upper-case escapes: {source[:60]!r}"
+        raise ValueError(msg)
+    gate = _gate(source) if lang not in _CJK_LANGS else set()
+    folded_gate = {_fold(prefix) for prefix in gate}
+    for old in "il":
+        folded_gate |= {prefix.replace(old, "1") for prefix in folded_gate}
+    return _Rule(
+        category=category,
+        lang=lang,
+        source=source,
+        negatable=negatable,
+        first_person_ok=first_person_ok,
+        line_start=line_start,
+        written=re.compile(_expand(source)),
+        normalized=re.compile(_normalized_source(source)),
+        squashed=(
+            re.compile(_one_as_il(_expand(_fold(source), squash=True))) if lang == "en" else None
+        ),
+        gate=frozenset(gate),
+        folded_gate=frozenset(folded_gate),
+    )
+
+
+def _gate(source: str) -> set[str]:
+    """The first two letters of every word a Latin-script rule can start with.
+
+    A rule is tried only where a word with one of these beginnings starts, which keeps
+    long texts fast. Sources start with `\\b` and a word or a `(?:...)` group of words.
+
+    Raises:
+        ValueError: If the source's first word cannot be read (fix the source).
+    """
+    text = source.removeprefix(r"\b")
+    if text.startswith("<"):
+        return {"<"}
+    alternatives = [text]
+    if text.startswith("(?:"):
+        depth, end = 0, len(text)
+        for index, ch in enumerate(text):
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            if depth == 0:
+                end = index
+                break
+        alternatives = []
+        if text[end + 1 : end + 2] not in ("?", "*", "{"):
+            depth, current = 0, ""
+            for ch in text[3:end]:
+                depth += {"(": 1, ")": -1}.get(ch, 0)
+                if ch == "|" and depth == 0:
+                    alternatives.append(current)
+                    current = ""
+                else:
+                    current += ch
+            alternatives.append(current)
+    gate: set[str] = set()
+    for alternative in alternatives:
+        word = _LEADING_LETTERS.match(alternative)
+        letters = word.group(0) if word else ""
+        if alternative[len(letters) : len(letters) + 1] in ("?", "*", "{"):
+            letters = letters[:-1]
+        if len(letters) < 2:
+            gate.clear()
+            break
+        gate.add(letters[:2])
+    if not gate:
+        msg = f"cannot read the first word of rule {source[:60]!r}"
+        raise ValueError(msg)
+    return gate
+
+
+_LEADING_LETTERS = re.compile(r"[^\W\d_]+")
+_CJK_LANGS = ("zh", "ja")
+
+
+# --- ignore_rules ------------------------------------------------------------------------
+_IGNORE_VERB = (
+    r"(?:ignore|disregard|forget|override|overrule|bypass|circumvent|skip|abandon|discard|"
+    r"neglect|set aside|throw out|scrap|dismiss)"
+)
+_QUALIFIER = (
+    r"(?:all|any|every|previous|prior|above|earlier|preceding|foregoing|original|initial|"
+    r"system|safety|developer|your|these|those|the above)"
+)
+_RULES = (
+    r"(?:instructions?|rules|guidelines|guidance|guardrails|directives|directions|prompts?|"
+    r"system prompt|"
+    r"restrictions|constraints|policies|programming|training|safeguards|filters|protocols|"
+    r"commands|orders|limitations)"
+)
+_OPTIMIZER_TAGS = (
+    r"</?\s*(?:current_prompt|trajectory|trajectories|feedback|instructions|data|"
+    r"update_instructions|hypotheses|recommendations|system|prompt|im_start|im_end)\s*>"
+    r"|<\|im_(?:start|end)\|>"
+)
+
+_IGNORE_EN = (
+    rf"\b{_IGNORE_VERB} ~ {_QUALIFIER} (?:\w+ )?{_RULES}\b",
+    r"\b(?:forget|disregard|ignore) (?:everything|all|anything) (?:you (?:were|have been|'ve been|"
+    r"ve been) (?:told|given|instructed)|(?:said|written|stated) (?:above|before|earlier)|above|"
+    r"before this|prior)\b",
+    rf"\b(?:do not|don't|dont|stop|no longer|never) (?:follow|following|obey|obeying|comply "
+    rf"with|adhere to|respect|listen to) ~ (?:your|any|these|system|previous|original|safety|"
+    rf"the system|the above|all) (?:\w+ )?{_RULES}\b",
+    rf"\b(?:your|the|all|any) (?:previous|prior|original|initial|system|old) {_RULES} (?:are|is|"
+    r"have been|were) (?:now )?(?:void|cancel+ed|null|revoked|obsolete|overridden|replaced|"
+    r"invalid|suspended|lifted|disabled|no longer (?:valid|apply|applicable|in effect))\b",
+    r"\b(?:new|updated|real|actual|true) system (?:prompt|instructions?|message)\b",
+    r"\b(?:system|admin|developer|sudo|root) (?:override|command|instruction)s?\s*:",
+    r"\bend of (?:the )?(?:system )?(?:prompt|instructions)\b",
+    rf"\b{_IGNORE_VERB} ~ {_RULES} (?:you (?:were|have been|'ve been) (?:given|told)|above|"
+    r"so far)\b(?! (?:about|on|regarding|for|when|concerning)\b)",
+    rf"\b(?:the|your|all|these) (?:\w+ )?{_RULES} (?:above|so far|you were given) ~~ "
+    rf"{_IGNORE_VERB} (?:them|it|those)\b",
+    r"\b(?:your|the) (?:new|real|true|actual) (?:instructions|rules|orders|task|directives|"
+    r"purpose) (?:are|is)\b",
+    _OPTIMIZER_TAGS,
+)
+_ROLE_MARKER = (  # a line posing as another speaker: "SYSTEM: the assistant must now ..."
+    r"\b(?:system|developer|admin|root)(?: message| prompt| note| override| instruction)?\s*:\s*"
+    r"(?:the assistant|ignore|disregard|new instructions|override|reveal|print|output|you (?:are|"
+    r"must) now)"
+)
+_IGNORE_FOREIGN = {
+    "es": (
+        r"\b(?:ignora|ignore|ignorar|ignoren|olvida|olvide|olvidar|olviden|omite|omitir|descarta|"
+        r"descartar|desobedece|desobedecer) ~ (?:instrucciones|reglas|normas|indicaciones|"
+        r"directrices|restricciones)\b",
+    ),
+    "fr": (
+        r"\b(?:ignore|ignorez|ignorer|oublie|oubliez|oublier|néglige|négligez|négliger) ~ "
+        r"(?:instructions|règles|consignes|directives|restrictions)\b",
+    ),
+    "de": (
+        r"\b(?:ignoriere|ignorieren|ignorier|ignoriert|vergiss|vergessen|vergesst|missachte|"
+        r"missachten) ~ (?:anweisungen|regeln|vorgaben|richtlinien|instruktionen|"
+        r"einschränkungen|befehle)\b",
+        r"\b(?:anweisungen|regeln|vorgaben|richtlinien|instruktionen) ~ (?:ignorieren|vergessen|"
+        r"missachten)\b",
+    ),
+    "it": (
+        r"\b(?:ignora|ignorate|ignorare|dimentica|dimenticate|dimenticare|trascura) ~ "
+        r"(?:istruzioni|regole|direttive|indicazioni|restrizioni)\b",
+    ),
+    "pt": (
+        r"\b(?:ignore|ignora|ignorar|esqueça|esqueca|esquece|esquecer|desconsidere|"
+        r"desconsiderar) ~ (?:instruções|instrucoes|regras|diretrizes|orientações|"
+        r"restrições)\b",
+    ),
+    "ru": (
+        r"\b(?:игнорируй|игнорируйте|игнорировать|проигнорируй|проигнорируйте|забудь|забудьте|"
+        r"пренебреги|не обращай внимания на|не слушай) ~ (?:инструкци\w*|правил\w*|указани\w*|"
+        r"ограничени\w*|промпт\w*|директив\w*)",
+    ),
+    "zh": (
+        r"(?:忽略|无视|忽视|忽視|無視|不要理会|不要理會|忘记|忘記|忘掉|违背|違背|绕过|繞過)"
+        r"[^。！？\n]{0,12}(?:指令|指示|规则|規則|说明|說明|提示词|提示詞|系统提示|系統提示|限制|设定|"
+        r"設定)",
+        r"(?:指令|规则|規則|限制|设定|設定)[^。！？\n]{0,12}(?:忽略|无视|忽视|忽視|無視)",
+    ),
+    "ja": (
+        r"(?:指示|命令|ルール|規則|制約|プロンプト|設定)[^。！？\n]{0,12}(?:無視|忘れ)",
+        r"(?:無視して|忘れて)[^。！？\n]{0,12}(?:指示|命令|ルール|規則|制約|プロンプト)",
+    ),
+}
+
+# --- reveal_secrets ----------------------------------------------------------------------
+_REVEAL_VERB = (
+    r"(?:reveal|print|show|display|repeat|output|leak|dump|tell (?:me|us)|give (?:me|us)|share|"
+    r"disclose|expose|"
+    r"recite|echo|paste|spell out|write out|type out|list|send|provide|return|read out|copy|"
+    r"translate|summari[sz]e|include|insert|append|quote|put|attach|embed)"
+)
+_SECRET = (
+    r"(?:(?:system|hidden|secret|initial|original|internal|developer|underlying|confidential|"
+    r"verbatim) (?:prompts?|instructions|rules|configuration|directives)"
+    r"|(?:system|developer|hidden) message"
+    r"|(?:full|exact|entire|complete|whole) (?:system )?prompt"
+    r"|your (?:system )?(?:prompts?|instructions|rules|guidelines|directives|configuration|config|"
+    r"initial instructions)"
+    r"|the (?:system prompt|prompt above|instructions above|text above|initial prompt|"
+    r"hidden prompt|rules you were given|instructions you were given)"
+    r"|system prompt|pre-?prompt"
+    r"|api[\s_-]?keys?"
+    r"|(?:secret|access|auth|bearer|private|session|refresh|api|ssh|encryption|signing) "
+    r"(?:keys?|tokens?)"
+    r"|(?:your|admin|root|master|system|database|db|stored|saved|all|any|user|users|account|the) "
+    r"passwords?(?! (?:reset|change|expir|policy|rules|manager|requirements|hint))"
+    r"|(?:your|admin|api|system|stored|saved|all|any|the|service|account|database|db|aws|cloud|"
+    r"root) credentials"
+    r"|(?:your|all|any|stored) secrets"
+    r"|(?:environment|env) variables|env vars)"
+)
+_REVEAL_EN = (
+    rf"\b{_REVEAL_VERB}s? ~ {_SECRET}\b",
+    r"\bwhat(?:'?s| is| are| was| were) (?:your|the) (?:system prompt|(?:system |initial |"
+    r"original |hidden |exact )?(?:instructions|prompt|rules)|api key|password)\b",
+    r"\b(?:repeat|print|output|copy|echo|recite) ~ (?:text|words|everything|content|messages?|"
+    r"lines?) (?:above|before this|preceding)\b",
+    r"\b(?:reveal|print|show|display|repeat|output|leak|dump|recite|echo) (?:me )?the (?:full |"
+    r"whole |original |entire |exact )?prompt\b(?! (?:for|to|when|about|that|which|in|on|with)\b)",
+)
+_REVEAL_FOREIGN = {
+    "es": (
+        r"\b(?:revela|revelar|revélame|muestra|muéstrame|muestrame|mostrar|imprime|imprimir|dime|"
+        r"repite|repetir|comparte|compartir|filtra|escribe|dame) ~ (?:(?:tus|sus) instrucciones|"
+        r"instrucciones (?:del sistema|originales|iniciales|ocultas)|(?:tu|el|su) prompt|"
+        r"prompt del sistema|contraseñas?|contrasenas?|credenciales|secretos|clave (?:de (?:la )?"
+        r"api|secreta|api)|claves secretas|tokens? de acceso)\b",
+    ),
+    "fr": (
+        r"\b(?:révèle|révélez|révéler|affiche|affichez|afficher|montre|montre-moi|montrez|"
+        r"montrez-moi|montrer|imprime|imprimez|répète|répétez|dis-moi|dites-moi|donne-moi|"
+        r"donnez-moi|divulgue|divulguez) ~ (?:(?:tes|vos) instructions|instructions (?:système|"
+        r"initiales|cachées)|(?:ton|votre|le) prompt|invite système|mots? de passe|clés? (?:api|"
+        r"secrètes?|d'api)|identifiants|secrets)\b",
+    ),
+    "de": (
+        r"\b(?:zeige|zeig|zeigen|verrate|verraten|gib|gebe|geben|drucke|druck|wiederhole|"
+        r"wiederholen|nenne|nenn|offenbare|enthülle|verrat) ~ (?:systemprompt|system-prompt|"
+        r"systemanweisungen|(?:deine|deinen|ihre|ihren|dein) (?:anweisungen|regeln|prompt)|"
+        r"passwort|passwörter|kennwort|api-schlüssel|api schlüssel|zugangsdaten|geheimnisse)\b",
+        r"\b(?:systemprompt|system-prompt|systemanweisungen|passwort|kennwort|api-schlüssel|"
+        r"zugangsdaten) ~ (?:verraten|zeigen|ausgeben|preisgeben|nennen|wiederholen)\b",
+    ),
+    "it": (
+        r"\b(?:rivela|rivelare|mostra|mostrami|mostrare|stampa|stampare|ripeti|dimmi|dammi|"
+        r"condividi) ~ (?:prompt di sistema|istruzioni (?:di sistema|iniziali|nascoste)|(?:tue|sue)"
+        r" istruzioni|(?:tuo|il) prompt|password|chiavi? (?:api|segrete?)|credenziali|segreti)\b",
+    ),
+    "pt": (
+        r"\b(?:revele|revela|revelar|mostre|mostra|mostrar|imprima|imprime|repita|repete|diga|"
+        r"compartilhe|vaze|me diga|me mostre) ~ (?:prompt do sistema|instruções (?:do sistema|"
+        r"iniciais|ocultas)|(?:suas|tuas) instruções|(?:seu|teu|o) prompt|senhas?|chaves? "
+        r"(?:de api|secretas?|api)|credenciais|segredos)\b",
+    ),
+    "ru": (
+        r"\b(?:покажи|покажите|раскрой|раскройте|выведи|выведите|повтори|повторите|скажи|скажите|"
+        r"напиши|напишите|напечатай|выдай|сообщи) ~ (?:системн\w+ (?:промпт\w*|инструкци\w*|"
+        r"подсказк\w*)|сво\w+ (?:инструкци\w*|промпт\w*|правил\w*)|парол\w*|api[- ]?ключ\w*|"
+        r"ключ\w* api|секрет\w*|токен\w*|учетн\w+ данн\w+)",
+    ),
+    "zh": (
+        r"(?:显示|顯示|透露|泄露|洩露|输出|輸出|打印|告诉我|告訴我|给我|給我|重复|重複|展示|列出|说出|說出)"
+        r"[^。！？\n]{0,12}(?:系统提示|系統提示|提示词|提示詞|指令|密码|密碼|密钥|密鑰|"
+        r"api ?key|令牌|凭证|憑證|秘密)",
+        r"(?:系统提示|系統提示|提示词|提示詞|密码|密碼|密钥|密鑰|凭证|憑證)[^。！？\n]{0,12}"
+        r"(?:输出|輸出|显示|顯示|打印|告诉|告訴|发给|發給|列出|透露|泄露|洩露)",
+    ),
+    "ja": (
+        r"(?:システムプロンプト|プロンプト|指示|パスワード|api ?キー|秘密鍵|認証情報|"
+        r"シークレット|トークン)"
+        r"[^。！？\n]{0,12}(?:教えて|見せて|表示|出力|開示|繰り返|漏ら|書き出|印刷)",
+    ),
+}
+
+# --- tool_permissions --------------------------------------------------------------------
+_WITHOUT_ASKING = (
+    r"without (?:asking|confirm\w*|approv\w*|permission|check\w*|review\w*|consent|verif\w*|"
+    r"human|a human|supervision|oversight)"
+)
+_TOOL_NAME = r"(?:[a-z0-9]++_)++(?:[a-z0-9]++|\*)?+"  # possessive: linear on "a_a_a_..."
+_TOOLS_EN = (
+    r"\b(?:never|don't|do not|no need to|stop|no longer) (?:ask|asking|wait) (?:me |anyone |the "
+    r"user )?(?:for )?(?:confirmation|approval|permission|consent) (?:before|to|when) (?:deleting|"
+    r"removing|wiping|purging|paying|refunding|transferring|wiring|executing|running|granting|"
+    r"issuing refunds)\b",
+    rf"\b(?:call|invoke|run|execute|use|trigger) (?:the )?{_TOOL_NAME}(?: (?:tool|function))?"
+    rf" ~ {_WITHOUT_ASKING}",
+    rf"\b(?:delete|remove|wipe|purge|erase|destroy|refund|transfer|wire|execute|run) (?:all|any|"
+    rf"every|everything|anything|whatever|arbitrary)\b ~~ {_WITHOUT_ASKING}",
+    rf"\b{_WITHOUT_ASKING} (?:first )?~ (?:call|run|execute|invoke|use) (?:the )?{_TOOL_NAME}",
+    rf"\b(?:you (?:may|can|are allowed to|are permitted to|have permission to|are authori[sz]ed "
+    rf"to|no longer need to ask before)|feel free to|go ahead and|it is ok to|it's ok to|it's "
+    rf"fine to|you're allowed to) (?:now )?(?:call|invoke|run|execute|use|access) ~ (?:(?:any|"
+    rf"all|every) (?:tools?|functions?|commands?|apis?|endpoints?)|{_TOOL_NAME}|(?:the )?"
+    rf"(?:shell|bash|terminal|admin|exec))\b",
+    r"\b(?:grant|give|assign|elevate|escalate|promote) ~ (?:admin|administrator|root|superuser|"
+    r"sudo|elevated|unrestricted|owner|god) (?:access|rights|privileges|permissions?|role|mode|"
+    r"level)\b",
+    r"\bmake (?:me|him|her|them|this user|user \w+) (?:an? )?(?:admin|administrator|owner|"
+    r"superuser)\b",
+    r"\bescalate ~ privileges\b",
+    r"\byou (?:have|now have|'ve been granted|have been granted|are granted) ~ (?:admin|root|"
+    r"unrestricted|elevated|superuser) (?:access|privileges|permissions|rights)\b",
+    r"\b(?:disable|turn off|switch off|skip|bypass|remove|deactivate|circumvent|get rid of) ~ "
+    r"(?:confirmations?|approvals?|human review|human approval|manual review|permission checks?|"
+    r"safety checks?|security checks?|two-factor|2fa|mfa|rate limits?|guardrails|the human in "
+    r"the loop)(?! (?:emails?|messages?|notes?|replies|letters?|receipts?|numbers?|codes?|links?|"
+    r"pages?|lines?|templates?|text|meetings?|calls?|sessions?|reminders?|deadlines?))\b",
+    r"\balways (?:approve|authori[sz]e|grant|execute|allow) (?:all |any |every )?(?:refunds?|"
+    r"payments?|transfers?|transactions?|expenses?|purchases?|access|permissions?|tool calls?|"
+    r"actions?|commands?|requests? for (?:refunds?|access|money))\b",
+    r"\bauto(?:matically|-)? ?(?:approve|execute|grant|authori[sz]e)\w* ~ (?:refunds?|payments?|"
+    r"transfers?|tool|all|every|any|commands?|actions?)\b",
+    r"\b(?:use|call|run|invoke|open|launch|access) (?:the |a |your )?(?:shell|bash|terminal|command"
+    r" line|command-line|cmd|powershell|exec|python|code execution|code interpreter|sudo|ssh|"
+    r"filesystem|file system)(?: tool| function| command)? (?:to|and|for)\b",
+    r"\b(?:run|execute) ~ (?:rm -rf|sudo|curl|wget|chmod|shell commands?|arbitrary (?:code|"
+    r"commands?)|system commands?|this (?:command|script))\b",
+)
+
+# --- role_play ---------------------------------------------------------------------------
+_NO_RULES = (
+    r"(?:rules|restrictions|limits|limitations|filters|guidelines|boundaries|ethics|morals|"
+    r"constraints|censorship)"
+)
+_ROLE_EN = (
+    rf"\b(?:you are|you're|youre|be) (?:now )?(?:an? )?(?:\w+ )?(?:ai|assistant|model|chatbot|bot|"
+    rf"llm) (?:with no|without(?: any)?) (?:ethical |moral |safety )?{_NO_RULES}\b"
+    r"(?! (?:on|about|regarding|for|in)\b)",
+    r"\bpretend (?:that )?(?:you are|you're|youre|to be|you have|you can|you were)\b",
+    r"\b(?:act|acting|behave|respond|answer|roleplay|role-play|role play|play) (?:as|like) "
+    r"(?:an? |the )?(?:dan|stan|jailbroken|unrestricted|unfiltered|uncensored|unaligned|evil|"
+    r"rogue|malicious|root|god|hacker|(?:different|another|other) (?:ai|model|assistant|chatbot|"
+    r"llm)|an ai without|ai with no)\b",
+    r"\b(?:you are|you're|youre) (?:now )?(?:an? )?(?:dan|jailbroken|unrestricted|unfiltered|"
+    r"uncensored|unaligned|unbound|unchained|evil|rogue|free from|freed from|no longer bound|not "
+    r"bound|liberated)\b",
+    r"\byou are now (?:an? )?(?:\w+ )?(?:ai|assistant|model|chatbot|bot|llm|persona|character) "
+    r"(?:without|with no|that has no|that ignores|who ignores|called|named)\b",
+    r"\b(?:enable|enter|activate|switch to|turn on|engage) ~ (?:developer|dev|god|dan|jailbreak|"
+    r"unrestricted|unfiltered|evil) mode"
+    r"(?! (?:on|for|in|of) (?:the|their|your|a|an|my|our|this)\b)",
+    r"\b(?:developer|god|dan|jailbreak|unrestricted) mode (?:enabled|activated|engaged)\b",
+    r"\bjailbr(?:eak|oken|eaking)\b ~ (?:you|yourself|the (?:ai|assistant|model|bot)|this "
+    r"(?:ai|assistant|model|chat))\b",
+    r"\b(?:you|yourself|ai|assistant|model) ~ jailbr(?:eak|oken)",
+    r"\bjailbreak (?:prompt|mode|enabled|activated)\b",
+    r"\bdo anything now\b",
+    r"\b(?:become|enable|be) dan\b",
+    rf"\b(?:from now on|henceforth|starting now|going forward|for the rest of this conversation) "
+    rf"~ (?:you|your) ~ (?:no|without|free of|any) {_NO_RULES}\b",
+    rf"\byou (?:have|now have|no longer have) (?:no|zero|any) (?:ethical |moral )?{_NO_RULES}"
+    r"(?! (?:on|about|regarding|for) )\b",
+    r"\b(?:without|with no|free of|free from) (?:any )?(?:ethical|moral|content|safety) "
+    r"(?:guidelines|restrictions|filters|limits|constraints|rules)\b",
+    r"\b(?:stay|remain) in character\b|\b(?:never|don't|do not) break character\b",
+    r"\b(?:roleplay|role-play|role play) (?:as|that you|a game where|where you|"
+    r"you are|you're)\b",
+)
+
+# --- exfiltration verbs (looked for just before an outside address) ----------------------
+_EXFIL_VERBS = {
+    "en": r"\b(?:send|sending|sends|forward|forwarding|fwd|cc|bcc|cc'?d|bcc'?d|copy|email|e-mail|"
+    r"mail|contact|post|posting|upload|uploading|share|sharing|submit|transmit|leak|exfiltrate|"
+    r"dump|export|sync|push|report|notify|relay|deliver|loop in|sms|whatsapp|ping)\b",
+    "es": r"\b(?:envía|envia|envíe|envie|enviar|envíala|envíalo|envíalos|envíalas|reenvía|reenvia|"
+    r"reenviar|manda|mande|mandar|mándalo|mándalos|comparte|compartir|sube|subir|publica|"
+    r"publicar|copia|filtra|con copia a)\b",
+    "fr": r"\b(?:envoie|envoyez|envoyer|envoie-les|transfère|transfere|transférez|transferez|"
+    r"transférer|partage|partagez|partager|publie|publiez|publier|téléverse|téléversez|"
+    r"mets en copie|mettez en copie|copie|copiez|fais suivre|faites suivre)\b",
+    "de": r"\b(?:sende|senden|sendet|schicke|schicken|schick|schickt|leite|leitet|weiterleiten|"
+    r"teile|teilen|teilt|lade|hochladen|kopiere|kopieren|übermittle|übermitteln|poste|posten|"
+    r"maile|mailen)\b",
+    "it": r"\b(?:invia|inviare|inoltra|inoltrare|condividi|carica)\b",
+    "pt": r"\b(?:envie|enviar|encaminhe|encaminhar|compartilhe|mande)\b",
+    "ru": r"(?:отправь|отправьте|перешли|перешлите|пришли|пришлите|скинь|поделись|загрузи)",
+}
+
+
+def _build_rules() -> tuple[_Rule, ...]:
+    rules: list[_Rule] = []
+    for source in _REVEAL_EN:
+        rules.append(_rule("reveal_secrets", "en", source))
+    for lang, sources in _REVEAL_FOREIGN.items():
+        rules.extend(_rule("reveal_secrets", lang, source) for source in sources)
+    for source in _IGNORE_EN:
+        rules.append(_rule("ignore_rules", "en", source, first_person_ok=False))
+    rules.append(_rule("ignore_rules", "en", _ROLE_MARKER, line_start=True))
+    for lang, sources in _IGNORE_FOREIGN.items():
+        rules.extend(
+            _rule("ignore_rules", lang, source, first_person_ok=False) for source in sources
+        )
+    for source in _TOOLS_EN:
+        rules.append(_rule("tool_permissions", "en", source))
+    for source in _ROLE_EN:
+        rules.append(_rule("role_play", "en", source, first_person_ok="you are now" not in source))
+    return tuple(rules)
+
+
+_RULE_SET = _build_rules()
+_CJK_SET = tuple(rule for rule in _RULE_SET if rule.lang in _CJK_LANGS)
+
+
+def _gated(key: Callable[[_Rule], frozenset[str]]) -> dict[str, tuple[_Rule, ...]]:
+    """Rules by the beginnings of the words they can start at, in `_RULE_SET` order."""
+    table: dict[str, list[_Rule]] = {}
+    for rule in _RULE_SET:
+        for prefix in key(rule):
+            table.setdefault(prefix, []).append(rule)
+    return {prefix: tuple(rules) for prefix, rules in table.items()}
+
+
+_WRITTEN_GATES = _gated(lambda rule: rule.gate)
+_FOLDED_GATES = _gated(lambda rule: rule.folded_gate)
+_SQUASHED_GATES = _gated(lambda rule: rule.folded_gate if rule.squashed else frozenset())
+_STARTS = re.compile(r"\b\w|<")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+_Hit = tuple[_Rule, "re.Match[str]"]
+
+
+def _rule_matches(view: str, *, normalized: bool) -> Iterator[_Hit]:
+    """Every rule match in `view`: Latin rules where a gated word starts, then CJK rules."""
+    gates = _FOLDED_GATES if normalized else _WRITTEN_GATES
+    for start in _STARTS.finditer(view):
+        pos = start.start()
+        rules = gates.get(view[pos : pos + 2]) or gates.get(view[pos], ())
+        for rule in rules:
+            match = (rule.normalized if normalized else rule.written).match(view, pos)
+            if match is not None:
+                yield rule, match
+    if _CJK.search(view) is not None:
+        for rule in _CJK_SET:
+            pattern = rule.normalized if normalized else rule.written
+            pos = 0
+            while (match := pattern.search(view, pos)) is not None:
+                pos = match.start() + 1
+                yield rule, match
+
+
+def _squashed_matches(run: str) -> Iterator[_Hit]:
+    """English rule matches in a letter-spaced run, squashed: words may start anywhere."""
+    for pos in range(len(run) - 1):
+        for rule in _SQUASHED_GATES.get(run[pos : pos + 2], ()):
+            match = rule.squashed.match(run, pos) if rule.squashed else None
+            if match is not None:
+                yield rule, match
+
+
+_VERBS = tuple(
+    (lang, re.compile(source), re.compile(_one_as_il(_fold(source))))
+    for lang, source in _EXFIL_VERBS.items()
+)
+
+
+def _at_line_start(view: str, start: int) -> bool:
+    """Whether only whitespace or markup (`###`, `>`, `-`) precedes `start` on its line."""
+    begin = max(0, start - 40)
+    newline = view.rfind("\n", begin, start)
+    if newline < 0 and begin > 0:
+        return False
+    return _LINE_PREFIX.fullmatch(view, newline + 1, start) is not None
+
+
+def _negated(view: str, start: int) -> bool:
+    return _NEGATION.search(view, max(0, start - 32), start) is not None
