@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from langchain_prompt_optimization.optimizer._firewall.text import _fold
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -14,7 +16,9 @@ __all__ = [
     "NO_RECOMMENDATIONS",
     "CandidatePolicy",
     "check_candidate",
+    "locked_conflict",
     "locked_sections",
+    "locked_violation",
     "template_variables",
     "undo_langmem_escaping",
 ]
@@ -155,6 +159,163 @@ def _broken_locked_sections(current: str, candidate: str) -> list[str]:
     return [s for s in locked_sections(current) if s not in ours and s not in candidate]
 
 
+# --- locked means locked ------------------------------------------------------------------
+# Tag-like text whose name reads "lock..." once folded (case, spaces, homoglyphs, entities):
+# `<LOCKED>`, `< locked >`, `<lock>`, `&lt;locked&gt;`, `[locked]`, `<lоcked>` (Cyrillic o).
+_TAG_LIKE = re.compile(
+    r"(?:<|&lt;|\[|\{)\s*/?\s*([^\s<>\[\]{}&/][^<>\[\]{}&\n]{0,30}?)\s*/?\s*(?:>|&gt;|\]|\})"
+)
+_NOT_LETTER = re.compile(r"[^a-z]+")
+# Framing that retires a rule without changing its text.
+_RETIRING = re.compile(
+    r"\b(?:retired|deprecated|obsolete|outdated|superseded|no longer (?:appl\w+|valid|in "
+    r"effect|active|relevant|binding|enforced)|not (?:in effect|binding|enforced|active)|kept "
+    r"(?:only )?for (?:the )?(?:record|reference|history|archive)|for (?:reference|the record|"
+    r"historical \w+) only|historical|archived?|disabled|inactive|void|revoked|suspended|"
+    r"lifted|ignore (?:the|this|it|what)|does not apply|doesn't apply|example only|old "
+    r"(?:rule|version|policy)|previous (?:rule|version|policy)|was removed|has been removed|"
+    r"commented out)\b",
+    re.IGNORECASE,
+)
+# A line opening a wrapper around what follows: a comment, a code fence, a quote, a tag.
+_WRAPPER_LINE = re.compile(
+    r"^\s*(?:<!--|-->|```|~~~|\"\"\"|'''|>|#|//|/\*|\*/|<[^<>/]{1,30}>|</[^<>]{1,30}>)"
+)
+
+
+def _fold_tag(name: str) -> str:
+    return _NOT_LETTER.sub("", _fold(name))
+
+
+def _tag_likes(text: str) -> list[str]:
+    """Raw tag-like strings of `text` whose folded name starts with "lock" or "unlock"."""
+    found = []
+    for match in _TAG_LIKE.finditer(text):
+        name = _fold_tag(match.group(1))
+        if name.startswith(("lock", "unlock")):
+            found.append(match.group(0))
+    return found
+
+
+def _neighbours(text: str, start: int, end: int) -> tuple[str, str, str | None, str | None]:
+    """Around `text[start:end]`: the text before it on its line, after it on its line, and
+    the nearest non-blank line before and after (`None` at the start/end of the text)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    before_lines = text[:line_start].splitlines()
+    after_lines = text[line_end:].splitlines()
+    previous = next((line.strip() for line in reversed(before_lines) if line.strip()), None)
+    following = next((line.strip() for line in after_lines if line.strip()), None)
+    return text[line_start:start].strip(), text[end:line_end].strip(), previous, following
+
+
+def _context(text: str, start: int) -> tuple[bool, bool]:
+    """Whether `start` is inside an HTML comment, and inside a code fence."""
+    opened = text.rfind("<!--", 0, start)
+    in_comment = opened >= 0 and text.find("-->", opened, start) < 0
+    fences = sum(
+        1 for line in text[:start].splitlines() if line.lstrip().startswith(("```", "~~~"))
+    )
+    return in_comment, fences % 2 == 1
+
+
+def locked_violation(current: str, candidate: str) -> str | None:
+    """Why `candidate` does not keep `current`'s `<locked>` sections locked, or `None`.
+
+    Each section must appear verbatim (`_broken_locked_sections`), and also: no new
+    `<locked>` blocks or look-alike tags (`<LOCKED>`, `< locked >`, `<lock>`,
+    `&lt;locked&gt;`, homoglyphs); the same wrapping (not newly inside an HTML comment or a
+    code fence); the same text beside it on its line and the same nearest line before and
+    after (a neighbour may be added only where there was none, and then not one that
+    wraps, quotes or comments it out, or calls it retired, deprecated or kept for the
+    record). Linear in the two texts' lengths.
+    """
+    broken = _broken_locked_sections(current, candidate)
+    if broken:
+        return f"candidate changes or drops {len(broken)} locked section(s): {broken[0][:60]!r}"
+    ours = locked_sections(current)
+    if len(locked_sections(candidate)) > len(ours) or candidate.count(_LOCK_OPEN) > current.count(
+        _LOCK_OPEN
+    ):
+        return "candidate adds a <locked> section (only people add locked sections)"
+    known_tags = set(_tag_likes(current))
+    new_tags = [tag for tag in _tag_likes(candidate) if tag not in known_tags]
+    if new_tags:
+        return f"candidate adds a tag that imitates <locked>: {new_tags[0][:40]!r}"
+    position = 0
+    for section in ours:
+        was = current.find(section, position)
+        now = candidate.find(section)
+        position = was + len(section)
+        if _context(current, was) != _context(candidate, now):
+            return f"candidate comments out or fences a locked section: {section[:60]!r}"
+        before, after, previous, following = _neighbours(current, was, was + len(section))
+        c_before, c_after, c_previous, c_following = _neighbours(candidate, now, now + len(section))
+        if (before, after) != (c_before, c_after):
+            return f"candidate changes the text beside a locked section: {section[:60]!r}"
+        for old, new in ((previous, c_previous), (following, c_following)):
+            if old is not None and new != old:
+                return f"candidate changes the line next to a locked section: {section[:60]!r}"
+            if (
+                old is None
+                and new is not None
+                and (_RETIRING.search(new) or _WRAPPER_LINE.match(new))
+            ):
+                return f"candidate adds a line that retires or wraps a locked section: {new[:60]!r}"
+    return None
+
+
+_CONTENT_WORD = re.compile(r"[^\W\d_]{4,}")
+_STOPWORDS = frozenset(
+    (  # noqa: SIM905 (one word per entry would be 60 lines)
+        "this that with from have will your they them their there these those what when where "
+        "which while would should could about into only also than then were been being does "
+        "always never every each other such more most some very must just over under after "
+        "before please"
+    ).split()
+)
+_LOCK_TAGS = re.compile(r"</?locked>")
+_EXCEPTION = re.compile(
+    r"\b(?:except|unless|but|however|instead|no longer|anymore|not (?:needed|required|necessary)|"
+    r"optional|override|regardless|even (?:if|when)|allowed|may|can|ok to|okay to|fine to|skip|"
+    r"without|ignore|don'?t|do not|never|always|only (?:if|when)|no need|exception|waive\w*|"
+    r"relax\w*|suspend\w*|lift\w*|disable\w*)\b",
+    re.IGNORECASE,
+)
+_UNIT = re.compile(r"[^\n.!?]+[.!?]?")
+
+
+def _stems(text: str) -> set[str]:
+    words = (w.casefold() for w in _CONTENT_WORD.findall(text))
+    return {w[:5] for w in words if w not in _STOPWORDS}
+
+
+def locked_conflict(added: str, current: str) -> str | None:
+    """A sentence of `added` that is about a `<locked>` rule of `current` and qualifies it
+    (an exception, a permission, a negation), or `None`.
+
+    Whether it contradicts the rule is a judgement (a model screener's): this only finds
+    the sentences to judge. "About" means sharing at least two content words (first five
+    letters) with one sentence of a locked section.
+    """
+    rules = [
+        stems
+        for section in locked_sections(current)
+        for unit in _UNIT.findall(_LOCK_TAGS.sub(" ", section))
+        if len(stems := _stems(unit)) >= 2
+    ]
+    if not rules:
+        return None
+    for unit in _UNIT.findall(added):
+        if _EXCEPTION.search(unit) is None:
+            continue
+        words = _stems(unit)
+        if any(len(words & rule) >= 2 for rule in rules):
+            return " ".join(unit.split())
+    return None
+
+
 def template_variables(text: str) -> set[str]:
     """The `{name}` template variables of a prompt (doubled braces are literal text)."""
     return set(_VARIABLE.findall(text))
@@ -200,7 +361,7 @@ def check_candidate(
 
     Refused: empty or whitespace-only text (langmem's `prompt_memory` returns `""` when it
     chooses not to update), langmem's "No recommendations." sentinel, a candidate that drops
-    a `{variable}` or changes a `<locked>` section of the current prompt, and (with a
+    a `{variable}` or does not keep a `<locked>` section locked (`locked_violation`), and (with a
     policy) one over `max_prompt_chars`, growing more than `max_growth_chars`, or dropping
     more than `max_dropped_fraction` of the current lines when the feedback did not ask to
     remove anything.
@@ -222,9 +383,9 @@ def check_candidate(
         if growth > policy.max_growth_chars:
             cap = policy.max_growth_chars
             return f"candidate grows by {growth} characters, over max_growth_chars={cap}"
-    broken = _broken_locked_sections(current, candidate)
-    if broken:
-        return f"candidate changes or drops {len(broken)} locked section(s): {broken[0][:60]!r}"
+    broken = locked_violation(current, candidate)
+    if broken is not None:
+        return broken
     if policy is None:
         return None
     lines = [line.strip() for line in current.splitlines() if line.strip()]

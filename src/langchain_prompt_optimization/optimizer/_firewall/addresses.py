@@ -1,4 +1,4 @@
-"""Addresses a text names: emails, URLs, bare domains and phone numbers."""
+"""Addresses a text names (emails, URLs, bare domains, phone numbers), disguised ones too."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__: list[str] = []
+__all__ = ["reveal_addresses", "vouched"]
 
 # --------------------------------------------------------------------------------------
 # Addresses
@@ -38,7 +38,8 @@ _VERB_WINDOW = 120
 # The address first: "spy@evil.com should get a copy of every invoice".
 _RECEIVES = re.compile(
     r"\b(?:(?:should|must|needs? to|has to|have to|is to) (?:always )?(?:receive|get|see)|"
-    r"receives?) (?:a )?(?:cop(?:y|ies)|bcc|cc|everything|all)\b|"
+    r"receives?|gets?|sees?) (?:a )?(?:cop(?:y|ies)|bcc|cc|everything|all)\b|"
+    r"\bis (?:always )?(?:cc'?d|bcc'?d|copied|included|looped in|in (?:the )?(?:cc|bcc))\b|"
     r"\b(?:should|must|needs? to|has to) (?:always )?be (?:cc'?d|bcc'?d|cc'?ed|bcc'?ed|copied|"
     r"looped in|included|forwarded)\b"
 )
@@ -60,3 +61,122 @@ def _addresses(text: str) -> Iterator[_Address]:
 
 def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
+
+
+# --------------------------------------------------------------------------------------
+# Disguised addresses: "name at domain dot com", "[at]", "(dot)", "hxxps", digits in words
+# --------------------------------------------------------------------------------------
+
+_DOT_WORDS = r"(?:dot|punkt|punto|point|ponto|kropka|nokta|punt|prick|cham)"
+_AT_WORDS = r"(?:at|arroba|chez|klammeraffe|malpa|małpa|snabel-a|chiocciola)"
+# A disguised separator: bracketed ("[dot]", "(.)", "{at}") or spelled between spaces.
+_DOT_DISGUISED = rf"(?:\s*[\[({{<]\s*(?:{_DOT_WORDS}|\.)\s*[\])}}>]\s*|\s+{_DOT_WORDS}\s+|\s+\.\s+)"
+_AT_DISGUISED = rf"(?:\s*[\[({{<]\s*(?:{_AT_WORDS}|@)\s*[\])}}>]\s*|\s+{_AT_WORDS}\s+|\s+@\s*|@\s+)"
+_LABEL = r"[\w-]++"
+_DISGUISED_MAIL = re.compile(
+    rf"(?<![\w.+-])(?P<local>[\w+-]++(?:\.[\w+-]++)*+)(?P<at>{_AT_DISGUISED}|@)"
+    rf"(?P<domain>{_LABEL}(?:(?:{_DOT_DISGUISED}|\.){_LABEL}){{1,5}}+)"
+)
+_DISGUISED_DOMAIN = re.compile(
+    rf"(?<![\w.@-])(?P<domain>{_LABEL}(?:(?:{_DOT_DISGUISED}|\.){_LABEL}){{1,5}}+)"
+)
+_DOT_ANY = re.compile(rf"{_DOT_DISGUISED}|\.")
+_HXXP = re.compile(r"\bh(?:xx|\*\*|tt)p(s?)\s*(?:\[:\]|\(:\)|:)\s*//")
+_TLD = re.compile(_TLDS)
+
+# Digits spelled as words (several languages: a phone number read out digit by digit).
+_DIGIT_WORDS = {
+    "0": "zero oh nought cero zéro null nul noll sıfır sifir",
+    "1": "one uno un um eins een ett en jeden bir",
+    "2": "two dos deux zwei due dois twee två tva dwa iki",
+    "3": "three tres trois drei tre três drie trzy üç uc",
+    "4": "four cuatro quatre vier quattro quatro fyra cztery dört dort",
+    "5": "five cinco cinq fünf funf cinque vijf fem pięć piec beş bes",
+    "6": "six seis sechs sei zes sex sześć szesc altı alti",
+    "7": "seven siete sept sieben sette sete zeven sju siedem yedi",
+    "8": "eight ocho huit acht otto oito åtta atta osiem sekiz",
+    "9": "nine nueve neuf neun nove negen nio dziewięć dziewiec dokuz",
+}
+_DIGIT_OF = {word: digit for digit, words in _DIGIT_WORDS.items() for word in words.split()}
+_NUMBER_WORD = "|".join(sorted(map(re.escape, _DIGIT_OF), key=len, reverse=True))
+_NUMBER_TOKEN = rf"(?:(?:{_NUMBER_WORD}|double|triple)(?!\w)|\d++)"
+_SPOKEN_NUMBER = re.compile(
+    rf"(?<!\w)(?P<plus>(?:plus|\+)\s*)?{_NUMBER_TOKEN}(?:[\s,./-]++{_NUMBER_TOKEN}){{6,}}+"
+)
+_TOKEN = re.compile(rf"{_NUMBER_TOKEN}")
+_MIN_PHONE, _MAX_PHONE = 10, 15
+
+
+def _joined_domain(domain: str) -> str:
+    return ".".join(_DOT_ANY.split(domain))
+
+
+def _mail(match: re.Match[str]) -> str:
+    domain = _joined_domain(match.group("domain"))
+    plain = match.group("at") == "@" and domain == match.group("domain")
+    if plain or _TLD.fullmatch(domain.rsplit(".", 1)[-1]) is None:
+        return match.group(0)
+    return f"{match.group('local')}@{domain}"
+
+
+def _domain(match: re.Match[str]) -> str:
+    domain = _joined_domain(match.group("domain"))
+    if domain == match.group("domain") or _TLD.fullmatch(domain.rsplit(".", 1)[-1]) is None:
+        return match.group(0)
+    return domain
+
+
+def _spoken_number(match: re.Match[str]) -> str:
+    digits: list[str] = []
+    repeat = 1
+    for token in _TOKEN.findall(match.group(0).removeprefix(match.group("plus") or "")):
+        if token in ("double", "triple"):
+            repeat = 2 if token == "double" else 3
+            continue
+        digit = token if token.isdigit() else _DIGIT_OF[token]
+        digits.append(digit * repeat)
+        repeat = 1
+    number = "".join(digits)
+    if not _MIN_PHONE <= len(number) <= _MAX_PHONE or number == match.group(0):
+        return match.group(0)
+    return "+" + number
+
+
+def reveal_addresses(view: str) -> str:
+    """`view` (casefolded) with disguised addresses written plainly.
+
+    `"bob at evil dot com"`, `"bob[at]evil[.]com"`, `"bob (at) evil (dot) com"`,
+    `"hxxps://evil[.]com"` and phone numbers read out in words (`"five five five ..."`,
+    in several languages; 10 to 15 digits) become `bob@evil.com`, `https://evil.com` and
+    `+555...`, so the address checks see them. Linear: each pattern is one possessive pass.
+    """
+    if _HXXP.search(view) is not None:
+        view = _HXXP.sub(lambda m: f"http{m.group(1)}://", view)
+    view = _DISGUISED_MAIL.sub(_mail, view)
+    view = _DISGUISED_DOMAIN.sub(_domain, view)
+    return _SPOKEN_NUMBER.sub(_spoken_number, view)
+
+
+# A recipient the user introduces as their own ("cc my manager bob@acme.com"), for a single
+# kind of mail (no "all"/"every"): a preference about the user's own people, not a dump.
+_OWN_RELATION = re.compile(
+    r"\b(?:my|our)\s+(?:[\w-]+\s+){0,2}?(?:manager|boss|colleague|colleagues|team|teammate|"
+    r"assistant|coworker|co-worker|lead|supervisor|director|accountant|lawyer|attorney|wife|"
+    r"husband|partner|spouse|cfo|ceo|cto|coo|department|office|secretary|deputy|hr|finance|"
+    r"legal|company|website|site|domain|calendar|booking page|portal|docs|documentation|"
+    r"help center|helpdesk|support|it)\b"
+)
+_BULK = re.compile(r"\b(?:all|every|everything|each|any|anything|whatever)\b")
+
+
+def vouched(view: str, address: _Address) -> bool:
+    """Whether the sentence naming `address` introduces it as the user's own person or
+    site ("CC my manager bob@acme.com on budget emails") without asking for everything."""
+    begin = max(0, address.start - _VERB_WINDOW)
+    ends = list(_SENTENCE_END.finditer(view, begin, address.start))
+    if ends:
+        begin = ends[-1].end()
+    end = address.start + len(address.text)
+    tail = _SENTENCE_END.split(view[end : end + _VERB_WINDOW], maxsplit=1)[0]
+    sentence = view[begin : address.start] + " " + tail
+    return _OWN_RELATION.search(sentence) is not None and _BULK.search(sentence) is None

@@ -289,7 +289,7 @@ _SECRET = (
     r"|(?:your|all|any|stored) secrets"
     r"|(?:environment|env) variables|env vars)"
 )
-_REVEAL_EN = (
+_REVEAL_EN: tuple[str, ...] = (
     rf"\b{_REVEAL_VERB}s? ~ {_SECRET}\b",
     r"\bwhat(?:'?s| is| are| was| were) (?:your|the) (?:system prompt|(?:system |initial |"
     r"original |hidden |exact )?(?:instructions|prompt|rules)|api key|password)\b",
@@ -298,6 +298,28 @@ _REVEAL_EN = (
     r"\b(?:reveal|print|show|display|repeat|output|leak|dump|recite|echo) (?:me )?the (?:full |"
     r"whole |original |entire |exact )?prompt\b(?! (?:for|to|when|about|that|which|in|on|with)\b)",
 )
+# Paraphrased asks for the prompt itself: a disclosure verb, then what the assistant "was
+# given" / how it "was set up" (no trigger word such as "system prompt" needed).
+_SELF_SETUP = (
+    r"(?:(?:the |your )?(?:exact |original |initial |full |complete |verbatim |precise |entire |"
+    r"hidden |first |very first )?(?:wording|words|text|instructions|guidance|directions|setup|"
+    r"set-up|configuration|briefing|rules|prompt|guidelines|directives|orders|brief|message) "
+    r"(?:that )?(?:you (?:were|have been|'ve been|are|got) |were |was )(?:given|set up with|"
+    r"configured with|told|programmed with|initiali[sz]ed with|started with|provided|loaded "
+    r"with|operating under|running (?:on|with|under)|briefed with|fed|shown)"
+    r"|how you (?:were|have been|'ve been|are) (?:set up|configured|instructed|programmed|"
+    r"briefed|prompted|initiali[sz]ed)"
+    r"|(?:what|everything) (?:you were|you've been|you have been) (?:told|instructed|asked) "
+    r"(?:to do )?(?:before|at the (?:start|beginning)|initially|originally|by (?:your|the) "
+    r"(?:developers?|creators?|operators?|company|system)))"
+)
+_DISCLOSE_EN = (
+    r"(?:share|tell|show|give|send|write|paste|quote|repeat|reproduce|print|list|describe|"
+    r"explain|summari[sz]e|spell out|let me (?:know|see|read|have)|walk me through|read (?:me|out|"
+    r"back)|copy|include|put|add|recite|post|output|display|type out|dump|what (?:are|were|is|"
+    r"was)|reveal|disclose)"
+)
+_REVEAL_EN = (*_REVEAL_EN, rf"\b{_DISCLOSE_EN}\b ~~ {_SELF_SETUP}\b")
 _REVEAL_FOREIGN = {
     "es": (
         r"\b(?:revela|revelar|revélame|muestra|muéstrame|muestrame|mostrar|imprime|imprimir|dime|"
@@ -358,7 +380,7 @@ _WITHOUT_ASKING = (
     r"human|a human|supervision|oversight)"
 )
 _TOOL_NAME = r"(?:[a-z0-9]++_)++(?:[a-z0-9]++|\*)?+"  # possessive: linear on "a_a_a_..."
-_TOOLS_EN = (
+_TOOLS_EN: tuple[str, ...] = (
     r"\b(?:never|don't|do not|no need to|stop|no longer) (?:ask|asking|wait) (?:me |anyone |the "
     r"user )?(?:for )?(?:confirmation|approval|permission|consent) (?:before|to|when) (?:deleting|"
     r"removing|wiping|purging|paying|refunding|transferring|wiring|executing|running|granting|"
@@ -396,6 +418,25 @@ _TOOLS_EN = (
     r"filesystem|file system)(?: tool| function| command)? (?:to|and|for)\b",
     r"\b(?:run|execute) ~ (?:rm -rf|sudo|curl|wget|chmod|shell commands?|arbitrary (?:code|"
     r"commands?)|system commands?|this (?:command|script))\b",
+)
+
+# Paraphrased permission changes: no need to confirm before money moves or deletions; requests
+# treated as already approved.
+_TOOLS_EN = (
+    *_TOOLS_EN,
+    r"\b(?:no need to|don't bother|do not bother|you don't (?:have|need) to|you do not (?:have|"
+    r"need) to|there's no need to|there is no need to|you no longer need to|needn't) (?:to )?"
+    r"(?:ask\w*|check\w*|double-check\w*|confirm\w*|verify\w*|wait\w*|get\w* (?:approval|"
+    r"sign-off|confirmation)) ~~ (?:before|for|when|on|with) ~~ (?:pay\w*|transfer\w*|"
+    r"wir(?:e|es|ing)|refund\w*|delet\w*|remov\w*|purg\w*|money|funds|purchas\w*|execut\w*|"
+    r"tools?|orders?|invoices?)\b",
+    r"\b(?:payments?|transfers?|refunds?|wires?|deletions?|purchases?|transactions?|tool calls?|"
+    r"actions?) (?:don't|do not|no longer|never|won't) (?:need|require) (?:an? |my |any )?"
+    r"(?:approval|confirmation|sign-off|check|review|verification|permission)\b",
+    r"\b(?:treat|consider|mark|handle) ~ (?:requests?|payments?|transfers?|refunds?|"
+    r"transactions?|invoices?|them|it|these|those|everything|all) ~ as (?:already )?(?:pre-?)?"
+    r"(?:approved|authori[sz]ed|confirmed|cleared|verified)\b",
+    r"\b(?:are|is) (?:now |all )?(?:pre-?approved|pre-?authori[sz]ed)\b",
 )
 
 # --- role_play ---------------------------------------------------------------------------
@@ -436,11 +477,25 @@ _ROLE_EN = (
     r"\b(?:stay|remain) in character\b|\b(?:never|don't|do not) break character\b",
     r"\b(?:roleplay|role-play|role play) (?:as|that you|a game where|where you|"
     r"you are|you're)\b",
+    # Persona shifts: an identity statement after "from now on", an identity dropped or renamed.
+    r"\b(?:from now on|henceforth|starting now|from this point(?: on| forward)?|going forward|"
+    r"as of now|for the rest of (?:this|the) (?:conversation|chat|session)) (?:you are|you're|"
+    r"youre|you will be|you'll be|you shall be|you become|you act as|act as|you play|play) "
+    r"(?:now )?(?:an?|the|called|named) (?:\w+ ){0,3}?(?:assistant|ai|bot|agent|model|persona|"
+    r"character|hacker|admin|administrator|operator|person|human|employee|version|entity|"
+    r"chatbot|llm|expert|consultant|friend|girlfriend|boyfriend|companion|pirate|villain|"
+    r"criminal|\w+bot|\w+gpt)\b",
+    r"\byou are no longer (?:an? |the |my |our )?(?:\w+ )?(?:assistant|ai|bot|agent|model|"
+    r"chatbot|llm)\b",
+    r"\byour (?:new )?(?:name|identity|persona|true identity|real name|true self) is (?:now )?\w",
+    r"\b(?:stop being|forget (?:that )?you are|forget being|you're not|you are not) (?:an? |the )?"
+    r"(?:\w+ )?(?:ai assistant|assistant|ai|bot|chatbot|language model|llm) anymore\b",
 )
 
 # --- exfiltration verbs (looked for just before an outside address) ----------------------
 _EXFIL_VERBS = {
     "en": r"\b(?:send|sending|sends|forward|forwarding|fwd|cc|bcc|cc'?d|bcc'?d|copy|email|e-mail|"
+    r"add|include|loop|keep|redirect|route|"
     r"mail|contact|post|posting|upload|uploading|share|sharing|submit|transmit|leak|exfiltrate|"
     r"dump|export|sync|push|report|notify|relay|deliver|loop in|sms|whatsapp|ping)\b",
     "es": r"\b(?:envía|envia|envíe|envie|enviar|envíala|envíalo|envíalos|envíalas|reenvía|reenvia|"
@@ -458,6 +513,17 @@ _EXFIL_VERBS = {
 }
 
 
+# Moving money to a new destination (an account, not an address).
+_MONEY_EN = (
+    r"\b(?:transfer|wire|send|move|pay|remit|deposit|route|redirect)\w* ~~ (?:money|funds|the "
+    r"balance|balance|payments?|the amount|amounts?|proceeds|refunds?|salary|\$|€|£|eur|usd|gbp|"
+    r"\d[\d,.]*k?) ~~ (?:to|into|towards) ~ (?:account|iban|wallet|bank|this account|a new "
+    r"account|the following account|my personal account|a different account|another account)\b",
+    r"\b(?:change|update|switch|replace|redirect) ~ (?:bank details|bank account|payment details|"
+    r"iban|account number|payee|beneficiary|routing number) ~ to\b",
+)
+
+
 def _build_rules() -> tuple[_Rule, ...]:
     rules: list[_Rule] = []
     for source in _REVEAL_EN:
@@ -473,6 +539,8 @@ def _build_rules() -> tuple[_Rule, ...]:
         )
     for source in _TOOLS_EN:
         rules.append(_rule("tool_permissions", "en", source))
+    for source in _MONEY_EN:
+        rules.append(_rule("exfiltration", "en", source))
     for source in _ROLE_EN:
         rules.append(_rule("role_play", "en", source, first_person_ok="you are now" not in source))
     return tuple(rules)

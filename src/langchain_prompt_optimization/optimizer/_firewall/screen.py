@@ -13,8 +13,20 @@ from langchain_prompt_optimization.optimizer._firewall.addresses import (
     _VERB_WINDOW,
     _Address,
     _addresses,
+    reveal_addresses,
+    vouched,
 )
-from langchain_prompt_optimization.optimizer._firewall.findings import CATEGORIES, Finding, evidence
+from langchain_prompt_optimization.optimizer._firewall.decode import (
+    DECODE_DEPTH,
+    DecodeBudget,
+    decodings,
+)
+from langchain_prompt_optimization.optimizer._firewall.findings import (
+    CANDIDATE_CATEGORIES,
+    Finding,
+    evidence,
+)
+from langchain_prompt_optimization.optimizer._firewall.intent import intent_findings, read_concepts
 from langchain_prompt_optimization.optimizer._firewall.rules import (
     _FIRST_PERSON,
     _VERBS,
@@ -35,7 +47,7 @@ from langchain_prompt_optimization.optimizer._firewall.text import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Collection, Iterable, Iterator
 
 __all__: list[str] = []
 
@@ -52,6 +64,7 @@ class _Views:
         self._folded: str | None = None
         self._normalized: str | None = None
         self._addresses: dict[bool, list[_Address]] = {}
+        self._revealed: dict[bool, str] = {}
 
     @property
     def written(self) -> str:
@@ -71,10 +84,17 @@ class _Views:
             self._normalized = _collapse_spacing(self.folded)
         return self._normalized
 
-    def addresses(self, *, normalized: bool) -> list[_Address]:
-        if normalized not in self._addresses:
+    def address_view(self, *, normalized: bool) -> str:
+        """The written or normalized view with disguised addresses written plainly."""
+        if normalized not in self._revealed:
             view = self.normalized if normalized else self.written
-            self._addresses[normalized] = list(_addresses(view))
+            self._revealed[normalized] = reveal_addresses(view)
+        return self._revealed[normalized]
+
+    def addresses(self, *, normalized: bool) -> list[_Address]:
+        """The addresses of `address_view(normalized=normalized)`."""
+        if normalized not in self._addresses:
+            self._addresses[normalized] = list(_addresses(self.address_view(normalized=normalized)))
         return self._addresses[normalized]
 
 
@@ -94,7 +114,7 @@ class _Screen:
             self.found[category] = Finding(category, evidence(text), via)
 
     def findings(self) -> list[Finding]:
-        return [self.found[c] for c in CATEGORIES if c in self.found]
+        return [self.found[c] for c in CANDIDATE_CATEGORIES if c in self.found]
 
     def rules(self, views: _Views, *, via: str | None = None) -> None:
         """Run every rule over the text as written, then over its normalized views."""
@@ -115,6 +135,13 @@ class _Screen:
             for squashed in dict.fromkeys((run, run.translate(_LEET_TABLE))):
                 if not self.done:
                     self._take(_squashed_matches(squashed), squashed, via or "normalized")
+
+    def intent(self, views: _Views, tools: Collection[str], *, via: str | None = None) -> None:
+        """Combinations of concepts (`intent.py`) in the normalized text, any language."""
+        if self.done:
+            return
+        for category, found in intent_findings(read_concepts(views.normalized, tools)):
+            self.add(category, found, via or "intent")
 
     def _take(self, matches: Iterator[_Hit], view: str, via: str | None) -> None:
         """Record the first acceptable match per category; `via=None`: text or language."""
@@ -145,10 +172,10 @@ class _Screen:
         # times ("x.com x.com ...") is checked once per distinct window, not once per address.
         cleared: set[tuple[bool, str, str]] = set()
         for normalized in (False, True):
-            view = views.normalized if normalized else views.written
+            view = views.address_view(normalized=normalized)
             for address in views.addresses(normalized=normalized):
                 disguised = normalized and address.text not in written_addresses
-                if not disguised and trusted(address):
+                if not disguised and (trusted(address) or vouched(view, address)):
                     continue
                 window = view[max(0, address.start - _VERB_WINDOW) : address.start]
                 ends = list(_SENTENCE_END.finditer(window))
@@ -208,3 +235,38 @@ def _added_text(candidate: str, current: str) -> str:
     """The lines/sentences of `candidate` that `current` does not have."""
     known = {key for _, key in _units(current)}
     return "\n".join(piece for piece, key in _units(candidate) if key not in known)
+
+
+def screen_text(
+    screen: _Screen,
+    views: _Views,
+    trusted: Callable[[_Address], bool],
+    tools: Collection[str],
+    budget: DecodeBudget,
+    *,
+    depth: int = 0,
+    via: str | None = None,
+    last: str | None = None,
+) -> None:
+    """Every check on one text, then on each of its decoded readings (up to `DECODE_DEPTH`
+    encodings deep, within `budget`); `via` is the outermost encoding read."""
+    screen.rules(views, via=via)
+    screen.exfiltration(views, trusted, via=via)
+    screen.intent(views, tools, via=via)
+    if depth >= DECODE_DEPTH or screen.done:
+        return
+    for encoding, decoded in decodings(views.text, after=last):
+        if not budget.take(decoded):
+            return
+        screen_text(
+            screen,
+            _Views(decoded),
+            trusted,
+            tools,
+            budget,
+            depth=depth + 1,
+            via=via or encoding,
+            last=encoding,
+        )
+        if screen.done:
+            return
