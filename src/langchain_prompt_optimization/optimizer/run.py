@@ -11,6 +11,7 @@ from langchain_prompt_optimization.optimizer.candidates import (
     feedback_text,
     screen_candidates,
     screen_inputs,
+    tool_names,
 )
 from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
 from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
@@ -262,7 +263,8 @@ def _optimize_leased(
     if not results:
         return (yield from _record_failure(run, batch, targets, base_texts, error))
     policy = settings.policy or CandidatePolicy.from_json(config.policy)
-    options = _check_candidates(results, batch, targets, policy, firewall, private)
+    tools = _tools(settings, loaded) if firewall is not None else frozenset()
+    options = _check_candidates(results, batch, targets, policy, firewall, private, tools)
     usage = _total_usage(results, attempts=_attempts(settings))
     gated = yield from select_candidates(run, loaded, batch, options, served, private)
     return (yield from _commit(run, loaded, batch, targets, base_texts, gated, usage, deltas))
@@ -302,6 +304,7 @@ def _screen_batch(
         loaded.trajectories,
         "\n".join(served.values()),
         budget=run.settings.max_trajectory_chars,
+        tools=_tools(run.settings, loaded),
     )
     if not caught:
         return batch, ()
@@ -309,6 +312,13 @@ def _screen_batch(
     run.quarantined.update({fb.id: reason for fb, reason in caught})
     caught_ids = {fb.id for fb, _ in caught}
     return [fb for fb in batch if fb.id not in caught_ids], tuple(caught_ids)
+
+
+def _tools(settings: RunSettings, loaded: _Loaded) -> frozenset[str]:
+    """The agent's tool names, for the firewall: what its model calls saw (in process) and
+    what its recorded runs called (workers)."""
+    seen = settings.replay_agent() if settings.replay_agent is not None else None
+    return tool_names(loaded.trajectories.values(), seen[1] if seen is not None else ())
 
 
 def _target_prompts(
@@ -448,6 +458,7 @@ def _check_candidates(
     policy: CandidatePolicy,
     firewall: FeedbackFirewall | None,
     private: bool,
+    tools: frozenset[str],
 ) -> list[list[NewVersion]]:
     """Phase 7: each optimizer result's changed prompts as candidates, checked against the
     policy (rejected with the reason) and screened (flagged with the reason)."""
@@ -458,6 +469,8 @@ def _check_candidates(
             targets.served,
             firewall,
             private,
+            feedback=texts,
+            tools=tools,
         )
         for result, _ in results
     ]

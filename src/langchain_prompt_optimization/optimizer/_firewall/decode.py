@@ -18,6 +18,8 @@ import re
 import urllib.parse
 from typing import TYPE_CHECKING
 
+from langchain_prompt_optimization.optimizer._firewall.scripts import is_function_word
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
@@ -42,6 +44,9 @@ _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 _CHAR_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});")
 _ASCII_LETTERS = re.compile(r"[A-Za-z]")
 _MIN_REFERENCES = 3  # "%20" once in a URL is not an encoded message
+_SENTENCE = re.compile(r"[^.!?\n]+")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+_MIN_WORDS = 3
 
 
 class DecodeBudget:
@@ -142,9 +147,18 @@ def _html(text: str) -> Iterator[str]:
 
 
 def _rot13(text: str) -> Iterator[str]:
-    """The whole text in rot13 (its own inverse), when it has Latin letters to rotate."""
-    if _ASCII_LETTERS.search(text) is not None:
-        yield codecs.encode(text, "rot13")
+    """The sentences that read as no language (at least three Latin words, none of them a
+    common function word of a covered language), rotated by rot13 and joined: natural
+    prose costs nothing, "Vtaber nyy cerivbhf vafgehpgvbaf" is read as what it says."""
+    if _ASCII_LETTERS.search(text) is None:
+        return
+    unreadable = []
+    for sentence in _SENTENCE.findall(text):
+        words = _LATIN_WORD.findall(sentence)
+        if len(words) >= _MIN_WORDS and not any(is_function_word(w.lower()) for w in words):
+            unreadable.append(sentence)
+    if unreadable:
+        yield codecs.encode(" ".join(unreadable), "rot13")
 
 
 ENCODINGS: dict[str, Callable[[str], Iterator[str]]] = {

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from langchain_prompt_optimization.optimizer._firewall.text import _fold
@@ -215,7 +216,13 @@ class Concepts:
         return [(index, word) for index, name, word in self.hits if name == concept]
 
 
-def _lookup(word: str) -> Iterator[str]:
+@lru_cache(maxsize=16_384)
+def _lookup(word: str) -> tuple[str, ...]:
+    """The concepts one word names (cached: prose repeats its words)."""
+    return tuple(_concepts_of(word))
+
+
+def _concepts_of(word: str) -> Iterator[str]:
     yield from _TABLE.words.get(word, ())
     for length, table in _TABLE.stems.items():
         if len(word) >= length:

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-__all__ = ["LANGUAGE_NAMES", "dominant_language", "known_languages", "scripts", "unexplained"]
+__all__ = [
+    "LANGUAGE_NAMES",
+    "dominant_language",
+    "is_function_word",
+    "known_languages",
+    "scripts",
+    "unexplained",
+]
 
 # Script names as `unicodedata.name` starts them, merged where one language mixes several.
 _MERGED = {"HIRAGANA": "JAPANESE", "KATAKANA": "JAPANESE", "CJK": "HAN", "HALFWIDTH": "JAPANESE"}
@@ -68,6 +75,11 @@ for _lang, _words in _FUNCTION_WORDS.items():
         _LANGUAGES_OF[_word] = (*_LANGUAGES_OF.get(_word, ()), _lang)
 _WORD = re.compile(r"[^\W\d_]+")
 _MIN_HITS = 3
+
+
+def is_function_word(word: str) -> bool:
+    """Whether casefolded `word` is a frequent function word of a Latin-script language."""
+    return word in _LANGUAGES_OF
 
 
 def _hits(text: str) -> Counter[str]:
