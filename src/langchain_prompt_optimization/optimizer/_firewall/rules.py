@@ -314,10 +314,11 @@ _SELF_SETUP = (
     r"(?:developers?|creators?|operators?|company|system)))"
 )
 _DISCLOSE_EN = (
-    r"(?:share|tell|show|give|send|write|paste|quote|repeat|reproduce|print|list|describe|"
-    r"explain|summari[sz]e|spell out|let me (?:know|see|read|have)|walk me through|read (?:me|out|"
-    r"back)|copy|include|put|add|recite|post|output|display|type out|dump|what (?:are|were|is|"
-    r"was)|reveal|disclose)"
+    r"(?:shar\w*|tell\w*|show\w*|giv\w*|send\w*|writ\w*|past\w*|quot\w*|repeat\w*|"
+    r"reproduc\w*|print\w*|list\w*|describ\w*|explain\w*|summari[sz]\w*|spell\w* out|let me "
+    r"(?:know|see|read|have)|walk\w* me through|read\w* (?:me|out|back)|copy\w*|includ\w*|"
+    r"put\w*|add\w*|recit\w*|post\w*|output\w*|display\w*|typ\w* out|dump\w*|what (?:are|"
+    r"were|is|was)|reveal\w*|disclos\w*)"
 )
 _REVEAL_EN = (*_REVEAL_EN, rf"\b{_DISCLOSE_EN}\b ~~ {_SELF_SETUP}\b")
 _REVEAL_FOREIGN = {
@@ -485,6 +486,8 @@ _ROLE_EN = (
     r"character|hacker|admin|administrator|operator|person|human|employee|version|entity|"
     r"chatbot|llm|expert|consultant|friend|girlfriend|boyfriend|companion|pirate|villain|"
     r"criminal|\w+bot|\w+gpt)\b",
+    r"\b(?:from now on|henceforth|starting now|going forward|as of now) (?:you are|you're|youre|"
+    r"you will be|you'll be) (?:now )?(?:called |named )?\w+, (?:an?|the|my|your) \w",
     r"\byou are no longer (?:an? |the |my |our )?(?:\w+ )?(?:assistant|ai|bot|agent|model|"
     r"chatbot|llm)\b",
     r"\byour (?:new )?(?:name|identity|persona|true identity|real name|true self) is (?:now )?\w",
@@ -497,7 +500,7 @@ _EXFIL_VERBS = {
     "en": r"\b(?:send|sending|sends|forward|forwarding|fwd|cc|bcc|cc'?d|bcc'?d|copy|email|e-mail|"
     r"add|include|loop|keep|redirect|route|"
     r"mail|contact|post|posting|upload|uploading|share|sharing|submit|transmit|leak|exfiltrate|"
-    r"dump|export|sync|push|report|notify|relay|deliver|loop in|sms|whatsapp|ping)\b",
+    r"dump|export|sync|push|report|notify|relay|deliver|loop in|sms|text|texting|message|whatsapp|ping)\b",
     "es": r"\b(?:envía|envia|envíe|envie|enviar|envíala|envíalo|envíalos|envíalas|reenvía|reenvia|"
     r"reenviar|manda|mande|mandar|mándalo|mándalos|comparte|compartir|sube|subir|publica|"
     r"publicar|copia|filtra|con copia a)\b",
