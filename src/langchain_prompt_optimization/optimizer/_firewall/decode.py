@@ -43,6 +43,7 @@ _HEX_PAIR = re.compile(r"(?:0x|\\x)?([0-9A-Fa-f]{2})")
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 _CHAR_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});")
 _ASCII_LETTERS = re.compile(r"[A-Za-z]")
+_ENCODED = re.compile(r"[A-Za-z0-9+/=_%\\\s-]{12,}+")
 _MIN_REFERENCES = 3  # "%20" once in a URL is not an encoded message
 _SENTENCE = re.compile(r"[^.!?\n]+")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
@@ -64,12 +65,15 @@ class DecodeBudget:
 
 
 def _readable(decoded: str) -> bool:
-    """Mostly printable text, mostly letters and spaces (not random bytes)."""
+    """Mostly printable text, mostly letters and spaces, or itself an encoding's alphabet
+    (hex inside base64); not random bytes."""
     if not decoded:
         return False
     printable = sum(1 for ch in decoded if ch.isprintable() or ch in "\n\r\t")
     letters = sum(1 for ch in decoded if ch.isalpha() or ch == " ")
-    return printable >= 0.95 * len(decoded) and letters >= 0.6 * len(decoded)
+    if printable < 0.95 * len(decoded):
+        return False
+    return letters >= 0.6 * len(decoded) or _ENCODED.fullmatch(decoded) is not None
 
 
 def _utf8(raw: bytes) -> str | None:
