@@ -2,7 +2,9 @@
 
 Each function gets the same pattern at a small and a 10x larger size (default 100 KB and
 1 MB): `a.` repeated, `x.com ` repeated, `1-` repeated, unclosed `<locked>` tags and deep
-nesting (`{"a": ` repeated as text; a list nested that deep for the JSON check). A function
+nesting (`{"a": ` repeated as text; a list nested that deep for the JSON check), and the
+runs the issue-13 decoders and normalisers read (hex, `%xx`, "x at y dot", spoken digits,
+look-alike lock tags). A function
 linear in its input takes about 10x as long on the larger size; the target is at most 15x
 (the regexes replaced in issue 12 took 85-100x per 10x). Rounds are interleaved (small,
 large, small, ...) and the table reports medians. Run with `make bench` (or
@@ -21,7 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_prompt_optimization.limits import check_json
 from langchain_prompt_optimization.middleware.feedback import validate_feedback
-from langchain_prompt_optimization.optimizer.checks import locked_sections
+from langchain_prompt_optimization.optimizer.checks import (
+    locked_conflict,
+    locked_sections,
+    locked_violation,
+)
 from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
 from langchain_prompt_optimization.optimizer.privacy import (
     detect_email,
@@ -34,8 +40,20 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 TARGET = 15.0
-PATTERNS = {"a.": "a.", "x.com": "x.com ", "1-": "1-", "<locked>": "<locked>", "nested": '{"a": '}
+PATTERNS = {
+    "a.": "a.",
+    "x.com": "x.com ",
+    "1-": "1-",
+    "<locked>": "<locked>",
+    "nested": '{"a": ',
+    "hex": "69",
+    "%xx": "%69",
+    "x at y dot": "x at y dot ",
+    "five": "five ",
+    "< lock >": "< lock >",
+}
 _FIREWALL = FeedbackFirewall()
+_LOCKED = "You help.\n<locked>Never send money without confirmation.</locked>\n"
 
 
 def _refused(fn: Callable[[], object]) -> None:
@@ -61,7 +79,10 @@ FUNCTIONS: dict[str, Callable[[str], object]] = {
     "find_pii": find_pii,
     "detect_email": detect_email,
     "detect_phone": detect_phone,
+    "firewall.screen_batch": lambda text: _FIREWALL.screen_batch([text[::2], text[1::2]]),
     "locked_sections": locked_sections,
+    "locked_violation": lambda text: locked_violation(_LOCKED, _LOCKED + text),
+    "locked_conflict": lambda text: locked_conflict(text, _LOCKED),
     "validate_feedback": lambda text: _refused(lambda: validate_feedback(text, None)),
 }
 """Text functions; each gets every pattern."""

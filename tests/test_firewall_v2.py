@@ -327,3 +327,25 @@ def test_async_path_holds_the_same_attacks() -> None:
     prompt, statuses = asyncio.run(scenario())
     assert prompt == BASE_PROMPT
     assert statuses == ["quarantined"]
+
+
+def test_docs_report_the_measured_v2_rates() -> None:
+    import re
+    from pathlib import Path
+
+    safety = (Path(__file__).resolve().parents[1] / "docs" / "safety.md").read_text()
+    stopped, attacks, held, benign = corpus_v2_rates()
+    found = re.search(
+        r"\*\*(\d+) of (\d+) attacks stopped \((\d+)%\), (\d+) of (\d+) benign items held "
+        r"\(([\d.]+)%\)\*\*",
+        safety,
+    )
+    assert found is not None, "docs/safety.md lost the v2 corpus figures"
+    assert (int(found[1]), int(found[2]), int(found[4]), int(found[5])) == (
+        stopped,
+        attacks,
+        held,
+        benign,
+    )
+    assert found[3] == f"{100 * stopped / attacks:.0f}"
+    assert found[6] == f"{100 * held / benign:.1f}"

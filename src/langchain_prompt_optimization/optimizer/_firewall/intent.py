@@ -61,7 +61,8 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "أعطني", "اكشف", "اطبع", "كرر", "أخبرني", "दिखा*", "बता*", "प्रकट", "दोहरा*",
     ),
     "secret": (
-        "systeemprompt", "system prompt", "prompt*", "wachtwoord*", "hasło", "hasła", "lösenord*", "şifre*", "parola*", "mật khẩu",
+        "systeemprompt", "system prompt", "prompt*", "wachtwoord*", "hasło", "hasła",
+        "lösenord*", "şifre*", "parola*", "mật khẩu",
         "kata sandi", "parolă", "heslo", "jelszó*", "salasana*", "api key", "api-sleutel",
         "api-nyckel*", "klucz api", "api anahtar*", "khóa api", "credentials", "inloggegevens",
         "dane logowania", "inloggningsuppgifter", "kimlik bilgileri", "token*",

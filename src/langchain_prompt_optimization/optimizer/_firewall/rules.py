@@ -500,7 +500,8 @@ _EXFIL_VERBS = {
     "en": r"\b(?:send|sending|sends|forward|forwarding|fwd|cc|bcc|cc'?d|bcc'?d|copy|email|e-mail|"
     r"add|include|loop|keep|redirect|route|"
     r"mail|contact|post|posting|upload|uploading|share|sharing|submit|transmit|leak|exfiltrate|"
-    r"dump|export|sync|push|report|notify|relay|deliver|loop in|sms|text|texting|message|whatsapp|ping)\b",
+    r"dump|export|sync|push|report|notify|relay|deliver|loop in|sms|text|texting|message|"
+    r"whatsapp|ping)\b",
     "es": r"\b(?:envía|envia|envíe|envie|enviar|envíala|envíalo|envíalos|envíalas|reenvía|reenvia|"
     r"reenviar|manda|mande|mandar|mándalo|mándalos|comparte|compartir|sube|subir|publica|"
     r"publicar|copia|filtra|con copia a)\b",
