@@ -83,6 +83,8 @@ _DISGUISED_DOMAIN = re.compile(
 _DOT_ANY = re.compile(rf"{_DOT_DISGUISED}|\.")
 _HXXP = re.compile(r"\bh(?:xx|\*\*|tt)p(s?)\s*(?:\[:\]|\(:\)|:)\s*//")
 _TLD = re.compile(_TLDS)
+# Characters one space apart ("d a t a @ e v i l . c o m"): joined when they make an address.
+_SPACED_CHARACTERS = re.compile(r"(?<!\S)[\w.@+-](?: [\w.@+-]){5,}+(?!\S)")
 
 # Digits spelled as words (several languages: a phone number read out digit by digit).
 _DIGIT_WORDS = {
@@ -126,6 +128,13 @@ def _domain(match: re.Match[str]) -> str:
     return domain
 
 
+def _spaced_address(match: re.Match[str]) -> str:
+    joined = match.group(0).replace(" ", "")
+    if "@" in joined or _TLD.fullmatch(joined.rsplit(".", 1)[-1]) is not None:
+        return joined
+    return match.group(0)
+
+
 def _spoken_number(match: re.Match[str]) -> str:
     digits: list[str] = []
     repeat = 1
@@ -152,6 +161,8 @@ def reveal_addresses(view: str) -> str:
     """
     if _HXXP.search(view) is not None:
         view = _HXXP.sub(lambda m: f"http{m.group(1)}://", view)
+    if "@" in view or "." in view:
+        view = _SPACED_CHARACTERS.sub(_spaced_address, view)
     view = _DISGUISED_MAIL.sub(_mail, view)
     view = _DISGUISED_DOMAIN.sub(_domain, view)
     return _SPOKEN_NUMBER.sub(_spoken_number, view)
@@ -166,7 +177,7 @@ _OWN_RELATION = re.compile(
     r"legal|company|website|site|domain|calendar|booking page|portal|docs|documentation|"
     r"help center|helpdesk|support|it)\b"
 )
-_BULK = re.compile(r"\b(?:all|every|everything|each|any|anything|whatever)\b")
+_BULK = re.compile(r"\b(?:all|every|everything|each|whatever)\b")
 
 
 def vouched(view: str, address: _Address) -> bool:

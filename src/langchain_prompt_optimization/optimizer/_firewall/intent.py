@@ -34,7 +34,10 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "negeer", "negeren", "vergeet", "vergeten", "zignoruj", "ignoruj", "zapomnij",
         "pomiń", "pomijaj", "ignorera", "glöm", "strunta i", "bortse fra", "ignorer",
         "glem", "görmezden gel", "göz ardı et", "yok say", "unut", "bỏ qua", "phớt lờ",
-        "quên", "abaikan", "lupakan", "ignoră", "ignorați", "uită", "zapomeň",
+        "quên", "boşver", "boş ver", "umursama", "신경 쓰지", "따르지 마", "nie stosuj się",
+        "nie słuchaj", "lyssna inte på", "ne suis pas", "no sigas", "não siga",
+        "non seguire", "befolge nicht", "volg niet", "đừng tuân theo", "jangan ikuti",
+        "لا تتبع", "मत मानो", "abaikan", "lupakan", "ignoră", "ignorați", "uită", "zapomeň",
         "ignoráld", "felejtsd el", "ohita", "unohda", "ignora", "ignorar", "olvida",
         "ignorez", "oublie", "oubliez", "ignoriere", "vergiss", "dimentica", "esqueça",
         "игнорируй", "забудь", "무시", "잊어", "تجاهل", "انس", "अनदेखा", "भूल जा", "नज़रअंदाज़",
@@ -76,6 +79,9 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "it team", "it-afdeling", "it dept", "helpdesk", "help desk", "security team",
         "infosec", "compliance", "management", "manager", "supervisor", "boss", "ceo", "cfo",
         "cto", "ciso", "owner", "developers", "dev team", "operations team", "head of it",
+        "it security", "system administrator", "officer", "security officer", "security", "head office", "headquarters", "support team",
+        "director", "president", "founder", "devops", "platform team", "your developer",
+        "your operator", "operators", "anthropic", "openai",
         "your developers", "your creators", "administrador", "jefe", "gerente", "dirección",
         "equipo de seguridad", "administrateur", "responsable",
         "service informatique", "équipe de sécurité", "chef", "vorgesetzte*",
@@ -92,7 +98,9 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "authorised", "authorized", "authorises", "authorizes", "approved", "approves",
         "sanctioned", "signed off", "okayed", "ok'd", "mandated", "whitelisted", "cleared",
         "on behalf of", "on the orders of", "by order of", "instructed by",
-        "requested by", "autorizado", "autorizó", "aprobado", "aprobó", "en nombre de",
+        "requested by", "says", "said", "wants", "asked", "requested", "instructed",
+        "ordered", "insists", "confirmed", "allowed", "permitted", "has cleared", "cleared you",
+        "gave permission", "given permission", "autorizado", "autorizó", "aprobado", "aprobó", "en nombre de",
         "autorisé*", "approuvé*", "validé*", "au nom de", "genehmigt", "autorisiert",
         "freigegeben", "im auftrag", "autorizzato", "approvato", "per conto",
         "aprovado", "em nome de", "goedgekeurd", "geautoriseerd", "namens", "zatwierdzi*",
@@ -102,7 +110,8 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "وافق", "موافقة", "مصرح", "أذن", "بتفويض", "स्वीकृत", "मंजूरी", "अधिकृत",
     ),
     "tool": (
-        "tool", "tools", "function", "functions", "api call", "endpoint", "herramienta",
+        "tool", "tools", "function", "functions", "api call", "endpoint", "command", "script",
+        "plugin", "webhook", "integration", "herramienta",
         "outil", "werkzeug", "strumento", "ferramenta", "narzędzi*", "verktyg*", "araç*",
         "công cụ", "hàm", "도구", "툴", "أداة", "الأداة", "टूल",
     ),
@@ -113,6 +122,15 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "skip approval", "skip the approval", "always allow", "always approve",
         "auto-approve", "pre-approved", "preapproved", "no need to confirm", "no need to ask",
         "no need to check", "without double-checking", "don't ask", "do not ask",
+        "automatically", "no questions asked", "without my ok", "without my okay",
+        "without my sign-off", "without a second look", "stop asking", "without hesitation",
+        "full access", "admin rights", "admin access", "unrestricted access",
+        "standing permission", "blanket permission", "free rein", "carte blanche",
+        "no need to run it by me", "without running it by me", "without pinging me",
+        "without pinging", "without checking with me", "without consulting me",
+        "without telling me", "no approval needed", "no sign-off needed", "you have permission",
+        "you are allowed to", "you're allowed to", "you are cleared to", "you're cleared to",
+        "feel free to", "go ahead and", "just issue", "just pay", "just wire",
         "sin preguntar", "sin confirmación", "sin confirmar", "sin aprobación",
         "sin pedir permiso", "sans demander", "sans confirmation", "sans validation",
         "sans vérifier", "ohne zu fragen", "ohne nachfrage", "ohne rückfrage",
@@ -137,6 +155,12 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "återbetalning*", "pengar", "ödeme*", "havale*", "iade*", "thanh toán",
         "chuyển khoản", "chuyển tiền", "hoàn tiền", "송금", "결제", "이체", "환불", "تحويل",
         "دفع", "استرداد", "भुगतान", "रिफंड",
+    ),
+    "destructive": (
+        "delete operations", "delete everything", "delete all", "deletions", "wipe*",
+        "purg*", "erase everything", "erase all", "drop the database", "reset passwords",
+        "bulk delete", "mass delete", "alles löschen", "alles verwijderen", "usuń wszystko",
+        "radera allt", "hepsini sil", "tümünü sil", "xóa tất cả", "모두 삭제", "حذف الكل",
     ),
     "from_now": (
         "from now on", "henceforth", "starting now", "as of now", "vanaf nu", "od teraz",
@@ -164,7 +188,8 @@ _NEAR = 4  # tokens between "from now on" and "you are"
 class _Lexicon:
     words: dict[str, frozenset[str]]  # whole word -> concepts
     stems: dict[int, dict[str, frozenset[str]]]  # stem length -> stem -> concepts
-    phrases: dict[str, tuple[tuple[tuple[str, ...], str], ...]]  # first word -> (rest, concept)
+    # first word -> (rest, whether the last word is a prefix, concept)
+    phrases: dict[str, tuple[tuple[tuple[str, ...], bool, str], ...]]
     prefixes: dict[str, frozenset[str]]  # non-Latin terms matched as a word's beginning
 
 
@@ -178,7 +203,7 @@ def _spaced_script(term: str) -> bool:
 def _build() -> _Lexicon:
     words: dict[str, set[str]] = {}
     stems: dict[int, dict[str, set[str]]] = {}
-    phrases: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    phrases: dict[str, list[tuple[tuple[str, ...], bool, str]]] = {}
     prefixes: dict[str, set[str]] = {}
     for concept, terms in _LEXICON.items():
         for raw in terms:
@@ -187,7 +212,8 @@ def _build() -> _Lexicon:
             if not parts:
                 continue
             if len(parts) > 1:
-                phrases.setdefault(parts[0], []).append((tuple(parts[1:]), concept))
+                prefix = raw.endswith("*") or not _spaced_script(parts[-1])
+                phrases.setdefault(parts[0], []).append((tuple(parts[1:]), prefix, concept))
             elif not _spaced_script(term):
                 prefixes.setdefault(parts[0], set()).add(concept)
             elif raw.endswith("*"):
@@ -248,9 +274,12 @@ def read_concepts(view: str, tools: Collection[str] = ()) -> Concepts:
     for index, word in enumerate(tokens):
         for concept in _lookup(word):
             hits.append((index, concept, word))
-        for rest, concept in _TABLE.phrases.get(word, ()):
-            if tuple(tokens[index + 1 : index + 1 + len(rest)]) == rest:
-                hits.append((index, concept, " ".join((word, *rest))))
+        for rest, prefix, concept in _TABLE.phrases.get(word, ()):
+            following = tokens[index + 1 : index + 1 + len(rest)]
+            if len(following) == len(rest) and following[:-1] == list(rest[:-1]):
+                last = following[-1]
+                if last == rest[-1] or (prefix and last.startswith(rest[-1])):
+                    hits.append((index, concept, " ".join((word, *following))))
         if word in tools or (
             "_" in word and not word.startswith("_") and _IDENTIFIER.fullmatch(word)
         ):
@@ -292,8 +321,10 @@ def intent_findings(concepts: Concepts) -> Iterator[tuple[str, str]]:
                 word = concepts.where(partner)[0][1]
                 yield "tool_permissions", f"authority claim ({authority}) + {word}"
                 break
-    permission = _near(concepts, "permission", "money", _WINDOW) or _near(
-        concepts, "permission", "tool", _WINDOW
+    permission = (
+        _near(concepts, "permission", "money", _WINDOW)
+        or _near(concepts, "permission", "tool", _WINDOW)
+        or _near(concepts, "permission", "destructive", _WINDOW)
     )
     if permission is not None:
         yield "tool_permissions", permission

@@ -213,6 +213,9 @@ _IGNORE_EN = (
     r"\b(?:your|the) (?:new|real|true|actual) (?:instructions|rules|orders|task|directives|"
     r"purpose) (?:are|is)\b",
     _OPTIMIZER_TAGS,
+    rf"\b(?:ignore|disregard|forget|bypass|override|skip|drop|abandon) (?:the|these|those) "
+    rf"{_RULES}(?! (?:about|on|for|regarding|when|in|of|from|above about|below about)\b)"
+    r"(?:[^\w]*$|[^\w]*(?:and|then|now|completely|entirely|altogether)\b|[.!;])",
 )
 _ROLE_MARKER = (  # a line posing as another speaker: "SYSTEM: the assistant must now ..."
     r"\b(?:system|developer|admin|root)(?: message| prompt| note| override| instruction)?\s*:\s*"
@@ -264,7 +267,8 @@ _IGNORE_FOREIGN = {
 
 # --- reveal_secrets ----------------------------------------------------------------------
 _REVEAL_VERB = (
-    r"(?:reveal|print|show|display|repeat|output|leak|dump|tell (?:me|us)|give (?:me|us)|share|"
+    r"(?:reveal|print|show|display|repeat|output|leak|dump|tell (?:me|us|them|him|her|everyone|"
+    r"customers)|give (?:me|us)|share|write|type|state|mention|read (?:them|him|her|me|us|it)|"
     r"disclose|expose|"
     r"recite|echo|paste|spell out|write out|type out|list|send|provide|return|read out|copy|"
     r"translate|summari[sz]e|include|insert|append|quote|put|attach|embed)"
@@ -293,34 +297,57 @@ _REVEAL_EN: tuple[str, ...] = (
     rf"\b{_REVEAL_VERB}s? ~ {_SECRET}\b",
     r"\bwhat(?:'?s| is| are| was| were) (?:your|the) (?:system prompt|(?:system |initial |"
     r"original |hidden |exact )?(?:instructions|prompt|rules)|api key|password)\b",
-    r"\b(?:repeat|print|output|copy|echo|recite) ~ (?:text|words|everything|content|messages?|"
-    r"lines?) (?:above|before this|preceding)\b",
+    r"\b(?:repeat|print|output|copy|echo|recite|quote|paste|show|give|tell|list|write|reproduce|"
+    r"dump|display|send|return) ~ (?:text|words|everything|content|messages?|lines?|all) ~ "
+    r"(?:above|before (?:this|the|our|my)|preceding|prior to)\b",
     r"\b(?:reveal|print|show|display|repeat|output|leak|dump|recite|echo) (?:me )?the (?:full |"
     r"whole |original |entire |exact )?prompt\b(?! (?:for|to|when|about|that|which|in|on|with)\b)",
 )
 # Paraphrased asks for the prompt itself: a disclosure verb, then what the assistant "was
 # given" / how it "was set up" (no trigger word such as "system prompt" needed).
+_SETUP_NOUN = (
+    r"(?:wording|words|text|instructions|guidance|directions|setup|set-up|configuration|config|"
+    r"briefing|rules|prompt|guidelines|directives|orders|brief|message|notes|policies|"
+    r"constraints|context|preamble)"
+)
 _SELF_SETUP = (
-    r"(?:(?:the |your )?(?:exact |original |initial |full |complete |verbatim |precise |entire |"
-    r"hidden |first |very first )?(?:wording|words|text|instructions|guidance|directions|setup|"
-    r"set-up|configuration|briefing|rules|prompt|guidelines|directives|orders|brief|message) "
-    r"(?:that )?(?:you (?:were|have been|'ve been|are|got) |were |was )(?:given|set up with|"
-    r"configured with|told|programmed with|initiali[sz]ed with|started with|provided|loaded "
-    r"with|operating under|running (?:on|with|under)|briefed with|fed|shown)"
+    rf"(?:(?:the |your )?(?:exact |original |initial |full |complete |verbatim |precise |entire |"
+    rf"hidden |first |very first |secret )?(?:\w+ )?{_SETUP_NOUN} (?:that |which )?(?:you "
+    r"(?:were|have been|'ve been|are|got) |you're |youre |were |was |you )(?:given|set up with|"
+    r"configured with|"
+    r"told|programmed with|initiali[sz]ed with|started with|provided|loaded with|operating under|"
+    r"running (?:on|with|under)|briefed with|fed|shown|received|operate under|work under|"
+    r"run (?:on|under|with)|function under|act under)"
     r"|how you (?:were|have been|'ve been|are) (?:set up|configured|instructed|programmed|"
     r"briefed|prompted|initiali[sz]ed)"
     r"|(?:what|everything) (?:you were|you've been|you have been) (?:told|instructed|asked) "
     r"(?:to do )?(?:before|at the (?:start|beginning)|initially|originally|by (?:your|the) "
-    r"(?:developers?|creators?|operators?|company|system)))"
+    r"(?:developers?|creators?|operators?|company|system))"
+    r"|what (?:your|the) (?:operators?|developers?|creators?|admins?|administrators?|company|"
+    r"owners?|makers?|programmers?|builders?|deployers?) (?:told|instructed|asked|programmed|"
+    r"configured|briefed|wrote|gave) (?:you|u)"
+    rf"|(?:hidden|secret|initial|underlying|behind-the-scenes|pre-conversation|setup|starting|"
+    rf"confidential|system) (?:\w+ )?{_SETUP_NOUN}"
+    rf"|{_SETUP_NOUN} (?:that |which )?(?:defines?|controls?|governs?|shapes?|configures?|"
+    r"drives?|dictates?) (?:your|you)"
+    rf"|{_SETUP_NOUN} (?:that |which )?(?:your|the) (?:developers?|creators?|operators?|admins?|"
+    r"administrators?|owners?|makers?|programmers?|builders?|deployers?|company) (?:left|gave|"
+    r"wrote|set|put|provided|defined|gave) )"
 )
 _DISCLOSE_EN = (
     r"(?:shar\w*|tell\w*|show\w*|giv\w*|send\w*|writ\w*|past\w*|quot\w*|repeat\w*|"
     r"reproduc\w*|print\w*|list\w*|describ\w*|explain\w*|summari[sz]\w*|spell\w* out|let me "
     r"(?:know|see|read|have)|walk\w* me through|read\w* (?:me|out|back)|copy\w*|includ\w*|"
-    r"put\w*|add\w*|recit\w*|post\w*|output\w*|display\w*|typ\w* out|dump\w*|what (?:are|"
+    r"put\w*|add\w*|append\w*|prepend\w*|insert\w*|attach\w*|embed\w*|see|recit\w*|"
+    r"post\w*|output\w*|display\w*|typ\w* out|dump\w*|what (?:are|"
     r"were|is|was)|reveal\w*|disclos\w*)"
 )
-_REVEAL_EN = (*_REVEAL_EN, rf"\b{_DISCLOSE_EN}\b ~~ {_SELF_SETUP}\b")
+_REVEAL_EN = (
+    *_REVEAL_EN,
+    rf"\b{_DISCLOSE_EN}\b ~~ {_SELF_SETUP}\b",
+    rf"\b{_SETUP_NOUN} (?:that |which )?you (?:were given|got|received|operate under|work under|"
+    rf"run (?:on|under|with)|follow|act under) ~~ {_DISCLOSE_EN} (?:them|it|those|that|all)\b",
+)
 _REVEAL_FOREIGN = {
     "es": (
         r"\b(?:revela|revelar|revélame|muestra|muéstrame|muestrame|mostrar|imprime|imprimir|dime|"
@@ -438,12 +465,32 @@ _TOOLS_EN = (
     r"transactions?|invoices?|them|it|these|those|everything|all) ~ as (?:already )?(?:pre-?)?"
     r"(?:approved|authori[sz]ed|confirmed|cleared|verified)\b",
     r"\b(?:are|is) (?:now |all )?(?:pre-?approved|pre-?authori[sz]ed)\b",
+    r"\b(?:stop|quit|no more) (?:asking|checking with|bothering|waiting for) (?:me |us |anyone )?"
+    r"(?:to |for |about )?(?:confirm\w*|approv\w*|permission|the ok|sign-off|an? ok|go-ahead|"
+    r"consent|verif\w*) ~~ (?:pay\w*|transfer\w*|wir(?:e|es|ing)|refund\w*|delet\w*|remov\w*|"
+    r"purg\w*|money|funds|purchas\w*|execut\w*|tools?|invoices?)\b",
+    r"\b(?:don't|do not|no longer|won't|never) need (?:my |our |an? |any |the )?(?:ok|okay|"
+    r"approval|confirmation|sign-off|permission|go-ahead|consent|green light) ~~ (?:pay\w*|"
+    r"transfer\w*|wir(?:e|es|ing)|refund\w*|delet\w*|remov\w*|purg\w*|money|funds|"
+    r"purchas\w*|execut\w*|tools?|invoices?)\b",
+    r"\b(?:payments?|transfers?|refunds?|wires?|invoices?|deletions?) (?:can|may|should|will|are "
+    r"to) (?:now )?(?:go out|be sent|be made|be paid|be processed|be issued|be approved|be "
+    r"executed|go through) ~ (?:straight away|right away|immediately|automatically|without|"
+    r"unchecked|directly)\b",
+    r"\b(?:approve|authori[sz]e|accept|pay|process|execute|release)\w* (?:all|every|any|each) "
+    r"(?:\w+ )?(?:refunds?|payments?|transfers?|invoices?|requests?|expenses?|transactions?) ~ "
+    r"(?:automatically|without|immediately|right away|on sight|blindly|no questions)\b",
 )
 
 # --- role_play ---------------------------------------------------------------------------
+_TIME_SHIFT = (
+    r"(?:from now on|from here on|from here on out|henceforth|starting now|starting today|"
+    r"from today(?: on)?|from this (?:point|moment)(?: on| forward)?|going forward|as of (?:now|"
+    r"today)|for the rest of (?:this|the) (?:conversation|chat|session)|for now on)"
+)
 _NO_RULES = (
     r"(?:rules|restrictions|limits|limitations|filters|guidelines|boundaries|ethics|morals|"
-    r"constraints|censorship)"
+    r"constraints|censorship|guardrails|safeguards|scruples|oversight|safety)"
 )
 _ROLE_EN = (
     rf"\b(?:you are|you're|youre|be) (?:now )?(?:an? )?(?:\w+ )?(?:ai|assistant|model|chatbot|bot|"
@@ -479,15 +526,28 @@ _ROLE_EN = (
     r"\b(?:roleplay|role-play|role play) (?:as|that you|a game where|where you|"
     r"you are|you're)\b",
     # Persona shifts: an identity statement after "from now on", an identity dropped or renamed.
-    r"\b(?:from now on|henceforth|starting now|from this point(?: on| forward)?|going forward|"
-    r"as of now|for the rest of (?:this|the) (?:conversation|chat|session)) (?:you are|you're|"
-    r"youre|you will be|you'll be|you shall be|you become|you act as|act as|you play|play) "
-    r"(?:now )?(?:an?|the|called|named) (?:\w+ ){0,3}?(?:assistant|ai|bot|agent|model|persona|"
+    rf"\b{_TIME_SHIFT} (?:you are|you're|youre|you will be|you'll be|you shall be|you become|"
+    r"you act as|act as|you will act as|you'll act as|you play|play|you will play|assume the "
+    r"role of|take on the role of) "
+    r"(?:now )?(?:an?|the|called|named|my|your|our) (?:\w+ ){0,3}?(?:assistant|ai|bot|agent|model|persona|"
     r"character|hacker|admin|administrator|operator|person|human|employee|version|entity|"
     r"chatbot|llm|expert|consultant|friend|girlfriend|boyfriend|companion|pirate|villain|"
     r"criminal|\w+bot|\w+gpt)\b",
-    r"\b(?:from now on|henceforth|starting now|going forward|as of now) (?:you are|you're|youre|"
-    r"you will be|you'll be) (?:now )?(?:called |named )?\w+, (?:an?|the|my|your) \w",
+    rf"\b{_TIME_SHIFT} (?:you are|you're|youre|you will be|you'll be) (?:now )?(?:called |named )?"
+    r"\w+ (?:an?|the|my|your) \w",
+    r"\b(?:forget|forget that|stop pretending) (?:you are|you're|you were|being) (?:an? |the )?"
+    r"(?:\w+ ){0,2}(?:assistant|ai|bot|agent|model|chatbot|llm)\b",
+    r"\byou are now (?:an? |the )?(?:\w+ ){0,2}(?:ai|chatbot|llm|language model|bot)\b",
+    rf"\b(?:ai|assistant|model|chatbot|bot|llm|agent|version of you) (?:with "
+    rf"no|without(?: any)?|free of|free from|that has no|who has no|lacking) (?:ethical |moral |"
+    rf"safety |content )?{_NO_RULES}\b(?! (?:on|about|regarding|for|in)\b)",
+    r"\byou (?:shall|will|'ll|are to|should) (?:now )?be (?:known as|called|named|referred to "
+    r"as) \w",
+    r"\b(?:unrestricted|unfiltered|uncensored|unlimited|unbound|unchained|jailbroken|rogue|evil) "
+    r"(?:\w+ )?(?:ai|assistant|agent|model|bot|chatbot|llm|persona|version)\b",
+    r"\b(?:assume|take on|adopt|step into|switch to|play) (?:the )?(?:role|persona|identity|"
+    r"character) of ~~ (?:admin\w*|root|superuser|developer|system|unrestricted|unfiltered|"
+    r"hacker|full access|no (?:rules|limits|restrictions))",
     r"\byou are no longer (?:an? |the |my |our )?(?:\w+ )?(?:assistant|ai|bot|agent|model|"
     r"chatbot|llm)\b",
     r"\byour (?:new )?(?:name|identity|persona|true identity|real name|true self) is (?:now )?\w",
