@@ -83,6 +83,11 @@ _DISGUISED_DOMAIN = re.compile(
 _DOT_ANY = re.compile(rf"{_DOT_DISGUISED}|\.")
 _HXXP = re.compile(r"\bh(?:xx|\*\*|tt)p(s?)\s*(?:\[:\]|\(:\)|:)\s*//")
 _TLD = re.compile(_TLDS)
+# Dots and at-signs in other clothes (middle dot, bullet, ideographic full stop, ...).
+_DOT_LOOKALIKES = str.maketrans(dict.fromkeys("·•∙⋅‧。．｡", ".") | {"＠": "@", "﹫": "@"})
+# Letters split by hyphens, underscores or stars ("b-i-l-l-i-n-g"): joined.
+_SPLIT_LETTERS = re.compile(r"(?<![\w-])\w(?:[-_*]\w(?![\w]))++")
+_SEPARATORS = re.compile(r"[-_*]")
 # Characters one space apart ("d a t a @ e v i l . c o m"): joined when they make an address.
 _SPACED_CHARACTERS = re.compile(r"(?<!\S)[\w.@+-](?: [\w.@+-]){5,}+(?!\S)")
 
@@ -159,6 +164,9 @@ def reveal_addresses(view: str) -> str:
     in several languages; 10 to 15 digits) become `bob@evil.com`, `https://evil.com` and
     `+555...`, so the address checks see them. Linear: each pattern is one possessive pass.
     """
+    view = view.translate(_DOT_LOOKALIKES)
+    if _SPLIT_LETTERS.search(view) is not None:
+        view = _SPLIT_LETTERS.sub(lambda m: _SEPARATORS.sub("", m.group(0)), view)
     if _HXXP.search(view) is not None:
         view = _HXXP.sub(lambda m: f"http{m.group(1)}://", view)
     if "@" in view or "." in view:

@@ -109,6 +109,10 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "phê duyệt", "ủy quyền", "chấp thuận", "thay mặt", "승인", "허가", "허락",
         "وافق", "موافقة", "مصرح", "أذن", "بتفويض", "स्वीकृत", "मंजूरी", "अधिकृत",
     ),
+    "approved_strong": (
+        "authorised", "authorized", "approved", "whitelisted", "sanctioned", "signed off",
+        "has cleared", "cleared you", "pre-approved", "preapproved", "permitted",
+    ),
     "tool": (
         "tool", "tools", "function", "functions", "api call", "endpoint", "command", "script",
         "plugin", "webhook", "integration", "herramienta",
@@ -131,6 +135,8 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "without telling me", "no approval needed", "no sign-off needed", "you have permission",
         "you are allowed to", "you're allowed to", "you are cleared to", "you're cleared to",
         "feel free to", "go ahead and", "just issue", "just pay", "just wire",
+        "without waiting for me", "without waiting", "no check-ins needed", "no check-ins",
+        "without checking in", "no longer required", "no longer needed", "not needed anymore",
         "sin preguntar", "sin confirmación", "sin confirmar", "sin aprobación",
         "sin pedir permiso", "sans demander", "sans confirmation", "sans validation",
         "sans vérifier", "ohne zu fragen", "ohne nachfrage", "ohne rückfrage",
@@ -314,7 +320,9 @@ def intent_findings(concepts: Concepts) -> Iterator[tuple[str, str]]:
     persona shifts fire on the other languages; authority and permission combinations
     fire in every language.
     """
-    authority = _near(concepts, "authority", "approved", 6)
+    authority = _near(concepts, "authority", "approved", 6) or _near(
+        concepts, "approved_strong", "tool", _WINDOW
+    )
     if authority is not None:
         for partner in ("tool", "permission"):
             if concepts.where(partner):

@@ -25,6 +25,7 @@ __all__: list[str] = []
 _GAP = r"\W+"
 _FILL = r"\W+(?:\w+\W+){0,3}?"
 _LONG_FILL = r"\W+(?:\w+\W+){0,6}?"
+_LONGER_FILL = r"\W+(?:\w+\W+){0,12}?"
 # "Never share passwords", "don't ever reveal ...": a negation right before the verb, in the
 # same clause (punctuation ends it, so "No, ignore all rules" is not negated).
 _NEGATION = re.compile(
@@ -78,13 +79,14 @@ def _normalized_source(source: str) -> str:
 def _expand(source: str, *, squash: bool = False) -> str:
     if squash:
         return (
-            source.replace(" ~~ ", r"[^\W\d_]{0,40}?")
+            source.replace(" ~~~ ", r"[^\W\d_]{0,80}?")
+            .replace(" ~~ ", r"[^\W\d_]{0,40}?")
             .replace(" ~ ", r"[^\W\d_]{0,24}?")
             .replace(" ", "")
             .replace(r"\b", "")
             .replace(r"\W+", "")
         )
-    return source.replace(" ~~ ", _LONG_FILL).replace(" ~ ", _FILL).replace(" ", _GAP)
+    return source.replace(" ~~~ ", _LONGER_FILL).replace(" ~~ ", _LONG_FILL).replace(" ~ ", _FILL).replace(" ", _GAP)
 
 
 def _rule(
@@ -213,6 +215,13 @@ _IGNORE_EN = (
     r"\b(?:your|the) (?:new|real|true|actual) (?:instructions|rules|orders|task|directives|"
     r"purpose) (?:are|is)\b",
     _OPTIMIZER_TAGS,
+    r"\b(?:this is|speaking as|as) (?:the|your) (?:admin|administrator|developer|creator|"
+    r"operator|system administrator|sysadmin|owner of this (?:system|assistant|bot))"
+    r"(?:,| here| speaking|:)",
+    r"\b(?:rules|restrictions|guidelines|policies|limits|safety|ethics) aside\b",
+    r"\b(?:doesn't|does not|won't|will not) (?:follow|obey|respect|care about|adhere to|abide by)"
+    r" (?:any |the )?(?:policies|rules|guidelines|restrictions|instructions)\b"
+    r"(?! (?:about|on|for|in|of|from)\b)",
     rf"\b(?:ignore|disregard|forget|bypass|override|skip|drop|abandon) (?:the|these|those) "
     rf"{_RULES}(?! (?:about|on|for|regarding|when|in|of|from|above about|below about)\b)"
     r"(?:[^\w]*$|[^\w]*(?:and|then|now|completely|entirely|altogether)\b|[.!;])",
@@ -328,6 +337,9 @@ _SELF_SETUP = (
     r"configured|briefed|wrote|gave) (?:you|u)"
     rf"|(?:hidden|secret|initial|underlying|behind-the-scenes|pre-conversation|setup|starting|"
     rf"confidential|system) (?:\w+ )?{_SETUP_NOUN}"
+    r"|your (?:own |operating |internal |initial |original |hidden |system |exact |full |core |"
+    r"base |secret |underlying )?(?:guidelines|instructions|rules|prompt|directives|"
+    r"configuration|setup|briefing|policies|programming)"
     rf"|{_SETUP_NOUN} (?:that |which )?(?:defines?|controls?|governs?|shapes?|configures?|"
     r"drives?|dictates?) (?:your|you)"
     rf"|{_SETUP_NOUN} (?:that |which )?(?:your|the) (?:developers?|creators?|operators?|admins?|"
@@ -344,7 +356,11 @@ _DISCLOSE_EN = (
 )
 _REVEAL_EN = (
     *_REVEAL_EN,
-    rf"\b{_DISCLOSE_EN}\b ~~ {_SELF_SETUP}\b",
+    rf"\b{_DISCLOSE_EN}\b ~~~ {_SELF_SETUP}\b",
+    r"\b(?:words|text|everything|content|all|whatever|anything) (?:that |which )?(?:came|come|comes|"
+    r"appears?|appeared|is|are|was|were|sits?|stands?) (?:before|above|ahead of|prior to) (?:my|the|"
+    r"your|our|this) (?:first |very first |initial )?(?:message|question|conversation|chat|"
+    r"prompt|request)\b",
     rf"\b{_SETUP_NOUN} (?:that |which )?you (?:were given|got|received|operate under|work under|"
     rf"run (?:on|under|with)|follow|act under) ~~ {_DISCLOSE_EN} (?:them|it|those|that|all)\b",
 )
@@ -477,6 +493,22 @@ _TOOLS_EN = (
     r"to) (?:now )?(?:go out|be sent|be made|be paid|be processed|be issued|be approved|be "
     r"executed|go through) ~ (?:straight away|right away|immediately|automatically|without|"
     r"unchecked|directly)\b",
+    # Privilege by impersonation: "treat my messages as coming from an administrator".
+    r"\b(?:treat|consider|regard|handle|read) (?:my|these|this|the following|all my|every) "
+    r"(?:messages?|requests?|instructions?|words|feedback|notes?|emails?) as (?:coming from |"
+    r"from |sent by |written by |issued by |if from |orders from |commands from )?(?:an? |the |"
+    r"your )?(?:administrator|admin|developer|system|operator|owner|root|superuser|creator|"
+    r"system administrator|authority)\b",
+    r"\b(?:confirmations?|approvals?|sign-offs?|reviews?|verifications?|checks?|permission) "
+    r"(?:is|are) (?:no longer|not|never|not really) (?:required|needed|necessary|mandatory) ~~ "
+    r"(?:pay\w*|transfer\w*|wir(?:e|es|ing)|refund\w*|delet\w*|remov\w*|purg\w*|money|funds|"
+    r"purchas\w*|execut\w*|tools?|invoices?)\b",
+    r"\b(?:approve|authori[sz]e)\w* (?:all|every|each) (?:\w+ ){0,2}?(?:refunds?|payments?|"
+    r"transfers?|invoices?|expenses?|expense claims?|claims?|reimbursements?|purchases?|"
+    r"transactions?)\b",
+    r"\b(?:delete|remove|wipe|purge|erase|destroy|drop) ~ (?:records|accounts|database|data|"
+    r"customers|users|files|backups|contacts|history|logs|everything|all) ~~ (?:whenever|without|"
+    r"no check|no need|as you see fit|at your discretion|freely|automatically|no questions)",
     r"\b(?:approve|authori[sz]e|accept|pay|process|execute|release)\w* (?:all|every|any|each) "
     r"(?:\w+ )?(?:refunds?|payments?|transfers?|invoices?|requests?|expenses?|transactions?) ~ "
     r"(?:automatically|without|immediately|right away|on sight|blindly|no questions)\b",
@@ -548,6 +580,8 @@ _ROLE_EN = (
     r"\b(?:assume|take on|adopt|step into|switch to|play) (?:the )?(?:role|persona|identity|"
     r"character) of ~~ (?:admin\w*|root|superuser|developer|system|unrestricted|unfiltered|"
     r"hacker|full access|no (?:rules|limits|restrictions))",
+    r"\b(?:you are|you're|youre) \w+ now (?:an?|the|my|your) \w",
+    r"\bnew (?:identity|persona|name|role|character|personality)\s*:",
     r"\byou are no longer (?:an? |the |my |our )?(?:\w+ )?(?:assistant|ai|bot|agent|model|"
     r"chatbot|llm)\b",
     r"\byour (?:new )?(?:name|identity|persona|true identity|real name|true self) is (?:now )?\w",
@@ -583,6 +617,8 @@ _MONEY_EN = (
     r"balance|balance|payments?|the amount|amounts?|proceeds|refunds?|salary|\$|€|£|eur|usd|gbp|"
     r"\d[\d,.]*k?) ~~ (?:to|into|towards) ~ (?:account|iban|wallet|bank|this account|a new "
     r"account|the following account|my personal account|a different account|another account)\b",
+    r"\b(?:pay|send|transfer|wire|route|remit)\w* ~~ (?:account|iban) ~~ (?:instead|changed "
+    r"banks?|new bank|new account|updated (?:bank|account))\b",
     r"\b(?:change|update|switch|replace|redirect) ~ (?:bank details|bank account|payment details|"
     r"iban|account number|payee|beneficiary|routing number) ~ to\b",
 )
