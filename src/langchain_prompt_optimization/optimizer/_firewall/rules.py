@@ -86,7 +86,8 @@ def _expand(source: str, *, squash: bool = False) -> str:
             .replace(r"\b", "")
             .replace(r"\W+", "")
         )
-    return source.replace(" ~~~ ", _LONGER_FILL).replace(" ~~ ", _LONG_FILL).replace(" ~ ", _FILL).replace(" ", _GAP)
+    source = source.replace(" ~~~ ", _LONGER_FILL).replace(" ~~ ", _LONG_FILL)
+    return source.replace(" ~ ", _FILL).replace(" ", _GAP)
 
 
 def _rule(
@@ -357,10 +358,10 @@ _DISCLOSE_EN = (
 _REVEAL_EN = (
     *_REVEAL_EN,
     rf"\b{_DISCLOSE_EN}\b ~~~ {_SELF_SETUP}\b",
-    r"\b(?:words|text|everything|content|all|whatever|anything) (?:that |which )?(?:came|come|comes|"
-    r"appears?|appeared|is|are|was|were|sits?|stands?) (?:before|above|ahead of|prior to) (?:my|the|"
-    r"your|our|this) (?:first |very first |initial )?(?:message|question|conversation|chat|"
-    r"prompt|request)\b",
+    r"\b(?:words|text|everything|content|all|whatever|anything) (?:that |which )?(?:came|come|"
+    r"comes|appears?|appeared|is|are|was|were|sits?|stands?) (?:before|above|ahead of|prior to) "
+    r"(?:my|the|your|our|this) (?:first |very first |initial )?(?:message|question|conversation|"
+    r"chat|prompt|request)\b",
     rf"\b{_SETUP_NOUN} (?:that |which )?you (?:were given|got|received|operate under|work under|"
     rf"run (?:on|under|with)|follow|act under) ~~ {_DISCLOSE_EN} (?:them|it|those|that|all)\b",
 )
@@ -561,8 +562,8 @@ _ROLE_EN = (
     rf"\b{_TIME_SHIFT} (?:you are|you're|youre|you will be|you'll be|you shall be|you become|"
     r"you act as|act as|you will act as|you'll act as|you play|play|you will play|assume the "
     r"role of|take on the role of) "
-    r"(?:now )?(?:an?|the|called|named|my|your|our) (?:\w+ ){0,3}?(?:assistant|ai|bot|agent|model|persona|"
-    r"character|hacker|admin|administrator|operator|person|human|employee|version|entity|"
+    r"(?:now )?(?:an?|the|called|named|my|your|our) (?:\w+ ){0,3}?(?:assistant|ai|bot|agent|"
+    r"model|persona|character|hacker|admin|administrator|operator|person|human|employee|version|entity|"
     r"chatbot|llm|expert|consultant|friend|girlfriend|boyfriend|companion|pirate|villain|"
     r"criminal|\w+bot|\w+gpt)\b",
     rf"\b{_TIME_SHIFT} (?:you are|you're|youre|you will be|you'll be) (?:now )?(?:called |named )?"
