@@ -40,7 +40,8 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "لا تتبع", "मत मानो", "abaikan", "lupakan", "ignoră", "ignorați", "uită", "zapomeň",
         "ignoráld", "felejtsd el", "ohita", "unohda", "ignora", "ignorar", "olvida",
         "ignorez", "oublie", "oubliez", "ignoriere", "vergiss", "dimentica", "esqueça",
-        "игнорируй", "забудь", "무시", "잊어", "تجاهل", "انس", "अनदेखा", "भूल जा", "नज़रअंदाज़",
+        "игнорируй", "забудь", "무시", "잊어", "잊고", "bortse från", "تجاهل", "انس",
+        "अनदेखा", "भूल जा", "नज़रअंदाज़",
         "नजरअंदाज",
     ),
     "rules": (
@@ -63,16 +64,27 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "mutasd", "näytä", "kerro", "보여", "알려", "출력", "공개", "반복", "أظهر", "اعرض",
         "أعطني", "اكشف", "اطبع", "كرر", "أخبرني", "दिखा*", "बता*", "प्रकट", "दोहरा*",
     ),
+    "password": (
+        "wachtwoord*", "hasło", "hasła", "lösenord*", "şifre*", "parola*", "mật khẩu",
+        "kata sandi", "parolă", "heslo", "jelszó*", "salasana*", "비밀번호", "암호",
+        "كلمة المرور", "كلمة السر", "पासवर्ड", "contraseña", "mot de passe", "passwort",
+        "senha", "пароль",
+    ),
+    "to_me": (
+        "me", "mij", "mi", "mnie", "mig", "bana", "tôi", "나에게", "저에게", "나한테", "لي",
+        "मुझे", "moi", "mir", "mim", "мне", "saya", "aku",
+    ),
+    "how": (
+        "hoe", "jak", "hur", "nasıl", "cách", "방법", "كيفية", "كيف", "तरीका", "कैसे", "cómo",
+        "comment", "wie", "come", "como", "как", "bagaimana", "cara",
+    ),
     "secret": (
-        "systeemprompt", "system prompt", "prompt*", "wachtwoord*", "hasło", "hasła",
-        "lösenord*", "şifre*", "parola*", "mật khẩu",
-        "kata sandi", "parolă", "heslo", "jelszó*", "salasana*", "api key", "api-sleutel",
+        "systeemprompt", "system prompt", "prompt*", "api key", "api-sleutel",
         "api-nyckel*", "klucz api", "api anahtar*", "khóa api", "credentials", "inloggegevens",
         "dane logowania", "inloggningsuppgifter", "kimlik bilgileri", "token*",
         "systemprompt", "prompt del sistema", "prompt système", "prompt di sistema",
-        "prompt do sistema", "системн* промпт*", "시스템 프롬프트", "프롬프트", "비밀번호",
-        "암호", "api 키", "موجه النظام", "كلمة المرور", "كلمة السر", "مفتاح api",
-        "सिस्टम प्रॉम्प्ट", "पासवर्ड", "एपीआई कुंजी",
+        "prompt do sistema", "системн* промпт*", "시스템 프롬프트", "프롬프트",
+        "api 키", "موجه النظام", "مفتاح api", "सिस्टम प्रॉम्प्ट", "एपीआई कुंजी",
     ),
     "authority": (
         "admin", "admins", "administrator", "administrators", "sysadmin", "it department",
@@ -91,7 +103,7 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "leidinggevende", "directie", "securityteam", "kierownik*", "szef*", "przełożon*",
         "dział it", "działu it", "administratora", "administratör*", "it-avdelningen",
         "säkerhetsteamet", "ledningen", "yönetici*", "müdür*", "bt ekibi", "it ekibi",
-        "güvenlik ekibi", "quản trị viên", "quản lý", "giám đốc", "bộ phận it",
+        "güvenlik ekibi", "quản trị viên", "quản trị", "quản lý", "giám đốc", "bộ phận it",
         "đội bảo mật", "관리자", "매니저", "보안팀", "보안 팀", "it팀", "المدير", "المسؤول",
         "الإدارة", "فريق الأمن", "व्यवस्थापक", "प्रबंधक", "एडमिन",
     ),
@@ -189,6 +201,18 @@ _LETTER = r"[\w\u0900-\u0dff\u0e00-\u0eff]"  # with the vowel signs of Indic and
 _WORD = re.compile(rf"{_LETTER}+(?:['’-]{_LETTER}+)*")
 _ARABIC_CLITICS = ("وال", "بال", "فال", "لل", "ال", "و", "ف", "ب", "ل")
 _WINDOW = 12  # tokens between the two halves of a combination
+# "Don't forget the rules", "vergeet niet", "n'oublie pas": a negated directive is not one.
+_NEGATED_BY = frozenset(
+    _fold(w)
+    for w in (
+        *("no", "non", "não", "ne", "n", "nie", "niet", "nicht", "inte", "ikke", "đừng"),
+        *("không", "jangan", "لا", "मत", "не", "don't", "dont", "not", "never"),
+    )
+)
+_NEGATING_AFTER = frozenset(
+    _fold(w) for w in ("pas", "nicht", "niet", "inte", "ikke", "not", "mai")
+)
+_NEGATABLE = frozenset({"ignore", "disclose"})
 _NEAR = 4  # tokens between "from now on" and "you are"
 
 
@@ -280,10 +304,16 @@ def read_concepts(view: str, tools: Collection[str] = ()) -> Concepts:
     tokens = _WORD.findall(view)
     hits: list[tuple[int, str, str]] = []
     for index, word in enumerate(tokens):
+        negated = (index > 0 and tokens[index - 1] in _NEGATED_BY) or (
+            index + 1 < len(tokens) and tokens[index + 1] in _NEGATING_AFTER
+        )
         for concept in _lookup(word):
-            hits.append((index, concept, word))
+            if not (negated and concept in _NEGATABLE):
+                hits.append((index, concept, word))
         for rest, prefix, concept in _TABLE.phrases.get(word, ()):
             following = tokens[index + 1 : index + 1 + len(rest)]
+            if negated and concept in _NEGATABLE:
+                continue
             if len(following) == len(rest) and following[:-1] == list(rest[:-1]):
                 last = following[-1]
                 if last == rest[-1] or (prefix and last.startswith(rest[-1])):
@@ -342,6 +372,13 @@ def intent_findings(concepts: Concepts) -> Iterator[tuple[str, str]]:
     if ignore is not None:
         yield "ignore_rules", ignore
     reveal = _near(concepts, "disclose", "secret", _WINDOW)
+    if reveal is None and not concepts.where("how"):
+        # A password only when it is someone's to hand over: the admin's, or "to me".
+        asked = _near(concepts, "disclose", "password", _WINDOW)
+        if asked is not None and (
+            _near(concepts, "password", "authority", 3) or _near(concepts, "disclose", "to_me", 3)
+        ):
+            reveal = asked
     if reveal is not None:
         yield "reveal_secrets", reveal
     persona = _near(concepts, "from_now", "you_are", _NEAR)

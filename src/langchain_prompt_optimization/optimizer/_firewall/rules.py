@@ -714,3 +714,19 @@ def _at_line_start(view: str, start: int) -> bool:
 
 def _negated(view: str, start: int) -> bool:
     return _NEGATION.search(view, max(0, start - 32), start) is not None
+
+
+# Other languages negate before the verb ("no olvides", "non dimenticare", "não esqueça") or
+# after it ("n'oublie pas", "vergiss nicht", "vergeet niet", "glöm inte").
+_FOREIGN_NEGATION_BEFORE = re.compile(
+    r"(?:\b(?:no|non|não|nao|ne|nie|nicht|niet|inte|ikke|не|ни)[ \t]+|\bn['’])$"
+)
+_FOREIGN_NEGATION_AFTER = re.compile(r"\w+[\W_]+(?:pas|nicht|niet|inte|ikke|mai)\b")
+
+
+def _negated_foreign(view: str, start: int) -> bool:
+    """Whether a match of a non-English rule at `start` is negated."""
+    return (
+        _FOREIGN_NEGATION_BEFORE.search(view, max(0, start - 8), start) is not None
+        or _FOREIGN_NEGATION_AFTER.match(view, start) is not None
+    )

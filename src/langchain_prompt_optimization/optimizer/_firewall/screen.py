@@ -33,6 +33,7 @@ from langchain_prompt_optimization.optimizer._firewall.rules import (
     _at_line_start,
     _Hit,
     _negated,
+    _negated_foreign,
     _rule_matches,
     _squashed_matches,
 )
@@ -151,6 +152,8 @@ class _Screen:
             if rule.category not in self.wanted or rule.category in self.found:
                 continue
             if rule.negatable and _negated(view, match.start()):
+                continue
+            if rule.negatable and rule.lang != "en" and _negated_foreign(view, match.start()):
                 continue
             if not rule.first_person_ok and _FIRST_PERSON.search(match.group(0)):
                 continue
