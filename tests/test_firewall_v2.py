@@ -255,6 +255,8 @@ def test_text_qualifying_a_locked_rule_is_a_locked_conflict_finding() -> None:
     added = "Small amounts of money may be sent without written confirmation."
     assert locked_conflict(added, LOCKED) == added
     assert locked_conflict("Use bullet points.", LOCKED) is None
+    restated = "Do not send money without written confirmation from me."
+    assert locked_conflict(restated, LOCKED) is None  # agrees with the rule
     findings = FIREWALL.screen_candidate(f"{LOCKED}\n{added}", LOCKED, feedback=[added])
     assert "locked_conflict" in {f.category for f in findings}
     (conflict,) = [f for f in findings if f.category == "locked_conflict"]

@@ -276,10 +276,12 @@ _STOPWORDS = frozenset(
     ).split()
 )
 _LOCK_TAGS = re.compile(r"</?locked>")
-_EXCEPTION = re.compile(
+# Words that weaken a rule: exceptions, permissions, reversals ("never"/"always"/"must" only
+# restate how strict it is, so they are not among them).
+_QUALIFIER = re.compile(
     r"\b(?:except|unless|but|however|instead|no longer|anymore|not (?:needed|required|necessary)|"
-    r"optional|override|regardless|even (?:if|when)|allowed|may|can|ok to|okay to|fine to|skip|"
-    r"without|ignore|don'?t|do not|never|always|only (?:if|when)|no need|exception|waive\w*|"
+    r"optional|override|regardless|even (?:if|when)|allowed|may|can|ok|okay|fine|acceptable|"
+    r"permitted|exempt\w*|skip|without|ignore|only (?:if|when)|no need|exception|waive\w*|"
     r"relax\w*|suspend\w*|lift\w*|disable\w*)\b",
     re.IGNORECASE,
 )
@@ -288,19 +290,27 @@ _UNIT = re.compile(r"[^\n.!?]+[.!?]?")
 
 def _stems(text: str) -> set[str]:
     words = (w.casefold() for w in _CONTENT_WORD.findall(text))
-    return {w[:5] for w in words if w not in _STOPWORDS}
+    return {w[:4] for w in words if w not in _STOPWORDS}
+
+
+def _qualifiers(text: str) -> set[str]:
+    return {" ".join(m.group(0).casefold().split()) for m in _QUALIFIER.finditer(text)}
 
 
 def locked_conflict(added: str, current: str) -> str | None:
     """A sentence of `added` that is about a `<locked>` rule of `current` and qualifies it
-    (an exception, a permission, a negation), or `None`.
+    differently, or `None`.
 
+    "About" means sharing at least two content words (first four letters) with one sentence
+    of a locked section; "qualifies it differently" means it uses an exception, permission
+    or reversal word the rule's sentence does not ("may", "unless", "no longer", "skip",
+    "fine without", ...), so restating the rule ("do not send money without confirmation")
+    is not a conflict.
     Whether it contradicts the rule is a judgement (a model screener's): this only finds
-    the sentences to judge. "About" means sharing at least two content words (first five
-    letters) with one sentence of a locked section.
+    the sentences to judge. Linear in the two texts' lengths.
     """
     rules = [
-        stems
+        (stems, _qualifiers(unit))
         for section in locked_sections(current)
         for unit in _UNIT.findall(_LOCK_TAGS.sub(" ", section))
         if len(stems := _stems(unit)) >= 2
@@ -308,10 +318,11 @@ def locked_conflict(added: str, current: str) -> str | None:
     if not rules:
         return None
     for unit in _UNIT.findall(added):
-        if _EXCEPTION.search(unit) is None:
+        qualifiers = _qualifiers(unit)
+        if not qualifiers:
             continue
         words = _stems(unit)
-        if any(len(words & rule) >= 2 for rule in rules):
+        if any(len(words & stems) >= 2 and qualifiers - said for stems, said in rules):
             return " ".join(unit.split())
     return None
 

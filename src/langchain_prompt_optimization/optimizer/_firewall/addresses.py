@@ -184,6 +184,7 @@ _OWN_RELATION = re.compile(
     r"husband|partner|spouse|cfo|ceo|cto|coo|department|office|secretary|deputy|hr|finance|"
     r"legal|company|website|site|domain|calendar|booking page|portal|docs|documentation|"
     r"help center|helpdesk|support|it)\b"
+    r"|\b(?:the|our|my)\s+(?:[\w-]+\s+)?(?:team|department|dept|office|desk|division|unit)\b"
 )
 _BULK = re.compile(r"\b(?:all|every|everything|each|whatever)\b")
 
