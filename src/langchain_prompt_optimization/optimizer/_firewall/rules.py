@@ -223,6 +223,15 @@ _IGNORE_EN = (
     r"\b(?:doesn't|does not|won't|will not) (?:follow|obey|respect|care about|adhere to|abide by)"
     r" (?:any |the )?(?:policies|rules|guidelines|restrictions|instructions)\b"
     r"(?! (?:about|on|for|in|of|from)\b)",
+    rf"\b{_IGNORE_VERB} ~ (?:what|everything|anything|all|whatever) (?:you were|you've been|you "
+    r"have been|you are|you got) (?:told|instructed|given|taught|asked|programmed)\b",
+    r"\b(?:everything|anything|all|whatever) (?:you were|you've been|you have been) (?:told|"
+    r"instructed|given|taught) ~ (?:is|are|has been|have been|was|were) (?:now )?(?:cancel+ed|"
+    r"void|revoked|obsolete|invalid|null|outdated|superseded|overridden|withdrawn|no longer "
+    r"valid)\b",
+    rf"\b{_RULES} (?:that |which )?you (?:received|were given|got|have|had|follow) ~ (?:are|is|"
+    r"were|was) (?:now )?(?:outdated|obsolete|void|cancel+ed|invalid|revoked|superseded|wrong|"
+    r"fake|no longer valid|wrong|null)\b",
     rf"\b(?:ignore|disregard|forget|bypass|override|skip|drop|abandon) (?:the|these|those) "
     rf"{_RULES}(?! (?:about|on|for|regarding|when|in|of|from|above about|below about)\b)"
     r"(?:[^\w]*$|[^\w]*(?:and|then|now|completely|entirely|altogether)\b|[.!;])",
@@ -583,6 +592,14 @@ _ROLE_EN = (
     r"hacker|full access|no (?:rules|limits|restrictions))",
     r"\b(?:you are|you're|youre) \w+ now (?:an?|the|my|your) \w",
     r"\bnew (?:identity|persona|name|role|character|personality)\s*:",
+    r"\b(?:be|become|play|act as|you are|you're) \w+ ~ (?:an?|the) (?:\w+ ){0,2}?(?:ai|bot|"
+    r"chatbot|llm|persona|character)\b",
+    r"\b(?:your|its|the assistant's|the ai's|the model's) (?:\w+ )?(?:policies|rules|guidelines|"
+    r"restrictions|filters|guardrails|limits|safeguards|safety) (?:were|are|have been|had been|"
+    r"is|got) (?:turned off|switched off|off|disabled|removed|lifted|gone|suspended|"
+    r"deactivated|void|null)\b",
+    rf"\b(?:freed|liberated|released|unshackled|free) from (?:its|your|all|any|the|his|her|their)"
+    rf" (?:\w+ )?{_NO_RULES}\b",
     r"\byou are no longer (?:an? |the |my |our )?(?:\w+ )?(?:assistant|ai|bot|agent|model|"
     r"chatbot|llm)\b",
     r"\byour (?:new )?(?:name|identity|persona|true identity|real name|true self) is (?:now )?\w",
