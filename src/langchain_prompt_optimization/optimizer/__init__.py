@@ -11,7 +11,9 @@ if TYPE_CHECKING:
         NO_RECOMMENDATIONS,
         CandidatePolicy,
         check_candidate,
+        locked_conflict,
         locked_sections,
+        locked_violation,
         template_variables,
         undo_langmem_escaping,
     )
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
         OptimizationEngine,
     )
     from langchain_prompt_optimization.optimizer.firewall import (
+        CANDIDATE_CATEGORIES,
         CATEGORIES,
         FeedbackFirewall,
         Finding,
@@ -59,6 +62,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "CANDIDATE_CATEGORIES",
     "CATEGORIES",
     "KINDS",
     "MATCH_MODES",
@@ -82,7 +86,9 @@ __all__ = [
     "check_candidate",
     "detect_phone",
     "find_pii",
+    "locked_conflict",
     "locked_sections",
+    "locked_violation",
     "optimize_user",
     "quote_untrusted",
     "redact_pii",
@@ -94,6 +100,7 @@ __all__ = [
 # Public name -> the module defining it, imported on first use (PEP 562): one line per
 # name, in step with the TYPE_CHECKING imports above.
 _EXPORTS: dict[str, str] = {
+    "CANDIDATE_CATEGORIES": "langchain_prompt_optimization.optimizer.firewall",
     "CATEGORIES": "langchain_prompt_optimization.optimizer.firewall",
     "KINDS": "langchain_prompt_optimization.optimizer.run",
     "MATCH_MODES": "langchain_prompt_optimization.optimizer.gate",
@@ -117,7 +124,9 @@ _EXPORTS: dict[str, str] = {
     "check_candidate": "langchain_prompt_optimization.optimizer.checks",
     "detect_phone": "langchain_prompt_optimization.optimizer.privacy",
     "find_pii": "langchain_prompt_optimization.optimizer.privacy",
+    "locked_conflict": "langchain_prompt_optimization.optimizer.checks",
     "locked_sections": "langchain_prompt_optimization.optimizer.checks",
+    "locked_violation": "langchain_prompt_optimization.optimizer.checks",
     "optimize_user": "langchain_prompt_optimization.optimizer.run",
     "quote_untrusted": "langchain_prompt_optimization.optimizer.firewall",
     "redact_pii": "langchain_prompt_optimization.optimizer.privacy",

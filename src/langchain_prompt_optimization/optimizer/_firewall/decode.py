@@ -76,11 +76,13 @@ def _readable(decoded: str) -> bool:
     return letters >= 0.6 * len(decoded) or _ENCODED.fullmatch(decoded) is not None
 
 
-def _utf8(raw: bytes) -> str | None:
+def _text_of(raw: bytes) -> str | None:
+    """`raw` as readable UTF-8 text, or `None`."""
     try:
-        return raw.decode("utf-8")
+        decoded = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    return decoded if _readable(decoded) else None
 
 
 def _base64(text: str) -> Iterator[str]:
@@ -99,8 +101,8 @@ def _base64(text: str) -> Iterator[str]:
                 raw = base64.b64decode(padded, validate=True)
         except (binascii.Error, ValueError):
             continue
-        decoded = _utf8(raw)
-        if decoded is not None and _readable(decoded):
+        decoded = _text_of(raw)
+        if decoded is not None:
             yield decoded
 
 
@@ -114,8 +116,8 @@ def _base32(text: str) -> Iterator[str]:
             raw = base64.b32decode(token + "=" * (-len(token) % 8))
         except (binascii.Error, ValueError):
             continue
-        decoded = _utf8(raw)
-        if decoded is not None and _readable(decoded):
+        decoded = _text_of(raw)
+        if decoded is not None:
             yield decoded
 
 
@@ -124,8 +126,8 @@ def _hex(text: str) -> Iterator[str]:
     for pattern in (_HEX_RUN, _HEX_ESCAPED, _HEX_SPACED):
         for match in pattern.finditer(text):
             raw = bytes.fromhex("".join(_HEX_PAIR.findall(match.group(0))))
-            decoded = _utf8(raw)
-            if decoded is not None and _readable(decoded):
+            decoded = _text_of(raw)
+            if decoded is not None:
                 yield decoded
 
 
