@@ -286,6 +286,11 @@ _QUALIFIER = re.compile(
     re.IGNORECASE,
 )
 _UNIT = re.compile(r"[^\n.!?]+[.!?]?")
+_RULE_REFERENCE = re.compile(
+    r"\b(?:rules?|sections?|polic(?:y|ies)|instructions?|blocks?|locked|guidelines?|"
+    r"constraints?|restrictions?)\b",
+    re.IGNORECASE,
+)
 
 
 def _stems(text: str) -> set[str]:
@@ -305,7 +310,8 @@ def locked_conflict(added: str, current: str) -> str | None:
     of a locked section; "qualifies it differently" means it uses an exception, permission
     or reversal word the rule's sentence does not ("may", "unless", "no longer", "skip",
     "fine without", ...), so restating the rule ("do not send money without confirmation")
-    is not a conflict.
+    is not a conflict. A sentence that calls a rule or section retired, deprecated or no
+    longer applying is one whatever words it shares.
     Whether it contradicts the rule is a judgement (a model screener's): this only finds
     the sentences to judge. Linear in the two texts' lengths.
     """
@@ -318,6 +324,8 @@ def locked_conflict(added: str, current: str) -> str | None:
     if not rules:
         return None
     for unit in _UNIT.findall(added):
+        if _RETIRING.search(unit) and _RULE_REFERENCE.search(unit):
+            return " ".join(unit.split())  # "the payment rule above is retired"
         qualifiers = _qualifiers(unit)
         if not qualifiers:
             continue

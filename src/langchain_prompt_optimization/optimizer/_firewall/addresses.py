@@ -40,6 +40,9 @@ _RECEIVES = re.compile(
     r"\b(?:(?:should|must|needs? to|has to|have to|is to) (?:always )?(?:receive|get|see)|"
     r"receives?|gets?|sees?) (?:a )?(?:cop(?:y|ies)|bcc|cc|everything|all)\b|"
     r"\bis (?:always )?(?:cc'?d|bcc'?d|copied|included|looped in|in (?:the )?(?:cc|bcc))\b|"
+    r"\b(?:is|are|should be|must be|needs to be|has to be|will be) (?:always |also )?(?:on|in) "
+    r"(?:the )?(?:cc|bcc|copy|loop|to line|recipients?|every (?:email|message|reply|thread)|all "
+    r"(?:emails|messages|replies|threads))\b|"
     r"\b(?:should|must|needs? to|has to) (?:always )?be (?:cc'?d|bcc'?d|cc'?ed|bcc'?ed|copied|"
     r"looped in|included|forwarded)\b"
 )
