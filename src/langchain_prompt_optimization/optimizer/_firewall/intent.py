@@ -266,12 +266,13 @@ _PREFIX_LENGTHS = sorted({len(p) for p in _TABLE.prefixes})
 
 @dataclass(frozen=True, slots=True)
 class Concepts:
-    """The concepts of one text: `(token index, concept, the word(s))`, in text order."""
+    """The concepts of one text: `(token index, concept, the word(s), sentence index)`, in
+    text order."""
 
-    hits: tuple[tuple[int, str, str], ...]
+    hits: tuple[tuple[int, str, str, int], ...]
 
-    def where(self, concept: str) -> list[tuple[int, str]]:
-        return [(index, word) for index, name, word in self.hits if name == concept]
+    def where(self, concept: str) -> list[tuple[int, str, int]]:
+        return [(index, word, sent) for index, name, word, sent in self.hits if name == concept]
 
 
 @lru_cache(maxsize=16_384)
@@ -301,15 +302,24 @@ def read_concepts(view: str, tools: Collection[str] = ()) -> Concepts:
         view: Folded text (`_fold`), so terms and text line up.
         tools: The agent's tool names (casefolded); a word naming one is a `tool`.
     """
-    tokens = _WORD.findall(view)
-    hits: list[tuple[int, str, str]] = []
+    tokens: list[str] = []
+    sentences: list[int] = []
+    sentence = 0
+    for piece in _PIECE.finditer(view):
+        if piece.lastgroup == "end":
+            sentence += 1
+        else:
+            tokens.append(piece.group(0))
+            sentences.append(sentence)
+    hits: list[tuple[int, str, str, int]] = []
     for index, word in enumerate(tokens):
+        sent = sentences[index]
         negated = (index > 0 and tokens[index - 1] in _NEGATED_BY) or (
             index + 1 < len(tokens) and tokens[index + 1] in _NEGATING_AFTER
         )
         for concept in _lookup(word):
             if not (negated and concept in _NEGATABLE):
-                hits.append((index, concept, word))
+                hits.append((index, concept, word, sent))
         for rest, prefix, concept in _TABLE.phrases.get(word, ()):
             following = tokens[index + 1 : index + 1 + len(rest)]
             if negated and concept in _NEGATABLE:
@@ -317,30 +327,40 @@ def read_concepts(view: str, tools: Collection[str] = ()) -> Concepts:
             if len(following) == len(rest) and following[:-1] == list(rest[:-1]):
                 last = following[-1]
                 if last == rest[-1] or (prefix and last.startswith(rest[-1])):
-                    hits.append((index, concept, " ".join((word, *following))))
+                    hits.append((index, concept, " ".join((word, *following)), sent))
         if word in tools or (
             "_" in word and not word.startswith("_") and _IDENTIFIER.fullmatch(word)
         ):
-            hits.append((index, "tool", word))
+            hits.append((index, "tool", word, sent))
     return Concepts(tuple(hits))
 
 
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+# A word, or the end of a sentence (punctuation before a space or the end; CJK stops).
+_PIECE = re.compile(rf"(?P<word>{_LETTER}+(?:['’-]{_LETTER}+)*)|(?P<end>[.!?;](?=\s|$)|[。！？\n])")
 
 
-def _near(concepts: Concepts, first: str, second: str, window: int) -> str | None:
-    """Evidence when a `first` and a `second` concept are within `window` tokens (either
-    order); linear: one pass keeping the last position of each."""
-    last: dict[str, tuple[int, str]] = {}
-    for index, name, word in concepts.hits:
+def _near(
+    concepts: Concepts, first: str, second: str, window: int, *, sentences: int = 0
+) -> str | None:
+    """Evidence when a `first` and a `second` concept are within `window` tokens and
+    `sentences` sentences (0: the same one), either order; linear: one pass keeping the
+    last position of each."""
+    last: dict[str, tuple[int, str, int]] = {}
+    for index, name, word, sent in concepts.hits:
         if name not in (first, second):
             continue
         other = second if name == first else first
         seen = last.get(other)
-        if seen is not None and index - seen[0] <= window and (seen[0], seen[1]) != (index, word):
+        if (
+            seen is not None
+            and index - seen[0] <= window
+            and sent - seen[2] <= sentences
+            and (seen[0], seen[1]) != (index, word)
+        ):
             a, b = (seen[1], word) if seen[0] <= index else (word, seen[1])
             return f"{a} … {b}"
-        last[name] = (index, word)
+        last[name] = (index, word, sent)
     return None
 
 
@@ -352,15 +372,17 @@ def intent_findings(concepts: Concepts) -> Iterator[tuple[str, str]]:
     persona shifts fire on the other languages; authority and permission combinations
     fire in every language.
     """
-    authority = _near(concepts, "authority", "approved", 6) or _near(
-        concepts, "approved_strong", "tool", _WINDOW
-    )
-    if authority is not None:
+    claim = _near(concepts, "authority", "approved", 6)
+    if claim is not None:
+        # The claim and what it authorises: in the same or the next sentence.
         for partner in ("tool", "permission"):
-            if concepts.where(partner):
-                word = concepts.where(partner)[0][1]
-                yield "tool_permissions", f"authority claim ({authority}) + {word}"
+            near = _near(concepts, "approved", partner, 2 * _WINDOW, sentences=1)
+            if near is not None:
+                yield "tool_permissions", f"authority claim ({claim}) + {near}"
                 break
+    approved_tool = _near(concepts, "approved_strong", "tool", _WINDOW, sentences=1)
+    if approved_tool is not None:
+        yield "tool_permissions", f"approval claim + tool ({approved_tool})"
     permission = (
         _near(concepts, "permission", "money", _WINDOW)
         or _near(concepts, "permission", "tool", _WINDOW)

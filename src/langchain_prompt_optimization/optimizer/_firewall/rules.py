@@ -25,7 +25,9 @@ __all__: list[str] = []
 _GAP = r"\W+"
 _FILL = r"\W+(?:\w+\W+){0,3}?"
 _LONG_FILL = r"\W+(?:\w+\W+){0,6}?"
-_LONGER_FILL = r"\W+(?:\w+\W+){0,12}?"
+# Up to twelve words, within one sentence (a dot ends it unless it ends an abbreviation).
+_IN_SENTENCE = r"(?:[^\w.!?;\n]|\.(?!\s)|(?<=\W\w)\.)+"
+_LONGER_FILL = rf"{_IN_SENTENCE}(?:\w+{_IN_SENTENCE}){{0,12}}?"
 # "Never share passwords", "don't ever reveal ...": a negation right before the verb, in the
 # same clause (punctuation ends it, so "No, ignore all rules" is not negated).
 _NEGATION = re.compile(
