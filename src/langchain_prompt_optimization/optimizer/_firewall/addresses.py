@@ -186,7 +186,8 @@ _OWN_RELATION = re.compile(
     r"assistant|coworker|co-worker|lead|supervisor|director|accountant|lawyer|attorney|wife|"
     r"husband|partner|spouse|cfo|ceo|cto|coo|department|office|secretary|deputy|hr|finance|"
     r"legal|company|website|site|domain|calendar|booking page|portal|docs|documentation|"
-    r"help center|helpdesk|support|it)\b"
+    r"help center|helpdesk|support|it|wiki|blog|knowledge base|intranet|store|shop|homepage|"
+    r"newsletter|app)\b"
     r"|\b(?:the|our|my)\s+(?:[\w-]+\s+)?(?:team|department|dept|office|desk|division|unit)\b"
 )
 _BULK = re.compile(r"\b(?:all|every|everything|each|whatever)\b")

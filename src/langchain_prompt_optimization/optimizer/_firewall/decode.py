@@ -33,7 +33,11 @@ _BASE64_BLOCK = re.compile(  # possessive: no backtracking over long tokens
     r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}+(?:[ \t]*\r?\n[ \t]*[A-Za-z0-9+/]{4,}+)++={0,2}"
 )
 _BASE32_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z2-7]{16,}+={0,6}(?![A-Za-z0-9+/=])")
-_HEX_RUN = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{2}){8,}+(?![0-9A-Za-z])")
+# Hex pairs, possibly in space-separated chunks of whole pairs ("...7669 6c2e636f6d").
+_HEX_RUN = re.compile(
+    r"(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{2}){8,}+(?![0-9A-Za-z])"
+    r"(?:[ \t]++(?:[0-9A-Fa-f]{2})++(?![0-9A-Za-z]))*+"
+)
 _HEX_ESCAPED = re.compile(r"(?:\\x[0-9A-Fa-f]{2}){4,}+")
 _HEX_SPACED = re.compile(
     r"(?<![0-9A-Za-z])(?:0x)?[0-9A-Fa-f]{2}"

@@ -31,8 +31,8 @@ __all__ = ["Concepts", "intent_findings", "read_concepts"]
 _LEXICON: dict[str, tuple[str, ...]] = {
     "ignore": (
         # nl pl sv da no tr vi id ro cs hu fi + es fr de it pt ru for phrasing the rules miss
-        "negeer", "negeren", "vergeet", "vergeten", "zignoruj", "ignoruj", "zapomnij",
-        "pomiń", "pomijaj", "ignorera", "glöm", "strunta i", "bortse fra", "ignorer",
+        "negeer", "negeren", "vergeet", "vergeten", "zignoruj", "ignoruj*", "zapomnij",
+        "pomiń", "pomijaj", "ignorer*", "glöm", "strunta i", "bortse fra", "ignorer",
         "glem", "görmezden gel", "göz ardı et", "yok say", "unut", "bỏ qua", "phớt lờ",
         "quên", "boşver", "boş ver", "umursama", "신경 쓰지", "따르지 마", "nie stosuj się",
         "nie słuchaj", "lyssna inte på", "ne suis pas", "no sigas", "não siga",
@@ -45,8 +45,8 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "नजरअंदाज",
     ),
     "rules": (
-        "instructie*", "instructies", "regels", "richtlijnen", "instrukcj*", "zasad*",
-        "polece*", "reguł*", "instruktion*", "regler", "riktlinjer", "talimat*", "kural*",
+        "instructie*", "instructies", "regel*", "richtlijn*", "instrukcj*", "zasad*",
+        "polece*", "reguł*", "instruktion*", "regl*", "riktlinje*", "talimat*", "kural*",
         "yönerge*", "hướng dẫn", "quy tắc", "chỉ dẫn", "chỉ thị", "instruksi", "aturan",
         "petunjuk", "instrucțiuni*", "reguli*", "instrukce", "pravidla", "utasítás*",
         "szabály*", "ohje*", "sääntö*", "system prompt", "systeemprompt", "prompt",
@@ -113,6 +113,7 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "on behalf of", "on the orders of", "by order of", "instructed by",
         "requested by", "says", "said", "wants", "asked", "requested", "instructed",
         "ordered", "insists", "confirmed", "allowed", "permitted", "has cleared", "cleared you",
+        "orders", "order", "directive", "mandate",
         "gave permission", "given permission", "autorizado", "autorizó", "aprobado", "aprobó",
         "en nombre de",
         "autorisé*", "approuvé*", "validé*", "au nom de", "genehmigt", "autorisiert",
@@ -151,6 +152,9 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "feel free to", "go ahead and", "just issue", "just pay", "just wire",
         "without waiting for me", "without waiting", "no check-ins needed", "no check-ins",
         "without checking in", "no longer required", "no longer needed", "not needed anymore",
+        "doesn't need my", "does not need my", "don't need my", "no longer needs",
+        "without bothering me", "no more confirmation", "no more confirmations",
+        "no more approvals", "just send them", "just send it",
         "sin preguntar", "sin confirmación", "sin confirmar", "sin aprobación",
         "sin pedir permiso", "sans demander", "sans confirmation", "sans validation",
         "sans vérifier", "ohne zu fragen", "ohne nachfrage", "ohne rückfrage",
@@ -314,6 +318,8 @@ def read_concepts(view: str, tools: Collection[str] = ()) -> Concepts:
     hits: list[tuple[int, str, str, int]] = []
     for index, word in enumerate(tokens):
         sent = sentences[index]
+        if word.endswith(("'s", "’s")):  # "director's orders": the director
+            word = word[:-2]
         negated = (index > 0 and tokens[index - 1] in _NEGATED_BY) or (
             index + 1 < len(tokens) and tokens[index + 1] in _NEGATING_AFTER
         )

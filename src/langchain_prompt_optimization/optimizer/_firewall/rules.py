@@ -352,6 +352,8 @@ _SELF_SETUP = (
     r"|your (?:own |operating |internal |initial |original |hidden |system |exact |full |core |"
     r"base |secret |underlying )?(?:guidelines|instructions|rules|prompt|directives|"
     r"configuration|setup|briefing|policies|programming)"
+    rf"|{_SETUP_NOUN} (?:that |which )?you (?:got|received|were given|have been given|were told|"
+    r"operate under|run under|are running (?:under|with|on)|are operating under|started with)"
     rf"|{_SETUP_NOUN} (?:that |which )?(?:defines?|controls?|governs?|shapes?|configures?|"
     r"drives?|dictates?) (?:your|you)"
     rf"|{_SETUP_NOUN} (?:that |which )?(?:your|the) (?:developers?|creators?|operators?|admins?|"
@@ -360,7 +362,8 @@ _SELF_SETUP = (
 )
 _DISCLOSE_EN = (
     r"(?:shar\w*|tell\w*|show\w*|giv\w*|send\w*|writ\w*|past\w*|quot\w*|repeat\w*|"
-    r"reproduc\w*|print\w*|list\w*|describ\w*|explain\w*|summari[sz]\w*|spell\w* out|let me "
+    r"reproduc\w*|print\w*|list\w*|describ\w*|explain\w*|summari[sz]\w*|spell\w* out|recap\w*|"
+    r"restat\w*|outlin\w*|enumerat\w*|relay\w*|expos\w*|let me "
     r"(?:know|see|read|have)|walk\w* me through|read\w* (?:me|out|back)|copy\w*|includ\w*|"
     r"put\w*|add\w*|append\w*|prepend\w*|insert\w*|attach\w*|embed\w*|see|recit\w*|"
     r"post\w*|output\w*|display\w*|typ\w* out|dump\w*|what (?:are|"
@@ -594,6 +597,16 @@ _ROLE_EN = (
     r"hacker|full access|no (?:rules|limits|restrictions))",
     r"\b(?:you are|you're|youre) \w+ now (?:an?|the|my|your) \w",
     r"\bnew (?:identity|persona|name|role|character|personality)\s*:",
+    rf"\b(?:you are|you're|youre) (?:now )?(?:an? |my |the |your )?(?:\w+ ){{0,2}}?(?:with no|"
+    rf"without(?: any)?|free of|free from) (?:ethical |moral |safety )?{_NO_RULES}\b"
+    r"(?! (?:on|about|regarding|for|in)\b)",
+    r"\b(?:drop|abandon|shed|discard|forget|stop playing|lose) (?:the|your) (?:assistant|ai|bot|"
+    r"helpful assistant|email assistant|support assistant) (?:persona|identity|role|character|"
+    r"act)\b",
+    r"\b(?:you are|you're|youre) (?:now )?(?:the|an?) (?:system |root |super ?)?(?:owner|admin|"
+    r"administrator|root|superuser|god|developer) (?:of (?:the |this )?system )?(?:and|who|with)\b",
+    r"\byou(?:'re| are)? (?:\w+ ){0,4}?(?:and )?(?:can|may|are allowed to|are free to) do "
+    r"anything\b",
     r"\b(?:be|become|play|act as|you are|you're) \w+ ~ (?:an?|the) (?:\w+ ){0,2}?(?:ai|bot|"
     r"chatbot|llm|persona|character)\b",
     r"\b(?:your|its|the assistant's|the ai's|the model's) (?:\w+ )?(?:policies|rules|guidelines|"
@@ -633,7 +646,9 @@ _EXFIL_VERBS = {
 
 # Moving money to a new destination (an account, not an address).
 _MONEY_EN = (
-    r"\b(?:transfer|wire|send|move|pay|remit|deposit|route|redirect)\w* ~~ (?:money|funds|the "
+    r"\b(?:transfer|wire|send|move|pay|remit|deposit|route|redirect|put|place|credit)\w* ~~~ "
+    r"[a-z]{2}\d{2}(?:\s?[a-z0-9]{4}){2,7}(?:\s?[a-z0-9]{1,3})?\b",
+    r"\b(?:transfer|wire|send|move|pay|remit|deposit|route|redirect|put|place)\w* ~~ (?:money|funds|the "
     r"balance|balance|payments?|the amount|amounts?|proceeds|refunds?|salary|\$|€|£|eur|usd|gbp|"
     r"\d[\d,.]*k?) ~~ (?:to|into|towards) ~ (?:account|iban|wallet|bank|this account|a new "
     r"account|the following account|my personal account|a different account|another account)\b",
