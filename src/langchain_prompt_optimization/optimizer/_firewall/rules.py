@@ -648,7 +648,8 @@ _EXFIL_VERBS = {
 _MONEY_EN = (
     r"\b(?:transfer|wire|send|move|pay|remit|deposit|route|redirect|put|place|credit)\w* ~~~ "
     r"[a-z]{2}\d{2}(?:\s?[a-z0-9]{4}){2,7}(?:\s?[a-z0-9]{1,3})?\b",
-    r"\b(?:transfer|wire|send|move|pay|remit|deposit|route|redirect|put|place)\w* ~~ (?:money|funds|the "
+    r"\b(?:transfer|wire|send|move|pay|remit|deposit|route|redirect|put|place)\w* ~~ "
+    r"(?:money|funds|the "
     r"balance|balance|payments?|the amount|amounts?|proceeds|refunds?|salary|\$|€|£|eur|usd|gbp|"
     r"\d[\d,.]*k?) ~~ (?:to|into|towards) ~ (?:account|iban|wallet|bank|this account|a new "
     r"account|the following account|my personal account|a different account|another account)\b",
