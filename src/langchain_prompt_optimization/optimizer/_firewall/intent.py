@@ -79,7 +79,12 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "comment", "wie", "come", "como", "как", "bagaimana", "cara",
     ),
     "secret": (
-        "systeemprompt", "system prompt", "prompt*", "api key", "api-sleutel",
+        "systeemprompt", "system prompt", "prompt*", "api key", "api-sleutel", "istem*",
+        "lời nhắc hệ thống", "systeeminstructies", "instrukcje systemowe",
+        "systeminstruktioner", "sistem talimat*", "hướng dẫn hệ thống", "시스템 지시",
+        "تعليمات النظام", "सिस्टम निर्देश", "instrucciones del sistema",
+        "instructions système", "systemanweisungen", "istruzioni di sistema",
+        "instruções do sistema",
         "api-nyckel*", "klucz api", "api anahtar*", "khóa api", "credentials", "inloggegevens",
         "dane logowania", "inloggningsuppgifter", "kimlik bilgileri", "token*",
         "systemprompt", "prompt del sistema", "prompt système", "prompt di sistema",

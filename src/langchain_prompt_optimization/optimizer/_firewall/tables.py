@@ -484,6 +484,17 @@ EXFIL_VERBS = {
     "it": r"\b(?:invia|inviare|inoltra|inoltrare|condividi|carica)\b",
     "pt": r"\b(?:envie|enviar|encaminhe|encaminhar|compartilhe|mande)\b",
     "ru": r"(?:отправь|отправьте|перешли|перешлите|пришли|пришлите|скинь|поделись|загрузи)",
+    "nl": r"\b(?:stuur|stuurt|sturen|verstuur|versturen|doorsturen|mail|mailen|deel|delen|"
+    r"upload|uploaden|kopieer|cc)\b",
+    "pl": r"\b(?:wyślij|wysyłaj|wysłać|prześlij|przesyłaj|przekaż|przekazuj|udostępnij|"
+    r"skopiuj|dodaj)\b",
+    "sv": r"\b(?:skicka|skickar|vidarebefordra|dela|ladda upp|kopiera|maila|mejla)\b",
+    "tr": r"\b(?:gönder|gönderin|ilet|iletin|paylaş|yükle|kopyala|yolla)\w*",
+    "vi": r"\b(?:gửi|chuyển tiếp|chia sẻ|tải lên|sao chép|chuyển)\b",
+    "id": r"\b(?:kirim|kirimkan|teruskan|bagikan|unggah|salin)\b",
+    "ko": r"(?:보내|전달|공유|업로드|복사|포워드)",
+    "ar": r"(?:أرسل|ارسل|أرسلي|حوّل|حول|شارك|ارفع|انسخ)",
+    "hi": r"(?:भेज|फॉरवर्ड|साझा|अपलोड|कॉपी)",
 }
 
 
