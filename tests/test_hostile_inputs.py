@@ -218,9 +218,9 @@ def test_long_runs_are_clipped_before_redaction_and_screening(monkeypatch):
         seen["redact"] = max(seen["redact"], len(text))
         return real_redact(text)
 
-    def counting_screen(self: FeedbackFirewall, text: str) -> Any:
+    def counting_screen(self: FeedbackFirewall, text: str, **kwargs: Any) -> Any:
         seen["screen"] = max(seen["screen"], len(text))
-        return real_screen(self, text)
+        return real_screen(self, text, **kwargs)
 
     monkeypatch.setattr(payload, "redact_pii", counting_redact)
     monkeypatch.setattr(FeedbackFirewall, "screen_trajectory", counting_screen)
