@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from langchain_prompt_optimization.optimizer.checks import check_candidate, undo_langmem_escaping
@@ -20,11 +19,12 @@ if TYPE_CHECKING:
     from langchain_prompt_optimization.stores import FeedbackItem, TrajectoryRecord
 
 __all__ = [
+    "added_personal_data",
     "checked_candidates",
     "feedback_text",
-    "screen_candidates",
     "screen_inputs",
     "tool_names",
+    "untrusted_text",
 ]
 
 
@@ -52,7 +52,7 @@ def screen_inputs(
     for fb, findings in zip(untrusted, per_item, strict=True):
         run = trajectories.get(fb.trajectory_id)
         if not findings and run is not None:
-            text = _untrusted_text(recent_messages(run, budget))
+            text = untrusted_text(recent_messages(run, budget))
             findings = firewall.screen_trajectory(text, tools=tools)
         if findings:
             caught.append((fb, firewall.reason(findings, verdict="quarantined")))
@@ -90,7 +90,7 @@ def feedback_text(fb: FeedbackItem) -> str:
     return "\n".join(f"{key}: {value}" for key, value in fb.feedback.items())
 
 
-def _untrusted_text(messages: Sequence[BaseMessage]) -> str:
+def untrusted_text(messages: Sequence[BaseMessage]) -> str:
     """What users and tools wrote in a run (the agent's own messages are not screened)."""
     parts = []
     for message in messages:
@@ -101,46 +101,11 @@ def _untrusted_text(messages: Sequence[BaseMessage]) -> str:
     return "\n".join(parts)
 
 
-def screen_candidates(
-    candidates: list[NewVersion],
-    served: dict[str, str],
-    firewall: FeedbackFirewall | None,
-    private: bool,
-    *,
-    feedback: Sequence[str] = (),
-    tools: Collection[str] = (),
-) -> list[NewVersion]:
-    """Flag accepted candidates whose added text the firewall catches or that add personal
-    data to a shared (global) prompt. Flagged versions are `pending` whatever the approval
-    policy, and never activated without a reviewer. `feedback` is the batch's feedback text
-    (the languages the added text may use), `tools` the agent's tool names."""
-    out: list[NewVersion] = []
-    for cand in candidates:
-        reasons = []
-        if cand.outcome == "accepted":
-            before = served.get(cand.prompt, "")
-            findings = (
-                firewall.screen_candidate(cand.text, before, feedback=feedback, tools=tools)
-                if firewall
-                else []
-            )
-            if findings and firewall is not None:
-                reasons.append(firewall.reason(findings, verdict="flagged"))
-            if private:
-                known = {m["value"] for m in find_pii(before)}
-                leaked = [m for m in find_pii(cand.text) if m["value"] not in known]
-                if leaked:
-                    kinds = ", ".join(sorted({m["type"] for m in leaked}))
-                    reasons.append(
-                        f"flagged: the candidate adds personal data ({kinds}) to a prompt "
-                        "shared by all users"
-                    )
-        reason = "; ".join(reasons) or None
-        if reason is None:
-            out.append(cand)
-        else:
-            out.append(replace(cand, outcome="pending", reason=reason, flagged=reason))
-    return out
+def added_personal_data(candidate: str, current: str) -> list[str]:
+    """The kinds of personal data `candidate` adds to `current` (values `current` already
+    has are not counted), sorted; `[]` when it adds none."""
+    known = {m["value"] for m in find_pii(current)}
+    return sorted({m["type"] for m in find_pii(candidate) if m["value"] not in known})
 
 
 def checked_candidates(
