@@ -6,7 +6,9 @@ table gives the median time per call of each size and the median of the per-roun
 4x / small. That ratio is about 4 for a check that is linear in its input and about 16 for a
 quadratic one; the target is <= 6x (linear plus this machine's noise). The firewall inputs
 are the ones its former timing test used (`FIREWALL_INPUTS`, 200,000 characters at
-`--size 50000`); the same inputs serve `tests/test_firewall.py`. Run with `make bench` (or
+`--size 50000`) and, since issue 13, a run of what each new decoder and normaliser reads
+(hex, `%xx`, HTML references, base32, rot13, "at"/"dot", bracketed dots, spoken digits,
+concept words); the same inputs serve `tests/test_firewall.py`. Run with `make bench` (or
 `python -m benchmarks.scaling --rounds 7`; `--size N` sets the small size of every check,
 `--checks firewall,privacy` picks checks).
 """
