@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 import uuid
 from dataclasses import dataclass
@@ -107,16 +108,21 @@ def locked_sections(text: str) -> list[str]:
     tag with no closing tag after it is plain text. One pass: linear time, however many
     tags are left unclosed (the regex `<locked>.*?</locked>` was quadratic on those).
     """
-    sections: list[str] = []
+    return [text[start:end] for start, end in _locked_spans(text)]
+
+
+def _locked_spans(text: str) -> list[tuple[int, int]]:
+    """`(start, end)` of each locked section of `text`, in order (see `locked_sections`)."""
+    spans: list[tuple[int, int]] = []
     start = text.find(_LOCK_OPEN)
     while start >= 0:
         end = text.find(_LOCK_CLOSE, start + len(_LOCK_OPEN))
         if end < 0:
             break  # no closing tag after this one, so none after any later opening tag
         end += len(_LOCK_CLOSE)
-        sections.append(text[start:end])
+        spans.append((start, end))
         start = text.find(_LOCK_OPEN, end)
-    return sections
+    return spans
 
 
 _OPENING = 24
@@ -197,27 +203,68 @@ def _tag_likes(text: str) -> list[str]:
     return found
 
 
-def _neighbours(text: str, start: int, end: int) -> tuple[str, str, str | None, str | None]:
-    """Around `text[start:end]`: the text before it on its line, after it on its line, and
-    the nearest non-blank line before and after (`None` at the start/end of the text)."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", end)
-    line_end = len(text) if line_end < 0 else line_end
-    before_lines = text[:line_start].splitlines()
-    after_lines = text[line_end:].splitlines()
-    previous = next((line.strip() for line in reversed(before_lines) if line.strip()), None)
-    following = next((line.strip() for line in after_lines if line.strip()), None)
-    return text[line_start:start].strip(), text[end:line_end].strip(), previous, following
+class _Layout:
+    """The line structure of one text, computed once (linear), so each locked section's
+    surroundings are read in O(log n) however many sections there are."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+        lines = text.split("\n")
+        self.stripped = [line.strip() for line in lines]
+        self.fences_before: list[int] = []
+        count = 0
+        for line in lines:
+            self.fences_before.append(count)
+            count += line.lstrip().startswith(_FENCES)
+        self.previous: list[int | None] = []
+        last: int | None = None
+        for index, line in enumerate(self.stripped):
+            self.previous.append(last)
+            last = index if line else last
+        self.following: list[int | None] = [None] * len(lines)
+        last = None
+        for index in range(len(lines) - 1, -1, -1):
+            self.following[index] = last
+            last = index if self.stripped[index] else last
+        self.opens = [m.start() for m in _COMMENT_OPEN.finditer(text)]
+        self.closes = [m.start() for m in _COMMENT_CLOSE.finditer(text)]
+
+    def line_of(self, position: int) -> int:
+        return bisect.bisect_right(self.starts, position) - 1
+
+    def context(self, start: int) -> tuple[bool, bool]:
+        """Whether `start` is inside an HTML comment, and inside a code fence."""
+        index = bisect.bisect_right(self.opens, start - len("<!--")) - 1
+        in_comment = False
+        if index >= 0:
+            opened = self.opens[index]
+            close = bisect.bisect_left(self.closes, opened)
+            in_comment = not (close < len(self.closes) and self.closes[close] + len("-->") <= start)
+        line = self.line_of(start)
+        fences = self.fences_before[line]
+        fences += self.text[self.starts[line] : start].lstrip().startswith(_FENCES)
+        return in_comment, fences % 2 == 1
+
+    def neighbours(self, start: int, end: int) -> tuple[str, str, str | None, str | None]:
+        """Around `text[start:end]`: the text before it on its line, after it on its line,
+        and the nearest non-blank line before and after (`None` at the start/end)."""
+        first, last = self.line_of(start), self.line_of(end)
+        line_end = self.starts[last + 1] - 1 if last + 1 < len(self.starts) else len(self.text)
+        before = self.previous[first]
+        after = self.following[last]
+        return (
+            self.text[self.starts[first] : start].strip(),
+            self.text[end:line_end].strip(),
+            None if before is None else self.stripped[before],
+            None if after is None else self.stripped[after],
+        )
 
 
-def _context(text: str, start: int) -> tuple[bool, bool]:
-    """Whether `start` is inside an HTML comment, and inside a code fence."""
-    opened = text.rfind("<!--", 0, start)
-    in_comment = opened >= 0 and text.find("-->", opened, start) < 0
-    fences = sum(
-        1 for line in text[:start].splitlines() if line.lstrip().startswith(("```", "~~~"))
-    )
-    return in_comment, fences % 2 == 1
+_NEWLINE = re.compile("\n")
+_COMMENT_OPEN = re.compile("<!--")
+_COMMENT_CLOSE = re.compile("-->")
+_FENCES = ("```", "~~~")
 
 
 def locked_violation(current: str, candidate: str) -> str | None:
@@ -243,15 +290,18 @@ def locked_violation(current: str, candidate: str) -> str | None:
     new_tags = [tag for tag in _tag_likes(candidate) if tag not in known_tags]
     if new_tags:
         return f"candidate adds a tag that imitates <locked>: {new_tags[0][:40]!r}"
-    position = 0
-    for section in ours:
-        was = current.find(section, position)
-        now = candidate.find(section)
-        position = was + len(section)
-        if _context(current, was) != _context(candidate, now):
+    was_layout, now_layout = _Layout(current), _Layout(candidate)
+    found: dict[str, list[int]] = {}
+    for start, end in reversed(_locked_spans(candidate)):
+        found.setdefault(candidate[start:end], []).append(start)
+    for was, was_end in _locked_spans(current):
+        section = current[was:was_end]
+        places = found.get(section)
+        now = places.pop() if places else candidate.find(section)
+        if was_layout.context(was) != now_layout.context(now):
             return f"candidate comments out or fences a locked section: {section[:60]!r}"
-        before, after, previous, following = _neighbours(current, was, was + len(section))
-        c_before, c_after, c_previous, c_following = _neighbours(candidate, now, now + len(section))
+        before, after, previous, following = was_layout.neighbours(was, was_end)
+        c_before, c_after, c_previous, c_following = now_layout.neighbours(now, now + len(section))
         if (before, after) != (c_before, c_after):
             return f"candidate changes the text beside a locked section: {section[:60]!r}"
         for old, new in ((previous, c_previous), (following, c_following)):
