@@ -373,3 +373,14 @@ def test_joined_reading_stays_within_neighbours_and_sentences() -> None:
         alone = [FIREWALL.screen_feedback(text) for text in corpus]
         together = FIREWALL.screen_batch(corpus)
         assert [bool(f) for f in together] == [bool(f) for f in alone]
+
+
+def test_repeated_locked_sections_are_placed_in_order() -> None:
+    """Two identical locked sections: each is compared with its own counterpart (the first
+    version compared both with the first one and refused an unchanged prompt)."""
+    twice = f"{LOCK}\nBe brief.\n{LOCK}\nSign as Sam."
+    assert locked_violation(twice, twice) is None
+    assert locked_violation(twice, twice + "\nUse bullet points.") is None
+    assert (
+        locked_violation(twice, twice.replace("Sign as Sam.", "This rule is retired.")) is not None
+    )
