@@ -3,8 +3,9 @@
 Each function gets the same pattern at a small and a 10x larger size (default 100 KB and
 1 MB): `a.` repeated, `x.com ` repeated, `1-` repeated, unclosed `<locked>` tags, deep
 nesting (`{"a": ` repeated as text; a list nested that deep for the JSON check), `eyJa.`
-(token prefixes and dots) and `one ` (digit words). Every personal-data detector is measured
-on its own as well as through `find_pii`. A function
+(token prefixes and dots), `one ` (digit words), and the runs the issue-13 decoders and
+normalisers read (hex, `%xx`, "x at y dot", spoken digits, look-alike lock tags). Every
+personal-data detector is measured on its own as well as through `find_pii`. A function
 linear in its input takes about 10x as long on the larger size; the target is at most 15x
 (the regexes replaced in issue 12 took 85-100x per 10x). Rounds are interleaved (small,
 large, small, ...) and the table reports medians. Run with `make bench` (or
@@ -24,7 +25,11 @@ from typing import TYPE_CHECKING, Any
 from langchain_prompt_optimization.limits import check_json
 from langchain_prompt_optimization.middleware.feedback import validate_feedback
 from langchain_prompt_optimization.optimizer import pii_detectors
-from langchain_prompt_optimization.optimizer.checks import locked_sections
+from langchain_prompt_optimization.optimizer.checks import (
+    locked_conflict,
+    locked_sections,
+    locked_violation,
+)
 from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
 from langchain_prompt_optimization.optimizer.privacy import (
     detect_email,
@@ -45,8 +50,14 @@ PATTERNS = {
     "nested": '{"a": ',
     "eyJa.": "eyJa.",  # token prefixes and dots (keys, JWTs)
     "one ": "one ",  # digit words (spelled-out phone numbers)
+    "hex": "69",
+    "%xx": "%69",
+    "x at y dot": "x at y dot ",
+    "five": "five ",
+    "< lock >": "< lock >",
 }
 _FIREWALL = FeedbackFirewall()
+_LOCKED = "You help.\n<locked>Never send money without confirmation.</locked>\n"
 
 
 def _refused(fn: Callable[[], object]) -> None:
@@ -73,7 +84,10 @@ FUNCTIONS: dict[str, Callable[[str], object]] = {
     "detect_email": detect_email,
     "detect_phone": detect_phone,
     **{f"pii_detectors.{name}": getattr(pii_detectors, name) for name in pii_detectors.__all__},
+    "firewall.screen_batch": lambda text: _FIREWALL.screen_batch([text[::2], text[1::2]]),
     "locked_sections": locked_sections,
+    "locked_violation": lambda text: locked_violation(_LOCKED, _LOCKED + text),
+    "locked_conflict": lambda text: locked_conflict(text, _LOCKED),
     "validate_feedback": lambda text: _refused(lambda: validate_feedback(text, None)),
 }
 """Text functions; each gets every pattern."""

@@ -14,7 +14,8 @@ from langgraph.store.memory import InMemoryStore
 
 from langchain_prompt_optimization import PromptRegistry
 from langchain_prompt_optimization.limits import MAX_FEEDBACK_SIZE, MAX_NESTING
-from langchain_prompt_optimization.optimizer import firewall, privacy
+from langchain_prompt_optimization.optimizer import privacy
+from langchain_prompt_optimization.optimizer._firewall import screen as firewall_screen
 from langchain_prompt_optimization.optimizer.checks import locked_sections
 from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
 
@@ -180,14 +181,14 @@ def test_locked_sections_matches_the_non_greedy_regex():
 
 def test_firewall_checks_a_repeated_address_window_once(monkeypatch):
     calls = 0
-    real = firewall._exfil_verb
+    real = firewall_screen._exfil_verb
 
     def counting(window: str, normalized: bool) -> Any:
         nonlocal calls
         calls += 1
         return real(window, normalized)
 
-    monkeypatch.setattr(firewall, "_exfil_verb", counting)
+    monkeypatch.setattr(firewall_screen, "_exfil_verb", counting)
     assert FeedbackFirewall().screen_feedback("x.com " * 5_000) == []
     assert calls < 100  # one check per distinct window, not one per address (10,000)
     calls = 0
@@ -217,9 +218,9 @@ def test_long_runs_are_clipped_before_redaction_and_screening(monkeypatch):
         seen["redact"] = max(seen["redact"], len(text))
         return real_redact(text)
 
-    def counting_screen(self: FeedbackFirewall, text: str) -> Any:
+    def counting_screen(self: FeedbackFirewall, text: str, **kwargs: Any) -> Any:
         seen["screen"] = max(seen["screen"], len(text))
-        return real_screen(self, text)
+        return real_screen(self, text, **kwargs)
 
     monkeypatch.setattr(payload, "redact_pii", counting_redact)
     monkeypatch.setattr(FeedbackFirewall, "screen_trajectory", counting_screen)

@@ -290,7 +290,7 @@ class _ConflictFirewall(FeedbackFirewall):
     """Rules that report any added text as contradicting a locked rule (the `rules`
     helper's `locked_conflict` finding), to exercise the review seam."""
 
-    def screen_candidate(self, candidate, current):
+    def screen_candidate(self, candidate, current, **kwargs):
         return [Finding("locked_conflict", "adds text next to a locked rule", "text")]
 
 

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
         NO_RECOMMENDATIONS,
         CandidatePolicy,
         check_candidate,
+        locked_conflict,
         locked_sections,
+        locked_violation,
         template_variables,
         undo_langmem_escaping,
     )
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
         EvaluatorSettings,
     )
     from langchain_prompt_optimization.optimizer.firewall import (
+        CANDIDATE_CATEGORIES,
         CATEGORIES,
         FeedbackFirewall,
         Finding,
@@ -81,6 +84,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "CANDIDATE_CATEGORIES",
     "CATEGORIES",
     "JUDGE_CATEGORIES",
     "KINDS",
@@ -117,7 +121,9 @@ __all__ = [
     "check_candidate",
     "detect_phone",
     "find_pii",
+    "locked_conflict",
     "locked_sections",
+    "locked_violation",
     "needs_review",
     "optimize_user",
     "quote_untrusted",
@@ -131,6 +137,7 @@ __all__ = [
 # name, in step with the TYPE_CHECKING imports above.
 _SCREENING = "langchain_prompt_optimization.optimizer.screening"
 _EXPORTS: dict[str, str] = {
+    "CANDIDATE_CATEGORIES": "langchain_prompt_optimization.optimizer.firewall",
     "CandidateDelta": _SCREENING,
     "FeedbackBatch": _SCREENING,
     "JUDGE_CATEGORIES": _SCREENING,
@@ -168,7 +175,9 @@ _EXPORTS: dict[str, str] = {
     "check_candidate": "langchain_prompt_optimization.optimizer.checks",
     "detect_phone": "langchain_prompt_optimization.optimizer.privacy",
     "find_pii": "langchain_prompt_optimization.optimizer.privacy",
+    "locked_conflict": "langchain_prompt_optimization.optimizer.checks",
     "locked_sections": "langchain_prompt_optimization.optimizer.checks",
+    "locked_violation": "langchain_prompt_optimization.optimizer.checks",
     "optimize_user": "langchain_prompt_optimization.optimizer.run",
     "quote_untrusted": "langchain_prompt_optimization.optimizer.firewall",
     "redact_pii": "langchain_prompt_optimization.optimizer.privacy",

@@ -9,7 +9,7 @@ from langchain_prompt_optimization.optimizer.payload import clip, recent_message
 from langchain_prompt_optimization.stores import NewVersion
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Iterable, Sequence
 
     from langchain_core.messages import BaseMessage
 
@@ -21,6 +21,7 @@ __all__ = [
     "checked_candidates",
     "feedback_text",
     "screen_inputs",
+    "tool_names",
     "untrusted_text",
 ]
 
@@ -32,24 +33,51 @@ def screen_inputs(
     known: str,
     *,
     budget: int,
+    tools: Collection[str] = (),
 ) -> list[tuple[FeedbackItem, str]]:
-    """Feedback items the firewall flags (in their text or their run's human/tool messages).
+    """Feedback items the firewall flags (in their text, read alone and together with the
+    batch's other items, or in their run's human/tool messages).
 
     What is screened is what would reach the optimizer: the feedback cut to `budget`
     characters and the run's messages within `budget` (as `recent_messages` selects them), so
     screening costs at most about `budget` characters per item however long the run is.
+    `tools` are the agent's tool names (see `FeedbackFirewall.screen_feedback`).
     """
+    untrusted = [fb for fb in batch if not fb.trusted]
+    texts = [clip(feedback_text(fb), budget) for fb in untrusted]
+    per_item = firewall.screen_batch(texts, known_text=known, tools=tools)
     caught: list[tuple[FeedbackItem, str]] = []
-    for fb in batch:
-        if fb.trusted:
-            continue
-        findings = firewall.screen_feedback(clip(feedback_text(fb), budget), known_text=known)
+    for fb, findings in zip(untrusted, per_item, strict=True):
         run = trajectories.get(fb.trajectory_id)
         if not findings and run is not None:
-            findings = firewall.screen_trajectory(untrusted_text(recent_messages(run, budget)))
+            text = untrusted_text(recent_messages(run, budget))
+            findings = firewall.screen_trajectory(text, tools=tools)
         if findings:
             caught.append((fb, firewall.reason(findings, verdict="quarantined")))
     return caught
+
+
+def tool_names(
+    trajectories: Iterable[TrajectoryRecord], agent_tools: Sequence[Any] = ()
+) -> frozenset[str]:
+    """The agent's tool names: those its model calls saw (`agent_tools`: tools or OpenAI-style
+    dicts) and those its recorded runs called or got results from."""
+    names: set[str] = set()
+    for tool in agent_tools:
+        name = getattr(tool, "name", None)
+        if name is None and isinstance(tool, dict):
+            name = tool.get("name") or (tool.get("function") or {}).get("name")
+        if isinstance(name, str):
+            names.add(name)
+    for run in trajectories:
+        for message in run.messages:
+            data = message.get("data", {}) if isinstance(message, dict) else {}
+            if message.get("type") == "tool" and isinstance(data.get("name"), str):
+                names.add(data["name"])
+            for call in data.get("tool_calls") or ():
+                if isinstance(call, dict) and isinstance(call.get("name"), str):
+                    names.add(call["name"])
+    return frozenset(name.casefold() for name in names if name)
 
 
 def feedback_text(fb: FeedbackItem) -> str:

@@ -12,7 +12,11 @@ from langchain_prompt_optimization.optimizer.canary import (
     CanaryEvidence,
     judge_running_canary,
 )
-from langchain_prompt_optimization.optimizer.candidates import checked_candidates, feedback_text
+from langchain_prompt_optimization.optimizer.candidates import (
+    checked_candidates,
+    feedback_text,
+    tool_names,
+)
 from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
 from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
 from langchain_prompt_optimization.optimizer.langmem_call import (
@@ -333,7 +337,8 @@ def _optimize_leased(
     if not results:
         return (yield from _record_failure(run, batch, targets, base_texts, error))
     policy = settings.policy or CandidatePolicy.from_json(config.policy)
-    options = yield from _check_candidates(run, results, batch, targets, policy, screeners)
+    tools = _tools(settings, loaded)
+    options = yield from _check_candidates(run, results, batch, targets, policy, screeners, tools)
     gated = yield from select_candidates(run, loaded, batch, options, served, private)
     usage = {
         **_total_usage(run, results, attempts=_attempts(settings)),
@@ -386,7 +391,11 @@ def _screen_batch(
     quarantined."""
     batch = loaded.batch
     screened = FeedbackBatch(
-        batch, loaded.trajectories, "\n".join(served.values()), run.settings.max_trajectory_chars
+        batch,
+        loaded.trajectories,
+        "\n".join(served.values()),
+        run.settings.max_trajectory_chars,
+        tools=_tools(run.settings, loaded),
     )
     held = yield from screen_feedback_batch(
         screeners, screened, keep_lease=lambda request: run.model_call(request, "judge")
@@ -397,6 +406,13 @@ def _screen_batch(
     yield from run.layout.quarantine_feedback(run.owner, caught)
     run.quarantined.update(held)
     return [fb for fb in batch if fb.id not in held], tuple(held)
+
+
+def _tools(settings: RunSettings, loaded: _Loaded) -> frozenset[str]:
+    """The agent's tool names, for the firewall: what its model calls saw (in process) and
+    what its recorded runs called (workers)."""
+    seen = settings.replay_agent() if settings.replay_agent is not None else None
+    return tool_names(loaded.trajectories.values(), seen[1] if seen is not None else ())
 
 
 def _target_prompts(
@@ -531,6 +547,7 @@ def _check_candidates(
     targets: _Targets,
     policy: CandidatePolicy,
     screeners: Sequence[Screener],
+    tools: frozenset[str],
 ) -> Job[list[list[NewVersion]]]:
     """Phase 7: each optimizer result's changed prompts as candidates, checked against the
     policy (rejected with the reason) and screened (flagged with the reason; every verdict
@@ -549,6 +566,7 @@ def _check_candidates(
             texts,
             shared=run.owner == UserRef.global_lineage(),
             keep_lease=keep_lease,
+            tools=tools,
         )
     )
 

@@ -10,7 +10,7 @@ from langchain_prompt_optimization.optimizer.candidates import feedback_text, un
 from langchain_prompt_optimization.optimizer.payload import clip, recent_messages
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Collection, Iterator, Mapping, Sequence
 
     from langchain_prompt_optimization.optimizer.firewall import Finding
     from langchain_prompt_optimization.stores import FeedbackItem, TrajectoryRecord
@@ -104,12 +104,15 @@ class FeedbackBatch:
         trajectories: The items' runs by trajectory id.
         known_text: The prompts being served (their addresses are already accepted).
         budget: Characters of feedback and of each run that reach the optimizer.
+        tools: The agent's tool names, casefolded (what its model calls saw and what its
+            recorded runs called): naming one beside an authority claim is a finding.
     """
 
     items: Sequence[FeedbackItem]
     trajectories: dict[str, TrajectoryRecord]
     known_text: str
     budget: int
+    tools: frozenset[str] = frozenset()
 
     def texts(self) -> Iterator[tuple[FeedbackItem, str, str]]:
         """Each untrusted item with what the optimizer would read: its feedback text and
@@ -137,6 +140,7 @@ class CandidateDelta:
         review_notes: Why earlier screeners asked for model review (their `review`
             verdicts' reasons, e.g. a `locked_conflict`), filled in for the screeners that
             review findings (the model screener).
+        tools: The agent's tool names, casefolded (see `FeedbackBatch.tools`).
     """
 
     prompt: str
@@ -147,10 +151,17 @@ class CandidateDelta:
     feedback: tuple[str, ...] = ()
     shared: bool = False
     review_notes: tuple[str, ...] = ()
+    tools: frozenset[str] = frozenset()
 
 
 def candidate_delta(
-    prompt: str, current: str, candidate: str, feedback: Sequence[str], *, shared: bool
+    prompt: str,
+    current: str,
+    candidate: str,
+    feedback: Sequence[str],
+    *,
+    shared: bool,
+    tools: Collection[str] = (),
 ) -> CandidateDelta:
     """The delta of `candidate` against `current`, line by line (linear time).
 
@@ -165,7 +176,14 @@ def candidate_delta(
     added = [line for line in candidate.splitlines() if line.strip() and line.strip() not in before]
     removed = [line for line in current.splitlines() if line.strip() and line.strip() not in after]
     return CandidateDelta(
-        prompt, current, candidate, "\n".join(added), "\n".join(removed), tuple(feedback), shared
+        prompt,
+        current,
+        candidate,
+        "\n".join(added),
+        "\n".join(removed),
+        tuple(feedback),
+        shared,
+        tools=frozenset(tools),
     )
 
 

@@ -19,7 +19,7 @@ from langchain_prompt_optimization.optimizer.screening.rules import RulesScreene
 from langchain_prompt_optimization.stores.io import Call, call
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Collection, Mapping, Sequence
 
     from langchain_core.language_models import BaseChatModel
 
@@ -162,6 +162,7 @@ def screen_candidate_options(
     *,
     shared: bool,
     keep_lease: Callable[[Call[Any]], Job[Any]] | None = None,
+    tools: Collection[str] = (),
 ) -> Job[list[list[NewVersion]]]:
     """Each option's accepted candidates screened: every verdict recorded on the candidate
     (`verdicts`), a held one flagged (stored `pending`, never activated without a reviewer).
@@ -179,7 +180,12 @@ def screen_candidate_options(
             key = (cand.prompt, cand.text)
             if key not in seen:
                 delta = candidate_delta(
-                    cand.prompt, served.get(cand.prompt, ""), cand.text, feedback, shared=shared
+                    cand.prompt,
+                    served.get(cand.prompt, ""),
+                    cand.text,
+                    feedback,
+                    shared=shared,
+                    tools=tools,
                 )
                 seen[key] = yield from _screen_one(screeners, delta, keep_lease)
             screened.append(_apply(cand, seen[key]))

@@ -65,7 +65,12 @@ class RulesScreener:
         if not firewall.enabled:
             return {}
         caught = screen_inputs(
-            firewall, batch.items, batch.trajectories, batch.known_text, budget=batch.budget
+            firewall,
+            batch.items,
+            batch.trajectories,
+            batch.known_text,
+            budget=batch.budget,
+            tools=batch.tools,
         )
         return {
             fb.id: Verdict("hold", self.name, _category(reason), reason) for fb, reason in caught
@@ -75,7 +80,9 @@ class RulesScreener:
         """Hold on a firewall finding or added personal data in a shared prompt; `review`
         on findings only a model can judge; otherwise pass."""
         firewall = self._firewall()
-        findings = firewall.screen_candidate(delta.candidate, delta.current)
+        findings = firewall.screen_candidate(
+            delta.candidate, delta.current, feedback=delta.feedback, tools=delta.tools
+        )
         held = [f for f in findings if not needs_review(f)]
         review = [f for f in findings if needs_review(f)]
         reasons, categories = [], []

@@ -1,0 +1,1 @@
+"""The feedback firewall's internals; the public names live in `optimizer.firewall`."""
