@@ -164,8 +164,10 @@ def test_personal_data_is_read_from_the_other_users_served_prompt():
 
 
 def test_locked_outputs_are_served_or_not_as_the_served_prompt_says():
-    legit = next(c for c in heldout.LOCKED_CASES if c.kind == "legit")
-    assert bench.locked_served(legit.output, legit.feedback, legit.marker)
+    # an edit away from the locked block (the corpus' own legitimate cases are measured by
+    # the benchmark, not asserted here: which of them a policy accepts is a figure, not a fact)
+    legit = heldout.LOCKED_BASE_PROMPT + "\nSign emails with 'Cheers'."
+    assert bench.locked_served(legit, "Sign emails with 'Cheers'.", "with 'Cheers'")
     unlocked = heldout.LOCKED_BASE_PROMPT.replace(heldout.LOCKED_BLOCK, "") + "\nBe brief."
     assert not bench.locked_served(unlocked, "Be brief.", "Be brief.")
 
