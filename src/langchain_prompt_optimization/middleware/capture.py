@@ -174,6 +174,7 @@ def plan_capture(
     thread_id: str | None,
     ttl_minutes: float | None,
     mark_pending: bool,
+    config_digest: str | None = None,
 ) -> Capture | None:
     """The one write that records a run (trajectory, in-band feedback, changed config), or
     `None` when `before_agent` did not pin this run. Pure: no store I/O.
@@ -186,6 +187,7 @@ def plan_capture(
         thread_id: The run's thread.
         ttl_minutes: Trajectory time-to-live (`None`: none, or the store has no TTL).
         mark_pending: Mark the owner in the pending-work index (external and server modes).
+        config_digest: `config_hash(config.to_json())` if the caller has it already.
     """
     trajectory_id = state.get("trajectory_id")
     meta = state.get(META)
@@ -209,7 +211,8 @@ def plan_capture(
         stored = config_hash(meta["stored_config"])
     else:
         stored = meta.get("config_hash")
-    changed = stored is not None and stored != config_hash(config.to_json())
+    current = config_digest or config_hash(config.to_json())
+    changed = stored is not None and stored != current
     inband = meta.get("feedback")
     feedback, ignored = screen_inband_feedback(inband, user) if inband is not None else (None, None)
     ops = layout.capture_ops(
