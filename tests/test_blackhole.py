@@ -22,6 +22,9 @@ from langchain_prompt_optimization.stores import StoreLayout, drive
 from .conftest import PG_URI, make_harness, need_postgres
 
 TIMEOUT = 0.5
+# Every run reads its pin (no pin cache), so each run's read meets the silent store: a kept
+# read past its age is the same read (tests/test_pin_cache.py, busy file).
+READ_EVERY_RUN = StorageSettings(timeout=TIMEOUT, pin_cache_seconds=0)
 GIVE_UP = 60.0  # only a limit for a hung test, never the assertion
 _CANCEL_REQUEST = struct.pack("!ii", 16, 80877102)  # PostgreSQL's CancelRequest packet head
 
@@ -176,7 +179,7 @@ def test_sync_runs_answer_within_the_deadline_while_postgres_is_silent(proxied):
     proxy, through, direct = proxied
     store = open_store(through)
     check = open_store(direct)
-    h = make_harness(store, storage=StorageSettings(timeout=TIMEOUT))
+    h = make_harness(store, storage=READ_EVERY_RUN)
     try:
         _learn(h, "jane")
         proxy.blackhole = True
@@ -209,7 +212,7 @@ async def test_async_runs_answer_within_the_deadline_while_postgres_is_silent(pr
     proxy, through, direct = proxied
     store = await aopen_store(through)
     check = open_store(direct)
-    h = make_harness(store, storage=StorageSettings(timeout=TIMEOUT))
+    h = make_harness(store, storage=READ_EVERY_RUN)
     try:
         await _alearn(h, "jane")
         proxy.blackhole = True
@@ -259,7 +262,7 @@ def _stored_ids(holder: sqlite3.Connection) -> set[str]:
 def test_sync_runs_answer_within_the_deadline_while_sqlite_is_busy(tmp_path):
     path = tmp_path / "busy.db"
     store = open_store(f"sqlite:///{path}")
-    h = make_harness(store, storage=StorageSettings(timeout=TIMEOUT))
+    h = make_harness(store, storage=READ_EVERY_RUN)
     try:
         _learn(h, "jane")
         holder = _lock(path)
@@ -292,7 +295,7 @@ def test_sync_runs_answer_within_the_deadline_while_sqlite_is_busy(tmp_path):
 async def test_async_runs_answer_within_the_deadline_while_sqlite_is_busy(tmp_path):
     path = tmp_path / "busy.db"
     store = await aopen_store(f"sqlite:///{path}")
-    h = make_harness(store, storage=StorageSettings(timeout=TIMEOUT))
+    h = make_harness(store, storage=READ_EVERY_RUN)
     check = open_store(f"sqlite:///{path}")
     try:
         await _alearn(h, "jane")

@@ -26,6 +26,11 @@ logger = logging.getLogger(__name__)
 _SIZE = 1024
 
 
+def _now() -> float:
+    """Monotonic seconds: the cache's clock unless one is given (looked up at each call)."""
+    return time.monotonic()
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     store: BaseStore
@@ -46,7 +51,7 @@ class PinCache:
 
     Args:
         max_age: Seconds a read is served again; `0` disables the cache.
-        clock: Monotonic seconds (tests give their own).
+        clock: Monotonic seconds (default: `time.monotonic`).
         watch: The write watch (the process-wide one by default).
         size: Entries kept at most (least recently used dropped first).
     """
@@ -55,16 +60,19 @@ class PinCache:
         self,
         max_age: float,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
         watch: WriteWatch = WRITES,
         size: int = _SIZE,
     ) -> None:
         self.max_age = max_age
-        self._clock = clock
+        self._given_clock = clock
         self._watch = watch
         self._size = size
         self._entries: OrderedDict[tuple[int, str, str], _Entry] = OrderedDict()
         self._lock = threading.Lock()
+
+    def _now(self) -> float:
+        return self._given_clock() if self._given_clock is not None else _now()
 
     @property
     def enabled(self) -> bool:
@@ -73,7 +81,7 @@ class PinCache:
 
     def begin(self, keys: Sequence[StoreKey]) -> tuple[int, float]:
         """Before a read of `keys`: start watching them; what `put` needs afterwards."""
-        return self._watch.watch(keys), self._clock()
+        return self._watch.watch(keys), self._now()
 
     def put(
         self,
@@ -101,9 +109,7 @@ class PinCache:
             entry = self._entries.get(slot)
         if entry is None or entry.store is not store:
             return None
-        if self._clock() >= entry.expires or self._watch.changed_since(
-            entry.keys, entry.generation
-        ):
+        if self._now() >= entry.expires or self._watch.changed_since(entry.keys, entry.generation):
             with self._lock:
                 if self._entries.get(slot) is entry:
                     del self._entries[slot]

@@ -34,12 +34,12 @@ if TYPE_CHECKING:
     from langgraph.store.base import Op
 
     from langchain_prompt_optimization.stores.io import Job
-    from langchain_prompt_optimization.stores.watch import StoreKey
     from langchain_prompt_optimization.stores.records import (
         FeedbackItem,
         PromptConfig,
         PromptSpec,
     )
+    from langchain_prompt_optimization.stores.watch import StoreKey
 
 __all__ = ["PinResult", "Runs"]
 

@@ -109,7 +109,9 @@ class StorageSettings:
                 or not math.isfinite(seconds)
                 or seconds < 0
             ):
-                msg = f"StorageSettings.{name} must be finite, non-negative seconds; got {seconds!r}"
+                msg = (
+                    f"StorageSettings.{name} must be finite, non-negative seconds; got {seconds!r}"
+                )
                 raise ValueError(msg)
         if not isinstance(self.retention, Retention):
             msg = f"retention must be a Retention; got {type(self.retention).__name__}"
