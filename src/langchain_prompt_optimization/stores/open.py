@@ -251,6 +251,9 @@ def _open_sqlite(uri: str, *, create: bool) -> BaseStore:
         store.setup()
     except (OSError, sqlite3.Error) as exc:
         raise _sqlite_open_error(uri, exc) from exc
+    from langchain_prompt_optimization.stores.sqlite_lane import register_lane
+
+    register_lane(store, str(path), synchronous)
     return store
 
 
