@@ -239,10 +239,16 @@ def _open_sqlite(uri: str, *, create: bool) -> BaseStore:
     path, synchronous = _sqlite_path(uri), _sqlite_synchronous(uri)
     if not create and not path.is_file():
         raise _missing_sqlite(path, uri)
+    from langchain_prompt_optimization.stores.sqlite_lane import StoreConnection, register_lane
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(
-            str(path), check_same_thread=False, isolation_level=None, timeout=30.0
+            str(path),
+            check_same_thread=False,
+            isolation_level=None,
+            timeout=30.0,
+            factory=StoreConnection,
         )
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")
@@ -251,8 +257,6 @@ def _open_sqlite(uri: str, *, create: bool) -> BaseStore:
         store.setup()
     except (OSError, sqlite3.Error) as exc:
         raise _sqlite_open_error(uri, exc) from exc
-    from langchain_prompt_optimization.stores.sqlite_lane import register_lane
-
     register_lane(store, str(path), synchronous)
     return store
 

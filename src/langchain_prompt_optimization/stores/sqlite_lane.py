@@ -14,12 +14,13 @@ from langchain_prompt_optimization.stores.io import Call
 
 if TYPE_CHECKING:
     import concurrent.futures
+    from collections.abc import Callable
 
     from langgraph.store.base import BaseStore
 
     from langchain_prompt_optimization.stores.io import Job
 
-__all__ = ["CHECKPOINT_EVERY", "SqliteLane", "lane_for", "register_lane"]
+__all__ = ["CHECKPOINT_EVERY", "SqliteLane", "StoreConnection", "lane_for", "register_lane"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +36,32 @@ _LANES: weakref.WeakKeyDictionary[BaseStore, SqliteLane] = weakref.WeakKeyDictio
 _LANES_LOCK = threading.Lock()
 
 
+class StoreConnection(sqlite3.Connection):
+    """The connection `open_store` gives a `SqliteStore`: closing it also closes the lane's
+    connection, so a closed store leaves no connection to its file open (SQLite removes the
+    `-wal` file when the last one closes)."""
+
+    on_close: Callable[[], None] | None = None
+
+    def close(self) -> None:
+        """Close the lane's connection, then this one."""
+        if self.on_close is not None:
+            self.on_close()
+        super().close()
+
+
 def register_lane(store: BaseStore, path: str, synchronous: str) -> None:
-    """Give a `SqliteStore` that `open_store` opened to write (WAL, `synchronous=NORMAL`) a
-    lane. Other SQLite stores (a user's own, read-only, `synchronous=full`: a commit that
-    syncs the disk is left to the deadline thread) have none."""
-    if synchronous != "normal":
+    """Give a `SqliteStore` that `open_store` opened to write (WAL, `synchronous=NORMAL`, on
+    a `StoreConnection`) a lane. Other SQLite stores (a user's own, read-only,
+    `synchronous=full`: a commit that syncs the disk is left to the deadline thread) have
+    none."""
+    conn = getattr(store, "conn", None)
+    if synchronous != "normal" or not isinstance(conn, StoreConnection):
         return
+    lane = SqliteLane(store, path)
+    conn.on_close = lane.close
     with _LANES_LOCK:
-        _LANES[store] = SqliteLane(store, path)
+        _LANES[store] = lane
 
 
 def lane_for(store: BaseStore) -> SqliteLane | None:
@@ -78,6 +97,15 @@ class SqliteLane:
         self._lock = threading.Lock()
         self._lane: Any = None  # the lane's SqliteStore, opened at first use
         self._commits = 0
+        self._closed = False
+
+    def close(self) -> None:
+        """Close the lane's connection (the store's own is closing); later calls raise."""
+        with self._lock:
+            self._closed = True
+            if self._lane is not None:
+                self._lane.conn.close()
+                self._lane = None
 
     def _open(self) -> Any:
         from langgraph.store.sqlite import SqliteStore
@@ -106,6 +134,9 @@ class SqliteLane:
             msg = f"the store did not answer within {timeout}s (the run path's connection is busy)"
             raise TimeoutError(msg)
         try:
+            if self._closed:
+                msg = "Cannot operate on a closed database."
+                raise sqlite3.ProgrammingError(msg)
             if self._lane is None:
                 self._lane = self._open()
             value, batches = self._run(job, end, timeout)
