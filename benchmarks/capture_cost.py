@@ -75,7 +75,8 @@ def _stores(tmp: str, wanted: list[str], stack: contextlib.ExitStack) -> list[tu
     return stores
 
 
-def measure(store: Any, fsync_store: Any, rounds: int, runs: int) -> dict[str, float]:
+def measure(store: Any, fsync_store: Any, rounds: int, runs: int) -> dict[str, dict[str, float]]:
+    """Median per-run wall-clock (`"wall"`) and process CPU time (`"cpu"`) by configuration."""
     behind = PromptOptimizationMiddleware(store=store, storage=WRITE_BEHIND)
     agents = {
         "empty": _agent(store, [EmptyMiddleware()]),
@@ -87,26 +88,39 @@ def measure(store: Any, fsync_store: Any, rounds: int, runs: int) -> dict[str, f
         mw = PromptOptimizationMiddleware(store=fsync_store)
         agents["fsync"] = _agent(fsync_store, [mw])
     users = [f"user-{i}" for i in range(10)]
-    samples: dict[str, list[float]] = {name: [] for name in agents}
+    wall: dict[str, list[float]] = {name: [] for name in agents}
+    cpu: dict[str, list[float]] = {name: [] for name in agents}
+    message = {"messages": [("user", "go")]}
     for agent in agents.values():  # warm up
         for user in users:
-            agent.invoke({"messages": [("user", "go")]}, context={"user_id": user})
+            agent.invoke(message, context={"user_id": user})
     behind.flush_writes()
-    message = {"messages": [("user", "go")]}
     for number in range(rounds):
-        totals = dict.fromkeys(agents, 0.0)
+        wall_total = dict.fromkeys(agents, 0.0)
+        cpu_total = dict.fromkeys(agents, 0.0)
         order = list(agents.items())
         for i in range(runs):  # run by run, every configuration in turn: the same load
             context = {"user_id": users[i % 10]}
             for name, agent in order if (number + i) % 2 else reversed(order):
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 agent.invoke(message, context=context)
-                totals[name] += time.perf_counter() - start
-        for name, total in totals.items():
-            samples[name].append(total / runs)
+                wall_total[name] += time.perf_counter() - start
+                cpu_total[name] += time.process_time() - start_cpu
+        for name in agents:
+            wall[name].append(wall_total[name] / runs)
+            cpu[name].append(cpu_total[name] / runs)
         behind.flush_writes()  # between rounds, outside the timed runs
     behind.close()
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return {
+        "wall": {name: statistics.median(values) for name, values in wall.items()},
+        "cpu": {name: statistics.median(values) for name, values in cpu.items()},
+    }
+
+
+def _row(label: str, m: dict[str, float]) -> str:
+    times = [f"{m[c] * 1e3:.2f}" if c in m else "-" for c in COLUMNS]
+    ratios = [f"{m[c] / m['empty']:.2f}x" if c in m else "-" for c in COLUMNS]
+    return f"| {label} | {m['empty'] * 1e3:.2f} | " + " | ".join(times + ratios) + " |"
 
 
 def transactions(store: Any, capture: str, *, use_async: bool, runs: int = 20) -> int:
@@ -147,21 +161,36 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--tmp", default="/tmp")
     parser.add_argument("--stores", default="sqlite,postgres", help="comma-separated")
+    parser.add_argument("--repeat", type=int, default=1, help="whole measurements, medians")
     parser.add_argument("--skip-transactions", action="store_true", help="only table (a)")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")  # fmt: skip
-    print(f"rounds={args.rounds} x runs={args.runs}, interleaved, alternating, medians per run\n")
-    print("| store | empty (ms) | " + " | ".join(f"{c} (ms)" for c in COLUMNS) + " | "
-          + " | ".join(f"{c} / empty" for c in COLUMNS) + " |")  # fmt: skip
-    print("|---" * (2 + 2 * len(COLUMNS)) + "|")
+    print(f"rounds={args.rounds} x runs={args.runs}, runs interleaved one by one, mean per run "
+          f"in a round, median over rounds; {args.repeat} repeat(s)\n")  # fmt: skip
+    header = (
+        "| store | empty (ms) | " + " | ".join(f"{c} (ms)" for c in COLUMNS) + " | "
+        + " | ".join(f"{c} / empty" for c in COLUMNS) + " |\n" + "|---" * (2 + 2 * len(COLUMNS))
+        + "|"
+    )  # fmt: skip
     with contextlib.ExitStack() as stack:
         stores = _stores(args.tmp, [s.strip() for s in args.stores.split(",")], stack)
-        for label, store, fsync_store in stores:
-            m = measure(store, fsync_store, args.rounds, args.runs)
-            times = [f"{m[c] * 1e3:.2f}" if c in m else "-" for c in COLUMNS]
-            ratios = [f"{m[c] / m['empty']:.2f}x" if c in m else "-" for c in COLUMNS]
-            print(f"| {label} | {m['empty'] * 1e3:.2f} | " + " | ".join(times + ratios) + " |")
+        results = {
+            label: [measure(store, fsync, args.rounds, args.runs) for _ in range(args.repeat)]
+            for label, store, fsync in stores
+        }
+        for kind, title in (("wall", "wall-clock per run"), ("cpu", "process CPU time per run")):
+            print(f"{title}\n\n{header}")
+            for label, repeats in results.items():
+                for number, m in enumerate(repeats, 1):
+                    print(_row(f"{label} #{number}" if args.repeat > 1 else label, m[kind]))
+                if args.repeat > 1:
+                    ratios = {c: statistics.median(r[kind][c] / r[kind]["empty"] for r in repeats)
+                              for c in COLUMNS if c in repeats[0][kind]}  # fmt: skip
+                    cells = [f"{ratios[c]:.2f}x" if c in ratios else "-" for c in COLUMNS]
+                    blank = " | ".join(["-"] * (1 + len(COLUMNS)))
+                    print(f"| {label} median | {blank} | " + " | ".join(cells) + " |")
+            print()
         if args.skip_transactions:
             return
         print("\n20 concurrent runs: store write batches (transactions)\n")
