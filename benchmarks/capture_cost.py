@@ -55,6 +55,12 @@ class EmptyMiddleware(AgentMiddleware):  # type: ignore[type-arg]
     def after_agent(self, state: Any, runtime: Any) -> None:
         return None
 
+    def wrap_model_call(self, request: Any, handler: Any) -> Any:
+        return handler(request)
+
+    async def awrap_model_call(self, request: Any, handler: Any) -> Any:
+        return await handler(request)
+
 
 def _agent(store: Any, middleware: list[Any]) -> Any:
     model = ScriptedChatModel(responses=instant)
