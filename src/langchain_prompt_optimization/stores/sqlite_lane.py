@@ -98,6 +98,7 @@ class SqliteLane:
         self._lane: Any = None  # the lane's SqliteStore, opened at first use
         self._commits = 0
         self._closed = False
+        self._busy_ms = -1  # the lane connection's busy timeout now (ms)
 
     def close(self) -> None:
         """Close the lane's connection (the store's own is closing); later calls raise."""
@@ -139,6 +140,7 @@ class SqliteLane:
                 raise sqlite3.ProgrammingError(msg)
             if self._lane is None:
                 self._lane = self._open()
+                self._busy_ms = 0  # opened with timeout=0
             value, batches = self._run(job, end, timeout)
         finally:
             self._lock.release()
@@ -162,7 +164,7 @@ class SqliteLane:
                     if isinstance(request, Call):
                         result = request.run()
                     else:
-                        conn.execute(f"PRAGMA busy_timeout={max(1, int(left * 1000))}")
+                        self._busy_within(left)
                         result = request.run(lane)
                         commits += 1
                 except sqlite3.OperationalError as exc:
@@ -181,6 +183,15 @@ class SqliteLane:
                     request = job.send(result)
         except StopIteration as stop:
             return stop.value, commits
+
+    def _busy_within(self, left: float) -> None:
+        """Make SQLite wait for a held file at most `left` seconds: the busy timeout is set
+        in 10 ms steps, rounded down (a new value costs a statement compile, so it is set
+        only when the step changes)."""
+        busy_ms = max(1, int(left * 100) * 10)
+        if busy_ms != self._busy_ms:
+            self._lane.conn.execute(f"PRAGMA busy_timeout={busy_ms}")
+            self._busy_ms = busy_ms
 
     def _count_commit(self, executor: concurrent.futures.ThreadPoolExecutor | None) -> None:
         with self._lock:
