@@ -1,20 +1,25 @@
 """Per-run cost of recording runs against a middleware with empty hooks, and write-behind
 capture (group commit), measured side by side.
 
-(a) Per-run cost on a file SQLite store and on PostgreSQL: the same scripted one-tool-call
-agent with `empty` (a middleware whose hooks do nothing), `default`
-(`PromptOptimizationMiddleware()`: sync capture, pin cache), `no_cache` (sync capture,
-`pin_cache_seconds=0`: every run reads its pin), `write_behind` (`capture="write_behind"`,
-pin cache) and, on SQLite, `fsync` (the default middleware on a file opened with
-`?synchronous=full`: every commit waits for the disk). Ten users take turns, so each user
-runs again well within the pin cache's 1 s (as in a busy app; an app whose users come back
-less often than that pays the `no_cache` figure). Rounds are interleaved, the order
-alternates from round to round, the table reports medians per run and ratios to `empty`.
+(a) Per-run cost on a file SQLite store and on PostgreSQL (`--stores memory` adds an
+InMemoryStore: the hooks without any I/O): the same scripted one-tool-call agent with `empty`
+(a middleware with our three hooks, doing nothing), `default` (`PromptOptimizationMiddleware()`:
+sync capture, pin cache), `no_cache` (sync capture, `pin_cache_seconds=0`: every run reads its
+pin), `write_behind` (`capture="write_behind"`, pin cache) and, on SQLite, `fsync` (the default
+middleware on the same file opened with `?synchronous=full`: every commit waits for the
+disk). Ten users take turns, so each user runs again well within the pin cache's 1 s (as in
+a busy app; an app whose users come back less often than that pays the `no_cache` figure).
+Runs are interleaved one by one (each configuration runs once in turn, the order alternating),
+so every configuration sees the same machine load; a round's figure is the mean per run, the
+tables report the median over rounds of wall-clock and of process CPU time (every thread,
+the write-behind writer too) and their ratios to `empty`. The write-behind queue is flushed
+between rounds, outside the timed runs. `--repeat N` repeats the whole measurement and adds
+the median ratio of the repeats.
 
 (b) Transactions for 20 concurrent runs (threads, then asyncio): store write batches counted
 with `InstrumentedStore`, sync vs write-behind, after `flush_writes()`.
 
-Run: `python -m benchmarks.capture_cost --rounds 15 --runs 40`.
+Run: `python -m benchmarks.capture_cost --rounds 7 --runs 30 --repeat 3`.
 """
 
 from __future__ import annotations
@@ -71,6 +76,8 @@ def _agent(store: Any, middleware: list[Any]) -> Any:
 def _stores(tmp: str, wanted: list[str], stack: contextlib.ExitStack) -> list[tuple[str, Any, Any]]:
     """(label, store, the same store opened with fsync on every commit or None)."""
     stores: list[tuple[str, Any, Any]] = []
+    if "memory" in wanted:  # no I/O at all: what the hooks themselves cost
+        stores.append(("memory", open_store("memory://"), None))
     if "sqlite" in wanted:
         uri = f"sqlite:///{tmp}/bench-{uuid.uuid4().hex}.db"
         stores.append(("sqlite", open_store(uri), open_store(f"{uri}?synchronous=full")))
@@ -166,7 +173,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--tmp", default="/tmp")
-    parser.add_argument("--stores", default="sqlite,postgres", help="comma-separated")
+    parser.add_argument(
+        "--stores", default="sqlite,postgres", help="comma-separated: memory, sqlite, postgres"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="whole measurements, medians")
     parser.add_argument("--skip-transactions", action="store_true", help="only table (a)")
     args = parser.parse_args()
