@@ -80,7 +80,8 @@ def _clean(value: Any) -> bool:
     a false alarm (text that spells `\\u0000`) only takes the copying path. With orjson
     (installed with langgraph's SDK and langsmith) the check is several times faster: it
     refuses lone surrogates, non-string keys and unknown types, each of which only takes the
-    copying path, which gives the same result."""
+    copying path (the same record once stored: a tuple the shortcut keeps is written as a
+    list)."""
     if orjson is not None:
         try:
             return b"\\u0000" not in orjson.dumps(value)
