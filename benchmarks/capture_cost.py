@@ -47,7 +47,6 @@ from langchain_prompt_optimization import (
 from langchain_prompt_optimization.testing import InstrumentedStore, ScriptedChatModel
 
 WRITE_BEHIND = StorageSettings(capture="write_behind", max_capture_delay=0.05)
-NO_CACHE = StorageSettings(pin_cache_seconds=0)
 COLUMNS = ("default", "no_cache", "write_behind", "fsync")
 
 
@@ -73,14 +72,17 @@ def _agent(store: Any, middleware: list[Any]) -> Any:
                         store=store)  # fmt: skip
 
 
-def _stores(tmp: str, wanted: list[str], stack: contextlib.ExitStack) -> list[tuple[str, Any, Any]]:
+def _stores(
+    tmp: str, wanted: list[str], stack: contextlib.ExitStack, *, with_fsync: bool = True
+) -> list[tuple[str, Any, Any]]:
     """(label, store, the same store opened with fsync on every commit or None)."""
     stores: list[tuple[str, Any, Any]] = []
     if "memory" in wanted:  # no I/O at all: what the hooks themselves cost
         stores.append(("memory", open_store("memory://"), None))
     if "sqlite" in wanted:
         uri = f"sqlite:///{tmp}/bench-{uuid.uuid4().hex}.db"
-        stores.append(("sqlite", open_store(uri), open_store(f"{uri}?synchronous=full")))
+        fsync = open_store(f"{uri}?synchronous=full") if with_fsync else None
+        stores.append(("sqlite", open_store(uri), fsync))
     if "postgres" in wanted:
         pg = stack.enter_context(pg_schema())
         if pg is not None:
@@ -88,18 +90,30 @@ def _stores(tmp: str, wanted: list[str], stack: contextlib.ExitStack) -> list[tu
     return stores
 
 
-def measure(store: Any, fsync_store: Any, rounds: int, runs: int) -> dict[str, dict[str, float]]:
+def _middleware(name: str, store: Any) -> PromptOptimizationMiddleware:
+    """The middleware of configuration `name` (built here, so `--configs default` also runs
+    against a release without the newer settings: the before/after command in RESULTS.md)."""
+    if name == "no_cache":
+        return PromptOptimizationMiddleware(
+            store=store, storage=StorageSettings(pin_cache_seconds=0)
+        )
+    if name == "write_behind":
+        return PromptOptimizationMiddleware(store=store, storage=WRITE_BEHIND)
+    return PromptOptimizationMiddleware(store=store)
+
+
+def measure(
+    store: Any, fsync_store: Any, rounds: int, runs: int, configs: tuple[str, ...] = COLUMNS
+) -> dict[str, dict[str, float]]:
     """Median per-run wall-clock (`"wall"`) and process CPU time (`"cpu"`) by configuration."""
-    behind = PromptOptimizationMiddleware(store=store, storage=WRITE_BEHIND)
-    agents = {
-        "empty": _agent(store, [EmptyMiddleware()]),
-        "default": _agent(store, [PromptOptimizationMiddleware(store=store)]),
-        "no_cache": _agent(store, [PromptOptimizationMiddleware(store=store, storage=NO_CACHE)]),
-        "write_behind": _agent(store, [behind]),
-    }
-    if fsync_store is not None:
-        mw = PromptOptimizationMiddleware(store=fsync_store)
-        agents["fsync"] = _agent(fsync_store, [mw])
+    agents = {"empty": _agent(store, [EmptyMiddleware()])}
+    middlewares = {}
+    for name in configs:
+        target = fsync_store if name == "fsync" else store
+        if target is not None:
+            middlewares[name] = _middleware(name, target)
+            agents[name] = _agent(target, [middlewares[name]])
+    behind = middlewares.get("write_behind")
     users = [f"user-{i}" for i in range(10)]
     wall: dict[str, list[float]] = {name: [] for name in agents}
     cpu: dict[str, list[float]] = {name: [] for name in agents}
@@ -107,7 +121,8 @@ def measure(store: Any, fsync_store: Any, rounds: int, runs: int) -> dict[str, d
     for agent in agents.values():  # warm up
         for user in users:
             agent.invoke(message, context={"user_id": user})
-    behind.flush_writes()
+    if behind is not None:
+        behind.flush_writes()
     for number in range(rounds):
         wall_total = dict.fromkeys(agents, 0.0)
         cpu_total = dict.fromkeys(agents, 0.0)
@@ -122,8 +137,10 @@ def measure(store: Any, fsync_store: Any, rounds: int, runs: int) -> dict[str, d
         for name in agents:
             wall[name].append(wall_total[name] / runs)
             cpu[name].append(cpu_total[name] / runs)
-        behind.flush_writes()  # between rounds, outside the timed runs
-    behind.close()
+        if behind is not None:
+            behind.flush_writes()  # between rounds, outside the timed runs
+    for mw in middlewares.values():
+        mw.close()
     return {
         "wall": {name: statistics.median(values) for name, values in wall.items()},
         "cpu": {name: statistics.median(values) for name, values in cpu.items()},
@@ -177,8 +194,12 @@ def main() -> None:
         "--stores", default="sqlite,postgres", help="comma-separated: memory, sqlite, postgres"
     )
     parser.add_argument("--repeat", type=int, default=1, help="whole measurements, medians")
+    parser.add_argument(
+        "--configs", default=",".join(COLUMNS), help="comma-separated, of: " + ", ".join(COLUMNS)
+    )
     parser.add_argument("--skip-transactions", action="store_true", help="only table (a)")
     args = parser.parse_args()
+    configs = tuple(c.strip() for c in args.configs.split(",") if c.strip() in COLUMNS)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")  # fmt: skip
     print(f"rounds={args.rounds} x runs={args.runs}, runs interleaved one by one, mean per run "
@@ -189,9 +210,12 @@ def main() -> None:
         + "|"
     )  # fmt: skip
     with contextlib.ExitStack() as stack:
-        stores = _stores(args.tmp, [s.strip() for s in args.stores.split(",")], stack)
+        wanted = [s.strip() for s in args.stores.split(",")]
+        stores = _stores(args.tmp, wanted, stack, with_fsync="fsync" in configs)
         results = {
-            label: [measure(store, fsync, args.rounds, args.runs) for _ in range(args.repeat)]
+            label: [
+                measure(store, fsync, args.rounds, args.runs, configs) for _ in range(args.repeat)
+            ]
             for label, store, fsync in stores
         }
         for kind, title in (("wall", "wall-clock per run"), ("cpu", "process CPU time per run")):
