@@ -8,10 +8,11 @@ scripted instant model with one tool call:
   store write after it (the floor for anything that records runs);
 - `promptopt`: `PromptOptimizationMiddleware`.
 
-Rounds are interleaved (none, minimal, promptopt, none, ...) in one process; each round
-times a batch of runs; the table reports medians per run and the ratios
+Runs are interleaved one by one in one process (none, minimal, promptopt, then the reverse
+order, ...), so the three see the same machine load; a round's figure is the mean per run,
+the tables report the median over rounds of wall-clock and of process CPU time and the ratios
 promptopt/minimal and promptopt/none. Run with `make bench` (or
-`python -m benchmarks.per_run_cost --rounds 15 --runs 40`).
+`python -m benchmarks.per_run_cost --rounds 15 --runs 30`).
 """
 
 from __future__ import annotations
@@ -63,26 +64,36 @@ def _stores(tmp: str, stack: contextlib.ExitStack) -> list[tuple[str, Any]]:
     return stores
 
 
-def measure(store: Any, rounds: int, runs: int) -> dict[str, float]:
+def measure(store: Any, rounds: int, runs: int) -> dict[str, dict[str, float]]:
     agents = {
         "none": _agent(store, []),
         "minimal": _agent(store, [MinimalMiddleware()]),
         "promptopt": _agent(store, [PromptOptimizationMiddleware(store=store)]),
     }
     users = [f"user-{i}" for i in range(10)]
-    samples: dict[str, list[float]] = {name: [] for name in agents}
+    wall: dict[str, list[float]] = {name: [] for name in agents}
+    cpu: dict[str, list[float]] = {name: [] for name in agents}
+    message = {"messages": [("user", "go")]}
     for agent in agents.values():  # warm up
-        agent.invoke({"messages": [("user", "go")]}, context={"user_id": "warm"})
+        agent.invoke(message, context={"user_id": "warm"})
     for number in range(rounds):
+        wall_total = dict.fromkeys(agents, 0.0)
+        cpu_total = dict.fromkeys(agents, 0.0)
         order = list(agents.items())
-        if number % 2:
-            order.reverse()  # alternate who goes first: a fixed order skews the ratios
-        for name, agent in order:
-            start = time.perf_counter()
-            for i in range(runs):
-                agent.invoke({"messages": [("user", "go")]}, context={"user_id": users[i % 10]})
-            samples[name].append((time.perf_counter() - start) / runs)
-    return {name: statistics.median(values) for name, values in samples.items()}
+        for i in range(runs):  # run by run, alternating the order: the same load for all
+            context = {"user_id": users[i % 10]}
+            for name, agent in order if (number + i) % 2 else reversed(order):
+                start, start_cpu = time.perf_counter(), time.process_time()
+                agent.invoke(message, context=context)
+                wall_total[name] += time.perf_counter() - start
+                cpu_total[name] += time.process_time() - start_cpu
+        for name in agents:
+            wall[name].append(wall_total[name] / runs)
+            cpu[name].append(cpu_total[name] / runs)
+    return {
+        "wall": {name: statistics.median(values) for name, values in wall.items()},
+        "cpu": {name: statistics.median(values) for name, values in cpu.items()},
+    }
 
 
 def round_trips() -> dict[str, tuple[int, int]]:
@@ -110,20 +121,24 @@ def main() -> None:
     args = parser.parse_args()
     cores, python = os.cpu_count(), platform.python_version()
     print(f"machine: {platform.machine()}, {cores} cores, Python {python}")
-    print(f"rounds={args.rounds} x runs={args.runs}, interleaved, medians per run\n")
-    print(
+    print(f"rounds={args.rounds} x runs={args.runs}, runs interleaved one by one, medians\n")
+    header = (
         "| store | none (ms) | minimal (ms) | promptopt (ms) "
-        "| promptopt / minimal | promptopt / none |"
+        "| promptopt / minimal | promptopt / none |\n|---|---|---|---|---|---|"
     )
-    print("|---|---|---|---|---|---|")
     with contextlib.ExitStack() as stack:
-        for label, store in _stores(args.tmp, stack):
-            m = measure(store, args.rounds, args.runs)
+        results = [(label, measure(store, args.rounds, args.runs))
+                   for label, store in _stores(args.tmp, stack)]  # fmt: skip
+    for kind, title in (("wall", "wall-clock per run"), ("cpu", "process CPU time per run")):
+        print(f"{title}\n\n{header}")
+        for label, measured in results:
+            m = measured[kind]
             print(
                 f"| {label} | {m['none'] * 1e3:.2f} | {m['minimal'] * 1e3:.2f} | "
                 f"{m['promptopt'] * 1e3:.2f} | {m['promptopt'] / m['minimal']:.2f}x | "
                 f"{m['promptopt'] / m['none']:.2f}x |"
             )
+        print()
     print()
     for label, (reads, writes) in round_trips().items():
         print(f"store round trips per run without feedback ({label}): {reads} read, {writes} write")
