@@ -31,14 +31,13 @@ import os
 import platform
 import statistics
 import threading
-import time
 import uuid
 from typing import Any
 
 from langchain.agents import create_agent
 from langchain.agents.middleware import AgentMiddleware
 
-from benchmarks.common import instant, lookup, pg_schema
+from benchmarks.common import instant, interleaved, lookup, pg_schema
 from langchain_prompt_optimization import (
     PromptOptimizationMiddleware,
     StorageSettings,
@@ -114,37 +113,11 @@ def measure(
             middlewares[name] = _middleware(name, target)
             agents[name] = _agent(target, [middlewares[name]])
     behind = middlewares.get("write_behind")
-    users = [f"user-{i}" for i in range(10)]
-    wall: dict[str, list[float]] = {name: [] for name in agents}
-    cpu: dict[str, list[float]] = {name: [] for name in agents}
-    message = {"messages": [("user", "go")]}
-    for agent in agents.values():  # warm up
-        for user in users:
-            agent.invoke(message, context={"user_id": user})
-    if behind is not None:
-        behind.flush_writes()
-    for number in range(rounds):
-        wall_total = dict.fromkeys(agents, 0.0)
-        cpu_total = dict.fromkeys(agents, 0.0)
-        order = list(agents.items())
-        for i in range(runs):  # run by run, every configuration in turn: the same load
-            context = {"user_id": users[i % 10]}
-            for name, agent in order if (number + i) % 2 else reversed(order):
-                start, start_cpu = time.perf_counter(), time.process_time()
-                agent.invoke(message, context=context)
-                wall_total[name] += time.perf_counter() - start
-                cpu_total[name] += time.process_time() - start_cpu
-        for name in agents:
-            wall[name].append(wall_total[name] / runs)
-            cpu[name].append(cpu_total[name] / runs)
-        if behind is not None:
-            behind.flush_writes()  # between rounds, outside the timed runs
+    flush = behind.flush_writes if behind is not None else None  # outside the timed runs
+    measured = interleaved(agents, rounds, runs, between_rounds=flush)
     for mw in middlewares.values():
         mw.close()
-    return {
-        "wall": {name: statistics.median(values) for name, values in wall.items()},
-        "cpu": {name: statistics.median(values) for name, values in cpu.items()},
-    }
+    return measured
 
 
 def _row(label: str, m: dict[str, float]) -> str:

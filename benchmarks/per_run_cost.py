@@ -21,8 +21,6 @@ import argparse
 import contextlib
 import os
 import platform
-import statistics
-import time
 import uuid
 from typing import Any
 
@@ -30,7 +28,7 @@ from langchain.agents import create_agent
 from langchain.agents.middleware import AgentMiddleware
 from langgraph.store.memory import InMemoryStore
 
-from benchmarks.common import instant, lookup, pg_schema
+from benchmarks.common import instant, interleaved, lookup, pg_schema
 from langchain_prompt_optimization import PromptOptimizationMiddleware, open_store
 from langchain_prompt_optimization.testing import InstrumentedStore, ScriptedChatModel
 
@@ -70,30 +68,7 @@ def measure(store: Any, rounds: int, runs: int) -> dict[str, dict[str, float]]:
         "minimal": _agent(store, [MinimalMiddleware()]),
         "promptopt": _agent(store, [PromptOptimizationMiddleware(store=store)]),
     }
-    users = [f"user-{i}" for i in range(10)]
-    wall: dict[str, list[float]] = {name: [] for name in agents}
-    cpu: dict[str, list[float]] = {name: [] for name in agents}
-    message = {"messages": [("user", "go")]}
-    for agent in agents.values():  # warm up
-        agent.invoke(message, context={"user_id": "warm"})
-    for number in range(rounds):
-        wall_total = dict.fromkeys(agents, 0.0)
-        cpu_total = dict.fromkeys(agents, 0.0)
-        order = list(agents.items())
-        for i in range(runs):  # run by run, alternating the order: the same load for all
-            context = {"user_id": users[i % 10]}
-            for name, agent in order if (number + i) % 2 else reversed(order):
-                start, start_cpu = time.perf_counter(), time.process_time()
-                agent.invoke(message, context=context)
-                wall_total[name] += time.perf_counter() - start
-                cpu_total[name] += time.process_time() - start_cpu
-        for name in agents:
-            wall[name].append(wall_total[name] / runs)
-            cpu[name].append(cpu_total[name] / runs)
-    return {
-        "wall": {name: statistics.median(values) for name, values in wall.items()},
-        "cpu": {name: statistics.median(values) for name, values in cpu.items()},
-    }
+    return interleaved(agents, rounds, runs)
 
 
 def round_trips() -> dict[str, tuple[int, int]]:
