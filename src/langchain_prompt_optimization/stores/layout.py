@@ -7,11 +7,14 @@ and `StoreLayout` composes them:
 - `stores.directory` — users and the recorded configuration (`Directory`)
 - `stores.leases` — the lineage owner's lease (`LeaseJobs`) and its backends
 - `stores.feedback_queue` — feedback records and the pending-work index (`FeedbackQueue`)
+- `stores.evaluation_queue` — runs queued for the workers' evaluators (`EvaluationQueue`)
 - `stores.runs` — pinning, capturing, resolving and pruning runs (`Runs`)
 - `stores.examples` — evaluation-gate examples (`Examples`)
 - `stores.scores` — score stats and monitoring reads (`Scores`)
 - `stores.lineage` — pointers, versions, committing an optimization (`Lineage`)
 - `stores.transitions` — review, rollback, auto-rollback, resume, rebase (`Transitions`)
+- `stores.overview` — reads across users: user summaries, pending versions, quarantined
+  feedback and paused lineages everywhere (`Overview`)
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from langchain_prompt_optimization.stores.labels import (
     encode_label,
 )
 from langchain_prompt_optimization.stores.lineage import NewVersion
+from langchain_prompt_optimization.stores.overview import Overview
 from langchain_prompt_optimization.stores.records import ActivePrompt
 from langchain_prompt_optimization.stores.runs import PinResult, Runs
 from langchain_prompt_optimization.stores.transitions import Transitions
@@ -39,7 +43,7 @@ __all__ = [
 ]
 
 
-class StoreLayout(Transitions, Runs):
+class StoreLayout(Transitions, Runs, Overview):
     """Every namespace, key and record shape of the package, over any `BaseStore`.
 
     Methods return jobs (see `stores.io`): drive them with `drive(job, store)` or
