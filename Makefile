@@ -51,6 +51,7 @@ screenshot: $(VENV)/.dev-installed browser
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m benchmarks.per_run_cost
+	$(BIN)/python -m benchmarks.capture_cost
 	$(BIN)/python -m benchmarks.optimizer_input
 	$(BIN)/python -m benchmarks.background_latency
 	$(BIN)/python -m benchmarks.pin_at_scale

@@ -8,10 +8,11 @@ scripted instant model with one tool call:
   store write after it (the floor for anything that records runs);
 - `promptopt`: `PromptOptimizationMiddleware`.
 
-Rounds are interleaved (none, minimal, promptopt, none, ...) in one process; each round
-times a batch of runs; the table reports medians per run and the ratios
+Runs are interleaved one by one in one process (none, minimal, promptopt, then the reverse
+order, ...), so the three see the same machine load; a round's figure is the mean per run,
+the tables report the median over rounds of wall-clock and of process CPU time and the ratios
 promptopt/minimal and promptopt/none. Run with `make bench` (or
-`python -m benchmarks.per_run_cost --rounds 15 --runs 40`).
+`python -m benchmarks.per_run_cost --rounds 15 --runs 30`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ import argparse
 import contextlib
 import os
 import platform
-import statistics
-import time
 import uuid
 from typing import Any
 
@@ -29,7 +28,7 @@ from langchain.agents import create_agent
 from langchain.agents.middleware import AgentMiddleware
 from langgraph.store.memory import InMemoryStore
 
-from benchmarks.common import instant, lookup, pg_schema
+from benchmarks.common import instant, interleaved, lookup, pg_schema
 from langchain_prompt_optimization import PromptOptimizationMiddleware, open_store
 from langchain_prompt_optimization.testing import InstrumentedStore, ScriptedChatModel
 
@@ -63,36 +62,30 @@ def _stores(tmp: str, stack: contextlib.ExitStack) -> list[tuple[str, Any]]:
     return stores
 
 
-def measure(store: Any, rounds: int, runs: int) -> dict[str, float]:
+def measure(store: Any, rounds: int, runs: int) -> dict[str, dict[str, float]]:
     agents = {
         "none": _agent(store, []),
         "minimal": _agent(store, [MinimalMiddleware()]),
         "promptopt": _agent(store, [PromptOptimizationMiddleware(store=store)]),
     }
-    users = [f"user-{i}" for i in range(10)]
-    samples: dict[str, list[float]] = {name: [] for name in agents}
-    for agent in agents.values():  # warm up
-        agent.invoke({"messages": [("user", "go")]}, context={"user_id": "warm"})
-    for number in range(rounds):
-        order = list(agents.items())
-        if number % 2:
-            order.reverse()  # alternate who goes first: a fixed order skews the ratios
-        for name, agent in order:
-            start = time.perf_counter()
-            for i in range(runs):
-                agent.invoke({"messages": [("user", "go")]}, context={"user_id": users[i % 10]})
-            samples[name].append((time.perf_counter() - start) / runs)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return interleaved(agents, rounds, runs)
 
 
-def round_trips() -> tuple[int, int]:
-    """Store batches per run without feedback (read batches, write batches)."""
+def round_trips() -> dict[str, tuple[int, int]]:
+    """Store batches per run without feedback (read batches, write batches): a user's run
+    that reads its pin (the first in `pin_cache_seconds`) and one served from the pin cache."""
     store = InstrumentedStore(InMemoryStore())
     agent = _agent(store, [PromptOptimizationMiddleware()])
-    agent.invoke({"messages": [("user", "go")]}, context={"user_id": "u"})
-    store.reset()
-    agent.invoke({"messages": [("user", "go")]}, context={"user_id": "u"})
-    return sum(b.is_read for b in store.batches), sum(b.is_write for b in store.batches)
+    found = {}
+    agent.invoke({"messages": [("user", "go")]}, context={"user_id": "u"})  # registers u
+    for label in ("pin read", "pin cached"):
+        store.reset()
+        agent.invoke({"messages": [("user", "go")]}, context={"user_id": "u"})
+        found[label] = (
+            sum(b.is_read for b in store.batches),
+            sum(b.is_write for b in store.batches),
+        )
+    return found
 
 
 def main() -> None:
@@ -103,22 +96,27 @@ def main() -> None:
     args = parser.parse_args()
     cores, python = os.cpu_count(), platform.python_version()
     print(f"machine: {platform.machine()}, {cores} cores, Python {python}")
-    print(f"rounds={args.rounds} x runs={args.runs}, interleaved, medians per run\n")
-    print(
+    print(f"rounds={args.rounds} x runs={args.runs}, runs interleaved one by one, medians\n")
+    header = (
         "| store | none (ms) | minimal (ms) | promptopt (ms) "
-        "| promptopt / minimal | promptopt / none |"
+        "| promptopt / minimal | promptopt / none |\n|---|---|---|---|---|---|"
     )
-    print("|---|---|---|---|---|---|")
     with contextlib.ExitStack() as stack:
-        for label, store in _stores(args.tmp, stack):
-            m = measure(store, args.rounds, args.runs)
+        results = [(label, measure(store, args.rounds, args.runs))
+                   for label, store in _stores(args.tmp, stack)]  # fmt: skip
+    for kind, title in (("wall", "wall-clock per run"), ("cpu", "process CPU time per run")):
+        print(f"{title}\n\n{header}")
+        for label, measured in results:
+            m = measured[kind]
             print(
                 f"| {label} | {m['none'] * 1e3:.2f} | {m['minimal'] * 1e3:.2f} | "
                 f"{m['promptopt'] * 1e3:.2f} | {m['promptopt'] / m['minimal']:.2f}x | "
                 f"{m['promptopt'] / m['none']:.2f}x |"
             )
-    reads, writes = round_trips()
-    print(f"\nstore round trips per run without feedback: {reads} read, {writes} write batch(es)")
+        print()
+    print()
+    for label, (reads, writes) in round_trips().items():
+        print(f"store round trips per run without feedback ({label}): {reads} read, {writes} write")
 
 
 if __name__ == "__main__":

@@ -82,3 +82,17 @@ def test_two_worker_processes_optimize_each_namespace_exactly_once(pg_uri):
     assert summary["wrong_versions"] == 0
     assert summary["unconsumed"] == 0
     assert summary["still_pending"] == 0
+
+
+def test_capture_cost_measures_every_configuration_side_by_side(tmp_path):
+    import contextlib
+
+    from benchmarks import capture_cost
+
+    with contextlib.ExitStack() as stack:
+        ((label, store, fsync),) = capture_cost._stores(str(tmp_path), ["sqlite"], stack)
+        measured = capture_cost.measure(store, fsync, rounds=1, runs=2)
+    assert label == "sqlite"
+    for kind in ("wall", "cpu"):
+        assert set(measured[kind]) == {"empty", *capture_cost.COLUMNS}
+    assert all(seconds > 0 for seconds in measured["wall"].values())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -167,3 +169,38 @@ def test_buffered_records_with_unstorable_text_all_land(store: Any, poison: str)
     bad = store.get(("t",), "bad")
     assert bad is not None
     assert bad.value == {"text": "\ufffd"}
+
+
+_VALUES = [
+    {"text": "clean", "n": [1, 2.5, None, True]},
+    {"text": "a\x00b"},
+    {"text": "x\ud83dy"},
+    {"pair": "\ud83d\ude00"},
+    {1: "int key", "t": ("a", "b")},
+    {"deep": [[[[["\x00"]]]]] * 3},
+    {"big": 2**80, "when": datetime(2026, 1, 1)},
+]
+
+
+def _as_json(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["orjson", "json"])
+def test_storable_ops_give_the_same_records_with_and_without_orjson(monkeypatch, fast):
+    """The clean check is only a shortcut: with orjson or the standard library, every record
+    is stored as the rule's plain walk makes it, and a clean one is not copied."""
+    from langgraph.store.base import PutOp
+
+    from langchain_prompt_optimization.stores import text
+
+    with monkeypatch.context() as walk:
+        walk.setattr(text, "_clean", lambda value: False)  # always the copying walk
+        expected = [text.storable(value) for value in _VALUES]
+    if not fast:
+        monkeypatch.setattr(text, "orjson", None)
+    got = [op.value for op in text.storable_ops([PutOp(("ns",), "k", v) for v in _VALUES])]
+    assert _as_json(got) == _as_json(expected)  # as stored: a kept tuple is written as a list
+    clean = {"text": "clean", "list": [1, 2]}
+    (op,) = text.storable_ops([PutOp(("ns",), "k", clean)])
+    assert op.value is clean

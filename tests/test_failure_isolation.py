@@ -8,7 +8,11 @@ import uuid
 import pytest
 from langgraph.store.memory import InMemoryStore
 
-from langchain_prompt_optimization import PromptOptimizationMiddleware, PromptRegistry
+from langchain_prompt_optimization import (
+    PromptOptimizationMiddleware,
+    PromptRegistry,
+    StorageSettings,
+)
 from langchain_prompt_optimization.testing import (
     InstrumentedStore,
     ScriptedOptimizerModel,
@@ -22,7 +26,7 @@ LEARNED = f"{BASE_PROMPT}\n{SIGN_RULE}"
 
 def _learned(store):
     counted = InstrumentedStore(store)
-    h = make_harness(counted)
+    h = make_harness(counted, storage=StorageSettings(pin_cache_seconds=0))  # each run reads
     h.middleware.add_feedback(h.ask("u")["trajectory_id"], "Sign as John Doe.")
     h.ask("u")
     assert h.model.requests[-1].system_prompt == LEARNED

@@ -54,7 +54,7 @@ def _middleware(store: Any, timeout: float) -> PromptOptimizationMiddleware:
     return PromptOptimizationMiddleware(
         optimizer=OptimizerSettings(model=ScriptedOptimizerModel()),
         store=store,
-        storage=StorageSettings(timeout=timeout),
+        storage=StorageSettings(timeout=timeout, pin_cache_seconds=0),  # every pin reads
     )
 
 

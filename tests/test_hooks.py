@@ -10,7 +10,11 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.store.memory import InMemoryStore
 
-from langchain_prompt_optimization import PromptOptimizationMiddleware, PromptRegistry
+from langchain_prompt_optimization import (
+    PromptOptimizationMiddleware,
+    PromptRegistry,
+    StorageSettings,
+)
 from langchain_prompt_optimization.testing import InstrumentedStore, ScriptedChatModel
 
 from .conftest import BASE_PROMPT, SIGN_RULE, Context, make_harness
@@ -102,7 +106,7 @@ async def test_async_hooks_make_the_same_round_trips(store):
 
 def test_runs_through_create_agent_cost_one_read_and_one_write(store):
     counted = InstrumentedStore(store)
-    h = make_harness(counted)
+    h = make_harness(counted, storage=StorageSettings(pin_cache_seconds=0))  # see test_pin_cache
     h.ask("u")  # first run also registers the user and records the prompt config
     counted.reset()
     for _ in range(3):

@@ -106,3 +106,58 @@ async def test_http_uri_async_open_checks_the_server():
         port = sock.getsockname()[1]
     with pytest.raises(ValueError, match="cannot reach LangGraph server store"):
         await aopen_store(f"https://127.0.0.1:{port}")
+
+
+# -- SQLite durability: synchronous=NORMAL by default, FULL on request -----------------------
+
+_LEVELS = {"normal": 1, "full": 2, "extra": 3}  # what PRAGMA synchronous answers
+
+
+@pytest.mark.parametrize(("query", "level"), [("", "normal"), ("?synchronous=full", "full"),
+                                              ("?synchronous=EXTRA", "extra")])  # fmt: skip
+def test_sqlite_commits_without_fsync_unless_asked(tmp_path, query, level):
+    store = open_store(f"sqlite:///{tmp_path}/s.db{query}")
+    assert (tmp_path / "s.db").exists()  # the query is not part of the file name
+    got = store.conn.execute("PRAGMA synchronous").fetchone()[0]  # type: ignore[attr-defined]
+    assert got == _LEVELS[level]
+
+
+@pytest.mark.parametrize(("query", "level"), [("", "normal"), ("?synchronous=full", "full")])
+async def test_async_sqlite_commits_without_fsync_unless_asked(tmp_path, query, level):
+    from langchain_prompt_optimization import aopen_store
+
+    store = await aopen_store(f"sqlite:///{tmp_path}/s.db{query}")
+    try:
+        async with store.conn.execute("PRAGMA synchronous") as cursor:  # type: ignore[attr-defined]
+            assert (await cursor.fetchone())[0] == _LEVELS[level]
+    finally:
+        await store.conn.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("query", ["?synchronous=off", "?journal_mode=memory", "?synchronous"])
+def test_unknown_sqlite_options_fail_fast(tmp_path, query):
+    with pytest.raises(ValueError, match="only option is \\?synchronous="):
+        open_store(f"sqlite:///{tmp_path}/s.db{query}")
+    with pytest.raises(ValueError, match="only option is \\?synchronous="):
+        open_store(f"sqlite:///{tmp_path}/s.db{query}", read_only=True)
+
+
+def test_a_sqlite_commit_survives_a_crash_of_the_process(tmp_path):
+    """synchronous=NORMAL: what was committed before a kill -9 is in the file."""
+    import subprocess
+    import sys
+
+    uri = f"sqlite:///{tmp_path}/crash.db"
+    code = (
+        "import os, signal, sys\n"
+        "from langchain_prompt_optimization import open_store\n"
+        "store = open_store(sys.argv[1])\n"
+        "for i in range(50):\n"
+        "    store.put(('runs',), f'r{i}', {'i': i})\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", code, uri], env=env, timeout=120, check=False)
+    assert done.returncode == -9  # killed, never closed
+    store = open_store(uri)
+    assert len(store.search(("runs",), limit=100)) == 50

@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 from langgraph.store.memory import InMemoryStore
 
-from langchain_prompt_optimization import PromptRegistry, aopen_store, open_store
+from langchain_prompt_optimization import (
+    PromptRegistry,
+    StorageSettings,
+    aopen_store,
+    open_store,
+)
 from langchain_prompt_optimization.stores import StoreLayout, UserRef, drive
 from langchain_prompt_optimization.testing import InstrumentedStore
 
@@ -71,7 +76,7 @@ class HangingStore(InstrumentedStore):
 
 def test_a_hanging_store_costs_a_run_only_its_deadlines(store, caplog):
     hanging = HangingStore(store)
-    h = make_harness(hanging, store_timeout=0.3)
+    h = make_harness(hanging, storage=StorageSettings(timeout=0.3, pin_cache_seconds=0))
     h.middleware.add_feedback(h.ask("jane")["trajectory_id"], "Sign as John Doe.")
     h.ask("jane")  # this process now knows v2
     hanging.hang = True

@@ -34,6 +34,7 @@ from langchain_prompt_optimization.stores import (
 from langchain_prompt_optimization.stores.buffer import RejectedWrite, WriteBuffer, is_refusal
 from langchain_prompt_optimization.stores.io import write
 from langchain_prompt_optimization.stores.records import content_hash, utcnow
+from langchain_prompt_optimization.stores.sqlite_lane import lane_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -177,6 +178,7 @@ def plan_capture(
     ttl_minutes: float | None,
     mark_pending: bool,
     queue_evaluation: Callable[[str], bool] | None = None,
+    config_digest: str | None = None,
 ) -> Capture | None:
     """The one write that records a run (trajectory, in-band feedback, changed config), or
     `None` when `before_agent` did not pin this run. Pure: no store I/O.
@@ -191,6 +193,7 @@ def plan_capture(
         mark_pending: Mark the owner in the pending-work index (external and server modes).
         queue_evaluation: `trajectory id -> bool`: queue the run for the workers'
             evaluators in the same write (`EvaluatorSettings(queue_for_workers=True)`).
+        config_digest: `config_hash(config.to_json())` if the caller has it already.
     """
     trajectory_id = state.get("trajectory_id")
     meta = state.get(META)
@@ -214,7 +217,8 @@ def plan_capture(
         stored = config_hash(meta["stored_config"])
     else:
         stored = meta.get("config_hash")
-    changed = stored is not None and stored != config_hash(config.to_json())
+    current = config_digest or config_hash(config.to_json())
+    changed = stored is not None and stored != current
     inband = meta.get("feedback")
     feedback, ignored = screen_inband_feedback(inband, user) if inband is not None else (None, None)
     ops = layout.capture_ops(
@@ -239,7 +243,9 @@ class CaptureWriter:
 
     The rule (the same for the sync and the async hooks): `timeout` seconds, except for an
     in-process `InMemoryStore`, which cannot hang and so skips the hop to a deadline thread
-    (that hop is most of the middleware's cost on the run path there).
+    (that hop is most of the middleware's cost on the run path there). The sync hooks reach
+    a SQLite file that `open_store` opened on its lane instead (the caller's thread, bounded
+    by a lock timeout and SQLite's busy timeout: `stores/sqlite_lane.py`).
 
     With `capture="write_behind"` a capture is handed to a `GroupCommit` writer thread
     instead (see `write`).
@@ -285,8 +291,13 @@ class CaptureWriter:
             return self._io_pool
 
     def within(self, job: Job[T], store: BaseStore) -> T:
-        """Drive `job` within the deadline (`TimeoutError` past it)."""
-        return drive_within(job, store, self.deadline(store), self._io())
+        """Drive `job` within the deadline (`TimeoutError` past it): on the store's SQLite
+        lane when it has one (`stores/sqlite_lane.py`), else through a deadline thread."""
+        deadline = self.deadline(store)
+        lane = lane_for(store) if deadline is not None else None
+        if lane is not None and deadline is not None:
+            return lane.drive(job, deadline, self._io())
+        return drive_within(job, store, deadline, self._io())
 
     async def awithin(self, job: Job[T], store: BaseStore) -> T:
         """Async twin of `within`: past the deadline the job is left running (never cancelled
@@ -336,6 +347,10 @@ class CaptureWriter:
         try:
             if deadline is None:
                 drive(write(ops), store)
+                return True
+            lane = lane_for(store)
+            if lane is not None:  # on this thread; a busy file rolls it back: buffered
+                lane.drive(write(ops), deadline, self._io())
                 return True
             future = self._io().submit(drive, write(ops), store)
             done, _ = concurrent.futures.wait({future}, timeout=deadline)

@@ -10,6 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from langchain_prompt_optimization.middleware.pin_cache import PinCache
 from langchain_prompt_optimization.middleware.prompt_texts import PromptTexts, is_text_hash
 from langchain_prompt_optimization.stores import UserRef
 from langchain_prompt_optimization.stores.canary_record import serve_arm
@@ -18,10 +19,13 @@ from langchain_prompt_optimization.stores.records import content_hash
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+    from langgraph.store.base import BaseStore
+
     from langchain_prompt_optimization.optimizer.run import OptimizationOutcome
     from langchain_prompt_optimization.stores import (
         ActivePrompt,
         Job,
+        PinResult,
         PromptConfig,
         PromptSpec,
         StoreLayout,
@@ -95,6 +99,7 @@ class Pinner:
         on_base_change: `"new_lineage"` or `"carry"` (requeue the learned feedback).
         global_scope: One lineage shared by all users.
         lease_seconds: Time-to-live of the lease taken while restarting a lineage.
+        pin_cache_seconds: How long a pin read is served again (`PinCache`); 0: never.
     """
 
     def __init__(
@@ -107,6 +112,7 @@ class Pinner:
         on_base_change: Literal["new_lineage", "carry"],
         global_scope: bool,
         lease_seconds: float = 60.0,
+        pin_cache_seconds: float = 0.0,
     ) -> None:
         self._layout = layout
         self._holder = holder
@@ -118,6 +124,8 @@ class Pinner:
         self._last_pins: OrderedDict[str, Pin] = OrderedDict()
         self._lock = threading.Lock()
         self.texts = PromptTexts()
+        self.cache = PinCache(pin_cache_seconds)
+        self._config_memo: tuple[PromptConfig | None, str] | None = None
 
     def _owner_label(self, user: UserRef) -> str:
         return UserRef.global_lineage().label if self._global_scope else user.label
@@ -198,18 +206,67 @@ class Pinner:
             )
         return after, requeued
 
+    @staticmethod
+    def _wants_target(state: Mapping[str, Any]) -> bool:
+        """Whether the pin must also read the thread's last run (in-band feedback on an agent
+        without a checkpointer): such a pin is never cached."""
+        return state.get("feedback") is not None and not state.get("trajectory_id")
+
     def pin_job(
         self,
         state: Mapping[str, Any],
         user: UserRef,
         owner: UserRef,
         thread_id: str | None,
+        store: BaseStore | None = None,
     ) -> Job[Pinned]:
-        """Read the active version of every managed prompt (rebasing changed bases)."""
-        wants_target = state.get("feedback") is not None and not state.get("trajectory_id")
+        """Read the active version of every managed prompt (rebasing changed bases); with
+        `store`, the read is kept in the pin cache (see `cached`)."""
+        wants_target = self._wants_target(state)
+        keep = store is not None and self.cache.enabled and not wants_target
+        if keep:
+            keys = self._layout.pin_keys(user, owner, self._prompt_names)
+            begun = self.cache.begin(keys)
         pin = yield from self._layout.pin(
             user, owner, self._prompt_names, thread_id=thread_id if wants_target else None
         )
+        if keep and store is not None:
+            self.cache.put(store, user, owner, keys, begun, pin)
+        return (yield from self._resolve(state, user, owner, thread_id, pin))
+
+    def cached(
+        self,
+        state: Mapping[str, Any],
+        user: UserRef,
+        owner: UserRef,
+        store: BaseStore,
+        thread_id: str | None = None,
+    ) -> Pinned | None:
+        """The run's pin from the pin cache, without store I/O: `None` when the cache holds
+        no current read, or a lineage needs a restart (both go through `pin_job`). The
+        canary arm is chosen after the cached read, for this run's thread."""
+        if not self.cache.enabled or self._wants_target(state):
+            return None
+        pin = self.cache.get(store, user, owner)
+        if pin is None:
+            return None
+        job = self._resolve(state, user, owner, thread_id, pin)
+        try:
+            job.send(None)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        job.close()  # it asked for store I/O: a base changed in code
+        return None
+
+    def _resolve(
+        self,
+        state: Mapping[str, Any],
+        user: UserRef,
+        owner: UserRef,
+        thread_id: str | None,
+        pin: PinResult,
+    ) -> Job[Pinned]:
+        """The pin after restarting the lineages whose base changed in code."""
         active = dict(pin.active)
         deferred: dict[str, str] = {}
         requeued = 0
@@ -259,6 +316,16 @@ class Pinner:
             key = f"thread:{thread_id}" if thread_id is not None else f"run:{uuid.uuid4().hex}"
         return serve_arm(active, key)
 
+    def _config_digest(self, config: PromptConfig | None) -> str:
+        """`config_hash` of a stored configuration (the same object again, from the pin
+        cache, is not hashed again)."""
+        memo = self._config_memo
+        if memo is not None and memo[0] is config:
+            return memo[1]
+        digest = config_hash(config.to_json() if config else {})
+        self._config_memo = (config, digest)
+        return digest
+
     # -- the last good pin per user ------------------------------------------------------------
 
     def learned(self, owner: UserRef, outcome: OptimizationOutcome) -> None:
@@ -307,7 +374,7 @@ class Pinner:
             current = Pin(versions, texts, hashes)
             self._remember(user, current)
             meta["registered"] = pinned.registered
-            meta["config_hash"] = config_hash(pinned.config.to_json() if pinned.config else {})
+            meta["config_hash"] = self._config_digest(pinned.config)
             if pinned.requeued:
                 meta["carry"] = pinned.requeued
             target = pinned.target

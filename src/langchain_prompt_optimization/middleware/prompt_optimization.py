@@ -43,6 +43,7 @@ from langchain_prompt_optimization.middleware.pinning import (
     PINNED,
     Pinner,
     active_text_job,
+    config_hash,
     pinned_system_prompt,
 )
 from langchain_prompt_optimization.middleware.runtime import (
@@ -90,6 +91,7 @@ if TYPE_CHECKING:
     from langmem import Prompt
 
     from langchain_prompt_optimization.optimizer.run import OptimizationOutcome
+    from langchain_prompt_optimization.stores import PromptConfig, PromptSpec
     from langchain_prompt_optimization.stores.buffer import RejectedWrite
     from langchain_prompt_optimization.stores.settings import StorageSettings
 
@@ -323,7 +325,9 @@ class PromptOptimizationMiddleware(
             on_base_change=on_base_change,
             global_scope=scope == "global",
             lease_seconds=settings.optimizer.lease_seconds,
+            pin_cache_seconds=settings.storage.pin_cache_seconds,
         )
+        self._config_memo: tuple[Mapping[str, PromptSpec], int, PromptConfig, str] | None = None
         self._writer = CaptureWriter(
             settings.storage.timeout,
             settings.storage.max_buffered_writes,
@@ -442,14 +446,19 @@ class PromptOptimizationMiddleware(
     def before_agent(
         self, state: PromptOptimizationState[ResponseT], runtime: Runtime[ContextT]
     ) -> dict[str, Any] | None:
-        """Pin the active version of every managed prompt for this run's user (one read)."""
+        """Pin the active version of every managed prompt for this run's user (one read, or
+        none when the pin cache holds a current one)."""
         user = resolve_user(self._get_user_id, runtime)
         try:
             store = self._stores.for_run(runtime)
             if state.get("feedback") is not None:  # write-behind: the run it names is stored
                 self._writer.settle(store)
-            job = self._pinner.pin_job(state, user, self._owner(user), thread_id(runtime))
-            pinned = self._writer.within(job, store)
+            owner = self._owner(user)
+            thread = thread_id(runtime)
+            pinned = self._pinner.cached(state, user, owner, store, thread)
+            if pinned is None:
+                job = self._pinner.pin_job(state, user, owner, thread, store)
+                pinned = self._writer.within(job, store)
         except GraphBubbleUp:
             raise
         except Exception as exc:
@@ -466,8 +475,12 @@ class PromptOptimizationMiddleware(
             store = await self._stores.afor_run(runtime)
             if state.get("feedback") is not None:  # write-behind: the run it names is stored
                 await self._writer.asettle(store)
-            job = self._pinner.pin_job(state, user, self._owner(user), thread_id(runtime))
-            pinned = await self._writer.awithin(job, store)
+            owner = self._owner(user)
+            thread = thread_id(runtime)
+            pinned = self._pinner.cached(state, user, owner, store, thread)
+            if pinned is None:
+                job = self._pinner.pin_job(state, user, owner, thread, store)
+                pinned = await self._writer.awithin(job, store)
         except GraphBubbleUp:
             raise
         except Exception as exc:
@@ -557,13 +570,7 @@ class PromptOptimizationMiddleware(
     def _plan_capture(
         self, state: PromptOptimizationState[Any], runtime: Runtime[Any], store: BaseStore
     ) -> Capture | None:
-        config = self._settings.prompt_config(
-            self._prompts.current(),
-            require_approval=self.require_approval,
-            scope=self._scope,
-            optimize_every=self._engine.optimize_every,
-            rollout=self._rollout,
-        )
+        config, digest = self._config_now()
         ttl = self._settings.storage.retention.trajectory_ttl_minutes
         evaluation = self._evaluation
         return plan_capture(
@@ -579,7 +586,26 @@ class PromptOptimizationMiddleware(
                 if evaluation is not None and evaluation.queue_for_workers
                 else None
             ),
+            config_digest=digest,
         )
+
+    def _config_now(self) -> tuple[PromptConfig, str]:
+        """The prompt configuration to record and its hash, built again only when the
+        prompts in code (or the trigger count) changed."""
+        specs, every = self._prompts.live(), self._engine.optimize_every
+        memo = self._config_memo
+        if memo is not None and memo[0] is specs and memo[1] == every:
+            return memo[2], memo[3]
+        config = self._settings.prompt_config(
+            dict(specs),
+            require_approval=self.require_approval,
+            scope=self._scope,
+            optimize_every=every,
+            rollout=self._rollout,
+        )
+        digest = config_hash(config.to_json())
+        self._config_memo = (specs, every, config, digest)
+        return config, digest
 
     @override
     def after_agent(

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 from langgraph.store.base import BaseStore, SearchOp
 
 from langchain_prompt_optimization.stores.text import storable_ops
+from langchain_prompt_optimization.stores.watch import WRITES
 
 if TYPE_CHECKING:
     from langgraph.store.base import Item, Op, Result, SearchItem
@@ -173,9 +174,14 @@ def batch(ops: Sequence[Op]) -> Generator[StoreBatch, list[Result], list[Result]
 
     Every write and read goes through here, so the storable-text rule (`stores/text.py`:
     NUL and lone surrogates become U+FFFD in namespaces, keys and values) holds for every
-    record on every backend, and a key is read as it was written.
+    record on every backend, and a key is read as it was written; and the process's write
+    watch (`stores/watch.py`) learns of every write once it finished, failed or not.
     """
-    return (yield StoreBatch(storable_ops(ops)))
+    sent = storable_ops(ops)
+    try:
+        return (yield StoreBatch(sent))
+    finally:
+        WRITES.wrote(sent)
 
 
 def sleep(seconds: float) -> Generator[Sleep, None, None]:

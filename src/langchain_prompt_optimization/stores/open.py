@@ -88,7 +88,10 @@ def open_store(uri: str, *, create: bool = True, read_only: bool = False) -> Bas
     - `memory://` — a new `InMemoryStore` (tests; nothing persists).
     - `sqlite:///relative/path.db`, `sqlite:////absolute/path.db` — a `SqliteStore` file
       (the SQLAlchemy convention), opened with WAL and a busy timeout so several processes can
-      share it; parent directories are created. Needs the `sqlite` extra.
+      share it; parent directories are created. Needs the `sqlite` extra. Commits use
+      `PRAGMA synchronous=NORMAL`: a commit survives a crash of the process, an OS crash or
+      power cut may undo the last commits (the file stays consistent); append
+      `?synchronous=full` for a commit that is on disk when it returns (one fsync each).
     - `postgresql://user:pass@host:port/db` (or `postgres://`) — a pooled `PostgresStore`.
       Needs the `postgres` extra.
     - `http://host:port`, `https://...` — a LangGraph server's store through its HTTP API
@@ -158,13 +161,42 @@ def _kind(uri: object) -> str:
     raise ValueError(msg)
 
 
+_SYNCHRONOUS = ("normal", "full", "extra")
+"""SQLite `PRAGMA synchronous` levels a URI may ask for (`?synchronous=...`)."""
+
+
 def _sqlite_path(uri: str) -> Path:
-    """The file path of a `sqlite:///...` URI (SQLAlchemy convention)."""
-    rest = uri[len("sqlite://") :]
+    """The file path of a `sqlite:///...` URI (SQLAlchemy convention; any `?query` is
+    `_sqlite_synchronous`'s)."""
+    rest = uri[len("sqlite://") :].split("?", 1)[0]
     if not rest.startswith("/") or rest == "/":
         msg = f"malformed SQLite URI {uri!r}: use sqlite:///relative.db or sqlite:////abs.db"
         raise ValueError(msg)
     return Path(rest[1:])
+
+
+def _sqlite_synchronous(uri: str) -> str:
+    """The `PRAGMA synchronous` level of a `sqlite:///path?synchronous=...` URI: `normal`
+    by default (with WAL: a commit survives a crash of the process; an OS crash or power cut
+    may undo the last commits, the file stays consistent), `full` or `extra` (a commit is
+    on disk when it returns: one fsync per commit).
+
+    Raises:
+        ValueError: On another query parameter or level.
+    """
+    from urllib.parse import parse_qsl
+
+    query = uri.split("?", 1)[1] if "?" in uri else ""
+    options = dict(parse_qsl(query, keep_blank_values=True))
+    unknown = sorted(set(options) - {"synchronous"})
+    level = options.get("synchronous", "normal").lower()
+    if unknown or level not in _SYNCHRONOUS:
+        msg = (
+            f"malformed SQLite URI {uri!r}: the only option is ?synchronous= one of "
+            f"{', '.join(_SYNCHRONOUS)}"
+        )
+        raise ValueError(msg)
+    return level
 
 
 def _missing_sqlite(path: Path, uri: str) -> ValueError:
@@ -204,20 +236,28 @@ def _sqlite_store_class() -> type[SqliteStore]:
 
 def _open_sqlite(uri: str, *, create: bool) -> BaseStore:
     SqliteStore = _sqlite_store_class()
-    path = _sqlite_path(uri)
+    path, synchronous = _sqlite_path(uri), _sqlite_synchronous(uri)
     if not create and not path.is_file():
         raise _missing_sqlite(path, uri)
+    from langchain_prompt_optimization.stores.sqlite_lane import StoreConnection, register_lane
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(
-            str(path), check_same_thread=False, isolation_level=None, timeout=30.0
+            str(path),
+            check_same_thread=False,
+            isolation_level=None,
+            timeout=30.0,
+            factory=StoreConnection,
         )
         conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
         conn.execute("PRAGMA busy_timeout=30000")
         store = SqliteStore(conn)
         store.setup()
     except (OSError, sqlite3.Error) as exc:
         raise _sqlite_open_error(uri, exc) from exc
+    register_lane(store, str(path), synchronous)
     return store
 
 
@@ -271,6 +311,7 @@ def _check_sqlite_schema(conn: sqlite3.Connection, migrations: int, uri: str) ->
 def _open_sqlite_read_only(uri: str) -> BaseStore:
     SqliteStore = _sqlite_store_class()
     path = _sqlite_path(uri)
+    _sqlite_synchronous(uri)  # validated; a read-only connection commits nothing
     if not path.is_file():
         raise _missing_sqlite(path, uri)
     try:
@@ -398,13 +439,14 @@ async def _aopen_sqlite(uri: str, *, create: bool) -> BaseStore:
     import aiosqlite
     from langgraph.store.sqlite.aio import AsyncSqliteStore
 
-    path = _sqlite_path(uri)
+    path, synchronous = _sqlite_path(uri), _sqlite_synchronous(uri)
     if not create and not await asyncio.to_thread(path.is_file):
         raise _missing_sqlite(path, uri)
     try:
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=30.0)
         await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute(f"PRAGMA synchronous={synchronous}")
         await conn.execute("PRAGMA busy_timeout=30000")
         store = AsyncSqliteStore(conn)
         await store.setup()
@@ -418,6 +460,7 @@ async def _aopen_sqlite_read_only(uri: str) -> BaseStore:
     from langgraph.store.sqlite.aio import AsyncSqliteStore
 
     path = _sqlite_path(uri)
+    _sqlite_synchronous(uri)  # validated; a read-only connection commits nothing
     if not await asyncio.to_thread(path.is_file):
         raise _missing_sqlite(path, uri)
     try:

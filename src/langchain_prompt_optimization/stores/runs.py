@@ -27,6 +27,7 @@ from langchain_prompt_optimization.stores.labels import (
 )
 from langchain_prompt_optimization.stores.leases import LeaseJobs
 from langchain_prompt_optimization.stores.records import ActivePrompt, TrajectoryRecord
+from langchain_prompt_optimization.stores.text import storable_ops
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
         PromptConfig,
         PromptSpec,
     )
+    from langchain_prompt_optimization.stores.watch import StoreKey
 
 __all__ = ["PinResult", "Runs"]
 
@@ -139,9 +141,7 @@ class Runs(Directory, LeaseJobs, FeedbackQueue, EvaluationQueue):
         in-band feedback on an agent without a checkpointer).
         """
         names = list(prompts)
-        ops: list[Op] = [GetOp(self._prompt_ns(owner, name), ACTIVE_KEY) for name in names]
-        ops.append(GetOp(self._users_ns(), user.digest))
-        ops.append(self._config_get())
+        ops: list[Op] = self._pin_gets(user, owner, names)
         if thread_id is not None:
             ops.append(GetOp(self._thread_ns(user), thread_id))
         results = yield from batch(ops)
@@ -159,6 +159,18 @@ class Runs(Directory, LeaseJobs, FeedbackQueue, EvaluationQueue):
             thread_trajectory=thread["trajectory_id"] if thread is not None else None,
             thread_versions=thread.get("prompt_versions") if thread is not None else None,
         )
+
+    def _pin_gets(self, user: UserRef, owner: UserRef, names: Sequence[str]) -> list[Op]:
+        ops: list[Op] = [GetOp(self._prompt_ns(owner, name), ACTIVE_KEY) for name in names]
+        ops.append(GetOp(self._users_ns(), user.digest))
+        ops.append(self._config_get())
+        return ops
+
+    def pin_keys(self, user: UserRef, owner: UserRef, prompts: Iterable[str]) -> list[StoreKey]:
+        """The `(namespace, key)`s `pin` reads (without the thread's), as stored: what a
+        cache of the pin must watch for writes."""
+        gets = storable_ops(self._pin_gets(user, owner, list(prompts)))
+        return [(op.namespace, op.key) for op in gets if isinstance(op, GetOp)]
 
     def capture_ops(
         self,

@@ -41,10 +41,18 @@ class StorageSettings:
             commit, so its trigger check sees the feedback stored.
         max_capture_delay: Seconds a write-behind capture may wait for companions before the
             writer commits (0: commit at once what is queued). Ignored with `"sync"`.
+        pin_cache_seconds: Seconds a user's pin read (the active prompt versions, read
+            before a run) is served again to that user's next runs in this process without
+            reading the store. A write of this process to what it read (an optimization,
+            approval or rollback, a registration, a recorded configuration) drops it at
+            once; a change made by another process (a worker, `promptopt`, another replica)
+            is served at most this late. `0`: read the store before every run. (Run path
+            only; workers ignore it.)
 
     Raises:
         ValueError: On an invalid prefix, a non-positive timeout or buffer size, an unknown
-            capture mode or a negative (or non-finite) `max_capture_delay`.
+            capture mode or a negative (or non-finite) `max_capture_delay` or
+            `pin_cache_seconds`.
         TypeError: If `retention` is not a `Retention`.
 
     Example:
@@ -61,6 +69,7 @@ class StorageSettings:
     retention: Retention = field(default_factory=Retention)
     capture: CaptureMode = "sync"
     max_capture_delay: float = 0.05
+    pin_cache_seconds: float = 1.0
 
     @classmethod
     def from_keywords(cls, values: dict[str, Any]) -> StorageSettings:
@@ -92,18 +101,18 @@ class StorageSettings:
         if self.capture not in CAPTURE_MODES:
             msg = f"StorageSettings.capture must be one of {CAPTURE_MODES}; got {self.capture!r}"
             raise ValueError(msg)
-        delay = self.max_capture_delay
-        if (
-            isinstance(delay, bool)
-            or not isinstance(delay, int | float)
-            or not math.isfinite(delay)
-            or delay < 0
-        ):
-            msg = (
-                "StorageSettings.max_capture_delay must be finite, non-negative seconds; "
-                f"got {delay!r}"
-            )
-            raise ValueError(msg)
+        for name in ("max_capture_delay", "pin_cache_seconds"):
+            seconds = getattr(self, name)
+            if (
+                isinstance(seconds, bool)
+                or not isinstance(seconds, int | float)
+                or not math.isfinite(seconds)
+                or seconds < 0
+            ):
+                msg = (
+                    f"StorageSettings.{name} must be finite, non-negative seconds; got {seconds!r}"
+                )
+                raise ValueError(msg)
         if not isinstance(self.retention, Retention):
             msg = f"retention must be a Retention; got {type(self.retention).__name__}"
             raise TypeError(msg)
