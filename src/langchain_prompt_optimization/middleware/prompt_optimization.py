@@ -275,6 +275,9 @@ class PromptOptimizationMiddleware(
             on_base_change=on_base_change,
             global_scope=scope == "global",
             lease_seconds=settings.optimizer.lease_seconds,
+            learned_prompts=frozenset(
+                [self._system_name] if settings.system_prompt.learned_section else []
+            ),
         )
         self._writer = CaptureWriter(
             settings.storage.timeout,

@@ -28,6 +28,14 @@ class SystemPromptSettings:
         update_instructions: langmem guidance on how to update the system prompt.
         when_to_update: langmem guidance on when the system prompt should change (used for
             credit assignment when several prompts are managed).
+        learned_section: Learned-section mode. `False` (the default): the optimizer rewrites
+            the whole system prompt. `True`: the system prompt from code is served
+            byte-identical, followed by a delimited section of preferences learned from
+            feedback, introduced as never granting permissions, never changing who receives
+            anything and never overriding the instructions above it; the optimizer sees the
+            base as read-only context and may edit only that section's content (the package
+            splices it in, so no optimizer output can change the base or forge the
+            section's delimiters). See docs/safety.md#learned-section-mode.
 
     Raises:
         ValueError: If `name` is empty.
@@ -46,11 +54,18 @@ class SystemPromptSettings:
     name: str = SYSTEM_PROMPT
     update_instructions: str | None = None
     when_to_update: str | None = None
+    learned_section: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             msg = f"SystemPromptSettings.name must be a non-empty str; got {self.name!r}"
             raise ValueError(msg)
+        if not isinstance(self.learned_section, bool):
+            msg = (
+                "SystemPromptSettings.learned_section must be True or False; "
+                f"got {self.learned_section!r}"
+            )
+            raise TypeError(msg)
         for key in ("update_instructions", "when_to_update"):
             value = getattr(self, key)
             if value is not None and not isinstance(value, str):
@@ -141,7 +156,11 @@ class ManagedPrompts:
         with self._lock:
             self._specs = {
                 name: PromptSpec(
-                    name, base, self.system.update_instructions, self.system.when_to_update
+                    name,
+                    base,
+                    self.system.update_instructions,
+                    self.system.when_to_update,
+                    learned_section=self.system.learned_section,
                 ),
                 **{k: v for k, v in self._specs.items() if k != name},
             }

@@ -18,6 +18,10 @@ from langchain_prompt_optimization.optimizer.langmem_call import (
     NoStructuredOutputError,
     OptimizerCall,
 )
+from langchain_prompt_optimization.optimizer.learned_section import (
+    LearnedSection,
+    learned_sections,
+)
 from langchain_prompt_optimization.optimizer.monitor import Monitor, score_deltas
 from langchain_prompt_optimization.optimizer.payload import (
     feedback_for_langmem,
@@ -256,13 +260,14 @@ def _optimize_leased(
             return rolled_back
     targets = yield from _build_on_pending_heads(run, targets)
     private = owner == UserRef.global_lineage()
-    payload = _build_payload(loaded, batch, targets, settings, private)
+    sections = learned_sections(loaded.specs, targets.names, shared=private)
+    payload = _build_payload(loaded, batch, targets, settings, private, sections)
     results, error = yield from _call_optimizer(run, model, payload)
     base_texts = {name: loaded.specs[name].prompt for name in targets.names}
     if not results:
         return (yield from _record_failure(run, batch, targets, base_texts, error))
     policy = settings.policy or CandidatePolicy.from_json(config.policy)
-    options = _check_candidates(results, batch, targets, policy, firewall, private)
+    options = _check_candidates(results, batch, targets, policy, firewall, private, sections)
     usage = _total_usage(results, attempts=_attempts(settings))
     gated = yield from select_candidates(run, loaded, batch, options, served, private)
     return (yield from _commit(run, loaded, batch, targets, base_texts, gated, usage, deltas))
@@ -364,9 +369,11 @@ def _build_payload(
     targets: _Targets,
     settings: RunSettings,
     private: bool,
+    sections: dict[str, LearnedSection],
 ) -> dict[str, Any]:
     """Phase 5: langmem's input: each item's run (recent messages, untrusted text quoted,
-    personal data redacted when shared) with its feedback, and the prompts."""
+    personal data redacted when shared) with its feedback, and the prompts (of a prompt in
+    learned-section mode, only its section, with the base as read-only context)."""
     budget = settings.max_trajectory_chars
     return {
         "trajectories": [
@@ -379,7 +386,10 @@ def _build_payload(
             for fb in batch
         ],
         "prompts": [
-            prompt_payload(loaded.specs[name], targets.current[name]) for name in targets.names
+            sections[name].payload(loaded.specs[name], targets.current[name])
+            if name in sections
+            else prompt_payload(loaded.specs[name], targets.current[name])
+            for name in targets.names
         ],
     }
 
@@ -448,14 +458,21 @@ def _check_candidates(
     policy: CandidatePolicy,
     firewall: FeedbackFirewall | None,
     private: bool,
+    sections: dict[str, LearnedSection],
 ) -> list[list[NewVersion]]:
     """Phase 7: each optimizer result's changed prompts as candidates, checked against the
-    policy (rejected with the reason) and screened (flagged with the reason)."""
+    policy (rejected with the reason) and screened (flagged with the reason). A prompt in
+    learned-section mode gets the answer spliced in as its section; screening compares it
+    with the served prompt's section in its frame, so only the content it adds is screened."""
     texts = [feedback_text(fb) for fb in batch]
+    baseline = {
+        name: sections[name].screening_baseline(text) if name in sections else text
+        for name, text in targets.served.items()
+    }
     return [
         screen_candidates(
-            checked_candidates(result, targets.current, policy, texts),
-            targets.served,
+            checked_candidates(result, targets.current, policy, texts, sections=sections),
+            baseline,
             firewall,
             private,
         )

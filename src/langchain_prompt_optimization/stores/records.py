@@ -129,21 +129,29 @@ def messages_from_json(data: list[dict[str, Any]]) -> list[BaseMessage]:
 
 @dataclass(frozen=True, slots=True)
 class PromptSpec:
-    """A managed prompt: its base text from code and langmem's update guidance."""
+    """A managed prompt: its base text from code and langmem's update guidance.
+
+    `learned_section`: the optimizer edits only a delimited section appended to the base,
+    never the base (`SystemPromptSettings(learned_section=True)`).
+    """
 
     name: str
     prompt: str
     update_instructions: str | None = None
     when_to_update: str | None = None
+    learned_section: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """JSON form, as stored in the prompt configuration record."""
-        return {
+        data: dict[str, Any] = {
             "name": self.name,
             "prompt": self.prompt,
             "update_instructions": self.update_instructions,
             "when_to_update": self.when_to_update,
         }
+        if self.learned_section:  # absent otherwise: records stay as earlier releases wrote
+            data["learned_section"] = True
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PromptSpec:
@@ -153,6 +161,7 @@ class PromptSpec:
             prompt=data["prompt"],
             update_instructions=data.get("update_instructions"),
             when_to_update=data.get("when_to_update"),
+            learned_section=data.get("learned_section") is True,
         )
 
 
