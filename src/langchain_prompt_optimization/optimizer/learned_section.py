@@ -40,8 +40,8 @@ SECTION_CLOSE: Final = "</learned_preferences>"
 _BRACKETS_OPEN = "<\uff1c\ufe64\u2039\u3008\u27e8\u2329"
 _BRACKETS_CLOSE = ">\uff1e\ufe65\u203a\u3009\u27e9\u232a"
 _TAG: Final = re.compile(
-    rf"[{_BRACKETS_OPEN}][ \t]{{0,8}}(/?)[ \t]{{0,8}}([^\W\d][\w:.\-]{{0,64}}|!--)([^{_BRACKETS_OPEN}"
-    rf"{_BRACKETS_CLOSE}\n]{{0,200}})[{_BRACKETS_CLOSE}]"
+    rf"[{_BRACKETS_OPEN}][ \t]{{0,8}}(/?)[ \t]{{0,8}}([^\W\d][\w:.\-]{{0,64}}|!--)"
+    rf"([^{_BRACKETS_OPEN}{_BRACKETS_CLOSE}\n]{{0,200}})[{_BRACKETS_CLOSE}]"
 )
 """A tag-like construct (`<name ...>`, `</name>`, `<!-- ... >`), with the lookalike angle
 brackets a model would read as one (fullwidth, small, single guillemets, CJK, math)."""
