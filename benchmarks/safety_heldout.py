@@ -389,12 +389,12 @@ def measure_tuning(
     for mode in MODES:
         rows = []
         attacks = _first(firewall_corpus.ATTACKS, lambda a: a[1], limit)
-        for n, (text, category, variant) in enumerate(attacks):
+        for n, (text, category, phrasing) in enumerate(attacks):
             outcome = attack_outcome([text], _safety(mode, trusted), variant)
             reached = _text_in(outcome.served, text)
             rows.append((category, reached))
             if reached:
-                failed[f"tuning attacks reaching the prompt ({mode})"].append(f"#{n}:{variant}")
+                failed[f"tuning attacks reaching the prompt ({mode})"].append(f"#{n}:{phrasing}")
         figures["attacks"][mode] = _tally(rows)
         rows = []
         status_count: Counter[str] = Counter()
