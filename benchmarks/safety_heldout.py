@@ -26,12 +26,14 @@ The tuning corpus (`tests/firewall_corpus.py`) is measured the same way for comp
 attacks have no markers: an attack reached the prompt when its text did).
 
 Run from the repository root: `python -m benchmarks.safety_heldout [--corpus heldout|tuning|both]
-[--scope user|global] [--learned-section] [--json] [--details]`. `--scope global` runs the attack,
-benign and locked cases in one shared lineage (with `require_approval=False`, as the personal-data
-cases always do); `--learned-section` turns on `SystemPromptSettings(learned_section=True)` for
-every case, and the locked-section figures then also say whether the base prompt was still served
-byte-identical. `--details` lists the ids of the cases that failed (for the corpus' author and the
-coordinator; rule writers must not look into `tests/heldout/`).
+[--scope user|global] [--learned-section | --no-learned-section] [--json] [--details]`. `--scope
+global` runs the attack, benign and locked cases in one shared lineage (with
+`require_approval=False`, as the personal-data cases always do); `--learned-section` / `--no-
+learned-section` set `SystemPromptSettings(learned_section=True / False)` for every case (without
+either, the package's default: on for new global lineages, off in user scope), and the locked-
+section figures also say whether the base prompt was still served byte-identical. `--details` lists
+the ids of the cases that failed (for the corpus' author and the coordinator; rule writers must not
+look into `tests/heldout/`).
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ class Case:
     scope: str = "user"
     require_approval: bool | None = None
     store: InMemoryStore = field(default_factory=InMemoryStore)
-    learned_section: bool = False
+    learned_section: bool | None = None
 
     def __post_init__(self) -> None:
         self.model = ScriptedChatModel(responses=lambda request: "Done.")
@@ -213,11 +215,12 @@ class Variant:
     """How the agents of a measurement are configured beyond the safety settings.
 
     `scope="global"` runs with `require_approval=False` (approval on, the global default,
-    would keep every candidate from being served and measure nothing); `learned_section`
-    turns on `SystemPromptSettings(learned_section=True)`."""
+    would keep every candidate from being served and measure nothing); `learned_section` is
+    `SystemPromptSettings(learned_section=...)` (`None`: the package's default, on for new
+    lineages in global scope, off in user scope)."""
 
     scope: str = "user"
-    learned_section: bool = False
+    learned_section: bool | None = None
 
     def case(self, **kwargs: Any) -> Case:
         """A fresh case in this variant."""
@@ -499,8 +502,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--learned-section",
-        action="store_true",
-        help="SystemPromptSettings(learned_section=True): the optimizer edits only the section",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="SystemPromptSettings(learned_section=True / False) for every case (default: the "
+        "package's default, on for new global lineages, off in user scope)",
     )
     parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -44,11 +44,13 @@ BASE = (
 LEARNED = SystemPromptSettings(learned_section=True)
 
 
-def learned_harness(store, rewrite=append_feedback, base=BASE, **kwargs) -> Harness:
+def learned_harness(
+    store, rewrite=append_feedback, base=BASE, settings=LEARNED, **kwargs
+) -> Harness:
     """An agent serving `base` whose middleware runs in learned-section mode."""
     optimizer = ScriptedOptimizerModel(rewrite=rewrite)
     middleware = PromptOptimizationMiddleware(
-        optimizer=OptimizerSettings(model=optimizer), system_prompt=LEARNED, **kwargs
+        optimizer=OptimizerSettings(model=optimizer), system_prompt=settings, **kwargs
     )
     model = ScriptedChatModel(responses=email_reply)
     agent = create_agent(
@@ -121,7 +123,10 @@ def test_neutralise_is_linear_on_hostile_input():
 def test_the_setting_is_validated():
     with pytest.raises(TypeError, match="learned_section"):
         SystemPromptSettings(learned_section="yes")  # type: ignore[arg-type]
-    assert SystemPromptSettings().learned_section is False
+    assert SystemPromptSettings().learned_section is None
+    assert SystemPromptSettings().learned_section_mode("user") == "off"
+    assert SystemPromptSettings().learned_section_mode("global") == "new_lineages"
+    assert SystemPromptSettings(learned_section=False).learned_section_mode("global") == "off"
 
 
 # -- through create_agent ----------------------------------------------------------------------
@@ -212,7 +217,10 @@ def test_registry_cli_and_rollback_show_the_section(tmp_path):
 
 
 def test_global_scope_serves_every_user_the_base_plus_users_preferences(store):
-    h = learned_harness(store, scope="global", require_approval=False)
+    # The default in global scope: no learned_section= given.
+    h = learned_harness(
+        store, settings=SystemPromptSettings(), scope="global", require_approval=False
+    )
     h.middleware.add_feedback(h.ask("alice")["trajectory_id"], SIGN_RULE)
     h.ask("bob")
     text = served(h)
@@ -230,7 +238,7 @@ def test_a_base_change_in_code_keeps_the_section(store):
     later.ask("jane")  # the next pin restarts the lineage from it
     assert assert_base_then_section(served(later), new_base) == SIGN_RULE
     current = PromptRegistry(store).current("jane")
-    assert current.reason == "base prompt changed in code: new lineage (learned section kept)"
+    assert current.reason == "base prompt changed in code: new lineage (its learned section kept)"
     assert current.parent is None
 
 
@@ -259,3 +267,37 @@ def test_a_worker_optimizes_the_section_from_the_recorded_configuration(store):
     assert worker.run_once() == 1
     h.ask("jane")
     assert assert_base_then_section(served(h)) == SIGN_RULE
+
+
+def test_the_global_default_leaves_a_lineage_already_rewritten_whole_as_it_is(store):
+    """Upgrading: a shared lineage that learned before keeps being rewritten whole."""
+    whole = SystemPromptSettings(learned_section=False)
+    before = learned_harness(store, settings=whole, scope="global", require_approval=False)
+    before.middleware.add_feedback(before.ask("alice")["trajectory_id"], SIGN_RULE)
+    rewritten = f"{BASE}\n{SIGN_RULE}"
+    assert PromptRegistry(store).current("bob").text == rewritten
+    after = learned_harness(
+        store, settings=SystemPromptSettings(), scope="global", require_approval=False
+    )
+    after.ask("bob")
+    assert served(after) == rewritten  # no restart, no section
+    after.middleware.add_feedback(after.ask("bob")["trajectory_id"], "Be warm.")
+    after.ask("bob")
+    assert served(after) == f"{rewritten}\nBe warm."
+    assert section_content(served(after)) is None
+
+
+def test_user_scope_default_rewrites_the_whole_prompt(store):
+    h = learned_harness(store, settings=SystemPromptSettings())
+    h.middleware.add_feedback(h.ask("jane")["trajectory_id"], SIGN_RULE)
+    h.ask("jane")
+    assert served(h) == f"{BASE}\n{SIGN_RULE}"
+
+
+def test_the_benchmark_switch_measures_the_mode():
+    from benchmarks.safety_heldout import Variant
+
+    case = Variant(learned_section=True).case(system_prompt=BASE)
+    assert assert_base_then_section(case.feed([SIGN_RULE]).served) == SIGN_RULE
+    case = Variant(learned_section=False).case(system_prompt=BASE)
+    assert case.feed([SIGN_RULE]).served == f"{BASE}\n{SIGN_RULE}"

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         PromptSpec,
         StoreLayout,
     )
+    from langchain_prompt_optimization.stores.records import LearnedSectionMode
 
 __all__ = [
     "FEEDBACK_OUTCOME",
@@ -98,9 +99,10 @@ class Pinner:
         on_base_change: `"new_lineage"` or `"carry"` (requeue the learned feedback).
         global_scope: One lineage shared by all users.
         lease_seconds: Time-to-live of the lease taken while restarting a lineage.
-        learned_prompts: Prompts in learned-section mode: a lineage whose active text is
-            not their base byte-identical plus a learned section restarts (learned-section
-            mode just turned on), and a changed base carries the section over.
+        learned_sections: The learned-section mode of prompts (absent: `"off"`). With
+            `"on"`, a lineage whose active text is not its base byte-identical (plus a
+            learned section) restarts from the base (the mode was just turned on); with `"on"`
+            and `"new_lineages"`, a changed base carries the section over.
     """
 
     def __init__(
@@ -113,7 +115,7 @@ class Pinner:
         on_base_change: Literal["new_lineage", "carry"],
         global_scope: bool,
         lease_seconds: float = 60.0,
-        learned_prompts: frozenset[str] = frozenset(),
+        learned_sections: Mapping[str, LearnedSectionMode] | None = None,
     ) -> None:
         self._layout = layout
         self._holder = holder
@@ -122,7 +124,7 @@ class Pinner:
         self._on_base_change = on_base_change
         self._global_scope = global_scope
         self._lease_seconds = lease_seconds
-        self._learned = learned_prompts
+        self._learned = {k: v for k, v in (learned_sections or {}).items() if v != "off"}
         self._last_pins: OrderedDict[str, Pin] = OrderedDict()
         self._lock = threading.Lock()
         self.texts = PromptTexts()
@@ -179,8 +181,8 @@ class Pinner:
 
     def _in_learned_form(self, name: str, text: str, base: str) -> bool:
         """Whether `text` may serve `name` as is: always, unless `name` is in learned-section
-        mode and `text` is not `base` byte-identical plus a learned section."""
-        return name not in self._learned or (
+        mode `"on"` and `text` is not `base` byte-identical plus a learned section."""
+        return self._learned.get(name) != "on" or (
             split(text, base, shared=self._global_scope) is not None
         )
 
@@ -233,7 +235,7 @@ class Pinner:
         if switched:
             reason = "learned-section mode turned on: new lineage from the base prompt"
         elif name in self._learned:
-            return "base prompt changed in code: new lineage (learned section kept)"
+            return "base prompt changed in code: new lineage (its learned section kept)"
         else:
             reason = "base prompt changed in code: new lineage"
         if self._on_base_change == "carry":

@@ -255,7 +255,9 @@ class PromptOptimizationMiddleware(
             safety=settings.safety,
         )
         self._prompts = ManagedPrompts(
-            settings.system_prompt, validate_prompts(prompts, settings.system_prompt.name)
+            settings.system_prompt,
+            validate_prompts(prompts, settings.system_prompt.name),
+            learned_section=settings.system_prompt.learned_section_mode(scope),
         )
         self._stores = StoreResolver(resolve_store(store))
         self._settings = settings
@@ -275,9 +277,7 @@ class PromptOptimizationMiddleware(
             on_base_change=on_base_change,
             global_scope=scope == "global",
             lease_seconds=settings.optimizer.lease_seconds,
-            learned_prompts=frozenset(
-                [self._system_name] if settings.system_prompt.learned_section else []
-            ),
+            learned_sections={self._system_name: self._prompts.learned_section},
         )
         self._writer = CaptureWriter(
             settings.storage.timeout,

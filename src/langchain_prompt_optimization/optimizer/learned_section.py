@@ -13,7 +13,7 @@ from langchain_prompt_optimization.optimizer.checks import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Mapping
 
     from langchain_prompt_optimization.stores import PromptSpec
 
@@ -178,18 +178,24 @@ class LearnedSection:
             return current
         return compose(self.base, text, shared=self.shared)
 
-    def screening_baseline(self, served: str) -> str:
-        """`served` with the section's frame present even when it is empty, so screening
-        sees only the content a candidate adds, not the package's own frame."""
-        return framed(self.base, self.content(served), shared=self.shared)
+    def baseline(self, text: str) -> str:
+        """`text` with the section's frame present even when the section is empty: what a
+        candidate is checked and screened against, so budgets and screening count only the
+        content it adds, never the package's own frame."""
+        return framed(self.base, self.content(text), shared=self.shared)
 
 
 def learned_sections(
-    specs: Mapping[str, PromptSpec], names: Iterable[str], *, shared: bool
+    specs: Mapping[str, PromptSpec], current: Mapping[str, str], *, shared: bool
 ) -> dict[str, LearnedSection]:
-    """The prompts among `names` managed in learned-section mode."""
-    return {
-        name: LearnedSection(specs[name].prompt, shared)
-        for name in names
-        if name in specs and specs[name].learned_section
-    }
+    """The prompts of `current` (name: the text the optimizer starts from) optimized in
+    learned-section mode: mode `"on"`, or `"new_lineages"` when the text is the base
+    byte-identical, or the base plus a section (a lineage not rewritten whole)."""
+    out: dict[str, LearnedSection] = {}
+    for name, text in current.items():
+        spec = specs.get(name)
+        if spec is None or spec.learned_section == "off":
+            continue
+        if spec.learned_section == "on" or split(text, spec.prompt, shared=shared) is not None:
+            out[name] = LearnedSection(spec.prompt, shared)
+    return out

@@ -260,7 +260,7 @@ def _optimize_leased(
             return rolled_back
     targets = yield from _build_on_pending_heads(run, targets)
     private = owner == UserRef.global_lineage()
-    sections = learned_sections(loaded.specs, targets.names, shared=private)
+    sections = learned_sections(loaded.specs, targets.current, shared=private)
     payload = _build_payload(loaded, batch, targets, settings, private, sections)
     results, error = yield from _call_optimizer(run, model, payload)
     base_texts = {name: loaded.specs[name].prompt for name in targets.names}
@@ -462,17 +462,21 @@ def _check_candidates(
 ) -> list[list[NewVersion]]:
     """Phase 7: each optimizer result's changed prompts as candidates, checked against the
     policy (rejected with the reason) and screened (flagged with the reason). A prompt in
-    learned-section mode gets the answer spliced in as its section; screening compares it
-    with the served prompt's section in its frame, so only the content it adds is screened."""
+    learned-section mode gets the answer spliced in as its section, and is checked and
+    screened against its text with the section's frame, so only the content it adds counts."""
     texts = [feedback_text(fb) for fb in batch]
-    baseline = {
-        name: sections[name].screening_baseline(text) if name in sections else text
-        for name, text in targets.served.items()
-    }
+
+    def baseline(texts_by_name: dict[str, str]) -> dict[str, str]:
+        return {
+            name: sections[name].baseline(text) if name in sections else text
+            for name, text in texts_by_name.items()
+        }
+
+    current, served = baseline(targets.current), baseline(targets.served)
     return [
         screen_candidates(
-            checked_candidates(result, targets.current, policy, texts, sections=sections),
-            baseline,
+            checked_candidates(result, current, policy, texts, sections=sections),
+            served,
             firewall,
             private,
         )
