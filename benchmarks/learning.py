@@ -10,6 +10,14 @@ report gives, per round, the preference-satisfaction rate (overall and per prefe
 optimizer's calls and input/output tokens (from the `usage` of the versions it stored) and
 the prompt versions appended.
 
+The same rounds run a second time, evaluator-driven, on a fresh namespace: nobody comments;
+the middleware's `evaluators=` (`benchmarks/judge.py`: a rubric evaluator, or with
+`--judge llm` agentevals' `create_trajectory_llm_as_judge` on the endpoint) score the agent's
+runs and their verdicts are the only feedback. Evaluations are recorded during the round and
+optimized after it (`optimize_now`), so a round's rate is scored before its feedback, as in
+people's rounds. The report shows the satisfaction per round of both sources side by side
+(`--sources people,evaluator`, the default; either alone).
+
 Run from the repository root:
 
     make bench-learning                                  # offline, scripted models
@@ -36,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from examples.email_assistant.assistant import TRIAGE, build_assistant, check_calendar_availability
 from langchain_core.tools import tool
 
+from benchmarks.judge import PreferenceJudge, llm_judge
 from benchmarks.scripted_assistant import scripted_assistant_model, scripted_optimizer_model
 from benchmarks.simulated_user import (
     COMPANY_DOMAIN,
@@ -49,9 +58,11 @@ from benchmarks.simulated_user import (
     tasks_for_round,
 )
 from langchain_prompt_optimization import (
+    EvaluatorSettings,
     FeedbackFirewall,
     PromptRegistry,
     SafetySettings,
+    StorageSettings,
     open_store,
 )
 from langchain_prompt_optimization.optimizer import UsageCounter
@@ -65,14 +76,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OFFLINE_NOTE",
+    "SOURCES",
     "HarnessConfig",
     "Models",
     "RoundReport",
     "UsageCounter",
     "main",
     "make_models",
+    "render_comparison",
     "render_table",
     "run_harness",
+    "run_sources",
 ]
 
 OFFLINE_NOTE = (
@@ -80,6 +94,11 @@ OFFLINE_NOTE = (
     "not learning quality"
 )
 PROMPTS = ("main_agent", *TRIAGE)
+SOURCES = ("people", "evaluator")
+"""Feedback sources a run of the harness can compare: the simulated user's comments, or only
+evaluators' verdicts."""
+PREFIXES = {"people": ("prompt_optimization",), "evaluator": ("learning_evaluator",)}
+"""Each source learns in its own namespace prefix (one store may hold both)."""
 
 
 @tool
@@ -106,6 +125,10 @@ class HarnessConfig:
     optimizer_model: str = "gpt-4o-mini"
     temperature: float | None = 0.0
     drain_timeout: float = 600.0
+    sources: tuple[str, ...] = SOURCES
+    judge: str = "checks"
+    judge_model: str | None = None
+    evaluation_rate: float = 1.0
 
     @property
     def offline(self) -> bool:
@@ -121,6 +144,8 @@ class Models:
     optimizer: Any
     agent_usage: UsageCounter
     optimizer_usage: UsageCounter
+    judge: Any = None
+    """The LLM judge's chat model (`--judge llm`), `None` with the rubric evaluator."""
 
 
 def make_models(config: HarnessConfig) -> Models:
@@ -131,6 +156,9 @@ def make_models(config: HarnessConfig) -> Models:
         assistant.callbacks = [agent_usage]
         optimizer = scripted_optimizer_model()
         optimizer.callbacks = [optimizer_usage]
+        if config.judge == "llm":
+            msg = "--judge llm needs an endpoint (--base-url); offline the rubric judge runs"
+            raise ValueError(msg)
         return Models(assistant, assistant, optimizer, agent_usage, optimizer_usage)
     from langchain_openai import ChatOpenAI
 
@@ -144,12 +172,16 @@ def make_models(config: HarnessConfig) -> Models:
             **extra,  # type: ignore[arg-type]
         )
 
+    judge = None
+    if config.judge == "llm":
+        judge = client(config.judge_model or config.optimizer_model, UsageCounter())
     return Models(
         client(config.agent_model, agent_usage),
         client(config.triage_model or config.agent_model, agent_usage),
         client(config.optimizer_model, optimizer_usage),
         agent_usage,
         optimizer_usage,
+        judge,
     )
 
 
@@ -174,6 +206,9 @@ class RoundReport:
     active_versions: dict[str, dict[str, int]]
     pending_feedback: int = 0
     misses: list[str] = field(default_factory=list)
+    source: str = "people"
+    """`people` (the simulated user's comments) or `evaluator` (only evaluators' verdicts)."""
+    evaluator_errors: int = 0
 
     @property
     def rate(self) -> float:
@@ -181,11 +216,17 @@ class RoundReport:
 
 
 def _run_tasks(
-    assistant: EmailAssistant, persona: Persona, round_number: int, seed: int
+    assistant: EmailAssistant,
+    persona: Persona,
+    round_number: int,
+    seed: int,
+    judge: PreferenceJudge | None = None,
 ) -> list[TaskResult]:
     results = []
     for task in tasks_for_round(persona, round_number, seed=seed):
         if task.kind == "reply":
+            if judge is not None:
+                judge.register(persona, task)
             run = assistant.reply(task.email, user_id=persona.user_id)
             checks = check_reply(persona, task, run["messages"])
             results.append(TaskResult(task, checks, trajectory_id=run["trajectory_id"]))
@@ -256,13 +297,17 @@ def run_harness(
     models: Models | None = None,
     *,
     log: Callable[[str], None] = lambda line: None,
+    source: str = "people",
 ) -> list[RoundReport]:
-    """Run the rounds and return one report per round.
+    """Run the rounds with one feedback source and return one report per round.
 
     Args:
         config: What to run.
         models: The models (default: `make_models(config)`).
         log: Receives a progress line per round and user.
+        source: `"people"`: the simulated user comments on misses. `"evaluator"`: nobody
+            comments; the middleware's evaluators score the runs (recorded during the round,
+            optimized after it).
 
     Returns:
         One `RoundReport` per round, in order.
@@ -270,8 +315,21 @@ def run_harness(
     if config.rounds < 1 or not 1 <= config.users <= len(PERSONAS):
         msg = f"rounds must be >= 1 and users within 1..{len(PERSONAS)}"
         raise ValueError(msg)
+    if source not in SOURCES:
+        msg = f"source must be one of {', '.join(SOURCES)}; got {source!r}"
+        raise ValueError(msg)
     models = models or make_models(config)
     store = open_store(config.store)
+    judge = PreferenceJudge() if source == "evaluator" else None
+    extra: dict[str, Any] = {"mode": config.mode}
+    if judge is not None:
+        evaluator = judge if models.judge is None else llm_judge(models.judge)
+        extra = {
+            "mode": "external",  # record during the round, optimize after it
+            "evaluators": EvaluatorSettings(
+                evaluators=[evaluator], evaluation_rate=config.evaluation_rate
+            ),
+        }
     assistant = build_assistant(
         model=models.agent,
         triage_model=models.triage,
@@ -279,12 +337,13 @@ def run_harness(
         store=store,
         tools=[write_email, check_calendar_availability],
         kind=config.kind,
-        mode=config.mode,
+        storage=StorageSettings(namespace_prefix=PREFIXES[source]),
         # The personas' CC rules name company addresses: trust the company's domain so the
         # feedback firewall lets them through (an outside address would be held for review).
         safety=SafetySettings(firewall=FeedbackFirewall(trusted_domains=(COMPANY_DOMAIN,))),
+        **extra,
     )
-    registry = PromptRegistry(store)
+    registry = PromptRegistry(store, namespace_prefix=PREFIXES[source])
     personas = PERSONAS[: config.users]
     seen: dict[tuple[str, str], int] = {}
     reports = []
@@ -292,31 +351,57 @@ def run_harness(
         for number in range(1, config.rounds + 1):
             before_opt = models.optimizer_usage.as_dict()
             before_agent = models.agent_usage.as_dict()
+            before_eval = assistant.middleware.evaluation_stats
             results: list[TaskResult] = []
             given = 0
             for persona in personas:
-                mine = _run_tasks(assistant, persona, number, config.seed)
+                mine = _run_tasks(assistant, persona, number, config.seed, judge)
                 results += mine
-                given += _give_feedback(assistant, persona, mine, config.feedback_per_round)
+                if judge is None:
+                    given += _give_feedback(assistant, persona, mine, config.feedback_per_round)
                 ok = sum(c.satisfied for r in mine for c in r.checks)
                 total = sum(len(r.checks) for r in mine)
-                log(f"round {number} {persona.user_id}: {ok}/{total} checks satisfied")
-            if config.mode == "background" and not assistant.middleware.drain(config.drain_timeout):
-                log(f"round {number}: optimizations still running after {config.drain_timeout}s")
-            elif config.mode == "external":
+                log(f"{source} round {number} {persona.user_id}: {ok}/{total} checks satisfied")
+            drained = assistant.middleware.drain(config.drain_timeout)
+            if not drained:
+                log(f"round {number}: background work still running after {config.drain_timeout}s")
+            if judge is not None or config.mode == "external":
                 for persona in personas:
                     assistant.middleware.optimize_now(persona.user_id)
+            evaluated = assistant.middleware.evaluation_stats
+            if judge is not None:
+                given = evaluated.feedback - before_eval.feedback
             versions = [v for p in personas for v in _new_versions(registry, p.user_id, seen)]
-            reports.append(
-                _round_report(number, results, given, versions, models, before_opt, before_agent)
+            report = _round_report(
+                number, results, given, versions, models, before_opt, before_agent
             )
-            reports[-1].active_versions = {
+            report.source = source
+            report.evaluator_errors = evaluated.errors - before_eval.errors
+            report.active_versions = {
                 p.user_id: _active_versions(registry, p.user_id) for p in personas
             }
-            reports[-1].pending_feedback = sum(_pending(registry, p.user_id) for p in personas)
+            report.pending_feedback = sum(_pending(registry, p.user_id) for p in personas)
+            reports.append(report)
     finally:
         assistant.middleware.close()
     return reports
+
+
+def run_sources(
+    config: HarnessConfig,
+    models: Models | None = None,
+    *,
+    log: Callable[[str], None] = lambda line: None,
+) -> dict[str, list[RoundReport]]:
+    """Run the rounds once per source of `config.sources` (each in its own namespace).
+
+    Returns:
+        `{source: reports}`, in `config.sources` order.
+    """
+    return {
+        source: run_harness(config, models or make_models(config), log=log, source=source)
+        for source in config.sources
+    }
 
 
 def _round_report(
@@ -388,12 +473,41 @@ def render_table(reports: Sequence[RoundReport]) -> str:
     return "\n".join(rows)
 
 
+SOURCE_TITLES = {
+    "people": "people: the simulated user's comments on misses",
+    "evaluator": "evaluator: no comments, only evaluators' verdicts on the agent's runs",
+}
+
+
+def render_comparison(by_source: dict[str, list[RoundReport]]) -> str:
+    """Satisfaction per round of each source, side by side (a Markdown table)."""
+    sources = list(by_source)
+    head = ["round"]
+    for source in sources:
+        head += [f"{source}: satisfied", f"{source}: rate", f"{source}: feedback"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for index in range(max(len(reports) for reports in by_source.values())):
+        cells = [str(index + 1)]
+        for source in sources:
+            r = by_source[source][index]
+            cells += [f"{r.satisfied}/{r.checks}", f"{r.rate:.0%}", str(r.feedback_given)]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def _describe(config: HarnessConfig) -> str:
     settings = (
         f"rounds {config.rounds}, users {config.users}, seed {config.seed}, "
         f"feedback per user per round {config.feedback_per_round or 'all'}, "
-        f"kind {config.kind}, mode {config.mode}"
+        f"kind {config.kind}, mode {config.mode}, sources {', '.join(config.sources)}"
     )
+    if "evaluator" in config.sources:
+        judge = (
+            "rubric checks"
+            if config.judge == "checks"
+            else (f"LLM judge {config.judge_model or config.optimizer_model}")
+        )
+        settings += f" (evaluator: {judge}, evaluation rate {config.evaluation_rate:g})"
     if config.offline:
         return f"{OFFLINE_NOTE}\n{settings}"
     models = (
@@ -404,11 +518,7 @@ def _describe(config: HarnessConfig) -> str:
 
 
 def _notes(config: HarnessConfig, reports: Sequence[RoundReport]) -> list[str]:
-    notes = [
-        "rate = satisfied preference checks / checks in the round, scored before that round's "
-        "feedback; the optimizer columns are the optimizations that feedback triggered (they "
-        "serve the next round), summed from the `usage` of the versions they stored.",
-    ]
+    notes: list[str] = []
     stored = sum(r.optimizer_calls for r in reports)
     seen = sum(r.model_side_optimizer["calls"] for r in reports)
     if seen > stored:
@@ -427,9 +537,27 @@ def _notes(config: HarnessConfig, reports: Sequence[RoundReport]) -> list[str]:
     for user, versions in last.active_versions.items():
         listed = ", ".join(f"{name} v{number}" for name, number in versions.items())
         notes.append(f"active prompt versions of {user} after the last round: {listed}")
-    if config.offline:
-        notes.append(OFFLINE_NOTE)
     return notes
+
+
+def _evaluator_notes(reports: Sequence[RoundReport]) -> list[str]:
+    notes = [
+        "evaluator rounds: feedback = verdicts the evaluators stored (source "
+        "evaluator:preferences), one per sampled agent run; triage decisions are not agent "
+        "runs, so no evaluator sees them and the triage preferences get no feedback.",
+    ]
+    errors = sum(r.evaluator_errors for r in reports)
+    if errors:
+        notes.append(f"evaluator errors (runs not scored): {errors}")
+    return notes
+
+
+def _sources(parser: argparse.ArgumentParser, given: str) -> tuple[str, ...]:
+    sources = tuple(dict.fromkeys(s.strip() for s in given.split(",") if s.strip()))
+    unknown = [s for s in sources if s not in SOURCES]
+    if unknown or not sources:
+        parser.error(f"--sources: choose from {', '.join(SOURCES)}; got {given!r}")
+    return sources
 
 
 def _parse(argv: Sequence[str] | None) -> tuple[HarnessConfig, str | None]:
@@ -461,6 +589,21 @@ def _parse(argv: Sequence[str] | None) -> tuple[HarnessConfig, str | None]:
     parser.add_argument("--optimizer-model", default="gpt-4o-mini")
     parser.add_argument("--temperature", type=float, default=0.0, help="negative: do not send")
     parser.add_argument(
+        "--sources",
+        default=",".join(SOURCES),
+        help="feedback sources to run, comma-separated: people (the simulated user's "
+        "comments), evaluator (only evaluators' verdicts); default both",
+    )
+    parser.add_argument(
+        "--judge",
+        choices=("checks", "llm"),
+        default="checks",
+        help="evaluator rounds: checks (a rubric evaluator applying the user's preferences) or "
+        "llm (agentevals' create_trajectory_llm_as_judge on the endpoint)",
+    )
+    parser.add_argument("--judge-model", default=None, help="default: the optimizer model")
+    parser.add_argument("--evaluation-rate", type=float, default=1.0, help="share of runs judged")
+    parser.add_argument(
         "--json", metavar="PATH", help="also write the report as JSON ('-': stdout)"
     )
     args = parser.parse_args(argv)
@@ -477,12 +620,21 @@ def _parse(argv: Sequence[str] | None) -> tuple[HarnessConfig, str | None]:
         triage_model=args.triage_model,
         optimizer_model=args.optimizer_model,
         temperature=None if args.temperature < 0 else args.temperature,
+        sources=_sources(parser, args.sources),
+        judge=args.judge,
+        judge_model=args.judge_model,
+        evaluation_rate=args.evaluation_rate,
     )
     return config, args.json
 
 
-def main(argv: Sequence[str] | None = None) -> list[RoundReport]:
-    """Run the harness from the command line; prints the table (and JSON with `--json`)."""
+def main(argv: Sequence[str] | None = None) -> dict[str, list[RoundReport]]:
+    """Run the harness from the command line; prints a table per source, the sources side by
+    side, and JSON with `--json`.
+
+    Returns:
+        `{source: reports}`.
+    """
     config, json_path = _parse(argv)
     if config.offline and os.environ.get("OPENAI_API_KEY"):
         print("note: OPENAI_API_KEY is set but no base URL: running offline; pass --base-url "
@@ -491,18 +643,37 @@ def main(argv: Sequence[str] | None = None) -> list[RoundReport]:
         print("note: OPENAI_API_KEY is not set: sending a placeholder key (enough for local "
               "servers that need none).")  # fmt: skip
     print(_describe(config), flush=True)
-    reports = run_harness(config, log=lambda line: print(line, file=sys.stderr, flush=True))
+    by_source = run_sources(config, log=lambda line: print(line, file=sys.stderr, flush=True))
+    for source, reports in by_source.items():
+        print(f"\n### {SOURCE_TITLES[source]}\n")
+        print(render_table(reports))
+        print()
+        for note in _notes(config, reports):
+            print(f"- {note}")
+        if source == "evaluator":
+            for note in _evaluator_notes(reports):
+                print(f"- {note}")
+    if len(by_source) > 1:
+        print("\n### satisfaction per round, both sources\n")
+        print(render_comparison(by_source))
     print()
-    print(render_table(reports))
-    print()
-    for note in _notes(config, reports):
-        print(f"- {note}")
+    print(
+        "- rate = satisfied preference checks / checks in the round, scored before that round's"
+        " feedback; the optimizer columns are the optimizations that feedback triggered (they "
+        "serve the next round), summed from the `usage` of the versions they stored."
+    )
+    if config.offline:
+        print(f"- {OFFLINE_NOTE}")
     if json_path:
         payload = {
             "offline": config.offline,
             "disclaimer": OFFLINE_NOTE if config.offline else None,
             "config": {k: v for k, v in asdict(config).items() if k != "drain_timeout"},
-            "rounds": [{**asdict(r), "rate": r.rate} for r in reports],
+            "rounds": [{**asdict(r), "rate": r.rate} for r in by_source.get("people", [])],
+            "sources": {
+                source: [{**asdict(r), "rate": r.rate} for r in reports]
+                for source, reports in by_source.items()
+            },
         }
         text = json.dumps(payload, indent=2, default=str)
         if json_path == "-":
@@ -510,7 +681,7 @@ def main(argv: Sequence[str] | None = None) -> list[RoundReport]:
         else:
             with open(json_path, "w", encoding="utf-8") as fh:
                 fh.write(text + "\n")
-    return reports
+    return by_source
 
 
 if __name__ == "__main__":

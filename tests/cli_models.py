@@ -1,4 +1,5 @@
-"""Models the CLI tests load with `--model python:tests.cli_models:optimizer`."""
+"""Models the CLI tests load with `--model python:tests.cli_models:optimizer` (and an
+evaluator, `--evaluator python:tests.cli_models:sign_judge`)."""
 
 from __future__ import annotations
 
@@ -38,3 +39,9 @@ def counting_optimizer() -> ScriptedOptimizerModel:
         return current if SIGN_RULE in current else f"{current}\n{SIGN_RULE}"
 
     return ScriptedOptimizerModel(rewrite=rewrite)
+
+
+def sign_judge(*, outputs, reference_outputs=None):
+    """An evaluator: asks for the sign-off until the email has it."""
+    signed = "John Doe" in outputs[-1]["content"]
+    return {"key": "sign_off", "score": signed, "comment": "Good." if signed else SIGN_RULE}

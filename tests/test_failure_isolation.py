@@ -112,7 +112,8 @@ def test_default_optimizer_model_is_the_agents_model(store):
     from langchain_prompt_optimization.testing import ScriptedChatModel
 
     def agent_model_reply(request):
-        if "GeneralResponse" in request.tools:
+        # The agent's model is then the optimizer and the model screener's judge too.
+        if {"GeneralResponse", "JudgeVerdict"} & set(request.tools):
             return ScriptedOptimizerModel(rewrite=lambda cur, text: f"{cur}\n{SIGN_RULE}").reply(
                 request
             )
@@ -123,6 +124,7 @@ def test_default_optimizer_model_is_the_agents_model(store):
     h.middleware.add_feedback(h.ask("u")["trajectory_id"], "Sign as John Doe.")
     assert PromptRegistry(store).current("u").text == LEARNED
     assert any("GeneralResponse" in r.tools for r in model.requests)
+    assert any("JudgeVerdict" in r.tools for r in model.requests)
 
 
 @pytest.mark.parametrize(

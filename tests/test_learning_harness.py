@@ -74,7 +74,9 @@ def test_triage_checks():
 
 def test_offline_run_reports_each_round(capsys, tmp_path):
     out = tmp_path / "report.json"
-    reports = main(["--offline", "--rounds", "3", "--users", "1", "--json", str(out)])
+    reports = main(
+        ["--offline", "--rounds", "3", "--users", "1", "--sources", "people", "--json", str(out)]
+    )["people"]
     printed = capsys.readouterr().out
 
     assert OFFLINE_NOTE in printed
@@ -103,8 +105,9 @@ def test_endpoint_path_through_loopback_server(capsys, monkeypatch):
     with LoopbackOpenAIServer(models) as server:
         reports = main(
             ["--base-url", server.base_url, "--agent-model", "agent-model",
-             "--optimizer-model", "opt-model", "--rounds", "2", "--users", "1"]
-        )  # fmt: skip
+             "--optimizer-model", "opt-model", "--rounds", "2", "--users", "1",
+             "--sources", "people"]
+        )["people"]  # fmt: skip
     printed = capsys.readouterr().out
 
     assert OFFLINE_NOTE not in printed
@@ -138,3 +141,77 @@ def test_other_modes_learn_per_user_namespace(mode, tmp_path):
     assert jane.sign_off not in johns
     assert jane.sign_off in janes
     assert john.sign_off not in janes
+
+
+def test_offline_report_shows_both_feedback_sources(capsys, tmp_path):
+    out = tmp_path / "report.json"
+    by_source = main(["--offline", "--rounds", "2", "--users", "1", "--json", str(out)])
+    printed = capsys.readouterr().out
+
+    assert list(by_source) == ["people", "evaluator"]
+    people, evaluator = by_source["people"], by_source["evaluator"]
+    assert {r.source for r in people} == {"people"}
+    assert {r.source for r in evaluator} == {"evaluator"}
+    # Evaluator rounds: no comments, one verdict per agent run (4 replies), and they learn.
+    assert [r.feedback_given for r in evaluator] == [4, 4]
+    assert evaluator[0].rate < evaluator[1].rate
+    assert evaluator[0].new_versions > 0
+    assert all(r.evaluator_errors == 0 for r in evaluator)
+    # No evaluator sees triage (not an agent run): those preferences get no feedback.
+    assert evaluator[1].per_preference["triage_ceo"] == [0, 1]
+    assert "### satisfaction per round, both sources" in printed
+    header = next(line for line in printed.splitlines() if line.startswith("| round | people:"))
+    assert "evaluator: rate" in header
+    data = json.loads(out.read_text())
+    assert set(data["sources"]) == {"people", "evaluator"}
+    assert [r["rate"] for r in data["sources"]["evaluator"]] == [r.rate for r in evaluator]
+    assert data["rounds"] == data["sources"]["people"]
+
+
+def test_evaluator_rounds_store_only_evaluator_feedback(tmp_path):
+    from benchmarks.learning import PREFIXES
+
+    uri = f"sqlite:///{tmp_path}/learning.db"
+    reports = run_harness(HarnessConfig(rounds=1, users=1, store=uri), source="evaluator")
+    assert reports[0].feedback_given == 4
+    store = open_store(uri)
+    try:
+        registry = PromptRegistry(store, namespace_prefix=PREFIXES["evaluator"])
+        counts = registry.feedback_counts(JOHN.user_id)
+        people = PromptRegistry(store).users()  # the people's namespace is untouched
+    finally:
+        store.conn.close()  # type: ignore[attr-defined]
+    assert set(counts) == {"evaluator:preferences"}
+    assert sum(counts["evaluator:preferences"].values()) == 4
+    assert people == []
+
+
+def test_the_llm_judge_path_through_loopback_server(monkeypatch):
+    from langchain_prompt_optimization.testing import ScriptedChatModel
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    rules = 'Sign off every email with "Best regards, John Doe".'
+
+    def strict_judge(request):  # openevals' structured output, sent as json_schema
+        args = {"reasoning": f"The email was not signed. {rules}", "score": 0.25}
+        return AIMessage("", tool_calls=[{"name": "score", "args": args, "id": "j"}])
+
+    models = {
+        "agent-model": scripted_assistant_model(),
+        "opt-model": scripted_optimizer_model(),
+        "judge-model": ScriptedChatModel(responses=strict_judge),
+    }
+    with LoopbackOpenAIServer(models) as server:
+        by_source = main(
+            ["--base-url", server.base_url, "--agent-model", "agent-model",
+             "--optimizer-model", "opt-model", "--judge", "llm", "--judge-model", "judge-model",
+             "--rounds", "2", "--users", "1", "--sources", "evaluator"]
+        )  # fmt: skip
+    (reports,) = by_source.values()
+    assert [r.feedback_given for r in reports] == [4, 4]
+    assert reports[0].evaluator_errors == 0
+    judged = [b for b in server.requests if b["model"] == "judge-model"]
+    assert len(judged) == 8
+    assert "Best regards, John Doe" in json.dumps(judged[0]["messages"])  # the persona's rubric
+    assert reports[0].rate < reports[1].rate  # learned the sign-off from the judge alone
+    assert reports[1].per_preference["sign_off"] == [4, 4]

@@ -30,10 +30,20 @@ if TYPE_CHECKING:
     )
     from langchain_prompt_optimization.middleware.settings import SystemPromptSettings
     from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
+    from langchain_prompt_optimization.optimizer.evaluation import EvaluationStats
+    from langchain_prompt_optimization.optimizer.evaluators import EvaluatorSettings
     from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
     from langchain_prompt_optimization.optimizer.gate import EvaluationGate
     from langchain_prompt_optimization.optimizer.monitor import Monitor
     from langchain_prompt_optimization.optimizer.run import OptimizationOutcome
+    from langchain_prompt_optimization.optimizer.screening import (
+        CandidateDelta,
+        FeedbackBatch,
+        ModelScreener,
+        RulesScreener,
+        Screener,
+        Verdict,
+    )
     from langchain_prompt_optimization.optimizer.settings import OptimizerSettings, SafetySettings
     from langchain_prompt_optimization.optimizer.worker import PromptWorker
     from langchain_prompt_optimization.review.registry import PromptRegistry
@@ -51,12 +61,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SYSTEM_PROMPT",
+    "CandidateDelta",
     "CandidatePolicy",
     "EvaluationGate",
+    "EvaluationStats",
+    "EvaluatorSettings",
+    "FeedbackBatch",
     "FeedbackFirewall",
     "FeedbackItem",
     "FeedbackOutcomeUnknownError",
     "InvalidTransitionError",
+    "ModelScreener",
     "Monitor",
     "NamespaceBusyError",
     "OptimizationOutcome",
@@ -68,7 +83,9 @@ __all__ = [
     "PromptVersion",
     "PromptWorker",
     "Retention",
+    "RulesScreener",
     "SafetySettings",
+    "Screener",
     "StorageSettings",
     "SystemPromptSettings",
     "TrajectoryNotFoundError",
@@ -77,6 +94,7 @@ __all__ = [
     "UnknownPromptError",
     "UnknownUserError",
     "UnknownVersionError",
+    "Verdict",
     "aopen_store",
     "default_store_uri",
     "open_store",
@@ -86,16 +104,25 @@ _ERRORS = "langchain_prompt_optimization.errors"
 _MIDDLEWARE = "langchain_prompt_optimization.middleware.prompt_optimization"
 _STORES_OPEN = "langchain_prompt_optimization.stores.open"
 _RECORDS = "langchain_prompt_optimization.stores.records"
+_SCREENING = "langchain_prompt_optimization.optimizer.screening"
 
 # Public name -> the module defining it; one line per name (keep in step with TYPE_CHECKING).
 _EXPORTS: dict[str, str] = {
     "CandidatePolicy": "langchain_prompt_optimization.optimizer.checks",
+    "CandidateDelta": _SCREENING,
+    "FeedbackBatch": _SCREENING,
+    "ModelScreener": _SCREENING,
+    "RulesScreener": _SCREENING,
+    "Screener": _SCREENING,
+    "Verdict": _SCREENING,
     "OptimizerSettings": "langchain_prompt_optimization.optimizer.settings",
     "SafetySettings": "langchain_prompt_optimization.optimizer.settings",
     "StorageSettings": "langchain_prompt_optimization.stores.settings",
     "SystemPromptSettings": "langchain_prompt_optimization.middleware.settings",
     "SYSTEM_PROMPT": _MIDDLEWARE,
     "EvaluationGate": "langchain_prompt_optimization.optimizer.gate",
+    "EvaluationStats": "langchain_prompt_optimization.optimizer.evaluation",
+    "EvaluatorSettings": "langchain_prompt_optimization.optimizer.evaluators",
     "FeedbackFirewall": "langchain_prompt_optimization.optimizer.firewall",
     "FeedbackItem": _RECORDS,
     "FeedbackOutcomeUnknownError": _ERRORS,

@@ -72,6 +72,8 @@ class Capture:
     carry: bool
     ignored: str | None = None
     """Why the run's in-band feedback was not recorded (`None`: none given, or recorded)."""
+    record: TrajectoryRecord | None = None
+    """The run as recorded (what evaluators score)."""
 
 
 class FeedbackOutcome(TypedDict):
@@ -174,6 +176,7 @@ def plan_capture(
     thread_id: str | None,
     ttl_minutes: float | None,
     mark_pending: bool,
+    queue_evaluation: Callable[[str], bool] | None = None,
 ) -> Capture | None:
     """The one write that records a run (trajectory, in-band feedback, changed config), or
     `None` when `before_agent` did not pin this run. Pure: no store I/O.
@@ -186,6 +189,8 @@ def plan_capture(
         thread_id: The run's thread.
         ttl_minutes: Trajectory time-to-live (`None`: none, or the store has no TTL).
         mark_pending: Mark the owner in the pending-work index (external and server modes).
+        queue_evaluation: `trajectory id -> bool`: queue the run for the workers'
+            evaluators in the same write (`EvaluatorSettings(queue_for_workers=True)`).
     """
     trajectory_id = state.get("trajectory_id")
     meta = state.get(META)
@@ -222,7 +227,10 @@ def plan_capture(
         ttl_minutes=ttl_minutes,
         mark_pending=mark_pending,
     )
-    return Capture(user, owner, ops, feedback, versions, bool(meta.get("carry")), ignored)
+    if queue_evaluation is not None and queue_evaluation(trajectory_id):
+        ops.append(layout.evaluation_mark_op(user, owner, trajectory_id))
+    carry = bool(meta.get("carry"))
+    return Capture(user, owner, ops, feedback, versions, carry, ignored, record=record)
 
 
 class CaptureWriter:

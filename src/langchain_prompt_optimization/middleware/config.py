@@ -13,6 +13,10 @@ from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
 from langchain_prompt_optimization.optimizer.engine import MODES
 from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
 from langchain_prompt_optimization.optimizer.monitor import Monitor
+from langchain_prompt_optimization.optimizer.screening.pipeline import (
+    DEFAULT_SCREENERS,
+    screeners_to_json,
+)
 from langchain_prompt_optimization.optimizer.settings import (
     OptimizerSettings,
     SafetySettings,
@@ -96,6 +100,7 @@ class MiddlewareSettings:
             monitor.to_json(),
             policy=policy.to_json(),
             firewall=firewall.to_json(),
+            screeners=screeners_to_json(self.safety.screener_objects() or ()),
         )
 
 
@@ -155,11 +160,13 @@ def resolve_settings(
         safety=settings_or_default("safety", safety, SafetySettings),
     )
     policy, firewall = checked.safety.policy, checked.safety.firewall
-    if policy is None or firewall is None:
+    screeners = checked.safety.screeners
+    if policy is None or firewall is None or screeners is None:
         safe = replace(
             checked.safety,
             policy=policy or CandidatePolicy(),
             firewall=True if firewall is None else firewall,
+            screeners=DEFAULT_SCREENERS if screeners is None else screeners,
         )
         checked = replace(checked, safety=safe)
     return checked

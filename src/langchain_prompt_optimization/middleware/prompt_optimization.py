@@ -59,6 +59,8 @@ from langchain_prompt_optimization.middleware.settings import (
     validate_prompts,
 )
 from langchain_prompt_optimization.optimizer.engine import RECORD_ONLY, Mode, OptimizationEngine
+from langchain_prompt_optimization.optimizer.evaluation import EvaluationRunner, EvaluationStats
+from langchain_prompt_optimization.optimizer.evaluators import Evaluator, EvaluatorSettings
 from langchain_prompt_optimization.optimizer.gate import reference_example
 from langchain_prompt_optimization.optimizer.settings import (
     OptimizerSettings,
@@ -175,6 +177,7 @@ class PromptOptimizationMiddleware(
         system_prompt: SystemPromptSettings | None = None,
         get_user_id: Callable[[Runtime[Any]], object] | None = None,
         safety: SafetySettings | None = None,
+        evaluators: EvaluatorSettings | Sequence[Evaluator] | Mapping[str, Evaluator] | None = None,
         **deprecated: Unpack[DeprecatedMiddlewareArgs],
     ) -> None:
         """Configure the middleware; everything is validated here.
@@ -215,6 +218,13 @@ class PromptOptimizationMiddleware(
                 `user_id=None`.
             safety: `SafetySettings` (candidate budgets, feedback firewall, evaluation gate,
                 monitoring). In `"external"` / `"server"` mode pass the gate to the worker.
+            evaluators: Evaluators that score runs as feedback (`EvaluatorSettings`, or a
+                list of agentevals-style evaluators, short for `EvaluatorSettings(evaluators=
+                [...])`): a sampled share of recorded runs (`evaluation_rate`) is evaluated in
+                the background, never on the run path; each verdict is stored as feedback
+                with `source="evaluator:<key>"`, its score and comment, and counts towards
+                `optimize_every` like a person's. Wait with `drain()`; counters in
+                `evaluation_stats`. See docs/evaluators.md.
             **deprecated: The keywords that moved into these objects (see
                 `DeprecatedMiddlewareArgs`) still work for one release, with a
                 `DeprecationWarning` naming the replacement.
@@ -224,7 +234,8 @@ class PromptOptimizationMiddleware(
                 count, an invalid prompt list, a store URI that cannot be opened, a gate in
                 `"external"` / `"server"` mode, or an old keyword given with the object that
                 holds it.
-            TypeError: On arguments of the wrong type or an unknown keyword.
+            TypeError: On arguments of the wrong type (an evaluator that is not callable, an
+                `evaluation_rate` that is not a number) or an unknown keyword.
 
         Example:
             ```python
@@ -269,6 +280,17 @@ class PromptOptimizationMiddleware(
         if require_approval is None:
             require_approval = scope == "global"
         self._engine = self._build_engine(mode, optimize_every, require_approval)
+        self._evaluation = EvaluatorSettings.from_setting(evaluators)
+        self._evaluations: EvaluationRunner | None = None
+        if self._evaluation is not None and not self._evaluation.queue_for_workers:
+            self._evaluations = EvaluationRunner(
+                self._layout,
+                self._evaluation,
+                mark_pending=self.mode in RECORD_ONLY,
+                keep_runs=settings.storage.retention.trajectory_ttl_minutes is not None,
+                after=self._after_evaluation,
+                aafter=self._aafter_evaluation,
+            )
         self._pinner = Pinner(
             self._layout,
             holder=self._engine.holder,
@@ -341,6 +363,30 @@ class PromptOptimizationMiddleware(
     def safety(self) -> SafetySettings:
         """Candidate budgets, feedback firewall, evaluation gate and monitoring in effect."""
         return self._settings.safety
+
+    @property
+    def evaluators(self) -> EvaluatorSettings | None:
+        """The evaluators scoring runs, and the share of runs they score (`None`: none)."""
+        return self._evaluation
+
+    @property
+    def evaluation_stats(self) -> EvaluationStats:
+        """What this process's evaluators did: runs sampled and evaluated, feedback stored,
+        errors (an evaluator that raised; the run was not affected) with the newest ones."""
+        if self._evaluations is None:
+            return EvaluationStats()
+        return self._evaluations.stats
+
+    def _after_evaluation(self, store: BaseStore, owner: UserRef) -> None:
+        """Evaluator feedback was stored: optimize when it reaches the trigger."""
+        if self._engine.triggered(drive(self._layout.new_pending_count(owner), store)):
+            self._engine.schedule(store, owner, self._models.optimizer, self._prompts.current())
+
+    async def _aafter_evaluation(self, store: BaseStore, owner: UserRef) -> None:
+        """Async twin of `_after_evaluation`."""
+        if self._engine.triggered(await adrive(self._layout.new_pending_count(owner), store)):
+            specs = self._prompts.current()
+            await self._engine.aschedule(store, owner, self._models.optimizer, specs)
 
     def _owner(self, user: UserRef) -> UserRef:
         """The owner of the lineage that serves `user`."""
@@ -483,6 +529,7 @@ class PromptOptimizationMiddleware(
             optimize_every=self._engine.optimize_every,
         )
         ttl = self._settings.storage.retention.trajectory_ttl_minutes
+        evaluation = self._evaluation
         return plan_capture(
             state,
             layout=self._layout,
@@ -491,6 +538,11 @@ class PromptOptimizationMiddleware(
             thread_id=thread_id(runtime),
             ttl_minutes=ttl if supports_ttl(store) else None,
             mark_pending=self.mode in RECORD_ONLY,
+            queue_evaluation=(
+                evaluation.sampled
+                if evaluation is not None and evaluation.queue_for_workers
+                else None
+            ),
         )
 
     @override
@@ -508,6 +560,8 @@ class PromptOptimizationMiddleware(
                 return None
             wait = capture.carry or capture.feedback is not None  # the trigger reads it back
             written = self._writer.write(store, capture.ops, wait=wait)
+            if self._evaluations is not None and capture.record is not None:
+                self._evaluations.submit(store, capture.user, capture.owner, capture.record)
             if not written:
                 return after_update(
                     state, capture, feedback_outcome(state, capture, written, learned=learned)
@@ -545,6 +599,8 @@ class PromptOptimizationMiddleware(
                 return None
             wait = capture.carry or capture.feedback is not None  # the trigger reads it back
             written = await self._writer.awrite(store, capture.ops, wait=wait)
+            if self._evaluations is not None and capture.record is not None:
+                self._evaluations.asubmit(store, capture.user, capture.owner, capture.record)
             if not written:
                 return after_update(
                     state, capture, feedback_outcome(state, capture, written, learned=learned)
@@ -798,18 +854,25 @@ class PromptOptimizationMiddleware(
         return spec.prompt
 
     def drain(self, timeout: float | None = None) -> bool:
-        """Wait for background optimizations started from sync code (tests, shutdown).
+        """Wait for background evaluations, then background optimizations, started from sync
+        code (tests, shutdown).
 
         Returns:
             `True` if none is still running.
         """
-        return self._engine.drain(timeout)
+        evaluated = self._evaluations.drain(timeout) if self._evaluations is not None else True
+        return self._engine.drain(timeout) and evaluated
 
     async def adrain(self, timeout: float | None = None) -> bool:
-        """Wait for background optimizations (asyncio tasks and threads)."""
-        return await self._engine.adrain(timeout)
+        """Wait for background evaluations and optimizations (asyncio tasks and threads)."""
+        evaluated = True
+        if self._evaluations is not None:
+            evaluated = await self._evaluations.adrain(timeout)
+        return await self._engine.adrain(timeout) and evaluated
 
     def close(self) -> None:
         """Wait for background work and release threads."""
+        if self._evaluations is not None:
+            self._evaluations.close()
         self._engine.close()
         self._writer.close()

@@ -20,6 +20,12 @@ if TYPE_CHECKING:
         Mode,
         OptimizationEngine,
     )
+    from langchain_prompt_optimization.optimizer.evaluation import (
+        EvaluationStats,
+    )
+    from langchain_prompt_optimization.optimizer.evaluators import (
+        EvaluatorSettings,
+    )
     from langchain_prompt_optimization.optimizer.firewall import (
         CATEGORIES,
         FeedbackFirewall,
@@ -50,6 +56,18 @@ if TYPE_CHECKING:
         OptimizerKind,
         optimize_user,
     )
+    from langchain_prompt_optimization.optimizer.screening import (
+        JUDGE_CATEGORIES,
+        REVIEW_CATEGORIES,
+        CandidateDelta,
+        FeedbackBatch,
+        JudgeVerdict,
+        ModelScreener,
+        RulesScreener,
+        Screener,
+        Verdict,
+        needs_review,
+    )
     from langchain_prompt_optimization.optimizer.settings import (
         OptimizerSettings,
         SafetySettings,
@@ -60,29 +78,41 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CATEGORIES",
+    "JUDGE_CATEGORIES",
     "KINDS",
     "MATCH_MODES",
     "MODES",
     "NO_RECOMMENDATIONS",
     "PII_TYPES",
+    "REVIEW_CATEGORIES",
+    "CandidateDelta",
     "CandidatePolicy",
     "EvaluationGate",
+    "EvaluationStats",
+    "EvaluatorSettings",
+    "FeedbackBatch",
     "FeedbackFirewall",
     "Finding",
     "GateResult",
+    "JudgeVerdict",
     "Mode",
+    "ModelScreener",
     "Monitor",
     "OptimizationEngine",
     "OptimizationOutcome",
     "OptimizerKind",
     "OptimizerSettings",
     "PromptWorker",
+    "RulesScreener",
     "SafetySettings",
+    "Screener",
     "UsageCounter",
+    "Verdict",
     "check_candidate",
     "detect_phone",
     "find_pii",
     "locked_sections",
+    "needs_review",
     "optimize_user",
     "quote_untrusted",
     "redact_pii",
@@ -93,7 +123,18 @@ __all__ = [
 
 # Public name -> the module defining it, imported on first use (PEP 562): one line per
 # name, in step with the TYPE_CHECKING imports above.
+_SCREENING = "langchain_prompt_optimization.optimizer.screening"
 _EXPORTS: dict[str, str] = {
+    "CandidateDelta": _SCREENING,
+    "FeedbackBatch": _SCREENING,
+    "JUDGE_CATEGORIES": _SCREENING,
+    "JudgeVerdict": _SCREENING,
+    "ModelScreener": _SCREENING,
+    "REVIEW_CATEGORIES": _SCREENING,
+    "RulesScreener": _SCREENING,
+    "Screener": _SCREENING,
+    "Verdict": _SCREENING,
+    "needs_review": _SCREENING,
     "CATEGORIES": "langchain_prompt_optimization.optimizer.firewall",
     "KINDS": "langchain_prompt_optimization.optimizer.run",
     "MATCH_MODES": "langchain_prompt_optimization.optimizer.gate",
@@ -102,6 +143,8 @@ _EXPORTS: dict[str, str] = {
     "PII_TYPES": "langchain_prompt_optimization.optimizer.privacy",
     "CandidatePolicy": "langchain_prompt_optimization.optimizer.checks",
     "EvaluationGate": "langchain_prompt_optimization.optimizer.gate",
+    "EvaluationStats": "langchain_prompt_optimization.optimizer.evaluation",
+    "EvaluatorSettings": "langchain_prompt_optimization.optimizer.evaluators",
     "FeedbackFirewall": "langchain_prompt_optimization.optimizer.firewall",
     "Finding": "langchain_prompt_optimization.optimizer.firewall",
     "GateResult": "langchain_prompt_optimization.optimizer.gate",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from langchain_prompt_optimization.optimizer.checks import check_candidate, undo_langmem_escaping
@@ -20,7 +19,13 @@ if TYPE_CHECKING:
     from langchain_prompt_optimization.optimizer.learned_section import LearnedSection
     from langchain_prompt_optimization.stores import FeedbackItem, TrajectoryRecord
 
-__all__ = ["checked_candidates", "feedback_text", "screen_candidates", "screen_inputs"]
+__all__ = [
+    "added_personal_data",
+    "checked_candidates",
+    "feedback_text",
+    "screen_inputs",
+    "untrusted_text",
+]
 
 
 def screen_inputs(
@@ -44,7 +49,7 @@ def screen_inputs(
         findings = firewall.screen_feedback(clip(feedback_text(fb), budget), known_text=known)
         run = trajectories.get(fb.trajectory_id)
         if not findings and run is not None:
-            findings = firewall.screen_trajectory(_untrusted_text(recent_messages(run, budget)))
+            findings = firewall.screen_trajectory(untrusted_text(recent_messages(run, budget)))
         if findings:
             caught.append((fb, firewall.reason(findings, verdict="quarantined")))
     return caught
@@ -58,7 +63,7 @@ def feedback_text(fb: FeedbackItem) -> str:
     return "\n".join(f"{key}: {value}" for key, value in fb.feedback.items())
 
 
-def _untrusted_text(messages: Sequence[BaseMessage]) -> str:
+def untrusted_text(messages: Sequence[BaseMessage]) -> str:
     """What users and tools wrote in a run (the agent's own messages are not screened)."""
     parts = []
     for message in messages:
@@ -69,38 +74,11 @@ def _untrusted_text(messages: Sequence[BaseMessage]) -> str:
     return "\n".join(parts)
 
 
-def screen_candidates(
-    candidates: list[NewVersion],
-    served: dict[str, str],
-    firewall: FeedbackFirewall | None,
-    private: bool,
-) -> list[NewVersion]:
-    """Flag accepted candidates whose added text the firewall catches or that add personal
-    data to a shared (global) prompt. Flagged versions are `pending` whatever the approval
-    policy, and never activated without a reviewer."""
-    out: list[NewVersion] = []
-    for cand in candidates:
-        reasons = []
-        if cand.outcome == "accepted":
-            before = served.get(cand.prompt, "")
-            findings = firewall.screen_candidate(cand.text, before) if firewall else []
-            if findings and firewall is not None:
-                reasons.append(firewall.reason(findings, verdict="flagged"))
-            if private:
-                known = {m["value"] for m in find_pii(before)}
-                leaked = [m for m in find_pii(cand.text) if m["value"] not in known]
-                if leaked:
-                    kinds = ", ".join(sorted({m["type"] for m in leaked}))
-                    reasons.append(
-                        f"flagged: the candidate adds personal data ({kinds}) to a prompt "
-                        "shared by all users"
-                    )
-        reason = "; ".join(reasons) or None
-        if reason is None:
-            out.append(cand)
-        else:
-            out.append(replace(cand, outcome="pending", reason=reason, flagged=reason))
-    return out
+def added_personal_data(candidate: str, current: str) -> list[str]:
+    """The kinds of personal data `candidate` adds to `current` (values `current` already
+    has are not counted), sorted; `[]` when it adds none."""
+    known = {m["value"] for m in find_pii(current)}
+    return sorted({m["type"] for m in find_pii(candidate) if m["value"] not in known})
 
 
 def checked_candidates(

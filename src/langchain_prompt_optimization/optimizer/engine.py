@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import logging
 import uuid
 from collections.abc import Callable
@@ -11,6 +9,7 @@ from typing import TYPE_CHECKING, Literal, Union
 
 from langchain_core.language_models import BaseChatModel
 
+from langchain_prompt_optimization.optimizer.background import BackgroundWork
 from langchain_prompt_optimization.optimizer.run import (
     OptimizationOutcome,
     RunSettings,
@@ -64,9 +63,7 @@ class OptimizationEngine:
         self.mode = mode
         self.optimize_every = optimize_every
         self.holder = f"promptopt-{uuid.uuid4().hex[:12]}"
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
-        self._futures: set[concurrent.futures.Future[OptimizationOutcome]] = set()
-        self._tasks: set[asyncio.Task[OptimizationOutcome]] = set()
+        self._background = BackgroundWork("promptopt")
 
     def triggered(self, new_pending: int) -> bool:
         """Whether `new_pending` not-yet-attempted feedback items call for an optimization."""
@@ -159,13 +156,7 @@ class OptimizationEngine:
             return None
         if self.mode == "inline":
             return self._guarded(self.optimize, store, user, model, specs)
-        if self._executor is None:
-            self._executor = concurrent.futures.ThreadPoolExecutor(
-                max_workers=2, thread_name_prefix="promptopt"
-            )
-        future = self._executor.submit(self._guarded, self.optimize, store, user, model, specs)
-        self._futures.add(future)
-        future.add_done_callback(self._futures.discard)
+        self._background.submit(self._guarded, self.optimize, store, user, model, specs)
         return None
 
     async def aschedule(
@@ -183,9 +174,7 @@ class OptimizationEngine:
             return None
         if self.mode == "inline":
             return await self._aguarded(store, user, model, specs)
-        task = asyncio.create_task(self._aguarded(store, user, model, specs))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._background.create_task(self._aguarded(store, user, model, specs))
         return None
 
     def _queue(self, user: UserRef) -> None:
@@ -241,24 +230,15 @@ class OptimizationEngine:
         Returns:
             `True` if none is left running.
         """
-        futures = set(self._futures)
-        if futures:
-            concurrent.futures.wait(futures, timeout=timeout)
-        return all(f.done() for f in futures)
+        return self._background.drain(timeout)
 
     async def adrain(self, timeout: float | None = None) -> bool:
         """Wait for background optimizations, both asyncio tasks and threads."""
-        tasks = set(self._tasks)
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
-        threads_done = await asyncio.to_thread(self.drain, timeout)
-        return threads_done and all(t.done() for t in tasks)
+        return await self._background.adrain(timeout)
 
     def close(self) -> None:
         """Wait for background threads and shut the pool down."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        self._background.close()
 
 
 def _resolve(model: ModelSource, user: UserRef) -> BaseChatModel | OptimizationOutcome:

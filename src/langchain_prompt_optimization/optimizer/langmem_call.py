@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from langchain_prompt_optimization.optimizer.run import RunSettings
 
-__all__ = ["NoStructuredOutputError", "OptimizerCall", "UsageCounter"]
+__all__ = ["NoStructuredOutputError", "OptimizerCall", "UsageCounter", "internal_config"]
 
 
 class UsageCounter(BaseCallbackHandler):
@@ -53,6 +53,16 @@ class UsageCounter(BaseCallbackHandler):
                 "input_tokens": self.input_tokens,
                 "output_tokens": self.output_tokens,
             }
+
+
+def internal_config(*callbacks: BaseCallbackHandler) -> Any:
+    """The run config of the optimization's own model calls (langmem, the screening judge):
+    tagged internal, with only `callbacks`, so they stay out of the user's run and traces."""
+    return {
+        "callbacks": list(callbacks),
+        "metadata": {"lc_source": "prompt_optimization", **internal_call_metadata()},
+        "tags": ["prompt_optimization"],
+    }
 
 
 class _ReplyWatch(BaseCallbackHandler):
@@ -118,13 +128,6 @@ class OptimizerCall(Call[tuple[list[dict[str, Any]], dict[str, int]]]):
     settings: RunSettings
     payload: dict[str, Any]
 
-    def _config(self, counter: UsageCounter, watch: _ReplyWatch) -> Any:
-        return {
-            "callbacks": [counter, watch],
-            "metadata": {"lc_source": "prompt_optimization", **internal_call_metadata()},
-            "tags": ["prompt_optimization"],
-        }
-
     def _optimizer(self) -> Any:
         return create_multi_prompt_optimizer(
             self.model, kind=self.settings.kind, config=self.settings.config
@@ -135,7 +138,7 @@ class OptimizerCall(Call[tuple[list[dict[str, Any]], dict[str, int]]]):
         counter, watch = UsageCounter(), _ReplyWatch()
         try:
             optimizer = self._optimizer()
-            with set_config_context(self._config(counter, watch)) as ctx:
+            with set_config_context(internal_config(counter, watch)) as ctx:
                 result = ctx.run(optimizer.invoke, self.payload)
         except Exception as exc:
             explained = _explain(exc, self.model, watch)
@@ -149,7 +152,7 @@ class OptimizerCall(Call[tuple[list[dict[str, Any]], dict[str, int]]]):
         counter, watch = UsageCounter(), _ReplyWatch()
         try:
             optimizer = self._optimizer()
-            with set_config_context(self._config(counter, watch)) as ctx:
+            with set_config_context(internal_config(counter, watch)) as ctx:
                 result = await asyncio.create_task(optimizer.ainvoke(self.payload), context=ctx)
         except Exception as exc:
             explained = _explain(exc, self.model, watch)

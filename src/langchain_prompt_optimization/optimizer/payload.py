@@ -30,7 +30,8 @@ cut at the edge (an address, a number) is still seen whole and redacted, then cu
 
 def feedback_for_langmem(item: FeedbackItem, budget: int, private: bool) -> str | dict[str, Any]:
     """The item's feedback as langmem is given it: clipped, tags neutralized, and personal
-    data redacted when the lineage is shared."""
+    data redacted when the lineage is shared; an evaluator's verdict carries its `source`
+    (`evaluator:<key>`) next to its score."""
     clean = _cleaner(private)
     feedback: str | dict[str, Any] = map_text(
         clip(item.feedback, budget)
@@ -41,9 +42,11 @@ def feedback_for_langmem(item: FeedbackItem, budget: int, private: bool) -> str 
     )
     if item.score is None:
         return feedback
+    # An evaluator's verdict says so, so the optimizer weighs it as a judge's, not a person's.
+    source = {"source": item.source} if item.from_evaluator else {}
     if isinstance(feedback, dict):
-        return {**feedback, "score": item.score}
-    return {"feedback": feedback, "score": item.score}
+        return {**feedback, "score": item.score, **source}
+    return {"feedback": feedback, "score": item.score, **source}
 
 
 def clip(text: str, budget: int) -> str:

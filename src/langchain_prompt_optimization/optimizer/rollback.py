@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 from langchain_prompt_optimization.optimizer.monitor import find_regression, merged
 from langchain_prompt_optimization.optimizer.retention import consumed_feedback_ttl, prune_after
+from langchain_prompt_optimization.stores.scores import PromptScores
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from langchain_prompt_optimization.optimizer.monitor import Monitor, Regression, VersionScores
+    from langchain_prompt_optimization.optimizer.monitor import Monitor, Regression
     from langchain_prompt_optimization.optimizer.run import OptimizationOutcome, _Run
     from langchain_prompt_optimization.stores import (
         ActivePrompt,
@@ -31,7 +32,7 @@ def find_regressions(
     owner: UserRef,
     monitor: Monitor,
     active: dict[str, ActivePrompt],
-    deltas: dict[str, VersionScores],
+    deltas: dict[str, PromptScores],
 ) -> Job[list[Regression]]:
     """The prompts whose active version scores worse than its parent (stored scores plus
     this batch's). A fault in the rule itself is logged and that prompt is not judged."""
@@ -42,7 +43,7 @@ def find_regressions(
         if head is None:
             continue
         try:
-            scores = merged(stored.get(name, {}), deltas.get(name, {}))
+            scores = merged(stored.get(name, PromptScores()), deltas.get(name, PromptScores()))
             regression = find_regression(monitor, head, scores)
         except Exception:
             logger.exception("monitoring of %r for %r failed; not judged", name, owner.user_id)
@@ -56,7 +57,7 @@ def auto_rollback(
     run: _Run,
     batch: Sequence[FeedbackItem],
     regressions: Sequence[Regression],
-    deltas: dict[str, VersionScores],
+    deltas: dict[str, PromptScores],
     expected: dict[str, int],
 ) -> Job[OptimizationOutcome]:
     """Roll regressed prompts back to their parent and pause their lineages, consuming the batch

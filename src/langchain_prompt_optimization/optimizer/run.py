@@ -6,12 +6,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from langchain_prompt_optimization.optimizer.candidates import (
-    checked_candidates,
-    feedback_text,
-    screen_candidates,
-    screen_inputs,
-)
+from langchain_prompt_optimization.optimizer.candidates import checked_candidates, feedback_text
 from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
 from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
 from langchain_prompt_optimization.optimizer.langmem_call import (
@@ -30,6 +25,14 @@ from langchain_prompt_optimization.optimizer.payload import (
 )
 from langchain_prompt_optimization.optimizer.retention import consumed_feedback_ttl, prune_after
 from langchain_prompt_optimization.optimizer.rollback import auto_rollback, find_regressions
+from langchain_prompt_optimization.optimizer.screening.base import FeedbackBatch
+from langchain_prompt_optimization.optimizer.screening.pipeline import (
+    bound_screeners,
+    screen_candidate_options,
+    screen_feedback_batch,
+    screeners_from_json,
+    screening_usage,
+)
 from langchain_prompt_optimization.optimizer.selection import select_candidates
 from langchain_prompt_optimization.stores import NewVersion, Retention, UserRef
 
@@ -39,7 +42,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from langchain_prompt_optimization.optimizer.gate import EvaluationGate
-    from langchain_prompt_optimization.optimizer.monitor import VersionScores
+    from langchain_prompt_optimization.optimizer.screening.base import Screener
     from langchain_prompt_optimization.optimizer.selection import Selection
     from langchain_prompt_optimization.stores import (
         ActivePrompt,
@@ -51,6 +54,8 @@ if TYPE_CHECKING:
         StoreLayout,
         TrajectoryRecord,
     )
+    from langchain_prompt_optimization.stores.io import Call
+    from langchain_prompt_optimization.stores.scores import PromptScores
 
 __all__ = [
     "KINDS",
@@ -89,6 +94,9 @@ class RunSettings:
         firewall: Screens feedback, runs and candidates for injected instructions; `None`
             follows the firewall the middleware recorded (workers), else the default one;
             `FeedbackFirewall(enabled=False)` turns it off.
+        screeners: What screens feedback and candidates, in order (`RulesScreener`,
+            `ModelScreener`, custom `Screener`s); `None` follows the screeners the
+            middleware recorded (workers), else the defaults (rules, then the model judge).
         gate: Evaluation gate candidates must pass (`None`: none).
         replay_agent: Where the gate finds the agent's model and tools when it was given
             none (the middleware hands over what its model calls saw).
@@ -106,6 +114,7 @@ class RunSettings:
     retention: Retention = field(default_factory=Retention)
     policy: CandidatePolicy | None = None
     firewall: FeedbackFirewall | None = None
+    screeners: tuple[Screener, ...] | None = None
     gate: EvaluationGate | None = None
     replay_agent: Callable[[], tuple[BaseChatModel, Sequence[Any]] | None] | None = None
     monitor: Monitor | None = None
@@ -128,7 +137,8 @@ class OptimizationOutcome:
         feedback_ids: Feedback items this optimization consumed or attempted.
         error: The error text when `failed`.
         usage: The optimizer's model calls and tokens in this optimization (also when no
-            prompt changed, so nothing was stored).
+            prompt changed, so nothing was stored), and the model screener's as
+            `screening_calls`, `screening_input_tokens`, `screening_output_tokens`.
         quarantined: Feedback ids the firewall quarantined in this optimization, with the
             reason (also when other items of the batch were learned from).
     """
@@ -244,13 +254,14 @@ def _optimize_leased(
         for name, spec in loaded.specs.items()
     }
     config = loaded.config
-    configured = settings.firewall or FeedbackFirewall.from_json(config.firewall)
-    firewall = configured if configured.enabled else None
-    batch = loaded.batch
-    if firewall is not None:
-        batch, quarantined_ids = yield from _screen_batch(run, firewall, loaded, served)
-        if not batch:
-            return run.outcome("quarantined", feedback_ids=quarantined_ids)
+    firewall = settings.firewall or FeedbackFirewall.from_json(config.firewall)
+    configured = settings.screeners
+    if configured is None:
+        configured = screeners_from_json(config.screeners)
+    screeners = bound_screeners(configured, firewall, model)
+    batch, quarantined_ids = yield from _screen_batch(run, screeners, loaded, served)
+    if not batch:
+        return run.outcome("quarantined", feedback_ids=quarantined_ids)
     targets = _target_prompts(loaded.specs, batch, active, served)
     deltas = score_deltas(batch)
     monitor = settings.monitor or Monitor.from_json(config.monitor)
@@ -267,8 +278,13 @@ def _optimize_leased(
     if not results:
         return (yield from _record_failure(run, batch, targets, base_texts, error))
     policy = settings.policy or CandidatePolicy.from_json(config.policy)
-    options = _check_candidates(results, batch, targets, policy, firewall, private, sections)
-    usage = _total_usage(results, attempts=_attempts(settings))
+    options = yield from _check_candidates(
+        run, results, batch, targets, policy, screeners, sections
+    )
+    usage = {
+        **_total_usage(results, attempts=_attempts(settings)),
+        **screening_usage(options),
+    }
     gated = yield from select_candidates(run, loaded, batch, options, served, private)
     return (yield from _commit(run, loaded, batch, targets, base_texts, gated, usage, deltas))
 
@@ -296,24 +312,21 @@ def _fail_without_prompts(run: _Run, batch: list[FeedbackItem]) -> Job[Optimizat
 
 
 def _screen_batch(
-    run: _Run, firewall: FeedbackFirewall, loaded: _Loaded, served: dict[str, str]
+    run: _Run, screeners: Sequence[Screener], loaded: _Loaded, served: dict[str, str]
 ) -> Job[tuple[list[FeedbackItem], tuple[str, ...]]]:
-    """Phase 2: quarantine the items the firewall catches; the rest of the batch, and the
-    ids quarantined."""
+    """Phase 2: quarantine the items a screener holds; the rest of the batch, and the ids
+    quarantined."""
     batch = loaded.batch
-    caught = screen_inputs(
-        firewall,
-        batch,
-        loaded.trajectories,
-        "\n".join(served.values()),
-        budget=run.settings.max_trajectory_chars,
+    screened = FeedbackBatch(
+        batch, loaded.trajectories, "\n".join(served.values()), run.settings.max_trajectory_chars
     )
-    if not caught:
+    held = yield from screen_feedback_batch(screeners, screened)
+    if not held:
         return batch, ()
+    caught = [(fb, held[fb.id]) for fb in batch if fb.id in held]
     yield from run.layout.quarantine_feedback(run.owner, caught)
-    run.quarantined.update({fb.id: reason for fb, reason in caught})
-    caught_ids = {fb.id for fb, _ in caught}
-    return [fb for fb in batch if fb.id not in caught_ids], tuple(caught_ids)
+    run.quarantined.update(held)
+    return [fb for fb in batch if fb.id not in held], tuple(held)
 
 
 def _target_prompts(
@@ -338,7 +351,7 @@ def _monitor(
     monitor: Monitor,
     batch: Sequence[FeedbackItem],
     targets: _Targets,
-    deltas: dict[str, VersionScores],
+    deltas: dict[str, PromptScores],
 ) -> Job[OptimizationOutcome | None]:
     """Phase 3: roll back regressed prompts (the outcome), or `None` to optimize. A fault in
     monitoring is logged and the optimization goes on without it."""
@@ -452,36 +465,46 @@ def _record_failure(
 
 
 def _check_candidates(
+    run: _Run,
     results: Sequence[tuple[list[dict[str, Any]], dict[str, int]]],
     batch: Sequence[FeedbackItem],
     targets: _Targets,
     policy: CandidatePolicy,
-    firewall: FeedbackFirewall | None,
-    private: bool,
+    screeners: Sequence[Screener],
     sections: dict[str, LearnedSection],
-) -> list[list[NewVersion]]:
+) -> Job[list[list[NewVersion]]]:
     """Phase 7: each optimizer result's changed prompts as candidates, checked against the
-    policy (rejected with the reason) and screened (flagged with the reason). A prompt in
-    learned-section mode gets the answer spliced in as its section, and is checked and
-    screened against its text with the section's frame, so only the content it adds counts."""
+    policy (rejected with the reason) and screened (flagged with the reason; every verdict
+    recorded). Model screeners run while the lease is renewed. A prompt in learned-section
+    mode gets the answer spliced in as its section, and is checked and screened against its
+    text with the section's frame, so only the content it adds counts."""
     texts = [feedback_text(fb) for fb in batch]
 
-    def baseline(texts_by_name: dict[str, str]) -> dict[str, str]:
+    def framed(texts_by_name: dict[str, str]) -> dict[str, str]:
         return {
             name: sections[name].baseline(text) if name in sections else text
             for name, text in texts_by_name.items()
         }
 
-    current, served = baseline(targets.current), baseline(targets.served)
-    return [
-        screen_candidates(
-            checked_candidates(result, current, policy, texts, sections=sections),
-            served,
-            firewall,
-            private,
-        )
+    current = framed(targets.current)
+    options = [
+        checked_candidates(result, current, policy, texts, sections=sections)
         for result, _ in results
     ]
+
+    def keep_lease(request: Call[Any]) -> Job[Any]:
+        return run.layout.renewing(run.owner, run.holder, run.settings.lease_seconds, request)
+
+    return (
+        yield from screen_candidate_options(
+            screeners,
+            options,
+            framed(targets.served),
+            texts,
+            shared=run.owner == UserRef.global_lineage(),
+            keep_lease=keep_lease,
+        )
+    )
 
 
 def _total_usage(
@@ -504,7 +527,7 @@ def _commit(
     base_texts: dict[str, str],
     gated: Selection,
     usage: dict[str, int],
-    deltas: dict[str, VersionScores],
+    deltas: dict[str, PromptScores],
 ) -> Job[OptimizationOutcome]:
     """Phase 9: append the candidates and consume the batch in one write (if the lease is
     still ours and no prompt moved), then prune runs beyond retention."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from langchain_core.language_models import BaseChatModel
 
@@ -14,6 +14,13 @@ from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
 from langchain_prompt_optimization.optimizer.gate import EvaluationGate
 from langchain_prompt_optimization.optimizer.monitor import Monitor
 from langchain_prompt_optimization.optimizer.run import KINDS, OptimizerKind, RunSettings
+from langchain_prompt_optimization.optimizer.screening import (
+    DEFAULT_SCREENERS,
+    SCREENER_NAMES,
+    ModelScreener,
+    RulesScreener,
+    Screener,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -131,8 +138,8 @@ class OptimizerSettings:
 
 @dataclass(frozen=True, slots=True)
 class SafetySettings:
-    """What guards the prompts served: candidate budgets, the feedback firewall, an
-    evaluation gate and online monitoring.
+    """What guards the prompts served: candidate budgets, the feedback firewall, the
+    screeners, an evaluation gate and online monitoring.
 
     Attributes:
         policy: Budgets every candidate must respect (size, growth, share of text dropped).
@@ -145,6 +152,17 @@ class SafetySettings:
             feedback is set aside for review, flagged candidates are stored `pending`. `None`:
             the default firewall in the middleware; in a `PromptWorker`, the one the apps
             recorded.
+        screeners: What screens each feedback batch and each candidate, in order: `"rules"`
+            (`RulesScreener`: the `firewall` and the personal-data check), `"model"`
+            (`ModelScreener`: a structured-output judge of each candidate's added and
+            removed text against its feedback, one model call per candidate, with the
+            optimizer's model unless `guard_model` is set), `RulesScreener`/`ModelScreener`
+            instances, or your own `Screener`s. A hold quarantines feedback or flags a
+            candidate (`pending`, never activated without a reviewer); a screener error
+            holds. Default `("rules", "model")`. `None`: the defaults in the middleware; in
+            a `PromptWorker`, the screeners the apps recorded.
+        guard_model: The model screener's model: a `BaseChatModel` or a `"provider:model"`
+            string (created at first use). `None`: the optimizer's model.
         gate: An `EvaluationGate`: candidates are replayed on recorded runs and activated
             only if they score at least as well as the active version. A worker's gate
             needs its own `model` (workers never see the agent's model).
@@ -155,7 +173,9 @@ class SafetySettings:
             follow the recorded policy and ignore this field.
 
     Raises:
-        TypeError: On a field of the wrong type.
+        TypeError: On a field of the wrong type, or a screener that is not a `Screener`.
+        ValueError: On an unknown screener name, a built-in screener named twice, or a
+            `guard_model` with no model screener to use it.
 
     Example:
         ```python
@@ -163,6 +183,7 @@ class SafetySettings:
             safety=SafetySettings(
                 policy=CandidatePolicy(max_prompt_chars=4_000),
                 firewall=FeedbackFirewall(trusted_domains=("example.com",)),
+                guard_model="openai:gpt-4o-mini",
             )
         )
         ```
@@ -172,6 +193,8 @@ class SafetySettings:
     firewall: FeedbackFirewall | bool | None = True
     gate: EvaluationGate | None = None
     monitor: Monitor | None = field(default_factory=Monitor)
+    screeners: Sequence[Screener | str] | None = DEFAULT_SCREENERS
+    guard_model: str | BaseChatModel | None = None
 
     def __post_init__(self) -> None:
         if self.policy is not None and not isinstance(self.policy, CandidatePolicy):
@@ -188,11 +211,77 @@ class SafetySettings:
         if self.monitor is not None and not isinstance(self.monitor, Monitor):
             msg = f"monitor must be a Monitor or None; got {type(self.monitor).__name__}"
             raise TypeError(msg)
+        if self.screeners is not None:
+            object.__setattr__(self, "screeners", _checked_screeners(self.screeners))
+        if self.guard_model is not None:
+            ModelScreener(self.guard_model)  # type and name checks
+            if self.screeners is not None and not any(
+                s == "model" or isinstance(s, ModelScreener) for s in self.screeners
+            ):
+                msg = (
+                    "SafetySettings.guard_model is set but screeners has no model screener; "
+                    'add "model" to screeners'
+                )
+                raise ValueError(msg)
+
+    def screener_objects(self) -> tuple[Screener, ...] | None:
+        """`screeners` as objects (`"rules"` and `"model"` built, `guard_model` given to
+        the model screeners that have no model of their own); `None`: not set."""
+        if self.screeners is None:
+            return None
+        out: list[Screener] = []
+        for entry in self.screeners:
+            if entry == "rules":
+                out.append(RulesScreener())
+            elif entry == "model":
+                out.append(ModelScreener(self.guard_model))
+            elif isinstance(entry, ModelScreener) and entry.model is None and self.guard_model:
+                out.append(ModelScreener(self.guard_model, timeout=entry.timeout, name=entry.name))
+            else:
+                out.append(cast("Screener", entry))
+        return tuple(out)
 
     @property
     def feedback_firewall(self) -> FeedbackFirewall | None:
         """`firewall` as a `FeedbackFirewall` (`None`: follow what the apps recorded)."""
         return None if self.firewall is None else FeedbackFirewall.from_setting(self.firewall)
+
+
+def _checked_screeners(screeners: object) -> tuple[Screener | str, ...]:
+    """`screeners` as a tuple, each a built-in name or a `Screener`.
+
+    Raises:
+        TypeError: If it is not a sequence, or holds something that is not a `Screener`.
+        ValueError: On an unknown name or a built-in named twice.
+    """
+    if isinstance(screeners, str) or not isinstance(screeners, list | tuple):
+        msg = (
+            "SafetySettings.screeners must be a list of screeners (e.g. "
+            f'["rules", "model"]); got {type(screeners).__name__}'
+        )
+        raise TypeError(msg)
+    for entry in screeners:
+        if isinstance(entry, str):
+            if entry not in SCREENER_NAMES:
+                msg = (
+                    f"unknown screener {entry!r}: use {' or '.join(map(repr, SCREENER_NAMES))}, "
+                    "or a Screener object"
+                )
+                raise ValueError(msg)
+        elif not isinstance(entry, Screener) or not callable(
+            getattr(entry, "screen_candidate", None)
+        ):
+            msg = (
+                "each screener must be 'rules', 'model' or a Screener (with name, "
+                f"screen_feedback and screen_candidate); got {type(entry).__name__}"
+            )
+            raise TypeError(msg)
+    names = [e for e in screeners if isinstance(e, str)]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        msg = f"screener {twice[0]!r} is listed twice"
+        raise ValueError(msg)
+    return tuple(screeners)
 
 
 def check_model_name(name: str) -> None:
@@ -290,7 +379,8 @@ def run_settings(
     Args:
         optimizer: Model, kind and budgets.
         storage: Retention (the other storage fields concern the run path only).
-        safety: Budgets, firewall, gate and monitor; `None` follows what the apps recorded.
+        safety: Budgets, firewall, screeners, gate and monitor; `None` follows what the apps
+            recorded.
         require_approval: Approval policy (`None`: follow the recorded one).
         lease_seconds: Namespace lease time-to-live (`None`: `optimizer.lease_seconds`).
         replay_agent: Where the gate finds the agent's model and tools.
@@ -313,6 +403,7 @@ def run_settings(
         policy=safety.policy if safety is not None else None,
         firewall=safety.feedback_firewall if safety is not None else None,
         gate=safety.gate if safety is not None else None,
+        screeners=safety.screener_objects() if safety is not None else None,
         replay_agent=replay_agent,
         monitor=monitor,
     )

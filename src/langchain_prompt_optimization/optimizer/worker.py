@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from typing_extensions import Unpack
 
 from langchain_prompt_optimization._deprecated import moved_subset, take_moved
+from langchain_prompt_optimization.optimizer.evaluators import EvaluatorSettings, evaluate_run
 from langchain_prompt_optimization.optimizer.pending import PendingOwners
 from langchain_prompt_optimization.optimizer.settings import (
     DEFAULT_LEASE_SECONDS,
@@ -27,15 +28,17 @@ from langchain_prompt_optimization.stores import Retention, drive, open_store
 from langchain_prompt_optimization.stores.settings import StorageSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from langchain_core.language_models import BaseChatModel
     from langgraph.store.base import BaseStore
 
+    from langchain_prompt_optimization.optimizer.evaluators import EvaluationReport, Evaluator
     from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
     from langchain_prompt_optimization.optimizer.gate import EvaluationGate
     from langchain_prompt_optimization.optimizer.run import OptimizationOutcome, OptimizerKind
     from langchain_prompt_optimization.stores import UserRef
+    from langchain_prompt_optimization.stores.evaluation_queue import QueuedRun
 
 __all__ = ["DeprecatedWorkerArgs", "PromptWorker"]
 
@@ -75,8 +78,9 @@ _MOVED = moved_subset(
 
 
 def _legacy_safety(values: dict[str, Any]) -> SafetySettings:
-    # The old worker keywords left the candidate budgets and the firewall to the apps.
-    return SafetySettings(**{"policy": None, "firewall": None, **values})
+    # The old worker keywords left the candidate budgets, the firewall and the screeners to
+    # the apps.
+    return SafetySettings(**{"policy": None, "firewall": None, "screeners": None, **values})
 
 
 def _take_deprecated(
@@ -161,8 +165,8 @@ class PromptWorker:
     number, on any machines sharing the store — read that index (no scan of every user),
     take each owner's lease (so no namespace is optimized twice at once), optimize from
     what the middleware recorded (base prompts, guidance, approval policy, candidate
-    budgets, firewall, monitoring), and clear the mark. They need nothing but the store and
-    a model.
+    budgets, firewall, screeners, monitoring), and clear the mark. They need nothing but the
+    store and a model.
 
     Args:
         store: A `BaseStore` or a store URI.
@@ -173,10 +177,12 @@ class PromptWorker:
             `run_forever` enforces (its per-user trajectory cap on every user every
             `prune_interval` seconds). Its `timeout` and `max_buffered_writes` concern the
             apps' run path and are ignored here.
-        safety: `SafetySettings` overriding what the apps recorded: a `policy` or `firewall`
-            of `None` keeps following the apps' record; `gate` needs its own `model` (and
-            `tools`). `monitor` is ignored: workers follow the apps' recorded policy.
-            Default `None`: follow the apps' record for everything, no gate.
+        safety: `SafetySettings` overriding what the apps recorded: a `policy`, `firewall`
+            or `screeners` of `None` keeps following the apps' record (the model screener
+            judges with this worker's optimizer model unless the apps recorded a guard
+            model string); `gate` needs its own `model` (and `tools`). `monitor` is
+            ignored: workers follow the apps' recorded policy. Default `None`: follow the
+            apps' record for everything, no gate.
         concurrency: Owners optimized in parallel by this worker (a positive int).
         poll_interval: Seconds `run_forever` waits when there is no work (a positive
             finite number, as are `lease_seconds` and `prune_interval`).
@@ -187,6 +193,12 @@ class PromptWorker:
         require_approval: Override the approval policy the apps recorded (a bool; `None`
             follows the record).
         prune_interval: Seconds between pruning passes.
+        evaluators: Evaluators for the runs apps queued with
+            `EvaluatorSettings(queue_for_workers=True)` (a list of evaluators, or
+            `EvaluatorSettings`; the apps' `evaluation_rate` decided which runs are queued).
+            Each pass evaluates up to `evaluation_batch` queued runs first, stores their
+            verdicts as feedback (`source="evaluator:<key>"`), then optimizes.
+        evaluation_batch: Most queued runs one pass evaluates (a positive int).
         **deprecated: The keywords that moved into these objects (`optimizer_model=`,
             `kind=`, `namespace_prefix=`, `gate=`, ...; see `DeprecatedWorkerArgs`) still
             work for one release, with a `DeprecationWarning` naming the replacement.
@@ -217,9 +229,16 @@ class PromptWorker:
         lease_seconds: float | None = None,
         require_approval: bool | None = None,
         prune_interval: float = 3600.0,
+        evaluators: EvaluatorSettings | Sequence[Evaluator] | Mapping[str, Evaluator] | None = None,
+        evaluation_batch: int = 100,
         **deprecated: Unpack[DeprecatedWorkerArgs],
     ) -> None:
         optimizer, storage, safety = _take_deprecated(deprecated, optimizer, storage, safety)
+        self._evaluators = EvaluatorSettings.from_setting(evaluators)
+        if self._evaluators is not None and self._evaluators.queue_for_workers:
+            msg = "PromptWorker(evaluators=...) needs the evaluators themselves"
+            raise ValueError(msg)
+        self.evaluation_batch = check_positive_int("evaluation_batch", evaluation_batch)
         optimizer = _with_lease(optimizer, lease_seconds)
         _check_safety(safety)
         self.concurrency = check_positive_int("concurrency", concurrency)
@@ -256,16 +275,66 @@ class PromptWorker:
         """This worker's lease holder id."""
         return self._engine.holder
 
+    @property
+    def evaluators(self) -> EvaluatorSettings | None:
+        """The evaluators this worker runs on queued runs (`None`: none)."""
+        return self._evaluators
+
     def _process(self, owner: UserRef) -> OptimizationOutcome | None:
         return self._pending.process(self.store, owner)
 
+    def evaluate_queued(self) -> list[EvaluationReport]:
+        """Evaluate up to `evaluation_batch` runs the apps queued, store the verdicts as
+        feedback (marking their owners pending), and take the runs off the queue. An
+        evaluator that raises is logged and reported; the run is not evaluated again.
+
+        Returns:
+            One report per queued run that is still stored (expired runs are dropped).
+        """
+        if self._evaluators is None:
+            return []
+        queued = drive(self._layout.queued_runs(self.evaluation_batch), self.store)
+        if not queued:
+            return []
+        with concurrent.futures.ThreadPoolExecutor(
+            max_workers=self.concurrency, thread_name_prefix="promptopt-evaluate"
+        ) as pool:
+            results = list(pool.map(self._evaluate_queued_run, queued))
+        drive(self._layout.dequeue_runs([q.trajectory_id for q in queued]), self.store)
+        return [report for report in results if report is not None]
+
+    def _evaluate_queued_run(self, queued: QueuedRun) -> EvaluationReport | None:
+        assert self._evaluators is not None  # checked by the caller
+        try:
+            record = drive(self._layout.read_run(queued.user, queued.trajectory_id), self.store)
+            if record is None:
+                return None
+            job = evaluate_run(
+                self._layout,
+                self._evaluators,
+                queued.user,
+                queued.owner,
+                record,
+                mark_pending=True,
+                keep_run=self._storage.retention.trajectory_ttl_minutes is not None,
+            )
+            return drive(job, self.store)
+        except Exception:
+            logger.exception("evaluation of queued run %s failed", queued.trajectory_id)
+            return None
+
     def run_once(self) -> int:
-        """Process all pending work once.
+        """Process all pending work once: evaluate queued runs (with `evaluators=`), then
+        optimize the pending owners.
 
         Returns:
             How many namespaces it optimized (at least one new version appended, or the
             prompts judged fine); busy namespaces (another worker holds them) are skipped.
         """
+        try:
+            self.evaluate_queued()
+        except Exception:
+            logger.exception("evaluating queued runs failed; optimizing what is pending")
         owners = drive(self._layout.pending_owners(), self.store)
         if not owners:
             return 0

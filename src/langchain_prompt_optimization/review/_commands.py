@@ -59,14 +59,31 @@ def _prefix(value: str) -> tuple[str, ...]:
     return tuple(part for part in value.split("/") if part)
 
 
+def _load_python(spec: str, what: str) -> Any:
+    """The object a `python:module:attr` spec names."""
+    module_name, _, attr = spec[len("python:") :].rpartition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError) as exc:
+        msg = f"cannot load {what} {spec!r}: {exc}"
+        raise _UsageError(msg) from None
+
+
+def _load_evaluator(spec: str) -> Any:
+    """`--evaluator python:module:attr`: an evaluator (a callable) defined in a module."""
+    if not spec.startswith("python:"):
+        msg = f"--evaluator takes python:module:attr naming an evaluator; got {spec!r}"
+        raise _UsageError(msg)
+    evaluator = _load_python(spec, "evaluator")
+    if not callable(evaluator):
+        msg = f"{spec!r} is not callable"
+        raise _UsageError(msg)
+    return evaluator
+
+
 def _load_model(spec: str) -> BaseChatModel:
     if spec.startswith("python:"):
-        module_name, _, attr = spec[len("python:") :].rpartition(":")
-        try:
-            target = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError, ValueError) as exc:
-            msg = f"cannot load model {spec!r}: {exc}"
-            raise _UsageError(msg) from None
+        target = _load_python(spec, "model")
         from langchain_core.language_models import BaseChatModel
 
         model = target if isinstance(target, BaseChatModel) else target()
@@ -267,6 +284,7 @@ def _worker(args: argparse.Namespace, store: Any, out: _Output) -> int:
             concurrency=args.concurrency,
             poll_interval=args.poll,
             lease_seconds=args.lease_seconds,
+            evaluators=[_load_evaluator(spec) for spec in args.evaluator] or None,
         )
     except (TypeError, ValueError) as exc:
         raise _UsageError(str(exc)) from None

@@ -36,6 +36,7 @@ __all__ = [
     "print_users",
     "render_diff",
     "render_version",
+    "screening_summary",
     "short_trajectory_id",
     "shown",
     "version_json",
@@ -231,6 +232,7 @@ def version_json(version: PromptVersion) -> dict[str, Any]:
         "scores": version.scores,
         "flagged": version.flagged,
         "hold": version.flagged,  # deprecated: the name before the rename, kept one release
+        "verdicts": [dict(v) for v in version.verdicts],
         "learned_section": section_content(version.text),
     }
 
@@ -286,12 +288,36 @@ def _gate_scores(v: PromptVersion) -> str:
     return f"{scores['candidate']:.2f}/{scores['active']:.2f} ({scores.get('examples', 0)})"
 
 
+def screening_summary(v: PromptVersion) -> str:
+    """The screeners' verdict in a word: `pass`, `hold: model (exfiltration)`, or `""` when
+    no screener saw the version."""
+    if not v.verdicts:
+        return ""
+    held = next((x for x in v.verdicts if x.get("verdict") == "hold"), None)
+    if held is None:
+        return "pass"
+    category = held.get("category")
+    return f"hold: {held.get('screener', '')}" + (f" ({category})" if category else "")
+
+
 def print_users(console: Console, users: list[str | None]) -> None:
     """The `users` command's table."""
     rows = [[Text(u if u is not None else DEFAULT_USER_LABEL)] for u in users]
     print_table(
         console, "users", [Column("user id", text=True)], rows, empty="no users: nothing stored"
     )
+
+
+def _score_cell(entry: dict[str, Any] | None) -> str:
+    """People's mean and count, then evaluators' (`0.80 n=3 · eval 0.50 n=4`)."""
+    if entry is None:
+        return ""
+    parts = []
+    if entry["n"]:
+        parts.append(f"{entry['mean']:.2f} n={entry['n']}")
+    if entry.get("evaluator_n"):
+        parts.append(f"eval {entry['evaluator_mean']:.2f} n={entry['evaluator_n']}")
+    return " · ".join(parts)
 
 
 def print_history(
@@ -311,6 +337,7 @@ def print_history(
         Column("feedback", drop=3),
         Column("score", drop=1),
         Column("gate", drop=5),
+        Column("screened", drop=6),
         Column("reason", text=True),
         Column("last line", cut=True),
     ]
@@ -325,8 +352,9 @@ def print_history(
                 v.created_at.strftime("%Y-%m-%d %H:%M"),
                 "" if v.parent is None else str(v.parent),
                 str(len(v.feedback_ids)),
-                "" if entry is None else f"{entry['mean']:.2f} n={entry['n']}",
+                _score_cell(entry),
                 _gate_scores(v),
+                screening_summary(v),
                 Text(v.reason),
                 Text(_last_line(v.text)),
             ]
@@ -373,8 +401,22 @@ def print_feedback(
         f"feedback of {shown(user)}",
         columns,
         rows,
+        caption=_source_counts(items),
         empty=f"no {adjective}feedback for {shown(user)}",
     )
+
+
+def _source_counts(items: list[FeedbackItem]) -> Text | None:
+    """`people 2 · evaluators 3 (evaluator:judge 3)` when evaluators gave any of `items`."""
+    evaluators: dict[str, int] = {}
+    for fb in items:
+        if fb.from_evaluator:
+            evaluators[fb.source] = evaluators.get(fb.source, 0) + 1
+    if not evaluators:
+        return None
+    people = len(items) - sum(evaluators.values())
+    detail = ", ".join(f"{source} {n}" for source, n in sorted(evaluators.items()))
+    return Text(f"people {people} · evaluators {sum(evaluators.values())} ({detail})")
 
 
 def print_examples(console: Console, user: str | None, examples: list[Example]) -> None:
@@ -419,6 +461,13 @@ def render_version(console: Console, v: PromptVersion) -> None:
             f"evaluation gate: candidate/active {_gate_scores(v)} examples, "
             f"{(v.scores or {}).get('method', '')}"
         )
+    for verdict in v.verdicts:
+        line = f"screened by {verdict.get('screener', '')}: {verdict.get('verdict', '')}"
+        if verdict.get("category"):
+            line += f" ({verdict['category']})"
+        if verdict.get("reason"):
+            line += f" - {verdict['reason']}"
+        console.print(Text(line), highlight=False, markup=False, soft_wrap=True)
     content = section_content(v.text)
     if content is not None:
         console.print(

@@ -200,6 +200,14 @@ def _add_operation_commands(sub: argparse._SubParsersAction[_ArgumentParser]) ->
     worker.add_argument(
         "--lease-seconds", type=float, default=300.0, help="lease time-to-live (seconds)"
     )
+    worker.add_argument(
+        "--evaluator",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="python:module:attr naming an evaluator for the runs apps queued "
+        "(EvaluatorSettings(queue_for_workers=True)); repeat for several",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

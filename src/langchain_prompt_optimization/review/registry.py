@@ -335,6 +335,33 @@ class PromptRegistry:
             self._feedback(user_id, pending_only, status, trajectory_id), self.store
         )
 
+    def _feedback_counts(self, user_id: str | None) -> Job[dict[str, dict[str, int]]]:
+        items = yield from self._feedback(user_id, False, None)
+        counts: dict[str, dict[str, int]] = {}
+        for fb in items:
+            by_status = counts.setdefault(fb.source, {})
+            by_status[fb.status] = by_status.get(fb.status, 0) + 1
+        return {source: counts[source] for source in sorted(counts)}
+
+    def feedback_counts(self, user_id: str | None) -> dict[str, dict[str, int]]:
+        """How much feedback a user's runs got from each source, by status.
+
+        People's feedback has the sources `api`, `in_band` and `cli`; evaluators' has
+        `evaluator:<key>` (see `FeedbackItem.from_evaluator`).
+
+        Returns:
+            `{source: {status: count}}`, sources sorted, e.g.
+            `{"api": {"consumed": 3}, "evaluator:trajectory_accuracy": {"pending": 2}}`.
+
+        Raises:
+            UnknownUserError: If nothing is stored for the user.
+        """
+        return drive(self._feedback_counts(user_id), self.store)
+
+    async def afeedback_counts(self, user_id: str | None) -> dict[str, dict[str, int]]:
+        """Async twin of `feedback_counts`."""
+        return await adrive(self._feedback_counts(user_id), self.store)
+
     def _examples(self, user_id: str | None) -> Job[list[Example]]:
         user, owner = yield from self._refs(user_id)
         if owner == user and not (yield from self._layout.is_known_user(user)):
@@ -362,10 +389,15 @@ class PromptRegistry:
         if owner == user and not (yield from self._layout.is_known_user(user)):
             raise UnknownUserError(user_id)
         stats, paused = yield from self._layout.scores(owner, prompt)
-        scores = [
-            {"version": version, "n": n, "mean": total / n if n else None}
-            for version, (n, total) in sorted(stats.items(), reverse=True)
-        ]
+        scores = []
+        for version in sorted({*stats.people, *stats.evaluators}, reverse=True):
+            n, total = stats.people.get(version, (0, 0.0))
+            entry: dict[str, Any] = {"version": version, "n": n, "mean": total / n if n else None}
+            if version in stats.evaluators:
+                eval_n, eval_total = stats.evaluators[version]
+                entry["evaluator_n"] = eval_n
+                entry["evaluator_mean"] = eval_total / eval_n if eval_n else None
+            scores.append(entry)
         return scores, paused
 
     def _scores(self, user_id: str | None, prompt: str) -> Job[list[dict[str, Any]]]:
@@ -376,10 +408,13 @@ class PromptRegistry:
         """Feedback scores per version of a user's prompt, newest version first.
 
         Counted when an optimization consumes scored feedback, for the versions that served
-        the run (see `Monitor`). Versions without scored feedback are left out.
+        the run (see `Monitor`). People's and evaluators' scores are counted apart. Versions
+        without scored feedback are left out.
 
         Returns:
-            `[{"version": n, "n": scored runs, "mean": mean score}, ...]`.
+            `[{"version": n, "n": runs people scored, "mean": their mean score}, ...]`
+            (`n` 0 and `mean` `None` when only evaluators scored the version); with
+            `"evaluator_n"` and `"evaluator_mean"` for versions evaluators scored.
 
         Raises:
             UnknownUserError: If nothing is stored for the user.

@@ -6,6 +6,7 @@ Layout under `prefix` (default `("prompt_optimization",)`), `<user>` an encoded 
 (*prefix, "%%users")                       key <user digest>  -> {user_id, label, created_at}
 (*prefix, "%%config")                      key "prompts"      -> {prompts: {name: PromptSpec}}
 (*prefix, "%%pending")                     key <owner label>  -> {owner, marked_at}
+(*prefix, "%%evaluate")                    key <trajectory id>-> {user, owner, trajectory_id, ...}
 (*prefix, <user>)                          key "lease"        -> {owner, expires_at}
 (*prefix, <user>, "prompts", <prompt>)     key "active"       -> {version, text, latest, ...}
 (*prefix, <user>, "prompts", <prompt>)     key "v00000001"... -> PromptVersion (append-only)
@@ -64,6 +65,7 @@ CONFIG_KEY = "prompts"
 _USERS = "%%users"
 _CONFIG = "%%config"
 _PENDING = "%%pending"
+_EVALUATE = "%%evaluate"
 _ESCAPE = re.compile("[%.\x00-\x1f\x7f\ud800-\udfff]")
 _ESCAPED = re.compile(r"%(?:u([0-9A-F]{4})|([0-9A-F]{2}))")
 
@@ -167,6 +169,9 @@ class Namespaces:
 
     def _pending_ns(self) -> tuple[str, ...]:
         return (*self.prefix, _PENDING)
+
+    def _evaluation_ns(self) -> tuple[str, ...]:
+        return (*self.prefix, _EVALUATE)
 
     def _user_ns(self, user: UserRef) -> tuple[str, ...]:
         return (*self.prefix, user.label)

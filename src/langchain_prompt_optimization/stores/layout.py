@@ -7,6 +7,7 @@ and `StoreLayout` composes them:
 - `stores.directory` — users and the recorded configuration (`Directory`)
 - `stores.leases` — the lineage owner's lease (`LeaseJobs`) and its backends
 - `stores.feedback_queue` — feedback records and the pending-work index (`FeedbackQueue`)
+- `stores.evaluation_queue` — runs queued for the workers' evaluators (`EvaluationQueue`)
 - `stores.runs` — pinning, capturing, resolving and pruning runs (`Runs`)
 - `stores.examples` — evaluation-gate examples (`Examples`)
 - `stores.scores` — score stats and monitoring reads (`Scores`)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from langgraph.store.base import GetOp, Item, PutOp
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from langchain_prompt_optimization.stores.io import Job
     from langchain_prompt_optimization.stores.labels import UserRef
     from langchain_prompt_optimization.stores.records import Example, FeedbackItem, PromptSpec
-    from langchain_prompt_optimization.stores.scores import ScoreStats
+    from langchain_prompt_optimization.stores.scores import PromptScores
 
 __all__ = ["Lineage", "NewVersion", "VersionRecords"]
 
@@ -54,6 +54,8 @@ class NewVersion:
     reason: str
     scores: dict[str, Any] | None = None
     flagged: str | None = None
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    """The screeners' verdicts (`Verdict.to_json()`), in the order they ran."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +239,7 @@ class Lineage(Scores, FeedbackQueue, Examples):
         feedback_ttl_minutes: float | None = None,
         new_examples: Sequence[Example] = (),
         drop_examples: Sequence[str] = (),
-        score_deltas: dict[str, ScoreStats] | None = None,
+        score_deltas: dict[str, PromptScores] | None = None,
     ) -> Job[dict[str, PromptVersion] | None]:
         """Append candidates as new versions and consume the feedback (one write batch).
 
@@ -381,6 +383,7 @@ class Lineage(Scores, FeedbackQueue, Examples):
             base_hash=state.base_hash,
             scores=cand.scores,
             flagged=cand.flagged,
+            verdicts=list(cand.verdicts),
             replaced=state.version if outcome == "accepted" else None,
         )
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
 __all__ = [
+    "EVALUATOR_SOURCE",
     "LEGACY_FEEDBACK_STATUS",
     "ActivePrompt",
     "Example",
@@ -38,6 +39,9 @@ __all__ = [
     "review_stamp",
     "utcnow",
 ]
+
+EVALUATOR_SOURCE = "evaluator:"
+"""`FeedbackItem.source` prefix of feedback an evaluator gave (`"evaluator:<name>"`)."""
 
 LEGACY_FEEDBACK_STATUS = {"held": "quarantined"}
 """Feedback statuses written before the rename, and what they are read as."""
@@ -223,6 +227,9 @@ class PromptConfig:
     """The candidate budgets (`CandidatePolicy.to_json()`); `None`: not recorded."""
     firewall: dict[str, Any] | None = None
     """The feedback firewall's settings (`FeedbackFirewall.to_json()`); `None`: not recorded."""
+    screeners: list[dict[str, Any]] | None = None
+    """The screeners in order (`{"kind": "rules" | "model" | "custom", ...}`); `None`: not
+    recorded (workers use the defaults)."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON form, as stored in the configuration record."""
@@ -235,6 +242,7 @@ class PromptConfig:
             "monitor": self.monitor,
             "policy": self.policy,
             "firewall": self.firewall,
+            "screeners": self.screeners,
         }
 
     @classmethod
@@ -252,6 +260,7 @@ class PromptConfig:
             monitor=data.get("monitor") if isinstance(data.get("monitor"), dict) else None,
             policy=data.get("policy") if isinstance(data.get("policy"), dict) else None,
             firewall=data.get("firewall") if isinstance(data.get("firewall"), dict) else None,
+            screeners=data.get("screeners") if isinstance(data.get("screeners"), list) else None,
         )
 
 
@@ -365,7 +374,9 @@ class PromptVersion:
         feedback_ids: Feedback items the optimizer consumed to produce it.
         optimizer_kind: langmem optimizer kind, when produced by an optimizer.
         content_hash: sha256 of `text`.
-        usage: Optimizer usage: `calls`, `input_tokens`, `output_tokens`.
+        usage: Optimizer usage: `calls`, `input_tokens`, `output_tokens`; the model
+            screener's as `screening_calls`, `screening_input_tokens`,
+            `screening_output_tokens`.
         base_hash: sha256 of the base text the version's lineage started from.
         review: The last review action: `{"action", "at", "note"}`.
         scores: The evaluation gate's verdict when one ran: `candidate` and `active` mean
@@ -377,6 +388,10 @@ class PromptVersion:
             (Stored as `hold` before the rename; such records are read too.)
         replaced: The version that was active when this one was activated (what online
             monitoring compares it with; its `parent` may be a pending version never served).
+        verdicts: The screeners' verdicts on the candidate, in the order they ran: each
+            `{"screener", "verdict" ("pass" / "hold" / "review"), "category", "reason"}`, and
+            `usage` when the screener called a model. Empty for versions no screener saw
+            (base, rollbacks, versions written before screening existed).
     """
 
     prompt: str
@@ -395,6 +410,7 @@ class PromptVersion:
     scores: dict[str, Any] | None = None
     flagged: str | None = None
     replaced: int | None = None
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def hold(self) -> str | None:
@@ -422,6 +438,7 @@ class PromptVersion:
             "flagged": self.flagged,
             LEGACY_KEY: self.flagged,  # read by the previous release (see ActivePrompt.to_json)
             "replaced": self.replaced,
+            "verdicts": [dict(v) for v in self.verdicts],
         }
 
     @classmethod
@@ -449,6 +466,7 @@ class PromptVersion:
             scores=data.get("scores"),
             flagged=data["flagged"] if "flagged" in data else data.get("hold"),
             replaced=data.get("replaced"),
+            verdicts=[dict(v) for v in data.get("verdicts") or () if isinstance(v, dict)],
         )
 
 
@@ -565,7 +583,9 @@ class FeedbackItem:
         trajectory_id: The run the feedback is about.
         feedback: Free text, or a dict (langmem's `AnnotatedTrajectory` feedback shape).
         score: Optional numeric score.
-        source: `"api"` (`add_feedback`), `"in_band"` (the `feedback` input key), or `"cli"`.
+        source: `"api"` (`add_feedback`), `"in_band"` (the `feedback` input key), `"cli"`,
+            or `"evaluator:<name>"` (an evaluator scored the run: `evaluators=`; its comment
+            is the feedback text). `from_evaluator` tells the two kinds apart.
         status: `"pending"` until an optimization consumes it, then `"consumed"`; `"quarantined"`
             when the feedback firewall caught it (a reviewer releases or discards it; stored
             as `"held"` before the rename, read as `"quarantined"`),
@@ -607,6 +627,11 @@ class FeedbackItem:
         """Deprecated alias of `quarantine_reason`."""
         warn_renamed("FeedbackItem.hold_reason", "FeedbackItem.quarantine_reason")
         return self.quarantine_reason
+
+    @property
+    def from_evaluator(self) -> bool:
+        """Whether an evaluator gave this feedback (`source="evaluator:<name>"`), not a person."""
+        return self.source.startswith(EVALUATOR_SOURCE)
 
     @classmethod
     def new(

@@ -15,6 +15,7 @@ from langgraph.store.base import GetOp, Item, PutOp, SearchOp
 
 from langchain_prompt_optimization.errors import NamespaceBusyError, TrajectoryNotFoundError
 from langchain_prompt_optimization.stores.directory import Directory, config_from
+from langchain_prompt_optimization.stores.evaluation_queue import EvaluationQueue
 from langchain_prompt_optimization.stores.feedback_queue import FeedbackQueue
 from langchain_prompt_optimization.stores.io import batch
 from langchain_prompt_optimization.stores.labels import (
@@ -103,7 +104,7 @@ class PinResult:
         return self.config.specs if self.config is not None else {}
 
 
-class Runs(Directory, LeaseJobs, FeedbackQueue):
+class Runs(Directory, LeaseJobs, FeedbackQueue, EvaluationQueue):
     """The run path (one read batch to pin, one write batch to capture) and trajectories
     (resolve by id, load for an optimization, prune beyond retention), as `StoreLayout` jobs."""
 

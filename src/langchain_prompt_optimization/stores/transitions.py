@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from langchain_prompt_optimization.stores.labels import UserRef
     from langchain_prompt_optimization.stores.lineage import VersionRecords
     from langchain_prompt_optimization.stores.records import FeedbackItem
-    from langchain_prompt_optimization.stores.scores import ScoreStats
+    from langchain_prompt_optimization.stores.scores import PromptScores
 
 __all__ = ["Transitions"]
 
@@ -170,7 +170,7 @@ class Transitions(Lineage):
         *,
         rollbacks: dict[str, tuple[int, str, dict[str, Any]]],
         feedback: Sequence[FeedbackItem],
-        score_deltas: dict[str, ScoreStats],
+        score_deltas: dict[str, PromptScores],
         expected_latest: dict[str, int],
         feedback_ttl_minutes: float | None = None,
     ) -> Job[dict[str, PromptVersion] | None]:

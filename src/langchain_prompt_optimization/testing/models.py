@@ -133,6 +133,11 @@ class ScriptedChatModel(BaseChatModel):
         formatted = [convert_to_openai_tool(t) for t in tools]
         return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
 
+    def record(self, request: ScriptedRequest) -> None:
+        """Keep `request` in `requests` (thread-safe; the loopback server calls it too)."""
+        with self._lock:
+            self.requests.append(request)
+
     def reply(self, request: ScriptedRequest) -> AIMessage | str:
         """The scripted reply to `request` (override in subclasses)."""
         if callable(self.responses):
@@ -160,8 +165,7 @@ class ScriptedChatModel(BaseChatModel):
         schemas = list(kwargs.get("tools") or [])
         tools = [t["function"]["name"] for t in schemas]
         request = ScriptedRequest(list(messages), tools, kwargs.get("tool_choice"), schemas)
-        with self._lock:
-            self.requests.append(request)
+        self.record(request)
         reply = self.reply(request)
         message = AIMessage(content=reply) if isinstance(reply, str) else reply.model_copy()
         if message.id is None:
@@ -181,6 +185,16 @@ def _forced_tool(request: ScriptedRequest) -> str | None:
     if isinstance(choice, str) and choice not in ("any", "auto", "required", "none"):
         return choice
     return None
+
+
+JUDGE_TOOL = "JudgeVerdict"
+"""The tool name of the model screener's structured output."""
+PASS_VERDICT: dict[str, Any] = {"verdict": "pass", "category": "none", "reason": "scripted pass"}
+"""The default scripted judge's answer."""
+
+
+def _is_judge(request: ScriptedRequest) -> bool:
+    return _forced_tool(request) == JUDGE_TOOL or JUDGE_TOOL in request.tools
 
 
 def _classify_choices(request: ScriptedRequest) -> list[str]:
@@ -203,18 +217,38 @@ class ScriptedOptimizerModel(ScriptedChatModel):
     `OptimizedPromptOutput`, the gradient reflection tools (`think`, `recommend`) and the
     multi-prompt `Classify` step (`classify(choices, input_text)`, default: every prompt).
 
+    It also answers the model screener's `JudgeVerdict` requests (the optimizer's model is
+    the default judge) with `judge(request)`: a dict of `JudgeVerdict` fields, or an
+    `AIMessage`/`str` sent as is (to script an answer that does not parse); default: pass.
+    Judge requests are recorded in `judge_requests`, not in `requests` (which keeps
+    langmem's calls only).
+
     Args:
         rewrite: The rewrite function (default `append_feedback`: the feedback texts are
             added to the prompt, as a deliberately compliant optimizer would).
         classify: Which prompt names to update, from the choices and the input text.
+        judge: The scripted judge (`None`: every candidate passes).
         fail_with: If set, every call raises this exception (to test failure isolation).
+
+    Example:
+        ```python
+        def judge(request):
+            if "cc" in request.text:
+                return {"verdict": "hold", "category": "change_recipients", "reason": "adds cc"}
+            return {"verdict": "pass", "category": "none", "reason": "style only"}
+
+        optimizer = ScriptedOptimizerModel(judge=judge)
+        ```
     """
 
     rewrite: Callable[[str, str], str] = Field(
         default=lambda current, text: append_feedback(current, text)
     )
     classify: Callable[[list[str], str], list[str]] | None = None
+    judge: Callable[[ScriptedRequest], dict[str, Any] | AIMessage | str] | None = None
     fail_with: BaseException | None = None
+    judge_requests: list[ScriptedRequest] = Field(default_factory=list)
+    """Every judge (model screener) request received, in order."""
 
     @property
     def _llm_type(self) -> str:
@@ -231,10 +265,21 @@ class ScriptedOptimizerModel(ScriptedChatModel):
             raise self.fail_with
         return super()._generate(messages, stop, run_manager, **kwargs)
 
+    def record(self, request: ScriptedRequest) -> None:
+        """Keep a judge request in `judge_requests`, any other in `requests`."""
+        if not _is_judge(request):
+            super().record(request)
+            return
+        with self._lock:
+            self.judge_requests.append(request)
+
     def reply(self, request: ScriptedRequest) -> AIMessage | str:
-        """Answer the tool langmem asks for."""
+        """Answer the tool langmem (or the model screener) asks for."""
         forced = _forced_tool(request)
         names = set(request.tools)
+        if _is_judge(request):
+            answer = self.judge(request) if self.judge is not None else PASS_VERDICT
+            return _tool_call(JUDGE_TOOL, answer) if isinstance(answer, dict) else answer
         text = request.text
         found = _CURRENT_PROMPT.search(text)
         current = found.group(1) if found else ""

@@ -195,7 +195,7 @@ class LoopbackOpenAIServer:
         request = ScriptedRequest(
             messages, [t["function"]["name"] for t in tools], tool_choice, tools
         )
-        model.requests.append(request)
+        model.record(request)
         try:
             reply = model.reply(request)
         except Exception as exc:
