@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: test demo bench bench-learning lint typecheck pytest clean
+.PHONY: test demo bench bench-learning lint typecheck pytest clean browser screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[sqlite,openai]"
+	$(BIN)/python -m pip install --quiet -e ".[sqlite,openai,ui]"
 	touch $@
 
 lint: $(VENV)/.dev-installed
@@ -31,8 +31,23 @@ pytest: $(VENV)/.dev-installed
 
 test: lint typecheck pytest
 
+# Ends by printing the `promptopt --store ... serve` command that opens the review
+# dashboard on the demo's store (run it as $(BIN)/promptopt, or with the venv activated).
 demo: $(VENV)/.demo-installed
 	$(BIN)/python examples/quickstart.py
+
+# The dashboard's browser tests and screenshot drive Debian's chromium through Playwright
+# (Playwright's own browser download needs the internet): install it when it is missing.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
+	fi
+
+# docs/img/lineage.png: the dashboard's lineage page of a scripted demo store.
+screenshot: $(VENV)/.dev-installed browser
+	$(BIN)/python docs/screenshot.py docs/img/lineage.png
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m benchmarks.per_run_cost

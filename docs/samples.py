@@ -86,6 +86,8 @@ BLOCKS: list[list[str]] = [
         "echo $?",
         "promptopt --store /nonexistent.db users",
         "echo $?",
+        f"{QS} serve --host 0.0.0.0",
+        "echo $?",
     ],
     [f"{QS} --json users"],
 ]
@@ -169,6 +171,7 @@ _CLI = "import sys; from langchain_prompt_optimization.review.cli import main; s
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     env.update(PYTHONPATH=str(ROOT / "src"), COLUMNS="110")
+    env.pop("PROMPTOPT_UI_TOKEN", None)  # `serve --host 0.0.0.0` then refuses to start
     env.pop("TERM", None)
     return env
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,6 +143,10 @@ def main() -> int:
     for version in registry.history(USER):
         first_line = version.text.splitlines()[-1] if version.text else ""
         print(f"  v{version.version:<3} {version.status:<9} {version.reason:<26} {first_line}")
+
+    # The review dashboard on this store (needs the `ui` extra; `make demo` installs it).
+    print("\n-- review what was learned in the browser (the review dashboard):")
+    print(f"  promptopt --store {shlex.quote(uri)} serve")
     return 0
 
 

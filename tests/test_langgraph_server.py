@@ -347,3 +347,32 @@ def test_two_feedback_bursts_for_one_user_never_fork(server: Server) -> None:
     final = _queued(client, user)
     assert final["prompt_versions"] == {"system": numbers[-1]}
     assert all(rule in _reply(final) for rule in rules)
+
+
+def test_dashboard_reviews_the_deployed_agent(server: Server) -> None:
+    from urllib.parse import quote
+
+    from starlette.testclient import TestClient
+
+    from langchain_prompt_optimization.review.dashboard import create_app
+
+    user = f"fay.{uuid.uuid4().hex[:6]}@example.com"
+    _learn_by_route(server, user, "Always sign as Fay.")
+    token = "deployed-dashboard-token"
+    web = TestClient(create_app(server.url, token=token))
+    label = UserRef.of(user).label
+    assert user in web.get("/users", params={"q": user}).text
+    lineage = web.get(f"/user?u={quote(label, safe='')}")
+    assert lineage.status_code == 200
+    assert "Always sign as Fay." in lineage.text
+    for page in ("/queue", "/quarantined", "/paused"):  # searches across the whole prefix
+        assert web.get(page).status_code == 200
+    response = web.post(
+        "/act/rollback",
+        data={"u": label, "p": "system", "version": "1", "note": "from the dashboard"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.json()["ok"] is True, response.text
+    after = _run(get_sync_client(url=server.url), user, how="configurable")
+    assert after["prompt_versions"] == {"system": 3}
+    assert PromptRegistry(server.url).current(user).review["note"] == "from the dashboard"

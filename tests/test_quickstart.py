@@ -27,6 +27,7 @@ def test_quickstart_learns_and_continues(tmp_path):
     assert "v1 -> v2" in first
     assert "+Always sign emails as John Doe." in first
     assert "the new answer follows the feedback" in first
+    assert first.rstrip().endswith(f"promptopt --store {uri} serve")  # the dashboard on it
     second = _run(uri)
     assert "v2 -> v3" in second
     assert "v3   active" in second

@@ -111,6 +111,8 @@ def run_command(args: argparse.Namespace) -> int:
     if not store_uri:
         msg = f"no store: pass --store URI or set ${STORE_ENV}"
         raise _UsageError(msg)
+    if args.command == "serve":
+        return _serve(args, store_uri)
     try:
         store = open_store(store_uri, create=False, read_only=args.command in READ_COMMANDS)
         registry = PromptRegistry(store, namespace_prefix=_prefix(args.prefix), scope=args.scope)
@@ -129,6 +131,30 @@ def run_command(args: argparse.Namespace) -> int:
     if command == "optimize":
         return _optimize(args, store, user, out)
     _USER_COMMANDS[command](args, registry, user, out)
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace, store_uri: str) -> int:
+    try:
+        from langchain_prompt_optimization.review.dashboard import serve
+    except ImportError as exc:
+        msg = (
+            f"promptopt serve needs the 'ui' extra ({exc.name} is missing): "
+            "pip install 'langchain-prompt-optimization[ui]'"
+        )
+        raise _UsageError(msg) from None
+    try:
+        serve(
+            store_uri,
+            host=args.host,
+            port=args.port,
+            token=args.token,
+            read_only=args.read_only,
+            namespace_prefix=_prefix(args.prefix),
+            scope=args.scope,
+        )
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
     return EXIT_OK
 
 

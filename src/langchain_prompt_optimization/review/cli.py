@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_review_commands(sub)
     _add_feedback_commands(sub)
     _add_operation_commands(sub)
+    _add_serve_command(sub)
     return parser
 
 
@@ -208,6 +209,31 @@ def _add_operation_commands(sub: argparse._SubParsersAction[_ArgumentParser]) ->
         help="python:module:attr naming an evaluator for the runs apps queued "
         "(EvaluatorSettings(queue_for_workers=True)); repeat for several",
     )
+
+
+UI_TOKEN_ENV = "PROMPTOPT_UI_TOKEN"
+"""The dashboard token's environment variable (`review.dashboard.access.TOKEN_ENV`; kept
+here so parsing the command line imports no dashboard code)."""
+
+
+def _add_serve_command(sub: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    """The review dashboard in a browser (extra `[ui]`)."""
+    serve = sub.add_parser(
+        "serve",
+        help="the review dashboard in a browser (needs the 'ui' extra)",
+        description="Serve the review dashboard. Reading is open on a loopback address; "
+        "actions (approve, reject, roll back, resume, release or discard feedback) need the "
+        f"token: --token, ${UI_TOKEN_ENV}, or one generated and printed at start.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    serve.add_argument(
+        "--token",
+        default=None,
+        help=f"token that allows actions (default: ${UI_TOKEN_ENV}, else a generated one); "
+        "required to bind a non-loopback address",
+    )
+    serve.add_argument("--read-only", action="store_true", help="serve no action at all")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from langchain_prompt_optimization.errors import (
     UnknownVersionError,
 )
 from langchain_prompt_optimization.optimizer.learned_section import section_content
+from langchain_prompt_optimization.review.queues import ReviewQueues
 from langchain_prompt_optimization.stores import (
     DEFAULT_PREFIX,
     Example,
@@ -72,7 +73,7 @@ def _unique_match(
     return matches[0] if matches else None
 
 
-class PromptRegistry:
+class PromptRegistry(ReviewQueues):
     """Read and govern the prompt versions stored for each user.
 
     Every method has an async twin (`ausers`, `acurrent`, ...). Changes (`approve`,

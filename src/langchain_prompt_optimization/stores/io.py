@@ -44,6 +44,7 @@ __all__ = [
     "drive_within",
     "search_all",
     "search_any",
+    "search_each",
     "sleep",
     "supports_ttl",
     "supports_ttl_job",
@@ -206,24 +207,40 @@ def search_any(
     """Every item of `namespace` matching any of `filters` (each paginated as in
     `search_all`; the filters' pages are read in the same round trips)."""
     found: dict[str, Item] = {}
-    reads = [(filter, 0, _PAGE) for filter in filters]  # (filter, offset, limit) still to read
+    for items in (yield from search_each([(namespace, f) for f in filters])):
+        for item in items:
+            found[item.key] = item
+    return list(found.values())
+
+
+def search_each(
+    queries: Sequence[tuple[tuple[str, ...], dict[str, Any] | None]], *, exact: bool = True
+) -> Job[list[list[Item]]]:
+    """Every item matching each `(namespace, filter)` query, one list per query, paginated
+    as in `search_all` with all queries' pages read in the same round trips.
+
+    With `exact` (the default) items of sub-namespaces are left out; with `exact=False` the
+    namespace is a prefix and they are kept (a search across every user under a prefix).
+    """
+    found: list[list[Item]] = [[] for _ in queries]
+    # (query index, offset, limit) still to read
+    reads = [(index, 0, _PAGE) for index in range(len(queries))]
     while reads:
         results = yield from batch(
             [
-                SearchOp(namespace, filter=f, limit=limit, offset=offset)
-                for f, offset, limit in reads
+                SearchOp(queries[i][0], filter=queries[i][1], limit=limit, offset=offset)
+                for i, offset, limit in reads
             ]
         )
         more = []
-        for (f, offset, limit), result in zip(reads, results, strict=True):
+        for (i, offset, limit), result in zip(reads, results, strict=True):
             page = cast("list[SearchItem]", result)  # what a SearchOp answers
-            for item in page:
-                if item.namespace == namespace:
-                    found[item.key] = item
+            namespace = queries[i][0]
+            found[i].extend(item for item in page if not exact or item.namespace == namespace)
             if len(page) == limit:
-                more.append((f, offset + limit, min(limit * 2, _MAX_PAGE)))
+                more.append((i, offset + limit, min(limit * 2, _MAX_PAGE)))
         reads = more
-    return list(found.values())
+    return found
 
 
 # -- drivers -------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ and `StoreLayout` composes them:
 - `stores.scores` — score stats and monitoring reads (`Scores`)
 - `stores.lineage` — pointers, versions, committing an optimization (`Lineage`)
 - `stores.transitions` — review, rollback, auto-rollback, resume, rebase (`Transitions`)
+- `stores.overview` — reads across users: user summaries, pending versions, quarantined
+  feedback and paused lineages everywhere (`Overview`)
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from langchain_prompt_optimization.stores.labels import (
     encode_label,
 )
 from langchain_prompt_optimization.stores.lineage import NewVersion
+from langchain_prompt_optimization.stores.overview import Overview
 from langchain_prompt_optimization.stores.records import ActivePrompt
 from langchain_prompt_optimization.stores.runs import PinResult, Runs
 from langchain_prompt_optimization.stores.transitions import Transitions
@@ -40,7 +43,7 @@ __all__ = [
 ]
 
 
-class StoreLayout(Transitions, Runs):
+class StoreLayout(Transitions, Runs, Overview):
     """Every namespace, key and record shape of the package, over any `BaseStore`.
 
     Methods return jobs (see `stores.io`): drive them with `drive(job, store)` or
