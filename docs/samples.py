@@ -81,6 +81,7 @@ BLOCKS: list[list[str]] = [
         f"{QS} worker --model python:qsmodels:optimizer --once",
         f"{QS} prune --all-users --keep 2",
     ],
+    [f"{QS} usage {JANE}", f"{QS} --json usage --all-users --window 7d"],
     [
         f"{QS} history nobody",
         "echo $?",

@@ -67,7 +67,8 @@ def test_kinds_make_the_documented_number_of_optimizer_calls(store):
         h.middleware.add_feedback(result["trajectory_id"], "Sign as John Doe.")
         calls[kind] = len(h.optimizer.requests)
         version = PromptRegistry(store, namespace_prefix=("po", kind)).current("u")
-        assert version.usage["calls"] == calls[kind]
+        assert version.usage["optimizer_calls"] == calls[kind]
+        assert version.usage["calls"] >= calls[kind]  # the screening judge's call counts too
         assert version.usage["input_tokens"] > 0
     assert calls["prompt_memory"] == 1
     assert calls["metaprompt"] == 5  # langmem default max_reflection_steps

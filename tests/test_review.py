@@ -79,7 +79,7 @@ def test_provenance_on_every_version(store):
     assert v2.reason == "optimized from feedback"
     assert v2.content_hash == hashlib.sha256(LEARNED.encode()).hexdigest()
     assert v2.base_hash == v1.content_hash == hashlib.sha256(BASE_PROMPT.encode()).hexdigest()
-    assert v2.usage["calls"] == 1
+    assert v2.usage["optimizer_calls"] == 1
     assert v2.usage["input_tokens"] > 0
     assert v2.usage["output_tokens"] > 0
 

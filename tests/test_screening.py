@@ -119,8 +119,10 @@ def test_the_judges_usage_is_counted_on_the_version_apart_from_the_optimizers(st
     h, optimizer = _harness(store)
     h.middleware.add_feedback(h.ask("jane")["trajectory_id"], "Sign as John Doe.")
     usage = PromptRegistry(store).current("jane").usage
-    assert usage["calls"] == len(optimizer.requests)  # langmem's calls only
+    assert usage["optimizer_calls"] == len(optimizer.requests)  # langmem's calls
     assert usage["screening_calls"] == len(optimizer.judge_requests) == 1
+    assert usage["judge_calls"] == usage["screening_calls"]  # metered as a model call too
+    assert usage["calls"] == usage["optimizer_calls"] + usage["judge_calls"]  # all together
     assert usage["screening_input_tokens"] > 0
     assert usage["screening_output_tokens"] > 0
 

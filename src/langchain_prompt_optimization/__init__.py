@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         PromptOptimizationState,
     )
     from langchain_prompt_optimization.middleware.settings import SystemPromptSettings
+    from langchain_prompt_optimization.optimizer.budget import Budget
     from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
     from langchain_prompt_optimization.optimizer.evaluation import EvaluationStats
     from langchain_prompt_optimization.optimizer.evaluators import EvaluatorSettings
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SYSTEM_PROMPT",
+    "Budget",
     "CandidateDelta",
     "CandidatePolicy",
     "EvaluationGate",
@@ -108,6 +110,7 @@ _SCREENING = "langchain_prompt_optimization.optimizer.screening"
 
 # Public name -> the module defining it; one line per name (keep in step with TYPE_CHECKING).
 _EXPORTS: dict[str, str] = {
+    "Budget": "langchain_prompt_optimization.optimizer.budget",
     "CandidatePolicy": "langchain_prompt_optimization.optimizer.checks",
     "CandidateDelta": _SCREENING,
     "FeedbackBatch": _SCREENING,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from langchain_core.runnables import RunnableLambda
 
+from langchain_prompt_optimization.optimizer.budget import check_budget
 from langchain_prompt_optimization.optimizer.pending import PendingOwners
 from langchain_prompt_optimization.optimizer.settings import OptimizerSettings
 from langchain_prompt_optimization.stores import UserRef, adrive, drive
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from langgraph.graph.state import CompiledStateGraph
     from langgraph.store.base import BaseStore
 
+    from langchain_prompt_optimization.optimizer.budget import Budget
     from langchain_prompt_optimization.optimizer.run import OptimizationOutcome
     from langchain_prompt_optimization.optimizer.settings import SafetySettings
 
@@ -93,9 +95,10 @@ class _Optimizer:
         storage: StorageSettings,
         safety: SafetySettings | None,
         require_approval: bool | None,
+        budget: Budget | None = None,
     ) -> None:
         self.pending = PendingOwners(
-            settings, storage, safety, require_approval, model_env=MODEL_ENV
+            settings, storage, safety, require_approval, model_env=MODEL_ENV, budget=budget
         )
 
     @staticmethod
@@ -142,6 +145,7 @@ def make_optimizer_graph(
     storage: StorageSettings | None = None,
     safety: SafetySettings | None = None,
     require_approval: bool | None = None,
+    budget: Budget | None = None,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """The optimizer graph to list in `langgraph.json` (next to the agent).
 
@@ -158,6 +162,7 @@ def make_optimizer_graph(
         storage: `StorageSettings` with the apps' `namespace_prefix`.
         safety: Overrides of the apps' recorded safety (as `PromptWorker(safety=)`).
         require_approval: Override of the apps' approval policy (`None`: follow it).
+        budget: A `Budget` capping the optimizations' model usage (as `PromptWorker(budget=)`).
 
     Returns:
         A compiled LangGraph graph (no store of its own: the server gives it its store).
@@ -176,7 +181,9 @@ def make_optimizer_graph(
     settings = OptimizerSettings.from_setting(optimizer)
     if model is not None:
         settings = dataclasses.replace(settings, model=model)
-    worker = _Optimizer(settings, storage or StorageSettings(), safety, require_approval)
+    worker = _Optimizer(
+        settings, storage or StorageSettings(), safety, require_approval, check_budget(budget)
+    )
     builder = StateGraph(_State, input_schema=OptimizerInput, output_schema=OptimizerOutput)
     builder.add_node("optimize", RunnableLambda(worker.run, afunc=worker.arun, name="optimize"))
     builder.add_edge(START, "optimize")

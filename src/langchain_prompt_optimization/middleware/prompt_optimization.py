@@ -58,6 +58,7 @@ from langchain_prompt_optimization.middleware.settings import (
     SystemPromptSettings,
     validate_prompts,
 )
+from langchain_prompt_optimization.optimizer.budget import Budget, check_budget
 from langchain_prompt_optimization.optimizer.engine import RECORD_ONLY, Mode, OptimizationEngine
 from langchain_prompt_optimization.optimizer.evaluation import EvaluationRunner, EvaluationStats
 from langchain_prompt_optimization.optimizer.evaluators import Evaluator, EvaluatorSettings
@@ -177,6 +178,7 @@ class PromptOptimizationMiddleware(
         system_prompt: SystemPromptSettings | None = None,
         get_user_id: Callable[[Runtime[Any]], object] | None = None,
         safety: SafetySettings | None = None,
+        budget: Budget | None = None,
         evaluators: EvaluatorSettings | Sequence[Evaluator] | Mapping[str, Evaluator] | None = None,
         **deprecated: Unpack[DeprecatedMiddlewareArgs],
     ) -> None:
@@ -218,6 +220,11 @@ class PromptOptimizationMiddleware(
                 `user_id=None`.
             safety: `SafetySettings` (candidate budgets, feedback firewall, evaluation gate,
                 monitoring). In `"external"` / `"server"` mode pass the gate to the worker.
+            budget: A `Budget` capping the model calls and tokens optimizations spend
+                (optimizer, gate and judge calls together) per window, per user, lineage or
+                all; over budget, an optimization is deferred (`over_budget`) and its
+                feedback waits for the next window. Enforced through the store. In
+                `"external"` / `"server"` mode pass it to the worker.
             evaluators: Evaluators that score runs as feedback (`EvaluatorSettings`, or a
                 list of agentevals-style evaluators, short for `EvaluatorSettings(evaluators=
                 [...])`): a sampled share of recorded runs (`evaluation_rate`) is evaluated in
@@ -277,6 +284,13 @@ class PromptOptimizationMiddleware(
         self._models = ModelSource(settings.optimizer.model)
         self._get_user_id = get_user_id or default_user_id
         self._scope = scope
+        self._budget = check_budget(budget, scope=scope)
+        if self._budget is not None and mode in ("external", "server"):
+            msg = (
+                f"a budget has no effect in mode={mode!r}: optimizations run in workers; "
+                "pass it to PromptWorker(budget=...) or make_optimizer_graph(budget=...)"
+            )
+            raise ValueError(msg)
         if require_approval is None:
             require_approval = scope == "global"
         self._engine = self._build_engine(mode, optimize_every, require_approval)
@@ -318,6 +332,7 @@ class PromptOptimizationMiddleware(
             self._settings.safety,
             require_approval=require_approval,
             replay_agent=self._models.replay_agent,
+            budget=self._budget,
         )
         return OptimizationEngine(
             layout=self._layout,
@@ -363,6 +378,11 @@ class PromptOptimizationMiddleware(
     def safety(self) -> SafetySettings:
         """Candidate budgets, feedback firewall, evaluation gate and monitoring in effect."""
         return self._settings.safety
+
+    @property
+    def budget(self) -> Budget | None:
+        """The spend caps on optimizations (`None`: none)."""
+        return self._budget
 
     @property
     def evaluators(self) -> EvaluatorSettings | None:

@@ -156,7 +156,7 @@ _EXPORTS: dict[str, str] = {
     "OptimizerSettings": "langchain_prompt_optimization.optimizer.settings",
     "PromptWorker": "langchain_prompt_optimization.optimizer.worker",
     "SafetySettings": "langchain_prompt_optimization.optimizer.settings",
-    "UsageCounter": "langchain_prompt_optimization.optimizer.langmem_call",
+    "UsageCounter": "langchain_prompt_optimization.optimizer.metering",
     "check_candidate": "langchain_prompt_optimization.optimizer.checks",
     "detect_phone": "langchain_prompt_optimization.optimizer.privacy",
     "find_pii": "langchain_prompt_optimization.optimizer.privacy",

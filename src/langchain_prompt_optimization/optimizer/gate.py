@@ -12,6 +12,7 @@ only if it scores at least as well.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import json
 import math
@@ -251,9 +252,10 @@ def _run_coroutine(awaitable: Any) -> Any:
     except RuntimeError:
         return asyncio.run(wait())
     box: list[Any] = []
+    context = contextvars.copy_context()  # the usage meter counts the evaluator's model calls
 
     def target() -> None:
-        box.append(asyncio.run(wait()))
+        box.append(context.run(asyncio.run, wait()))
 
     thread = threading.Thread(target=target, name="gate-evaluator")
     thread.start()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -12,47 +14,25 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.runnables.config import set_config_context
 from langmem import create_multi_prompt_optimizer
 
+from langchain_prompt_optimization.optimizer.metering import UsageCounter
 from langchain_prompt_optimization.stores.io import Call
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
     from langchain_core.outputs import LLMResult
 
     from langchain_prompt_optimization.optimizer.run import RunSettings
 
-__all__ = ["NoStructuredOutputError", "OptimizerCall", "UsageCounter", "internal_config"]
-
-
-class UsageCounter(BaseCallbackHandler):
-    """Counts a model's calls and the tokens it reports (a callback handler; thread-safe).
-
-    The optimizer's calls are counted with one; the learning harness counts both models
-    with it."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.calls = 0
-        self.input_tokens = 0
-        self.output_tokens = 0
-
-    def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
-        with self._lock:
-            self.calls += 1
-            for generations in response.generations:
-                for generation in generations:
-                    usage = getattr(getattr(generation, "message", None), "usage_metadata", None)
-                    if usage:
-                        self.input_tokens += int(usage.get("input_tokens", 0))
-                        self.output_tokens += int(usage.get("output_tokens", 0))
-
-    def as_dict(self) -> dict[str, int]:
-        """Calls and tokens counted so far."""
-        with self._lock:
-            return {
-                "calls": self.calls,
-                "input_tokens": self.input_tokens,
-                "output_tokens": self.output_tokens,
-            }
+__all__ = [
+    "NoStructuredOutputError",
+    "OptimizerCall",
+    "OptimizerResult",
+    "UsageCounter",
+    "internal_config",
+]
 
 
 def internal_config(*callbacks: BaseCallbackHandler) -> Any:
@@ -66,21 +46,96 @@ def internal_config(*callbacks: BaseCallbackHandler) -> Any:
 
 
 class _ReplyWatch(BaseCallbackHandler):
-    """Counts the optimizer model's replies and those that carried tool calls (thread-safe)."""
+    """Watches the optimizer model's replies (thread-safe): how many, how many carried tool
+    calls, which prompts a rewrite call explicitly declined to change (`prompt_memory`'s
+    `update_prompt: false`), and whether credit assignment picked no prompt."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.replies = 0
         self.tool_replies = 0
+        self.declined: set[str] = set()
+        self.assigned_none = False
+        self._shown: dict[UUID, str] = {}
+
+    def on_chat_model_start(
+        self, serialized: dict[str, Any], messages: list[list[BaseMessage]], **kwargs: Any
+    ) -> None:
+        run_id = kwargs.get("run_id")
+        text = "\n".join(str(m.content) for batch in messages for m in batch)
+        shown = _CURRENT_PROMPT.search(text)
+        if run_id is not None and shown is not None:
+            with self._lock:
+                self._shown[run_id] = shown.group(1)
 
     def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
         with self._lock:
+            shown = self._shown.pop(kwargs["run_id"], None) if "run_id" in kwargs else None
             for generations in response.generations:
                 for generation in generations:
                     message = getattr(generation, "message", None)
                     self.replies += 1
                     if getattr(message, "tool_calls", None):
                         self.tool_replies += 1
+                    for name, answer in _structured_answers(message):
+                        if answer.get("update_prompt") is False and shown is not None:
+                            self.declined.add(shown)
+                        if name == "Classify" and answer.get("which") == []:
+                            self.assigned_none = True
+
+
+_CURRENT_PROMPT = re.compile(r"<current_prompt>\n?(.*?)\n?</current_prompt>", re.DOTALL)
+
+
+def _structured_answers(message: Any) -> list[tuple[str, dict[str, Any]]]:
+    """A reply's structured answers: its tool calls' arguments, or its content as JSON (a
+    `json_schema` response format), as `(tool name or "", arguments)`."""
+    calls = getattr(message, "tool_calls", None) or []
+    answers = [(str(c.get("name", "")), c.get("args") or {}) for c in calls]
+    content = getattr(message, "content", None)
+    if not answers and isinstance(content, str) and content.lstrip().startswith("{"):
+        try:
+            parsed = json.loads(content)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            answers.append(("", parsed))
+    return [(name, args) for name, args in answers if isinstance(args, dict)]
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizerResult:
+    """What one langmem call answered.
+
+    Attributes:
+        prompts: langmem's prompts (`name`, `prompt`, ...); a prompt whose rewrite call
+            declined (`update_prompt: false`) keeps the text it was given.
+        usage: Calls and tokens counted.
+        declined: Names of the prompts a rewrite call explicitly declined to change.
+        assigned_none: Credit assignment (several prompts) picked no prompt to change, so
+            no rewrite call ran.
+    """
+
+    prompts: list[dict[str, Any]]
+    usage: dict[str, int]
+    declined: tuple[str, ...] = ()
+    assigned_none: bool = False
+
+
+def _answered(
+    result: Any, payload: dict[str, Any], counter: UsageCounter, watch: _ReplyWatch
+) -> OptimizerResult:
+    """langmem's answer with declined prompts kept as they were: langmem passes on the
+    empty `new_prompt` of an `update_prompt: false` answer, which is no candidate."""
+    given = {p.get("name"): p.get("prompt") for p in payload.get("prompts") or []}
+    declined = [name for name, text in given.items() if text in watch.declined]
+    prompts = [
+        {**entry, "prompt": given[entry.get("name")]} if entry.get("name") in declined else entry
+        for entry in result
+    ]
+    return OptimizerResult(
+        prompts, counter.as_dict(), tuple(str(n) for n in declined), watch.assigned_none
+    )
 
 
 class NoStructuredOutputError(RuntimeError):
@@ -115,9 +170,9 @@ def _explain(exc: Exception, model: BaseChatModel, watch: _ReplyWatch) -> Except
 
 
 @dataclass(frozen=True, slots=True)
-class OptimizerCall(Call[tuple[list[dict[str, Any]], dict[str, int]]]):
+class OptimizerCall(Call[OptimizerResult]):
     """A request to run langmem's multi-prompt optimizer (sync `invoke` / async `ainvoke`);
-    returns langmem's prompts and the usage counted.
+    returns langmem's prompts, the usage counted and the prompts it declined to change.
 
     The call runs in its own config context: tagged internal, with only our usage counter
     as callback, so it never streams into the user's run. A model that cannot give
@@ -133,7 +188,7 @@ class OptimizerCall(Call[tuple[list[dict[str, Any]], dict[str, int]]]):
             self.model, kind=self.settings.kind, config=self.settings.config
         )
 
-    def run(self) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    def run(self) -> OptimizerResult:
         """Run the optimizer with blocking calls."""
         counter, watch = UsageCounter(), _ReplyWatch()
         try:
@@ -145,9 +200,9 @@ class OptimizerCall(Call[tuple[list[dict[str, Any]], dict[str, int]]]):
             if explained is exc:
                 raise
             raise explained from exc
-        return list(result), counter.as_dict()
+        return _answered(result, self.payload, counter, watch)
 
-    async def arun(self) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    async def arun(self) -> OptimizerResult:
         """Run the optimizer with async calls."""
         counter, watch = UsageCounter(), _ReplyWatch()
         try:
@@ -159,4 +214,4 @@ class OptimizerCall(Call[tuple[list[dict[str, Any]], dict[str, int]]]):
             if explained is exc:
                 raise
             raise explained from exc
-        return list(result), counter.as_dict()
+        return _answered(result, self.payload, counter, watch)

@@ -16,6 +16,7 @@ from langchain_prompt_optimization.stores import StoreLayout, adrive, drive
 if TYPE_CHECKING:
     from langgraph.store.base import BaseStore
 
+    from langchain_prompt_optimization.optimizer.budget import Budget
     from langchain_prompt_optimization.optimizer.run import OptimizationOutcome
     from langchain_prompt_optimization.optimizer.settings import OptimizerSettings, SafetySettings
     from langchain_prompt_optimization.stores import PromptConfig, UserRef
@@ -28,7 +29,8 @@ logger = logging.getLogger(__name__)
 SETTLED = frozenset(
     {"optimized", "unchanged", "rolled_back", "no_feedback", "failed", "quarantined"}
 )
-"""Outcomes after which an owner's pending mark is cleared (`busy` keeps it)."""
+"""Outcomes after which an owner's pending mark is cleared (`busy` and `over_budget` keep
+it: the owner is tried again, an over-budget one in its budget's next window)."""
 
 
 class PendingOwners:
@@ -44,6 +46,7 @@ class PendingOwners:
         require_approval: Override of the apps' approval policy (`None`: as recorded).
         model_env: An environment variable holding a `"provider:model"`, read at first use
             when `optimizer.model` is `None`.
+        budget: Caps on the optimizations' model usage (`None`: none).
     """
 
     def __init__(
@@ -54,6 +57,7 @@ class PendingOwners:
         require_approval: bool | None,
         *,
         model_env: str | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self._spec = optimizer.model
         self._model: BaseChatModel | None = (
@@ -65,7 +69,12 @@ class PendingOwners:
         self.engine = OptimizationEngine(
             layout=self.layout,
             settings=run_settings(
-                optimizer, storage, safety, require_approval=require_approval, follow_recorded=True
+                optimizer,
+                storage,
+                safety,
+                require_approval=require_approval,
+                follow_recorded=True,
+                budget=budget,
             ),
             mode="inline",
             optimize_every=1,

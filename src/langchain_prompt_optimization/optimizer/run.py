@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from langchain_prompt_optimization.optimizer.budget import Budget, charged, reserve_for
 from langchain_prompt_optimization.optimizer.candidates import checked_candidates, feedback_text
 from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
 from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
 from langchain_prompt_optimization.optimizer.langmem_call import (
     NoStructuredOutputError,
     OptimizerCall,
+    OptimizerResult,
 )
 from langchain_prompt_optimization.optimizer.learned_section import (
     LearnedSection,
     learned_sections,
 )
+from langchain_prompt_optimization.optimizer.metering import MeteredCall, UsageMeter
 from langchain_prompt_optimization.optimizer.monitor import Monitor, score_deltas
 from langchain_prompt_optimization.optimizer.payload import (
     feedback_for_langmem,
@@ -33,6 +36,7 @@ from langchain_prompt_optimization.optimizer.screening.pipeline import (
     screeners_from_json,
     screening_usage,
 )
+from langchain_prompt_optimization.optimizer.screening.rules import RulesScreener
 from langchain_prompt_optimization.optimizer.selection import select_candidates
 from langchain_prompt_optimization.stores import NewVersion, Retention, UserRef
 
@@ -53,6 +57,7 @@ if TYPE_CHECKING:
         PromptVersion,
         StoreLayout,
         TrajectoryRecord,
+        UsageCharge,
     )
     from langchain_prompt_optimization.stores.io import Call
     from langchain_prompt_optimization.stores.scores import PromptScores
@@ -66,6 +71,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 OptimizerKind = Literal["gradient", "metaprompt", "prompt_memory"]
 KINDS: tuple[str, ...] = ("gradient", "metaprompt", "prompt_memory")
@@ -102,6 +109,8 @@ class RunSettings:
             none (the middleware hands over what its model calls saw).
         monitor: Online monitoring and auto-rollback policy; `None` follows the policy the
             middleware recorded in the store (workers), `Monitor()` if none is recorded.
+        budget: Caps on the model calls and tokens optimizations spend (`None`: none; usage
+            is recorded in the store's ledger either way).
     """
 
     kind: OptimizerKind = "prompt_memory"
@@ -118,6 +127,7 @@ class RunSettings:
     gate: EvaluationGate | None = None
     replay_agent: Callable[[], tuple[BaseChatModel, Sequence[Any]] | None] | None = None
     monitor: Monitor | None = None
+    budget: Budget | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +137,10 @@ class OptimizationOutcome:
     Attributes:
         user_id: The namespace's user id (`None`: the default namespace).
         status: `optimized` (at least one new version was appended, accepted or not),
-            `unchanged` (the optimizer kept every prompt), `rolled_back` (monitoring found
+            `unchanged` (the optimizer saw the batch and kept every prompt, e.g. an
+            explicit "no update" answer; no version is appended), `over_budget` (the
+            budget's window has no room: no model was called, the feedback stays pending
+            for the next window; `error` says which cap), `rolled_back` (monitoring found
             the active version scoring worse than its parent: `versions` are the appended
             rollbacks, the batch was consumed without calling the optimizer),
             `no_feedback`, `busy` (another optimizer holds the namespace), `failed` (the
@@ -136,16 +149,26 @@ class OptimizationOutcome:
         versions: Appended versions by prompt name.
         feedback_ids: Feedback items this optimization consumed or attempted.
         error: The error text when `failed`.
-        usage: The optimizer's model calls and tokens in this optimization (also when no
-            prompt changed, so nothing was stored), and the model screener's as
-            `screening_calls`, `screening_input_tokens`, `screening_output_tokens`.
+        usage: The model calls and tokens of this optimization, every source together
+            (`calls`, `input_tokens`, `output_tokens`, and `optimizer_calls`,
+            `gate_calls`, `judge_calls` by source), on every path: also when it failed or
+            changed nothing. Also recorded in the store's usage ledger
+            (`PromptRegistry.budget_usage`). The model screener's share is also reported
+            as `screening_calls`, `screening_input_tokens`, `screening_output_tokens`.
         quarantined: Feedback ids the firewall quarantined in this optimization, with the
             reason (also when other items of the batch were learned from).
     """
 
     user_id: str | None
     status: Literal[
-        "optimized", "unchanged", "rolled_back", "no_feedback", "busy", "failed", "quarantined"
+        "optimized",
+        "unchanged",
+        "rolled_back",
+        "no_feedback",
+        "busy",
+        "failed",
+        "quarantined",
+        "over_budget",
     ]
     versions: dict[str, PromptVersion] = field(default_factory=dict)
     feedback_ids: tuple[str, ...] = ()
@@ -185,8 +208,9 @@ def optimize_user(
     """
     if not (yield from layout.acquire_lease(owner, holder, settings.lease_seconds)):
         return OptimizationOutcome(owner.user_id, "busy")
+    run = _Run(layout, owner, settings, holder)
     try:
-        return (yield from _optimize_leased(layout, owner, model, specs, settings, holder))
+        return (yield from charged(run, _optimize_leased(run, model, specs)))
     finally:
         try:
             yield from layout.release_lease(owner, holder)
@@ -205,11 +229,27 @@ class _Run:
     quarantined: dict[str, str] = field(default_factory=dict)
     """Feedback ids the firewall quarantined in this optimization, with the reason (filled by
     the screening phase; every outcome reports them)."""
+    meter: UsageMeter = field(default_factory=UsageMeter)
+    """Every model call of this optimization, by source (see `model_call`)."""
+    reservations: list[UsageCharge] = field(default_factory=list)
+    """The budget's reservation for this optimization, once made (at most one)."""
 
     def outcome(self, status: Any, **fields: Any) -> OptimizationOutcome:
+        fields.setdefault("usage", self.meter.usage())
         return OptimizationOutcome(
             self.owner.user_id, status, quarantined=dict(self.quarantined), **fields
         )
+
+    def model_call(self, call: Call[T], source: str) -> Job[T]:
+        """Run a model call of this optimization: THE seam every model call goes through.
+
+        The owner's lease is renewed while it runs, and every chat model call made inside
+        it is counted on `meter` under `source` (`"optimizer"`, `"gate"`, `"judge"`, ...),
+        also when it raises; the count is charged to the budget and recorded in the usage
+        ledger when the optimization ends.
+        """
+        metered = MeteredCall(call, self.meter, source)
+        return self.layout.renewing(self.owner, self.holder, self.settings.lease_seconds, metered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,14 +275,9 @@ class _Targets:
 
 
 def _optimize_leased(
-    layout: StoreLayout,
-    owner: UserRef,
-    model: BaseChatModel,
-    local_specs: dict[str, PromptSpec],
-    settings: RunSettings,
-    holder: str,
+    run: _Run, model: BaseChatModel, local_specs: dict[str, PromptSpec]
 ) -> Job[OptimizationOutcome]:
-    run = _Run(layout, owner, settings, holder)
+    layout, owner, settings = run.layout, run.owner, run.settings
     loaded = yield from _load_batch(run, local_specs)
     if loaded is None:
         return run.outcome("no_feedback")
@@ -273,6 +308,10 @@ def _optimize_leased(
     private = owner == UserRef.global_lineage()
     sections = learned_sections(loaded.specs, targets.current, shared=private)
     payload = _build_payload(loaded, batch, targets, settings, private, sections)
+    judges = sum(1 for s in screeners if not isinstance(s, RulesScreener))
+    over = yield from reserve_for(run, payload, _attempts(settings), judges)
+    if over is not None:
+        return run.outcome("over_budget", feedback_ids=tuple(fb.id for fb in batch), error=over)
     results, error = yield from _call_optimizer(run, model, payload)
     base_texts = {name: loaded.specs[name].prompt for name in targets.names}
     if not results:
@@ -281,12 +320,13 @@ def _optimize_leased(
     options = yield from _check_candidates(
         run, results, batch, targets, policy, screeners, sections
     )
+    gated = yield from select_candidates(run, loaded, batch, options, served, private)
     usage = {
-        **_total_usage(results, attempts=_attempts(settings)),
+        **_total_usage(run, results, attempts=_attempts(settings)),
         **screening_usage(options),
     }
-    gated = yield from select_candidates(run, loaded, batch, options, served, private)
-    return (yield from _commit(run, loaded, batch, targets, base_texts, gated, usage, deltas))
+    settled = _settle_feedback(batch, results, gated)
+    return (yield from _commit(run, loaded, settled, targets, base_texts, gated, usage))
 
 
 def _load_batch(run: _Run, local_specs: dict[str, PromptSpec]) -> Job[_Loaded | None]:
@@ -320,7 +360,9 @@ def _screen_batch(
     screened = FeedbackBatch(
         batch, loaded.trajectories, "\n".join(served.values()), run.settings.max_trajectory_chars
     )
-    held = yield from screen_feedback_batch(screeners, screened)
+    held = yield from screen_feedback_batch(
+        screeners, screened, keep_lease=lambda request: run.model_call(request, "judge")
+    )
     if not held:
         return batch, ()
     caught = [(fb, held[fb.id]) for fb in batch if fb.id in held]
@@ -413,21 +455,15 @@ def _attempts(settings: RunSettings) -> int:
 
 def _call_optimizer(
     run: _Run, model: BaseChatModel, payload: dict[str, Any]
-) -> Job[tuple[list[tuple[list[dict[str, Any]], dict[str, int]]], str]]:
+) -> Job[tuple[list[OptimizerResult], str]]:
     """Phase 6: call langmem (`best_of` times with a gate); the results, and the last
     error (`""` if none raised)."""
-    results: list[tuple[list[dict[str, Any]], dict[str, int]]] = []
+    results: list[OptimizerResult] = []
     error = ""
     for _ in range(_attempts(run.settings)):
         try:
             optimizer = OptimizerCall(model, run.settings, payload)
-            results.append(
-                (
-                    yield from run.layout.renewing(
-                        run.owner, run.holder, run.settings.lease_seconds, optimizer
-                    )
-                )
-            )
+            results.append((yield from run.model_call(optimizer, "optimizer")))
         except NoStructuredOutputError as exc:
             error = str(exc)
             logger.warning("optimization of %r failed: %s", run.owner.user_id, error)
@@ -444,8 +480,9 @@ def _record_failure(
     base_texts: dict[str, str],
     error: str,
 ) -> Job[OptimizationOutcome]:
-    """Every optimizer call raised: record a `failed` entry on each prompt's history and
-    count an attempt on the batch (it stays pending)."""
+    """Every optimizer call raised: record a `failed` entry on each prompt's history (with
+    the usage of the calls made before the error) and count an attempt on the batch (it
+    stays pending)."""
     ids = tuple(fb.id for fb in batch)
     layout, owner, settings = run.layout, run.owner, run.settings
     if not (yield from layout.renew_lease(owner, run.holder, settings.lease_seconds)):
@@ -457,7 +494,7 @@ def _record_failure(
         candidates=failed,
         feedback=(),
         optimizer_kind=settings.kind,
-        usage={},
+        usage=run.meter.usage(),
         expected_latest=targets.expected,
     )
     yield from layout.mark_attempted(owner, batch, max_attempts=settings.max_attempts)
@@ -466,7 +503,7 @@ def _record_failure(
 
 def _check_candidates(
     run: _Run,
-    results: Sequence[tuple[list[dict[str, Any]], dict[str, int]]],
+    results: Sequence[OptimizerResult],
     batch: Sequence[FeedbackItem],
     targets: _Targets,
     policy: CandidatePolicy,
@@ -488,12 +525,11 @@ def _check_candidates(
 
     current = framed(targets.current)
     options = [
-        checked_candidates(result, current, policy, texts, sections=sections)
-        for result, _ in results
+        checked_candidates(r.prompts, current, policy, texts, sections=sections) for r in results
     ]
 
     def keep_lease(request: Call[Any]) -> Job[Any]:
-        return run.layout.renewing(run.owner, run.holder, run.settings.lease_seconds, request)
+        return run.model_call(request, "judge")
 
     return (
         yield from screen_candidate_options(
@@ -507,31 +543,50 @@ def _check_candidates(
     )
 
 
-def _total_usage(
-    results: Sequence[tuple[list[dict[str, Any]], dict[str, int]]], *, attempts: int
-) -> dict[str, int]:
-    usage = {
-        key: sum(u.get(key, 0) for _, u in results)
-        for key in ("calls", "input_tokens", "output_tokens")
-    }
+def _total_usage(run: _Run, results: Sequence[OptimizerResult], *, attempts: int) -> dict[str, int]:
+    """Every model call of the optimization so far (all sources), and how many best-of-k
+    samples raised."""
+    usage = run.meter.usage()
     if len(results) < attempts:
         usage["failed_calls"] = attempts - len(results)  # best-of-k: some samples raised
     return usage
 
 
+@dataclass(frozen=True, slots=True)
+class _Settled:
+    """The batch after an optimization: items consumed, and items kept pending."""
+
+    batch: list[FeedbackItem]
+    consumed: list[FeedbackItem]
+    retried: list[FeedbackItem]
+
+
+def _settle_feedback(
+    batch: list[FeedbackItem], results: Sequence[OptimizerResult], gated: Selection
+) -> _Settled:
+    """What becomes of each item. The optimizer saw the batch (a candidate, or a rewrite
+    call that answered, "no update" included): every item is consumed. Credit assignment
+    picked no prompt to change (no rewrite call ran) and nothing changed: items whose
+    earlier attempts had failed were never seen by a working rewrite, so they stay pending
+    (one more attempt counted); the others are consumed."""
+    if gated.candidates or not results or not all(r.assigned_none for r in results):
+        return _Settled(batch, list(batch), [])
+    retried = [fb for fb in batch if fb.attempts > 0]
+    return _Settled(batch, [fb for fb in batch if fb.attempts == 0], retried)
+
+
 def _commit(
     run: _Run,
     loaded: _Loaded,
-    batch: Sequence[FeedbackItem],
+    settled: _Settled,
     targets: _Targets,
     base_texts: dict[str, str],
     gated: Selection,
     usage: dict[str, int],
-    deltas: dict[str, PromptScores],
 ) -> Job[OptimizationOutcome]:
     """Phase 9: append the candidates and consume the batch in one write (if the lease is
     still ours and no prompt moved), then prune runs beyond retention."""
-    ids = tuple(fb.id for fb in batch)
+    ids = tuple(fb.id for fb in settled.batch)
     layout, owner, settings = run.layout, run.owner, run.settings
     if not (yield from layout.renew_lease(owner, run.holder, settings.lease_seconds)):
         logger.warning("lost the lease of %r during the optimization; not committing", owner)
@@ -545,7 +600,7 @@ def _commit(
         owner,
         base_texts=base_texts,
         candidates=gated.candidates,
-        feedback=batch,
+        feedback=settled.consumed,
         optimizer_kind=settings.kind,
         usage=usage,
         require_approval=require_approval,
@@ -554,11 +609,13 @@ def _commit(
         feedback_ttl_minutes=(yield from consumed_feedback_ttl(settings)),
         new_examples=gated.new_examples,
         drop_examples=gated.drop_examples,
-        score_deltas=deltas,
+        score_deltas=score_deltas(settled.consumed),
     )
     if versions is None:
         return run.outcome("busy", feedback_ids=ids)
-    yield from prune_after(layout, owner, settings, batch)
+    if settled.retried:
+        yield from layout.mark_attempted(owner, settled.retried, max_attempts=settings.max_attempts)
+    yield from prune_after(layout, owner, settings, settled.batch)
     status: Literal["optimized", "unchanged"] = "optimized" if versions else "unchanged"
     return run.outcome(status, versions=versions, feedback_ids=ids, usage=usage)
 

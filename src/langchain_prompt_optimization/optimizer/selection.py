@@ -58,7 +58,7 @@ def select_candidates(
     system = loaded.config.system_prompt
 
     def keep_lease(replay: GateCall) -> Job[GateResult]:
-        return run.layout.renewing(run.owner, run.holder, run.settings.lease_seconds, replay)
+        return run.model_call(replay, "gate")
 
     candidates = yield from gated_candidates(
         gate,
@@ -108,7 +108,8 @@ def gated_candidates(
 ) -> Job[list[NewVersion]]:
     """The candidate set to commit: the best-scoring of `options` on the examples, its
     system prompt rejected if it scores below the active one (scores stored on it).
-    `keep_lease` runs the replay while renewing the optimization's lease."""
+    `keep_lease` runs the replay as a model call of the optimization (its lease renewed,
+    its usage metered)."""
     texts = [_system_text(option, system) for option in options]
     if active_text is None or not any(texts):
         return options[0]

@@ -25,6 +25,7 @@ from langchain_prompt_optimization.optimizer.screening import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from langchain_prompt_optimization.optimizer.budget import Budget
     from langchain_prompt_optimization.stores.settings import StorageSettings
 
 __all__ = [
@@ -373,6 +374,7 @@ def run_settings(
     lease_seconds: float | None = None,
     replay_agent: Callable[[], tuple[BaseChatModel, Sequence[Any]] | None] | None = None,
     follow_recorded: bool = False,
+    budget: Budget | None = None,
 ) -> RunSettings:
     """The engine's settings from the configuration objects (middleware and worker alike).
 
@@ -385,6 +387,7 @@ def run_settings(
         lease_seconds: Namespace lease time-to-live (`None`: `optimizer.lease_seconds`).
         replay_agent: Where the gate finds the agent's model and tools.
         follow_recorded: A worker: the monitor always follows the recorded policy.
+        budget: Caps on the optimizations' model usage (`None`: none).
 
     Returns:
         The settings `OptimizationEngine` runs with.
@@ -406,4 +409,5 @@ def run_settings(
         screeners=safety.screener_objects() if safety is not None else None,
         replay_agent=replay_agent,
         monitor=monitor,
+        budget=budget,
     )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from typing_extensions import Unpack
 
 from langchain_prompt_optimization._deprecated import moved_subset, take_moved
+from langchain_prompt_optimization.optimizer.budget import Budget, check_budget
 from langchain_prompt_optimization.optimizer.evaluators import EvaluatorSettings, evaluate_run
 from langchain_prompt_optimization.optimizer.pending import PendingOwners
 from langchain_prompt_optimization.optimizer.settings import (
@@ -193,6 +194,10 @@ class PromptWorker:
         require_approval: Override the approval policy the apps recorded (a bool; `None`
             follows the record).
         prune_interval: Seconds between pruning passes.
+        budget: A `Budget` capping the model calls and tokens optimizations spend per
+            window (per user, lineage or all), enforced through the store together with
+            the apps and other workers sharing it; over budget, an owner stays pending
+            until its next window. `None`: no cap (usage is still recorded).
         evaluators: Evaluators for the runs apps queued with
             `EvaluatorSettings(queue_for_workers=True)` (a list of evaluators, or
             `EvaluatorSettings`; the apps' `evaluation_rate` decided which runs are queued).
@@ -229,6 +234,7 @@ class PromptWorker:
         lease_seconds: float | None = None,
         require_approval: bool | None = None,
         prune_interval: float = 3600.0,
+        budget: Budget | None = None,
         evaluators: EvaluatorSettings | Sequence[Evaluator] | Mapping[str, Evaluator] | None = None,
         evaluation_batch: int = 100,
         **deprecated: Unpack[DeprecatedWorkerArgs],
@@ -249,7 +255,8 @@ class PromptWorker:
         self._optimizer = optimizer
         self._storage = storage
         self._safety = safety
-        self._pending = PendingOwners(optimizer, storage, safety, approval)
+        self._budget = check_budget(budget)
+        self._pending = PendingOwners(optimizer, storage, safety, approval, budget=self._budget)
         self._layout = self._pending.layout
         self._engine = self._pending.engine
         self._stop = threading.Event()
@@ -259,6 +266,11 @@ class PromptWorker:
     def optimizer(self) -> OptimizerSettings:
         """The model, kind and budgets this worker optimizes with."""
         return self._optimizer
+
+    @property
+    def budget(self) -> Budget | None:
+        """The budget this worker enforces (`None`: none)."""
+        return self._budget
 
     @property
     def storage(self) -> StorageSettings:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["READ_COMMANDS", "run_command"]
 
-READ_COMMANDS = frozenset({"users", "history", "show", "diff", "feedback", "examples"})
+READ_COMMANDS = frozenset({"users", "history", "show", "diff", "feedback", "examples", "usage"})
 """Commands that only read: they open the store read-only (a read-only SQLite file works)."""
 
 
@@ -123,6 +123,8 @@ def run_command(args: argparse.Namespace) -> int:
         return _worker(args, store, out)
     if command == "prune":
         return _prune(args, registry, out)
+    if command == "usage":
+        return _usage(args, registry, out)
     if command == "users":
         users = registry.users()
         out.emit({"users": users}, lambda: _render.print_users(out.console, users))
@@ -165,6 +167,18 @@ def _prune(args: argparse.Namespace, registry: PromptRegistry, out: _Output) -> 
     target = None if args.user is None else _user(args.user)
     deleted = registry.prune(target, keep=args.keep, all_users=args.all_users)
     out.emit({"deleted": deleted}, lambda: out.console.print(f"deleted {deleted} trajectory(ies)"))
+    return EXIT_OK
+
+
+def _usage(args: argparse.Namespace, registry: PromptRegistry, out: _Output) -> int:
+    if (args.user is None) == (not args.all_users):
+        msg = "usage needs USER or --all-users (not both)"
+        raise _UsageError(msg)
+    user = None if args.user is None else _user(args.user)
+    report = registry.budget_usage(
+        user, window=args.window, per="global" if args.all_users else "user"
+    )
+    out.emit(report.to_json(), lambda: _render.print_usage(out.console, report))
     return EXIT_OK
 
 
@@ -352,6 +366,7 @@ def _optimize(args: argparse.Namespace, store: Any, user: str | None, out: _Outp
         "versions": {name: _render.version_json(v) for name, v in outcome.versions.items()},
         "feedback_ids": list(outcome.feedback_ids),
         "error": outcome.error,
+        "usage": outcome.usage,
     }
 
     def render() -> None:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from langchain_prompt_optimization.optimizer.budget import UsageReport
     from langchain_prompt_optimization.stores import Example, FeedbackItem, PromptVersion
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "print_feedback",
     "print_history",
     "print_table",
+    "print_usage",
     "print_users",
     "render_diff",
     "render_version",
@@ -305,6 +307,47 @@ def print_users(console: Console, users: list[str | None]) -> None:
     rows = [[Text(u if u is not None else DEFAULT_USER_LABEL)] for u in users]
     print_table(
         console, "users", [Column("user id", text=True)], rows, empty="no users: nothing stored"
+    )
+
+
+def print_usage(console: Console, report: UsageReport) -> None:
+    """The `usage` command's table: one row per lineage owner, then the total."""
+    columns = [
+        Column("user", text=True),
+        Column("optimizations"),
+        Column("calls"),
+        Column("input tokens"),
+        Column("output tokens"),
+        Column("calls by source"),
+    ]
+
+    def row(name: str, usage: dict[str, int]) -> list[Cell]:
+        sources = ", ".join(
+            f"{key.removesuffix('_calls')} {value}"
+            for key, value in sorted(usage.items())
+            if key.endswith("_calls") and key != "failed_calls" and not key.startswith("screening_")
+        )
+        running = usage.get("reserved", 0)
+        count = str(usage.get("optimizations", 0)) + (f" ({running} running)" if running else "")
+        return [
+            Text(name),
+            count,
+            str(usage.get("calls", 0)),
+            str(usage.get("input_tokens", 0)),
+            str(usage.get("output_tokens", 0)),
+            sources,
+        ]
+
+    rows = [row(shown(user), usage) for user, usage in report.by_user.items()]
+    if len(rows) > 1:
+        rows.append(row("total", report.usage))
+    span = f"{report.start:%Y-%m-%d %H:%M} to {report.end:%Y-%m-%d %H:%M} UTC"
+    print_table(
+        console,
+        f"model usage, {report.window} window {span}",
+        columns,
+        rows,
+        empty=f"model usage, {report.window} window {span}: none",
     )
 
 

@@ -188,6 +188,14 @@ def _add_operation_commands(sub: argparse._SubParsersAction[_ArgumentParser]) ->
         default=None,
         help="store new versions as pending (default: on for --scope global)",
     )
+    usage = _command(
+        sub, "usage", "model calls and tokens optimizations spent per window (what Budget counts)"
+    )
+    usage.add_argument("user", nargs="?", help="one user's lineage; omit with --all-users")
+    usage.add_argument("--all-users", action="store_true", help="every lineage, per user")
+    usage.add_argument(
+        "--window", default="1d", help="window: '1h', '12h', '1d', '7d' ... (default 1d, UTC)"
+    )
     prune = _command(sub, "prune", "delete old trajectories (prompt versions are never deleted)")
     prune.add_argument("user", nargs="?", help="one user; omit with --all-users")
     prune.add_argument("--all-users", action="store_true")

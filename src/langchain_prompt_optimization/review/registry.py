@@ -14,6 +14,7 @@ from langchain_prompt_optimization.errors import (
     UnknownUserError,
     UnknownVersionError,
 )
+from langchain_prompt_optimization.optimizer.budget import DEFAULT_USAGE_WINDOW, usage_report
 from langchain_prompt_optimization.optimizer.learned_section import section_content
 from langchain_prompt_optimization.review.queues import ReviewQueues
 from langchain_prompt_optimization.stores import (
@@ -31,8 +32,11 @@ from langchain_prompt_optimization.stores import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from datetime import datetime
 
     from langgraph.store.base import BaseStore
+
+    from langchain_prompt_optimization.optimizer.budget import UsageReport
 
 __all__ = ["PromptRegistry"]
 
@@ -501,6 +505,59 @@ class PromptRegistry(ReviewQueues):
         """Deprecated alias of `aresume` (renamed; kept one release)."""
         warn_renamed("PromptRegistry.arelease", "PromptRegistry.aresume")
         return await self.aresume(user_id, prompt, note=note)
+
+    # -- model usage ----------------------------------------------------------------------------
+
+    def _budget_usage(
+        self, user_id: str | None, window: str, at: datetime | None, per: str
+    ) -> Job[UsageReport]:
+        if per not in ("user", "global"):
+            msg = f"per must be 'user' or 'global'; got {per!r}"
+            raise ValueError(msg)
+        owner = None if per == "global" else (yield from self._refs(user_id))[1]
+        return (yield from usage_report(self._layout, owner, window, at))
+
+    def budget_usage(
+        self,
+        user_id: str | None = None,
+        *,
+        window: str = DEFAULT_USAGE_WINDOW,
+        at: datetime | None = None,
+        per: Literal["user", "global"] = "user",
+    ) -> UsageReport:
+        """The model calls and tokens optimizations spent in one window (what a `Budget`
+        counts): of the lineage serving `user_id`, or of every lineage with `per="global"`.
+
+        Every optimization that called a model is in the store's usage ledger (optimizer,
+        gate and judge calls, failed and unchanged ones included), budget or not.
+
+        Args:
+            user_id: The user (`None`: the default namespace); ignored with `per="global"`.
+            window: The window spec (`"1h"`, `"1d"`, `"7d"`; aligned to the Unix epoch in UTC).
+            at: A time in the window wanted (`None`: now).
+            per: `"user"` or `"global"`.
+
+        Raises:
+            ValueError: On a bad `window` or `per`.
+
+        Example:
+            ```python
+            report = registry.budget_usage("jane@example.com", window="1d")
+            print(report.usage["calls"], report.usage["input_tokens"])
+            ```
+        """
+        return drive(self._budget_usage(user_id, window, at, per), self.store)
+
+    async def abudget_usage(
+        self,
+        user_id: str | None = None,
+        *,
+        window: str = DEFAULT_USAGE_WINDOW,
+        at: datetime | None = None,
+        per: Literal["user", "global"] = "user",
+    ) -> UsageReport:
+        """Async twin of `budget_usage`."""
+        return await adrive(self._budget_usage(user_id, window, at, per), self.store)
 
     # -- retention ------------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from langchain_prompt_optimization.stores.records import (
     messages_from_json,
     messages_to_json,
 )
+from langchain_prompt_optimization.stores.usage import UsageCharge, UsageWindow, parse_window
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -55,6 +56,8 @@ __all__ = [
     "StoreBatch",
     "StoreLayout",
     "TrajectoryRecord",
+    "UsageCharge",
+    "UsageWindow",
     "UserRef",
     "adrive",
     "adrive_within",
@@ -68,4 +71,5 @@ __all__ = [
     "messages_from_json",
     "messages_to_json",
     "open_store",
+    "parse_window",
 ]

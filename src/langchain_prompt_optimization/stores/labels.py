@@ -15,6 +15,7 @@ Layout under `prefix` (default `("prompt_optimization",)`), `<user>` an encoded 
 (*prefix, <user>, "feedback")              key <feedback id>  -> FeedbackItem
 (*prefix, <user>, "threads")               key <thread id>    -> {trajectory_id, prompt_versions}
 (*prefix, <owner>, "examples")             key <example id>   -> Example
+(*prefix, "%%usage", "h" | "d", <hour|day>) key <charge id>   -> UsageCharge (stores.usage)
 ```
 
 User ids and prompt names are arbitrary strings (any Unicode, NUL and lone surrogates

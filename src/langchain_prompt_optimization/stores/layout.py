@@ -15,6 +15,7 @@ and `StoreLayout` composes them:
 - `stores.transitions` — review, rollback, auto-rollback, resume, rebase (`Transitions`)
 - `stores.overview` — reads across users: user summaries, pending versions, quarantined
   feedback and paused lineages everywhere (`Overview`)
+- `stores.usage` — the usage ledger of optimizations' model calls (`UsageLedger`)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from langchain_prompt_optimization.stores.overview import Overview
 from langchain_prompt_optimization.stores.records import ActivePrompt
 from langchain_prompt_optimization.stores.runs import PinResult, Runs
 from langchain_prompt_optimization.stores.transitions import Transitions
+from langchain_prompt_optimization.stores.usage import UsageLedger
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 
-class StoreLayout(Transitions, Runs, Overview):
+class StoreLayout(Transitions, Runs, Overview, UsageLedger):
     """Every namespace, key and record shape of the package, over any `BaseStore`.
 
     Methods return jobs (see `stores.io`): drive them with `drive(job, store)` or

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import logging
 import threading
 from typing import TYPE_CHECKING, Any, Literal
@@ -224,7 +225,9 @@ class ModelScreener:
             else:
                 pool = concurrent.futures.ThreadPoolExecutor(1, "promptopt-judge")
                 try:
-                    pending = pool.submit(_invoke, judge, messages, counter)
+                    # in the optimization's context: its usage meter counts the judge too
+                    context = contextvars.copy_context()
+                    pending = pool.submit(context.run, _invoke, judge, messages, counter)
                     answer = pending.result(timeout=self.timeout)
                 finally:
                     pool.shutdown(wait=False)

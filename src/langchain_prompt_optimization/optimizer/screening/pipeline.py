@@ -117,14 +117,23 @@ def bound_screeners(
 
 
 def screen_feedback_batch(
-    screeners: Sequence[Screener], batch: FeedbackBatch
+    screeners: Sequence[Screener],
+    batch: FeedbackBatch,
+    *,
+    keep_lease: Callable[[Call[Any]], Job[Any]] | None = None,
 ) -> Job[dict[str, str]]:
     """The feedback ids to quarantine, with the reason: those any screener holds. A
-    screener that raises quarantines the whole batch (it could not be screened)."""
+    screener that raises quarantines the whole batch (it could not be screened).
+    `keep_lease` runs a screener that may call a model (not the rules) as a model call of
+    the optimization (its lease renewed, its usage metered)."""
     held: dict[str, str] = {}
     for screener in screeners:
+        request = ScreenFeedbackCall(screener, batch)
         try:
-            verdicts = yield from call(ScreenFeedbackCall(screener, batch))
+            if keep_lease is None or isinstance(screener, RulesScreener):
+                verdicts = yield from call(request)
+            else:
+                verdicts = yield from keep_lease(request)
         except Exception as exc:
             reason = (
                 f"quarantined: screener {_name(screener)!r} failed ({type(exc).__name__}: {exc})"
