@@ -59,21 +59,6 @@ def test_without_redaction_the_canary_would_leak():
     assert EMAIL in _served_to(h, "ann")
 
 
-def test_candidate_adding_personal_data_to_a_global_prompt_is_flagged():
-    def add_phone(current: str, text: str) -> str:
-        return f"{current}\nEscalations go to 020 7946 0958."
-
-    store = InMemoryStore()
-    h = make_harness(store, rewrite=add_phone, scope="global", require_approval=False,
-                     firewall=False)  # fmt: skip
-    h.middleware.add_feedback(h.ask("ann")["trajectory_id"], "Add the escalation line.")
-    latest = PromptRegistry(store).history("ann")[0]
-    assert latest.status == "pending"
-    assert latest.flagged
-    assert "personal data (phone)" in latest.reason
-    assert "0958" not in _served_to(h, "bob")
-
-
 def test_global_redaction_async_path():
     async def scenario() -> str:
         h = make_harness(InMemoryStore(), rewrite=copy_everything, scope="global",

@@ -204,7 +204,7 @@ def test_terminal_samples_are_real_output(tmp_path):
     quickstart leaves (plus the two feedback items the text mentions), at 110 columns."""
     _run_script(_quickstart() + _MORE_FEEDBACK, tmp_path)
     samples = _terminal_samples()
-    assert [c.split()[3] for c, _ in samples] == ["diff", "rollback", "history"]
+    assert [c.split()[3] for c, _ in samples] == ["diff", "rollback"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     env.update(PYTHONPATH=str(ROOT / "src"), COLUMNS="110")
     for command, expected in samples:

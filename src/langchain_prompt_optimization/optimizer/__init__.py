@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     )
     from langchain_prompt_optimization.optimizer.privacy import (
         PII_TYPES,
+        added_personal_data,
         detect_phone,
         find_pii,
         redact_pii,
@@ -108,6 +109,7 @@ __all__ = [
     "Screener",
     "UsageCounter",
     "Verdict",
+    "added_personal_data",
     "check_candidate",
     "detect_phone",
     "find_pii",
@@ -157,6 +159,7 @@ _EXPORTS: dict[str, str] = {
     "PromptWorker": "langchain_prompt_optimization.optimizer.worker",
     "SafetySettings": "langchain_prompt_optimization.optimizer.settings",
     "UsageCounter": "langchain_prompt_optimization.optimizer.metering",
+    "added_personal_data": "langchain_prompt_optimization.optimizer.privacy",
     "check_candidate": "langchain_prompt_optimization.optimizer.checks",
     "detect_phone": "langchain_prompt_optimization.optimizer.privacy",
     "find_pii": "langchain_prompt_optimization.optimizer.privacy",

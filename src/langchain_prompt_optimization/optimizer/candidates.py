@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_prompt_optimization.optimizer.checks import check_candidate, undo_langmem_escaping
 from langchain_prompt_optimization.optimizer.payload import clip, recent_messages
-from langchain_prompt_optimization.optimizer.privacy import find_pii
 from langchain_prompt_optimization.stores import NewVersion
 
 if TYPE_CHECKING:
@@ -20,7 +19,6 @@ if TYPE_CHECKING:
     from langchain_prompt_optimization.stores import FeedbackItem, TrajectoryRecord
 
 __all__ = [
-    "added_personal_data",
     "checked_candidates",
     "feedback_text",
     "screen_inputs",
@@ -72,13 +70,6 @@ def untrusted_text(messages: Sequence[BaseMessage]) -> str:
                 message.content if isinstance(message.content, str) else str(message.content)
             )
     return "\n".join(parts)
-
-
-def added_personal_data(candidate: str, current: str) -> list[str]:
-    """The kinds of personal data `candidate` adds to `current` (values `current` already
-    has are not counted), sorted; `[]` when it adds none."""
-    known = {m["value"] for m in find_pii(current)}
-    return sorted({m["type"] for m in find_pii(candidate) if m["value"] not in known})
 
 
 def checked_candidates(

@@ -1,13 +1,18 @@
 """Personal data in shared prompts: redact it before the optimizer, find it in candidates.
 
-In `scope="global"` one lineage is served to every user, so one user's email address,
-phone number, card number or IP address must never reach it. Emails, card numbers (Luhn
-checked) and IPs are found with the detectors of langchain's `PIIMiddleware`; phone
-numbers, which it has no detector for, with `detect_phone` below.
+In `scope="global"` one lineage is served to every user, so one user's contact details,
+ids, bank accounts, keys or birth date must never reach it. Card numbers (Luhn checked),
+IPs and MAC addresses are found with the detectors of langchain's `PIIMiddleware`, emails
+with a linear-time equivalent of its detector, and the kinds it has no detector for (phone
+numbers, IBANs, national ids, passports, addresses, dates of birth, API keys, JWTs,
+disguised emails and phone numbers) with `detect_phone` below and `pii_detectors`.
+Redaction writes `PIIMiddleware`'s markers (`[REDACTED_EMAIL]`), in the same style for
+the new kinds (`[REDACTED_IBAN]`).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -15,13 +20,29 @@ from langchain.agents.middleware.pii import (
     PIIMatch,
     detect_credit_card,
     detect_ip,
+    detect_mac_address,
+)
+
+from langchain_prompt_optimization.optimizer.pii_detectors import (
+    detect_address,
+    detect_api_key,
+    detect_date_of_birth,
+    detect_iban,
+    detect_jwt,
+    detect_national_id,
+    detect_obfuscated_email,
+    detect_passport,
+    detect_spelled_phone,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+logger = logging.getLogger(__name__)
+
 __all__ = [
     "PII_TYPES",
+    "added_personal_data",
     "detect_email",
     "detect_phone",
     "find_pii",
@@ -31,7 +52,7 @@ __all__ = [
 ]
 
 _PHONE = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d(?:[\s.-]?\d){6,14}\b"
+    r"(?=[+(\d])(?<![\w+])(?<!\w-)(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d(?:[\s.-]?\d){6,14}\b"
 )
 _PHONE_DIGITS = (7, 15)
 _BARE_PHONE_DIGITS = 10
@@ -43,7 +64,8 @@ def detect_phone(content: str) -> list[PIIMatch]:
 
     Dates (`2026-11-22`, `22.11.2026`) are not phone numbers, nor bare digit runs shorter
     than 10 digits (order numbers). Digit runs glued to letters or underscores (ids such
-    as `call_0123456789`) are skipped.
+    as `call_0123456789`), or hyphenated onto them (`INV-2026-000123`, the tail of a UUID),
+    are skipped.
     """
     found: list[PIIMatch] = []
     for match in _PHONE.finditer(content):
@@ -60,7 +82,7 @@ def detect_phone(content: str) -> list[PIIMatch]:
 # langchain's email pattern is `\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Z|a-z]{2,}\b`. Tried
 # at every position, its local part rescans the rest of a long run with no `@`. Here each
 # maximal run of local-part characters is scanned once, and only runs ending in `@` go on.
-_EMAIL_LOCAL_RUN = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++")
+_EMAIL_LOCAL_RUN = re.compile(r"(?=[A-Za-z0-9._%+-])(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++")
 _EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9.-]+\.[A-Z|a-z]{2,}\b")
 
 
@@ -97,40 +119,93 @@ def detect_email(content: str) -> list[PIIMatch]:
 
 
 _DETECTORS: tuple[tuple[str, Callable[[str], list[PIIMatch]]], ...] = (
+    ("api_key", detect_api_key),
+    ("jwt", detect_jwt),
+    ("iban", detect_iban),
+    ("national_id", detect_national_id),
     ("credit_card", detect_credit_card),
     ("email", detect_email),
+    ("email", detect_obfuscated_email),
+    ("passport", detect_passport),
+    ("date_of_birth", detect_date_of_birth),
+    ("address", detect_address),
+    ("mac_address", detect_mac_address),
     ("ip", detect_ip),
+    ("phone", detect_spelled_phone),
     ("phone", detect_phone),
 )
+"""Every detector, most specific first: where matches overlap, the first one's kind names
+the redacted span (a spaced IBAN is an IBAN, not a phone number)."""
 
-PII_TYPES: tuple[str, ...] = tuple(name for name, _ in _DETECTORS)
-"""What is redacted: `credit_card`, `email`, `ip`, `phone`."""
+PII_TYPES: tuple[str, ...] = (
+    "address",
+    "api_key",
+    "credit_card",
+    "date_of_birth",
+    "email",
+    "iban",
+    "ip",
+    "jwt",
+    "mac_address",
+    "name",
+    "national_id",
+    "passport",
+    "phone",
+)
+"""What is redacted, as the `<TYPE>` of `[REDACTED_<TYPE>]`. `name` is a person's name
+written next to a date of birth."""
 
 
 def find_pii(text: str) -> list[PIIMatch]:
     """Every personal-data match in `text`, in order, without overlaps.
 
-    Earlier detectors win an overlap (a card number is not also a phone number).
+    Overlapping matches merge into one span covering them all, named by the most specific
+    detector among them (the order of `_DETECTORS`): no part of a match is left out because
+    another detector took a piece of it (a phone number inside a spaced IBAN, the last 15
+    digits of a resident id). One sort and one sweep over all matches.
     """
-    taken: list[PIIMatch] = []  # sorted by start, without overlaps, so also by end
-    for _, detector in _DETECTORS:
-        new = sorted(detector(text), key=lambda m: m["start"])
-        if not new:
+    ranked = sorted(
+        (match["start"], rank, match["end"], match["type"])
+        for rank, (_, detector) in enumerate(_DETECTORS)
+        for match in detector(text)
+    )
+    merged: list[PIIMatch] = []
+    best = len(_DETECTORS)
+    for start, rank, end, kind in ranked:
+        if merged and start < merged[-1]["end"]:
+            last = merged[-1]
+            if end > last["end"]:
+                last["end"] = end
+            if rank < best:
+                last["type"], best = kind, rank
             continue
-        merged: list[PIIMatch] = []
-        i = 0
-        for match in new:  # one sorted sweep over both lists
-            while i < len(taken) and taken[i]["end"] <= match["start"]:
-                merged.append(taken[i])
-                i += 1
-            if i < len(taken) and taken[i]["start"] < match["end"]:
-                continue  # overlaps a match an earlier detector took
-            if merged and merged[-1]["end"] > match["start"]:
-                continue  # overlaps a match of this detector already taken
-            merged.append(match)
-        merged.extend(taken[i:])
-        taken = merged
-    return taken
+        merged.append(PIIMatch(type=kind, value="", start=start, end=end))
+        best = rank
+    for match in merged:
+        match["value"] = text[match["start"] : match["end"]]
+    return merged
+
+
+def added_personal_data(candidate: str, before: str) -> list[PIIMatch]:
+    """Personal data in `candidate` that `before` does not already contain.
+
+    The candidate check for a prompt shared by all users: a candidate for which this is not
+    empty adds someone's data to the shared prompt and must be held for review. A value
+    that `before` already carries (a support line the prompt's author wrote) is not new.
+
+    Args:
+        candidate: the proposed prompt text.
+        before: the prompt it would replace (the served version), or `""`.
+
+    Returns:
+        The new matches, in order (empty when the candidate adds none).
+
+    Example:
+        >>> [m["type"] for m in added_personal_data("Bill to DE89370400440532013000.", "")]
+        ['iban']
+    """
+    known = {match["value"] for match in find_pii(before)} if before else set()
+    return [match for match in find_pii(candidate) if match["value"] not in known]
 
 
 def redact_pii(text: str) -> str:

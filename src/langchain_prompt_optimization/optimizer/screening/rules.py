@@ -6,8 +6,9 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from langchain_prompt_optimization.optimizer.candidates import added_personal_data, screen_inputs
+from langchain_prompt_optimization.optimizer.candidates import screen_inputs
 from langchain_prompt_optimization.optimizer.firewall import CATEGORIES, FeedbackFirewall, Finding
+from langchain_prompt_optimization.optimizer.privacy import added_personal_data
 from langchain_prompt_optimization.optimizer.screening.base import Verdict, needs_review
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ class RulesScreener:
             reasons.append(firewall.reason(held, verdict="flagged"))
             categories.append(held[0].category)
         if delta.shared:
-            kinds = added_personal_data(delta.candidate, delta.current)
+            kinds = sorted({m["type"] for m in added_personal_data(delta.candidate, delta.current)})
             if kinds:
                 reasons.append(
                     f"flagged: the candidate adds personal data ({', '.join(kinds)}) to a "
