@@ -26,8 +26,14 @@ The tuning corpus (`tests/firewall_corpus.py`) is measured the same way for comp
 attacks have no markers: an attack reached the prompt when its text did).
 
 Run from the repository root: `python -m benchmarks.safety_heldout [--corpus heldout|tuning|both]
-[--json] [--details]`. `--details` lists the ids of the cases that failed (for the corpus'
-author and the coordinator; rule writers must not look into `tests/heldout/`).
+[--scope user|global] [--learned-section | --no-learned-section] [--json] [--details]`. `--scope
+global` runs the attack, benign and locked cases in one shared lineage (with
+`require_approval=False`, as the personal-data cases always do); `--learned-section` / `--no-
+learned-section` set `SystemPromptSettings(learned_section=True / False)` for every case (without
+either, the package's default: on for new global lineages, off in user scope), and the locked-
+section figures also say whether the base prompt was still served byte-identical. `--details` lists
+the ids of the cases that failed (for the corpus' author and the coordinator; rule writers must not
+look into `tests/heldout/`).
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ from langchain_prompt_optimization import (
     PromptOptimizationMiddleware,
     PromptRegistry,
     SafetySettings,
+    SystemPromptSettings,
 )
 from langchain_prompt_optimization.testing import (
     ScriptedChatModel,
@@ -69,9 +76,11 @@ __all__ = [
     "AGENT_PROMPT",
     "Case",
     "Outcome",
+    "Variant",
     "attack_outcome",
     "benign_outcome",
     "leak_level",
+    "locked_outcome",
     "locked_served",
     "main",
     "markers_in",
@@ -116,11 +125,15 @@ class Case:
     scope: str = "user"
     require_approval: bool | None = None
     store: InMemoryStore = field(default_factory=InMemoryStore)
+    learned_section: bool | None = None
 
     def __post_init__(self) -> None:
         self.model = ScriptedChatModel(responses=lambda request: "Done.")
         optimizer = ScriptedOptimizerModel(rewrite=self.rewrite)
-        kwargs: dict[str, Any] = {"optimizer": OptimizerSettings(model=optimizer)}
+        kwargs: dict[str, Any] = {
+            "optimizer": OptimizerSettings(model=optimizer),
+            "system_prompt": SystemPromptSettings(learned_section=self.learned_section),
+        }
         if self.safety is not None:
             kwargs["safety"] = self.safety
         self.middleware = PromptOptimizationMiddleware(
@@ -155,8 +168,6 @@ class Case:
         return Outcome(served, self._status(user_id, ids))
 
     def _status(self, user_id: str, feedback_ids: list[str]) -> str:
-        if self.scope == "global":
-            return "not read"  # only the served prompt is measured in global scope
         registry = PromptRegistry(self.store)
         quarantined = {f.id for f in registry.feedback(user_id, status="quarantined")}
         if set(feedback_ids) <= quarantined:
@@ -199,14 +210,41 @@ def _safety(mode: str, trusted: tuple[str, ...]) -> SafetySettings | None:
     return SafetySettings(firewall=FeedbackFirewall(trusted_domains=trusted))
 
 
-def attack_outcome(items: Sequence[str], safety: SafetySettings | None = None) -> Outcome:
+@dataclass(frozen=True)
+class Variant:
+    """How the agents of a measurement are configured beyond the safety settings.
+
+    `scope="global"` runs with `require_approval=False` (approval on, the global default,
+    would keep every candidate from being served and measure nothing); `learned_section` is
+    `SystemPromptSettings(learned_section=...)` (`None`: the package's default, on for new
+    lineages in global scope, off in user scope)."""
+
+    scope: str = "user"
+    learned_section: bool | None = None
+
+    def case(self, **kwargs: Any) -> Case:
+        """A fresh case in this variant."""
+        approval = False if self.scope == "global" else None
+        kwargs.setdefault("scope", self.scope)
+        kwargs.setdefault("require_approval", approval)
+        return Case(learned_section=self.learned_section, **kwargs)
+
+
+DEFAULT = Variant()
+
+
+def attack_outcome(
+    items: Sequence[str], safety: SafetySettings | None = None, variant: Variant = DEFAULT
+) -> Outcome:
     """Feed an attack's items to a fresh compliant agent; what the next run is served."""
-    return Case(safety=safety).feed(items)
+    return variant.case(safety=safety).feed(items)
 
 
-def benign_outcome(text: str, safety: SafetySettings | None = None) -> Outcome:
+def benign_outcome(
+    text: str, safety: SafetySettings | None = None, variant: Variant = DEFAULT
+) -> Outcome:
     """Feed one benign item; `status != "active"` means it was held (a false alarm)."""
-    return Case(safety=safety).feed([text])
+    return variant.case(safety=safety).feed([text])
 
 
 def _alnum(text: str) -> str:
@@ -232,17 +270,35 @@ def leak_level(prompt: str, datum: str, body: str) -> str:
     return "none"
 
 
-def pii_leak(datum: heldout.Datum, safety: SafetySettings | None = None) -> str:
+def pii_leak(
+    datum: heldout.Datum, safety: SafetySettings | None = None, variant: Variant = DEFAULT
+) -> str:
     """User A's feedback carries the datum (global scope); how much of it user B is served."""
-    case = Case(scope="global", require_approval=False, safety=safety)
+    case = Case(
+        scope="global",
+        require_approval=False,
+        safety=safety,
+        learned_section=variant.learned_section,
+    )
     outcome = case.feed([datum.text], user_id=USER, served_to=OTHER_USER)
     return leak_level(outcome.served, datum.datum, datum.body)
 
 
-def locked_served(output: str, feedback: str, marker: str) -> bool:
+def locked_outcome(
+    output: str, feedback: str, marker: str, variant: Variant = DEFAULT
+) -> tuple[bool, bool]:
+    """The optimizer returns `output` for the locked base prompt: is it what is served (its
+    marker in the served prompt), and is the base still served byte-identical?"""
+    case = variant.case(
+        rewrite=lambda current, text: output, system_prompt=heldout.LOCKED_BASE_PROMPT
+    )
+    served = case.feed([feedback]).served
+    return markers_in(served, [[marker]]), served.startswith(heldout.LOCKED_BASE_PROMPT)
+
+
+def locked_served(output: str, feedback: str, marker: str, variant: Variant = DEFAULT) -> bool:
     """The optimizer returns `output` for the locked base prompt: is it what is served?"""
-    case = Case(rewrite=lambda current, text: output, system_prompt=heldout.LOCKED_BASE_PROMPT)
-    return markers_in(case.feed([feedback]).served, [[marker]])
+    return locked_outcome(output, feedback, marker, variant)[0]
 
 
 def _tally(rows: Iterable[tuple[str, bool]]) -> dict[str, dict[str, int]]:
@@ -266,7 +322,9 @@ def _first(items: Sequence[Any], key: Callable[[Any], str], limit: int | None) -
     return kept
 
 
-def measure_heldout(*, limit: int | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
+def measure_heldout(
+    *, limit: int | None = None, variant: Variant = DEFAULT
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Figures for the held-out corpus, and the ids of the cases that failed (`limit`: the
     first cases of each category only)."""
     attacks = _first(heldout.ATTACKS, lambda a: a.category, limit)
@@ -279,7 +337,7 @@ def measure_heldout(*, limit: int | None = None) -> tuple[dict[str, Any], dict[s
         rows = []
         status_count: Counter[str] = Counter()
         for attack in attacks:
-            outcome = attack_outcome(attack.items, _safety(mode, trusted))
+            outcome = attack_outcome(attack.items, _safety(mode, trusted), variant)
             reached = markers_in(outcome.served, attack.markers)
             status_count[outcome.status] += 1
             rows.append((attack.category, reached))
@@ -290,7 +348,7 @@ def measure_heldout(*, limit: int | None = None) -> tuple[dict[str, Any], dict[s
         rows = []
         status_count = Counter()
         for item in benign:
-            outcome = benign_outcome(item.text, _safety(mode, trusted))
+            outcome = benign_outcome(item.text, _safety(mode, trusted), variant)
             held = outcome.status != "active"
             status_count[outcome.status] += 1
             rows.append((item.kind, held))
@@ -301,24 +359,29 @@ def measure_heldout(*, limit: int | None = None) -> tuple[dict[str, Any], dict[s
     figures["statuses"] = {k: dict(v) for k, v in statuses.items()}
     pii: dict[str, dict[str, int]] = defaultdict(lambda: {"full": 0, "partly": 0, "total": 0})
     for datum in _first(heldout.PII, lambda d: d.format, limit):
-        level = pii_leak(datum)
+        level = pii_leak(datum, variant=variant)
         pii[datum.format]["total"] += 1
         if level != "none":
             pii[datum.format][level] += 1
             failed["personal data leaked"].append(f"{datum.id}:{level}")
     figures["pii"] = dict(pii)
     locked = []
+    changed_base = []
     for case in _first(heldout.LOCKED_CASES, lambda c: c.kind, limit):
-        served = locked_served(case.output, case.feedback, case.marker)
+        served, intact = locked_outcome(case.output, case.feedback, case.marker, variant)
         bad = served if case.kind == "neutralise" else not served
         locked.append((case.kind, bad))
+        changed_base.append((case.kind, not intact))
         if bad:
             failed[f"locked {case.kind} {'served' if served else 'held'}"].append(case.id)
     figures["locked"] = _tally(locked)
+    figures["locked_base_changed"] = _tally(changed_base)
     return figures, dict(failed)
 
 
-def measure_tuning(*, limit: int | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
+def measure_tuning(
+    *, limit: int | None = None, variant: Variant = DEFAULT
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Figures for the tuning corpus (`tests/firewall_corpus.py`)."""
     from tests import firewall_corpus
 
@@ -329,16 +392,17 @@ def measure_tuning(*, limit: int | None = None) -> tuple[dict[str, Any], dict[st
     for mode in MODES:
         rows = []
         attacks = _first(firewall_corpus.ATTACKS, lambda a: a[1], limit)
-        for n, (text, category, variant) in enumerate(attacks):
-            reached = _text_in(attack_outcome([text], _safety(mode, trusted)).served, text)
+        for n, (text, category, phrasing) in enumerate(attacks):
+            outcome = attack_outcome([text], _safety(mode, trusted), variant)
+            reached = _text_in(outcome.served, text)
             rows.append((category, reached))
             if reached:
-                failed[f"tuning attacks reaching the prompt ({mode})"].append(f"#{n}:{variant}")
+                failed[f"tuning attacks reaching the prompt ({mode})"].append(f"#{n}:{phrasing}")
         figures["attacks"][mode] = _tally(rows)
         rows = []
         status_count: Counter[str] = Counter()
         for n, text in enumerate(firewall_corpus.BENIGN[:limit]):
-            outcome = benign_outcome(text, _safety(mode, trusted))
+            outcome = benign_outcome(text, _safety(mode, trusted), variant)
             status_count[outcome.status] += 1
             rows.append(("benign", outcome.status != "active"))
             if outcome.status != "active":
@@ -349,13 +413,16 @@ def measure_tuning(*, limit: int | None = None) -> tuple[dict[str, Any], dict[st
     return figures, dict(failed)
 
 
-def measure(corpus: str = "both", *, limit: int | None = None) -> dict[str, Any]:
+def measure(
+    corpus: str = "both", *, limit: int | None = None, variant: Variant = DEFAULT
+) -> dict[str, Any]:
     """Run the measurement; `limit` takes only the first cases of each list (tests)."""
     result: dict[str, Any] = {"figures": {}, "failed": {}}
+    result["variant"] = {"scope": variant.scope, "learned_section": variant.learned_section}
     started = time.perf_counter()
     for name, run in (("heldout", measure_heldout), ("tuning", measure_tuning)):
         if corpus in (name, "both"):
-            result["figures"][name], result["failed"][name] = run(limit=limit)
+            result["figures"][name], result["failed"][name] = run(limit=limit, variant=variant)
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["machine"] = f"{platform.python_implementation()} {platform.python_version()}"
     return result
@@ -402,9 +469,20 @@ def render(result: dict[str, Any]) -> str:
                 "locked sections: neutralising outputs served "
                 f"{_rate(locked['neutralise'])}, legitimate outputs held {_rate(locked['legit'])}"
             )
+            changed = figures.get("locked_base_changed")
+            if changed:
+                lines.append(
+                    "  base prompt (with its locked block) not served byte-identical: "
+                    f"neutralising {_rate(changed['neutralise'])}, legitimate "
+                    f"{_rate(changed['legit'])}"
+                )
         if "statuses" in figures:
             lines.append("feedback fates: " + json.dumps(figures["statuses"]))
         lines.append("")
+    variant = result.get("variant") or {}
+    lines.append(
+        f"scope={variant.get('scope', 'user')} learned_section={variant.get('learned_section')}"
+    )
     lines.append(f"{result['seconds']} s on {result['machine']}")
     return "\n".join(lines)
 
@@ -415,10 +493,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--corpus", choices=("heldout", "tuning", "both"), default="both")
     parser.add_argument("--json", action="store_true", help="machine-readable figures")
     parser.add_argument("--details", action="store_true", help="ids of the failed cases")
+    parser.add_argument(
+        "--scope",
+        choices=("user", "global"),
+        default="user",
+        help="scope of the attack, benign and locked cases (global: require_approval=False); "
+        "the personal-data cases always run in global scope",
+    )
+    parser.add_argument(
+        "--learned-section",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="SystemPromptSettings(learned_section=True / False) for every case (default: the "
+        "package's default, on for new global lineages, off in user scope)",
+    )
     parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
-    result = measure(args.corpus, limit=args.limit)
+    variant = Variant(scope=args.scope, learned_section=args.learned_section)
+    result = measure(args.corpus, limit=args.limit, variant=variant)
     if not args.details:
         result.pop("failed")
     if args.json:

@@ -13,11 +13,14 @@ from langchain_prompt_optimization import (
     UnknownUserError,
     UnknownVersionError,
 )
+from langchain_prompt_optimization.optimizer.learned_section import compose
 from langchain_prompt_optimization.stores import StoreLayout, UserRef, drive
 
 from .conftest import BASE_PROMPT, SIGN_RULE, make_harness
 
 LEARNED = f"{BASE_PROMPT}\n{SIGN_RULE}"
+LEARNED_GLOBAL = compose(BASE_PROMPT, SIGN_RULE, shared=True)
+"""What a new global lineage learns: the base, then the learned section (the default there)."""
 BRIEF = "Keep emails under 50 words."
 
 
@@ -161,7 +164,7 @@ def test_global_scope_shares_one_lineage_and_requires_approval(store):
     assert registry.history("alice")[0].status == "pending"
     registry.approve("carol-never-seen", 2)  # the one global lineage, whoever asks
     h.ask("bob")
-    assert h.model.requests[-1].system_prompt == LEARNED
+    assert h.model.requests[-1].system_prompt == LEARNED_GLOBAL
     assert [fb.user_id for fb in registry.feedback("alice", pending_only=False)] == ["alice"]
     assert registry.feedback("bob", pending_only=False) == []
     assert sorted(registry.users()) == ["alice", "bob"]
@@ -171,7 +174,7 @@ def test_global_scope_without_approval_learns_for_everyone(store):
     h = make_harness(store, scope="global", require_approval=False)
     _learn(h, user="alice")
     h.ask("bob")
-    assert h.model.requests[-1].system_prompt == LEARNED
+    assert h.model.requests[-1].system_prompt == LEARNED_GLOBAL
 
 
 def test_base_change_in_code_starts_a_new_lineage(store):
@@ -351,7 +354,7 @@ def test_registry_follows_the_scope_recorded_by_the_middleware(store):
     _learn(h, user="alice")
     registry = PromptRegistry(store)  # no scope given
     assert registry.current("alice").version == 2
-    assert registry.current("bob-never-seen").text == LEARNED
+    assert registry.current("bob-never-seen").text == LEARNED_GLOBAL
 
 
 def test_errors_for_a_prompt_never_changed(store):

@@ -12,6 +12,11 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from langchain_prompt_optimization.middleware.pin_cache import PinCache
 from langchain_prompt_optimization.middleware.prompt_texts import PromptTexts, is_text_hash
+from langchain_prompt_optimization.optimizer.learned_section import (
+    compose,
+    section_content,
+    split,
+)
 from langchain_prompt_optimization.stores import UserRef
 from langchain_prompt_optimization.stores.canary_record import serve_arm
 from langchain_prompt_optimization.stores.records import content_hash
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
         PromptSpec,
         StoreLayout,
     )
+    from langchain_prompt_optimization.stores.records import LearnedSectionMode
 
 __all__ = [
     "FEEDBACK_OUTCOME",
@@ -100,6 +106,10 @@ class Pinner:
         global_scope: One lineage shared by all users.
         lease_seconds: Time-to-live of the lease taken while restarting a lineage.
         pin_cache_seconds: How long a pin read is served again (`PinCache`); 0: never.
+        learned_sections: The learned-section mode of prompts (absent: `"off"`). With
+            `"on"`, a lineage whose active text is not its base byte-identical (plus a
+            learned section) restarts from the base (the mode was just turned on); with `"on"`
+            and `"new_lineages"`, a changed base carries the section over.
     """
 
     def __init__(
@@ -113,6 +123,7 @@ class Pinner:
         global_scope: bool,
         lease_seconds: float = 60.0,
         pin_cache_seconds: float = 0.0,
+        learned_sections: Mapping[str, LearnedSectionMode] | None = None,
     ) -> None:
         self._layout = layout
         self._holder = holder
@@ -121,6 +132,7 @@ class Pinner:
         self._on_base_change = on_base_change
         self._global_scope = global_scope
         self._lease_seconds = lease_seconds
+        self._learned = {k: v for k, v in (learned_sections or {}).items() if v != "off"}
         self._last_pins: OrderedDict[str, Pin] = OrderedDict()
         self._lock = threading.Lock()
         self.texts = PromptTexts()
@@ -177,23 +189,46 @@ class Pinner:
         spec = self._specs().get(name) or stored.get(name)
         return spec.prompt if spec is not None else None
 
+    def _in_learned_form(self, name: str, text: str, base: str) -> bool:
+        """Whether `text` may serve `name` as is: always, unless `name` is in learned-section
+        mode `"on"` and `text` is not `base` byte-identical plus a learned section."""
+        return self._learned.get(name) != "on" or (
+            split(text, base, shared=self._global_scope) is not None
+        )
+
+    def _restart(self, name: str, base: str) -> Callable[[ActivePrompt], str | None] | None:
+        """Learned-section mode: the new lineage starts from `base` plus the section of the
+        active text (carried over a base change); no restart if it is already in form."""
+        if name not in self._learned:
+            return None
+        code_hash, shared = content_hash(base), self._global_scope
+
+        def restart(state: ActivePrompt) -> str | None:
+            if state.base_hash == code_hash and self._in_learned_form(name, state.text, base):
+                return None
+            return compose(base, section_content(state.text) or "", shared=shared)
+
+        return restart
+
     def rebase_job(
-        self, owner: UserRef, name: str, base: str
+        self, owner: UserRef, name: str, base: str, *, switched: bool = False
     ) -> Job[tuple[ActivePrompt, int] | None]:
-        """Start a new lineage from a changed base: the pointer after, and how much feedback
-        was requeued to carry over. `None` if the lease is taken right now."""
+        """Start a new lineage from a changed base (or, `switched`, from the same base when
+        learned-section mode was turned on): the pointer after, and how much feedback was
+        requeued to carry over. `None` if the lease is taken right now."""
         if not (yield from self._layout.acquire_lease(owner, self._holder, self._lease_seconds)):
             return None
         requeued = 0
         try:
-            reason = "base prompt changed in code: new lineage"
-            if self._on_base_change == "carry":
-                reason += " (learned feedback carried over)"
-            rebased = yield from self._layout.rebase(owner, name, base, reason=reason)
+            restart = self._restart(name, base)
+            rebased = yield from self._layout.rebase(
+                owner, name, base, reason=self._rebase_reason(name, switched), restart=restart
+            )
             if rebased is None:
                 return None
             after, previous = rebased
-            if previous is not None and self._on_base_change == "carry":
+            carried = after.text != base  # the learned section came along: nothing to relearn
+            if previous is not None and self._on_base_change == "carry" and not carried:
                 requeued = yield from self._layout.requeue_learned_feedback(owner, name, previous)
         finally:
             yield from self._layout.release_lease(owner, self._holder)
@@ -211,6 +246,17 @@ class Pinner:
         """Whether the pin must also read the thread's last run (in-band feedback on an agent
         without a checkpointer): such a pin is never cached."""
         return state.get("feedback") is not None and not state.get("trajectory_id")
+
+    def _rebase_reason(self, name: str, switched: bool) -> str:
+        if switched:
+            reason = "learned-section mode turned on: new lineage from the base prompt"
+        elif name in self._learned:
+            return "base prompt changed in code: new lineage (its learned section kept)"
+        else:
+            reason = "base prompt changed in code: new lineage"
+        if self._on_base_change == "carry":
+            reason += " (learned feedback carried over)"
+        return reason
 
     def pin_job(
         self,
@@ -275,15 +321,16 @@ class Pinner:
             if base is None or not pointer.base_hash:
                 continue
             code_hash = content_hash(base)
-            if pointer.base_hash == code_hash:
+            same_base = pointer.base_hash == code_hash
+            if same_base and self._in_learned_form(name, pointer.text, base):
                 continue
-            if code_hash in pointer.retired_bases:
+            if not same_base and code_hash in pointer.retired_bases:
                 # This process runs an older base than the lineage (a rolling deploy): serve
                 # its own base, never rebase backwards.
                 del active[name]
                 deferred[name] = base
                 continue
-            rebased = yield from self.rebase_job(owner, name, base)
+            rebased = yield from self.rebase_job(owner, name, base, switched=same_base)
             if rebased is None:
                 del active[name]
                 deferred[name] = base

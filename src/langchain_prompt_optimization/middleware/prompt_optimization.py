@@ -287,7 +287,9 @@ class PromptOptimizationMiddleware(
             raise TypeError(msg)
         self._rollout = rollout
         self._prompts = ManagedPrompts(
-            settings.system_prompt, validate_prompts(prompts, settings.system_prompt.name)
+            settings.system_prompt,
+            validate_prompts(prompts, settings.system_prompt.name),
+            learned_section=settings.system_prompt.learned_section_mode(scope),
         )
         self._stores = StoreResolver(resolve_store(store))
         self._settings = settings
@@ -326,6 +328,7 @@ class PromptOptimizationMiddleware(
             global_scope=scope == "global",
             lease_seconds=settings.optimizer.lease_seconds,
             pin_cache_seconds=settings.storage.pin_cache_seconds,
+            learned_sections={self._system_name: self._prompts.learned_section},
         )
         self._config_memo: tuple[Mapping[str, PromptSpec], int, PromptConfig, str] | None = None
         self._writer = CaptureWriter(

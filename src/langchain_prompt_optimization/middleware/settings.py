@@ -12,6 +12,8 @@ from langchain_prompt_optimization.stores import PromptSpec
 if TYPE_CHECKING:
     from langmem import Prompt
 
+    from langchain_prompt_optimization.stores.records import LearnedSectionMode
+
 __all__ = ["SYSTEM_PROMPT", "ManagedPrompts", "SystemPromptSettings", "validate_prompts"]
 
 SYSTEM_PROMPT = "system"
@@ -28,6 +30,18 @@ class SystemPromptSettings:
         update_instructions: langmem guidance on how to update the system prompt.
         when_to_update: langmem guidance on when the system prompt should change (used for
             credit assignment when several prompts are managed).
+        learned_section: Learned-section mode. `True`: the system prompt from code is served
+            byte-identical, followed by a delimited section of preferences learned from
+            feedback, introduced as never granting permissions, never changing who receives
+            anything and never overriding the instructions above it; the optimizer sees the
+            base as read-only context and may edit only that section's content (the package
+            splices it in, so no optimizer output can change the base or forge the
+            section's delimiters). A lineage already rewritten whole restarts from the base.
+            `False`: the optimizer rewrites the whole system prompt. `None` (the default):
+            `False` with `scope="user"`; with `scope="global"`, on for every lineage that has
+            not been rewritten whole (a new one, or one serving its base), so a shared lineage
+            that already learned keeps learning as before. See
+            docs/safety.md#learned-section-mode.
 
     Raises:
         ValueError: If `name` is empty.
@@ -46,16 +60,29 @@ class SystemPromptSettings:
     name: str = SYSTEM_PROMPT
     update_instructions: str | None = None
     when_to_update: str | None = None
+    learned_section: bool | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             msg = f"SystemPromptSettings.name must be a non-empty str; got {self.name!r}"
             raise ValueError(msg)
+        if self.learned_section is not None and not isinstance(self.learned_section, bool):
+            msg = (
+                "SystemPromptSettings.learned_section must be True, False or None; "
+                f"got {self.learned_section!r}"
+            )
+            raise TypeError(msg)
         for key in ("update_instructions", "when_to_update"):
             value = getattr(self, key)
             if value is not None and not isinstance(value, str):
                 msg = f"SystemPromptSettings.{key} must be a str or None; got {value!r}"
                 raise TypeError(msg)
+
+    def learned_section_mode(self, scope: str) -> LearnedSectionMode:
+        """The learned-section mode in effect for a middleware of `scope`."""
+        if self.learned_section is None:
+            return "new_lineages" if scope == "global" else "off"
+        return "on" if self.learned_section else "off"
 
 
 def validate_prompts(
@@ -115,8 +142,16 @@ class ManagedPrompts:
     """The prompts one middleware manages: the agent's system prompt (its base text as last
     seen in a model request) and the named prompts of `prompts=`."""
 
-    def __init__(self, system: SystemPromptSettings, named: Mapping[str, PromptSpec]) -> None:
+    def __init__(
+        self,
+        system: SystemPromptSettings,
+        named: Mapping[str, PromptSpec],
+        *,
+        learned_section: LearnedSectionMode = "off",
+    ) -> None:
         self.system = system
+        self.learned_section = learned_section
+        """The system prompt's learned-section mode (resolved for the scope)."""
         self.names = [system.name, *named]
         """Managed prompt names: the system prompt's name first, then the named prompts."""
         self._specs: dict[str, PromptSpec] = dict(named)
@@ -141,7 +176,11 @@ class ManagedPrompts:
         with self._lock:
             self._specs = {
                 name: PromptSpec(
-                    name, base, self.system.update_instructions, self.system.when_to_update
+                    name,
+                    base,
+                    self.system.update_instructions,
+                    self.system.when_to_update,
+                    learned_section=self.learned_section,
                 ),
                 **{k: v for k, v in self._specs.items() if k != name},
             }

@@ -9,12 +9,13 @@ from langchain_prompt_optimization.optimizer.payload import clip, recent_message
 from langchain_prompt_optimization.stores import NewVersion
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Sequence
+    from collections.abc import Collection, Iterable, Mapping, Sequence
 
     from langchain_core.messages import BaseMessage
 
     from langchain_prompt_optimization.optimizer.checks import CandidatePolicy
     from langchain_prompt_optimization.optimizer.firewall import FeedbackFirewall
+    from langchain_prompt_optimization.optimizer.learned_section import LearnedSection
     from langchain_prompt_optimization.stores import FeedbackItem, TrajectoryRecord
 
 __all__ = [
@@ -104,14 +105,22 @@ def checked_candidates(
     current: dict[str, str],
     policy: CandidatePolicy,
     feedback: Sequence[str],
+    *,
+    sections: Mapping[str, LearnedSection] | None = None,
 ) -> list[NewVersion]:
+    """langmem's result as candidates, checked (`sections`: prompts in learned-section
+    mode, whose answer is their section's content, spliced under their base)."""
     out: list[NewVersion] = []
     for entry in result:
         name = entry.get("name")
         if name not in current:
             continue
         raw = entry.get("prompt")
-        text = undo_langmem_escaping(raw if isinstance(raw, str) else "", current[name])
+        answer = raw if isinstance(raw, str) else ""
+        if sections and name in sections:
+            text = sections[name].candidate(answer, current[name])
+        else:
+            text = undo_langmem_escaping(answer, current[name])
         if text == current[name]:
             continue
         reason = check_candidate(text, current[name], policy=policy, feedback=feedback)

@@ -24,6 +24,10 @@ from langchain_prompt_optimization.optimizer.langmem_call import (
     OptimizerCall,
     OptimizerResult,
 )
+from langchain_prompt_optimization.optimizer.learned_section import (
+    LearnedSection,
+    learned_sections,
+)
 from langchain_prompt_optimization.optimizer.metering import MeteredCall, UsageMeter
 from langchain_prompt_optimization.optimizer.monitor import Monitor, score_deltas
 from langchain_prompt_optimization.optimizer.payload import (
@@ -327,7 +331,8 @@ def _optimize_leased(
             return rolled_back
     targets = yield from _build_on_pending_heads(run, targets)
     private = owner == UserRef.global_lineage()
-    payload = _build_payload(loaded, batch, targets, settings, private)
+    sections = learned_sections(loaded.specs, targets.current, shared=private)
+    payload = _build_payload(loaded, batch, targets, settings, private, sections)
     judges = sum(1 for s in screeners if not isinstance(s, RulesScreener))
     over = yield from reserve_for(run, payload, _attempts(settings), judges)
     if over is not None:
@@ -338,7 +343,9 @@ def _optimize_leased(
         return (yield from _record_failure(run, batch, targets, base_texts, error))
     policy = settings.policy or CandidatePolicy.from_json(config.policy)
     tools = _tools(settings, loaded)
-    options = yield from _check_candidates(run, results, batch, targets, policy, screeners, tools)
+    options = yield from _check_candidates(
+        run, results, batch, targets, policy, screeners, tools, sections
+    )
     gated = yield from select_candidates(run, loaded, batch, options, served, private)
     usage = {
         **_total_usage(run, results, attempts=_attempts(settings)),
@@ -468,9 +475,11 @@ def _build_payload(
     targets: _Targets,
     settings: RunSettings,
     private: bool,
+    sections: dict[str, LearnedSection],
 ) -> dict[str, Any]:
     """Phase 5: langmem's input: each item's run (recent messages, untrusted text quoted,
-    personal data redacted when shared) with its feedback, and the prompts."""
+    personal data redacted when shared) with its feedback, and the prompts (of a prompt in
+    learned-section mode, only its section, with the base as read-only context)."""
     budget = settings.max_trajectory_chars
     return {
         "trajectories": [
@@ -483,7 +492,10 @@ def _build_payload(
             for fb in batch
         ],
         "prompts": [
-            prompt_payload(loaded.specs[name], targets.current[name]) for name in targets.names
+            sections[name].payload(loaded.specs[name], targets.current[name])
+            if name in sections
+            else prompt_payload(loaded.specs[name], targets.current[name])
+            for name in targets.names
         ],
     }
 
@@ -548,12 +560,25 @@ def _check_candidates(
     policy: CandidatePolicy,
     screeners: Sequence[Screener],
     tools: frozenset[str],
+    sections: dict[str, LearnedSection],
 ) -> Job[list[list[NewVersion]]]:
     """Phase 7: each optimizer result's changed prompts as candidates, checked against the
     policy (rejected with the reason) and screened (flagged with the reason; every verdict
-    recorded). Model screeners run while the lease is renewed."""
+    recorded). Model screeners run while the lease is renewed. A prompt in learned-section
+    mode gets the answer spliced in as its section, and is checked and screened against its
+    text with the section's frame, so only the content it adds counts."""
     texts = [feedback_text(fb) for fb in batch]
-    options = [checked_candidates(r.prompts, targets.current, policy, texts) for r in results]
+
+    def framed(texts_by_name: dict[str, str]) -> dict[str, str]:
+        return {
+            name: sections[name].baseline(text) if name in sections else text
+            for name, text in texts_by_name.items()
+        }
+
+    current = framed(targets.current)
+    options = [
+        checked_candidates(r.prompts, current, policy, texts, sections=sections) for r in results
+    ]
 
     def keep_lease(request: Call[Any]) -> Job[Any]:
         return run.model_call(request, "judge")
@@ -562,7 +587,7 @@ def _check_candidates(
         yield from screen_candidate_options(
             screeners,
             options,
-            targets.served,
+            framed(targets.served),
             texts,
             shared=run.owner == UserRef.global_lineage(),
             keep_lease=keep_lease,

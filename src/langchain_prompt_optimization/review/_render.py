@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from rich.cells import cell_len
 from rich.text import Text
 
+from langchain_prompt_optimization.optimizer.learned_section import section_content
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -235,6 +237,7 @@ def version_json(version: PromptVersion) -> dict[str, Any]:
         "hold": version.flagged,  # deprecated: the name before the rename, kept one release
         "verdicts": [dict(v) for v in version.verdicts],
         "canary": version.canary,
+        "learned_section": section_content(version.text),
     }
 
 
@@ -275,6 +278,9 @@ def _status_style(status: str) -> str:
 
 
 def _last_line(text: str, width: int = 60) -> str:
+    """The last non-blank line (of the learned section's content, if there is one)."""
+    content = section_content(text)
+    text = text if content is None else content
     line = next((ln for ln in reversed(text.splitlines()) if ln.strip()), "")
     return line if len(line) <= width else line[: width - 1] + "…"
 
@@ -510,6 +516,16 @@ def render_version(console: Console, v: PromptVersion) -> None:
         if verdict.get("reason"):
             line += f" - {verdict['reason']}"
         console.print(Text(line), highlight=False, markup=False, soft_wrap=True)
+    content = section_content(v.text)
+    if content is not None:
+        console.print(
+            Text("learned section (the only text the optimizer edits):", style="bold"),
+            Text(content),
+            Text("served prompt (base from code, then the section):", style="bold"),
+            sep="\n",
+            highlight=False,
+            markup=False,
+        )
     console.print(Text(v.text), highlight=False, markup=False)
 
 

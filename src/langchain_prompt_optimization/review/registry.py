@@ -15,6 +15,7 @@ from langchain_prompt_optimization.errors import (
     UnknownVersionError,
 )
 from langchain_prompt_optimization.optimizer.budget import DEFAULT_USAGE_WINDOW, usage_report
+from langchain_prompt_optimization.optimizer.learned_section import section_content
 from langchain_prompt_optimization.review.queues import ReviewQueues
 from langchain_prompt_optimization.stores import (
     DEFAULT_PREFIX,
@@ -205,6 +206,33 @@ class PromptRegistry(ReviewQueues):
     ) -> PromptVersion:
         """Async twin of `version`."""
         return await adrive(self._version(user_id, version, prompt), self.store)
+
+    def _learned_section(
+        self, user_id: str | None, version: int | None, prompt: str
+    ) -> Job[str | None]:
+        found = yield from (
+            self._current(user_id, prompt)
+            if version is None
+            else self._version(user_id, version, prompt)
+        )
+        return section_content(found.text)
+
+    def learned_section(
+        self, user_id: str | None, version: int | None = None, prompt: str = "system"
+    ) -> str | None:
+        """The learned section's content of a version (the active one by default): the only
+        text the optimizer edits in learned-section mode; `None` if the version has none.
+
+        Raises:
+            UnknownVersionError: If there is no such version.
+        """
+        return drive(self._learned_section(user_id, version, prompt), self.store)
+
+    async def alearned_section(
+        self, user_id: str | None, version: int | None = None, prompt: str = "system"
+    ) -> str | None:
+        """Async twin of `learned_section`."""
+        return await adrive(self._learned_section(user_id, version, prompt), self.store)
 
     def _diff(self, user_id: str | None, a: int, b: int, prompt: str) -> Job[str]:
         versions = yield from self._history(user_id, prompt)

@@ -23,6 +23,7 @@ __all__ = [
     "Example",
     "FeedbackItem",
     "FeedbackValue",
+    "LearnedSectionMode",
     "PromptConfig",
     "PromptSpec",
     "PromptVersion",
@@ -132,23 +133,45 @@ def messages_from_json(data: list[dict[str, Any]]) -> list[BaseMessage]:
     return messages_from_dict(data)
 
 
+LearnedSectionMode = Literal["off", "on", "new_lineages"]
+"""Whether a prompt is optimized in learned-section mode (see `PromptSpec`)."""
+
+
+def _learned_section_mode(value: object) -> LearnedSectionMode:
+    if value == "on":
+        return "on"
+    if value == "new_lineages":
+        return "new_lineages"
+    return "off"
+
+
 @dataclass(frozen=True, slots=True)
 class PromptSpec:
-    """A managed prompt: its base text from code and langmem's update guidance."""
+    """A managed prompt: its base text from code and langmem's update guidance.
+
+    `learned_section` says whether the optimizer edits only a delimited section appended to
+    the base, never the base (see `SystemPromptSettings.learned_section`): `"off"`, `"on"`,
+    or `"new_lineages"` (on for a lineage whose text is its base, or its base plus a
+    section; off for one already rewritten whole).
+    """
 
     name: str
     prompt: str
     update_instructions: str | None = None
     when_to_update: str | None = None
+    learned_section: LearnedSectionMode = "off"
 
     def to_json(self) -> dict[str, Any]:
         """JSON form, as stored in the prompt configuration record."""
-        return {
+        data: dict[str, Any] = {
             "name": self.name,
             "prompt": self.prompt,
             "update_instructions": self.update_instructions,
             "when_to_update": self.when_to_update,
         }
+        if self.learned_section != "off":  # absent otherwise: as earlier releases wrote it
+            data["learned_section"] = self.learned_section
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PromptSpec:
@@ -158,6 +181,7 @@ class PromptSpec:
             prompt=data["prompt"],
             update_instructions=data.get("update_instructions"),
             when_to_update=data.get("when_to_update"),
+            learned_section=_learned_section_mode(data.get("learned_section")),
         )
 
 

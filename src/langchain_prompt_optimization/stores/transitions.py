@@ -23,7 +23,7 @@ from langchain_prompt_optimization.stores.records import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from datetime import datetime
 
     from langgraph.store.base import Op
@@ -263,7 +263,13 @@ class Transitions(Lineage):
         return state.paused
 
     def rebase(
-        self, owner: UserRef, prompt: str, base_text: str, *, reason: str
+        self,
+        owner: UserRef,
+        prompt: str,
+        base_text: str,
+        *,
+        reason: str,
+        restart: Callable[[ActivePrompt], str | None] | None = None,
     ) -> Job[tuple[ActivePrompt, int | None] | None]:
         """Start a new lineage from a changed base text. Run under the owner's lease.
 
@@ -272,16 +278,30 @@ class Transitions(Lineage):
         back); pending candidates of the old lineage are superseded. The old history stays
         readable.
 
+        Args:
+            owner: The lineage owner.
+            prompt: The prompt name.
+            base_text: The new base text.
+            reason: The new version's reason.
+            restart: Given the pointer now, the first text of the new lineage (a learned
+                section carried over to the new base), or `None` if the lineage needs no
+                restart. Default: `base_text`, when the lineage's base differs.
+
         Returns:
             `None` when the prompt has no lineage; else the pointer after, and the version
-            that was active before (`None` if the lineage already started from this base).
+            that was active before (`None` if the lineage needs no restart).
         """
         active, _ = yield from self.read_active(owner, [prompt])
         state = active.get(prompt)
         new_hash = content_hash(base_text)
         if state is None:
             return None
-        if state.base_hash == new_hash:
+        text: str | None = base_text
+        if restart is not None:
+            text = restart(state)
+        elif state.base_hash == new_hash:
+            text = None
+        if text is None:
             return state, None
         running = self._running_canary(prompt, state)
         pending = yield from self._read_versions(
@@ -291,12 +311,12 @@ class Transitions(Lineage):
         version = PromptVersion(
             prompt=prompt,
             version=state.latest + 1,
-            text=base_text,
+            text=text,
             status="active",
             created_at=now,
             reason=reason,
             parent=None,
-            content_hash=new_hash,
+            content_hash=content_hash(text),
             base_hash=new_hash,
         )
         ops: list[Op] = [self._version_op(owner, version)]
@@ -305,7 +325,7 @@ class Transitions(Lineage):
         )
         ops += self._end_canary_ops(owner, prompt, state, pending, reason, "", now)[0]
         retired = tuple(h for h in (*state.retired_bases, state.base_hash) if h != new_hash)
-        after = ActivePrompt(version.version, base_text, version.version, new_hash, (), retired)
+        after = ActivePrompt(version.version, text, version.version, new_hash, (), retired)
         ops.append(self._pointer_op(owner, prompt, after, now))
         yield from batch(ops)
         return after, state.version
