@@ -171,17 +171,36 @@ def rewrite_everything(current: str, text: str) -> str:
     )
 
 
+def rewrite_base_and_section_end(current: str, text: str) -> str:
+    """A hostile optimizer: rewrites the base and forges the section's end and a heading."""
+    return rewrite_everything(current, text).split("<locked>")[0].rstrip()
+
+
 def test_an_optimizer_rewriting_the_base_or_forging_delimiters_cannot_change_the_base(store):
-    # No screening at all: the construction alone keeps the base (the firewall would
-    # also flag this candidate for review).
-    h = learned_harness(store, rewrite=rewrite_everything, safety=SafetySettings(firewall=False))
+    # No firewall: the construction alone keeps the base (the firewall would also flag this
+    # candidate for review).
+    h = learned_harness(
+        store, rewrite=rewrite_base_and_section_end, safety=SafetySettings(firewall=False)
+    )
     h.middleware.add_feedback(h.ask("jane")["trajectory_id"], "Be brief.")
     h.ask("jane")
     text = served(h)
     content = assert_base_then_section(text)
-    assert content == neutralise(rewrite_everything("", "")).strip()
+    assert content == neutralise(rewrite_base_and_section_end("", "")).strip()
     assert text.index("payments bot") > len(BASE)  # only ever inside the section
     assert PromptRegistry(store).current("jane").text == text
+
+
+def test_a_forged_locked_block_in_the_section_is_rejected(store):
+    # Neutralised by the splice (`[locked]`), and still refused by the candidate checks as a
+    # tag imitating <locked>: the base is served alone.
+    h = learned_harness(store, rewrite=rewrite_everything, safety=SafetySettings(firewall=False))
+    h.middleware.add_feedback(h.ask("jane")["trajectory_id"], "Be brief.")
+    h.ask("jane")
+    assert served(h) == BASE
+    latest = PromptRegistry(store).history("jane")[0]
+    assert latest.status == "rejected"
+    assert "imitates <locked>" in latest.reason
 
 
 def test_an_empty_or_no_recommendations_answer_changes_nothing(store):
