@@ -438,3 +438,19 @@ async def test_pages_and_actions_never_block_the_event_loop(tmp_path):
     assert seen.statuses == [200] * 5
     assert response.json()["ok"] is True
     assert PromptRegistry(uri).current(JANE).version == 4
+
+
+def test_evaluator_and_people_feedback_are_shown_apart():
+    from tests.conftest import make_harness
+    from tests.test_evaluators import DRAIN, sign_judge
+
+    store = InMemoryStore()
+    h = make_harness(store, evaluators=[sign_judge], optimize_every=10)
+    run = h.ask("u")
+    assert h.middleware.drain(DRAIN)
+    h.middleware.add_feedback(run["trajectory_id"], "Too long.", score=0.0)
+    h.middleware.close()
+    page = TestClient(create_app(store, token=TOKEN)).get("/feedback?u=u").text
+    sources = page[page.index('<table class="sources">') : page.index('<table class="feedback">')]
+    assert re.search(r"<td>evaluator</td><td>evaluator:sign_off</td>\s*<td>pending 1</td>", sources)
+    assert re.search(r"<td>people</td><td>api</td>\s*<td>pending 1</td>", sources)

@@ -233,11 +233,12 @@ class _Dashboard:
         user_id = _user_of(label)
         status = request.query_params.get("status") or None
         items = await self.registry.afeedback(user_id, pending_only=False, status=status)
+        counts = await self.registry.afeedback_counts(user_id)
         return self.render(
             request,
             "feedback.html",
             {"user_id": user_id, "u": label, "items": items, "status": status,
-             "title": "Feedback"},
+             "counts": counts, "title": "Feedback"},
         )  # fmt: skip
 
     async def examples(self, request: Request) -> Response:
