@@ -18,20 +18,9 @@ from langchain_prompt_optimization import (
 from langchain_prompt_optimization.testing import ScriptedChatModel, ScriptedOptimizerModel
 
 from .conftest import make_harness
+from .test_budget import Clock
 
 DRAIN = 60
-T0 = 1_800_000_000.0  # 2027-01-15 08:00 UTC
-DAY = 86_400.0
-
-
-class Clock:
-    """An injected clock: tests move to the next window instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _judge():
@@ -43,16 +32,23 @@ def _judge():
     return model, create_trajectory_llm_as_judge(judge=model)
 
 
+def _judged_app(max_calls):
+    """An app whose runs an LLM-as-judge scores, under a call budget; no optimization
+    is triggered by the verdicts."""
+    store, clock = InMemoryStore(), Clock()
+    model, judge = _judge()
+    budget = Budget(max_optimizer_calls=max_calls, clock=clock)
+    h = make_harness(store, evaluators=[judge], budget=budget, optimize_every=100)
+    return store, clock, model, h
+
+
 def _usage(store, clock, user="u"):
     at = datetime.fromtimestamp(clock.now, UTC)
     return PromptRegistry(store).budget_usage(user, at=at).usage
 
 
 def test_a_judges_calls_and_tokens_are_charged_to_the_owners_budget():
-    store, clock = InMemoryStore(), Clock()
-    model, judge = _judge()
-    budget = Budget(max_optimizer_calls=10, clock=clock)
-    h = make_harness(store, evaluators=[judge], budget=budget, optimize_every=100)
+    store, clock, model, h = _judged_app(10)
     h.ask("u")
     assert h.middleware.drain(DRAIN)
     assert len(model.requests) == 1
@@ -65,10 +61,7 @@ def test_a_judges_calls_and_tokens_are_charged_to_the_owners_budget():
 
 
 def test_over_budget_the_evaluator_is_not_called_and_optimizations_share_the_cap():
-    store, clock = InMemoryStore(), Clock()
-    model, judge = _judge()
-    budget = Budget(max_optimizer_calls=1, clock=clock)
-    h = make_harness(store, evaluators=[judge], budget=budget, optimize_every=100)
+    store, clock, model, h = _judged_app(1)
     h.ask("u")
     assert h.middleware.drain(DRAIN)
     # The judge spent the window's one call: the owner's optimization is deferred...
@@ -82,7 +75,7 @@ def test_over_budget_the_evaluator_is_not_called_and_optimizations_share_the_cap
     assert (stats.sampled, stats.evaluated, stats.over_budget, stats.errors) == (2, 1, 1, 0)
     assert len(PromptRegistry(store).feedback("u", pending_only=False)) == 1
     assert _usage(store, clock)["calls"] == 1
-    clock.now += DAY  # the next window evaluates again
+    clock.next_day()  # the next window evaluates again
     h.ask("u")
     assert h.middleware.drain(DRAIN)
     assert len(model.requests) == 2
@@ -90,10 +83,7 @@ def test_over_budget_the_evaluator_is_not_called_and_optimizations_share_the_cap
 
 
 def test_over_budget_async_twin():
-    store, clock = InMemoryStore(), Clock()
-    model, judge = _judge()
-    budget = Budget(max_optimizer_calls=1, clock=clock)
-    h = make_harness(store, evaluators=[judge], budget=budget, optimize_every=100)
+    store, clock, model, h = _judged_app(1)
 
     async def main():
         await h.aask("u")
