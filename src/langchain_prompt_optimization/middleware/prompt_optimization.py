@@ -227,8 +227,10 @@ class PromptOptimizationMiddleware(
             budget: A `Budget` capping the model calls and tokens optimizations spend
                 (optimizer, gate and judge calls together) per window, per user, lineage or
                 all; over budget, an optimization is deferred (`over_budget`) and its
-                feedback waits for the next window. Enforced through the store. In
-                `"external"` / `"server"` mode pass it to the worker.
+                feedback waits for the next window. The `evaluators=`' model calls count
+                too: over budget, a sampled run is not evaluated (`evaluation_stats`).
+                Enforced through the store. In `"external"` / `"server"` mode pass it to
+                the worker.
             evaluators: Evaluators that score runs as feedback (`EvaluatorSettings`, or a
                 list of agentevals-style evaluators, short for `EvaluatorSettings(evaluators=
                 [...])`): a sampled share of recorded runs (`evaluation_rate`) is evaluated in
@@ -316,6 +318,7 @@ class PromptOptimizationMiddleware(
                 self._evaluation,
                 mark_pending=self.mode in RECORD_ONLY,
                 keep_runs=settings.storage.retention.trajectory_ttl_minutes is not None,
+                budget=self._budget,
                 after=self._after_evaluation,
                 aafter=self._aafter_evaluation,
             )

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_USAGE_WINDOW",
+    "EVALUATION_STATUS",
     "PER",
     "Budget",
     "BudgetPer",
@@ -37,6 +38,7 @@ __all__ = [
     "charge_usage",
     "charged",
     "check_budget",
+    "estimate_evaluation",
     "estimate_usage",
     "reserve_budget",
     "reserve_for",
@@ -55,6 +57,8 @@ _CALLS_PER_PROMPT = {"prompt_memory": 1, "metaprompt": 5, "gradient": 3}
 _CHARS_PER_TOKEN = 4
 _JUDGE_TOKENS = 100
 """A judge's instructions and its short answer, in tokens (estimate)."""
+EVALUATION_STATUS = "evaluation"
+"""The status of an evaluation's ledger records (not counted as optimizations)."""
 _RESERVE_TRIES = 4
 _BACKOFF = (0.01, 0.1)
 """Seconds (times the try number) a reservation withdrawn in a race waits, at random."""
@@ -191,13 +195,14 @@ def check_budget(budget: object, *, scope: str | None = None) -> Budget | None:
 
 def sum_usage(charges: Sequence[UsageCharge]) -> dict[str, int]:
     """The usage of `charges` added up (reservations count their estimate), with
-    `optimizations` (how many) and `reserved` (how many still reserved)."""
+    `optimizations` (how many, evaluations' records apart) and `reserved` (how many still
+    reserved)."""
     total: dict[str, int] = dict.fromkeys(USAGE_KEYS, 0)
     for charge in charges:
         for key, value in charge.usage.items():
             total[key] = total.get(key, 0) + value
     total.pop("failed_calls", None)  # best-of samples that raised: already in `calls`
-    total["optimizations"] = len(charges)
+    total["optimizations"] = sum(1 for c in charges if c.status != EVALUATION_STATUS)
     total["reserved"] = sum(1 for c in charges if c.state == "reserved")
     return total
 
@@ -229,8 +234,23 @@ def estimate_usage(
     }
 
 
+def estimate_evaluation(outputs: object, evaluators: int) -> dict[str, int]:
+    """What evaluating one run is expected to spend: one judge call per evaluator, each
+    reading the run (`outputs`, its messages) and its instructions and answering briefly."""
+    read = len(json.dumps(outputs, default=str)) // _CHARS_PER_TOKEN + 1
+    return {
+        "calls": evaluators,
+        "input_tokens": evaluators * (read + _JUDGE_TOKENS),
+        "output_tokens": evaluators * _JUDGE_TOKENS,
+    }
+
+
 def reserve_budget(
-    layout: StoreLayout, budget: Budget, owner: UserRef, estimate: dict[str, int]
+    layout: StoreLayout,
+    budget: Budget,
+    owner: UserRef,
+    estimate: dict[str, int],
+    status: str | None = None,
 ) -> Job[tuple[UsageCharge | None, str | None]]:
     """Reserve `estimate` in the budget's current window before an optimization's first
     model call: `(reservation, None)`, or `(None, reason)` when it does not fit.
@@ -241,6 +261,7 @@ def reserve_budget(
     optimizations spend beyond their estimate can (see `docs/configuration.md`). Withdrawn
     because of a race (it fitted before the others wrote), it tries again after a random
     pause, up to `_RESERVE_TRIES` times, so racing optimizations do not all give up.
+    `status`: the reservation's (`EVALUATION_STATUS` for an evaluation's).
     """
     now = budget.clock()
     window = UsageWindow.at(budget.window, now)
@@ -256,7 +277,7 @@ def reserve_budget(
             return None, reason
         started = datetime.fromtimestamp(now, UTC)
         reservation = UsageCharge(
-            owner.label, owner.user_id, "reserved", reserve, started_at=started
+            owner.label, owner.user_id, "reserved", reserve, status, started_at=started
         )
         yield from layout.put_usage_charge(reservation)
         charges = yield from layout.usage_charges(window, scope)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from langgraph.store.base import BaseStore
 
+    from langchain_prompt_optimization.optimizer.budget import Budget
     from langchain_prompt_optimization.optimizer.evaluators import EvaluatorSettings
     from langchain_prompt_optimization.stores import Job, StoreLayout, TrajectoryRecord, UserRef
 
@@ -38,6 +39,8 @@ class EvaluationStats:
         errors: Evaluator calls that failed, and evaluations whose store reads or writes
             failed; the runs were unaffected.
         skipped: Evaluator calls not made because their verdict was already stored.
+        over_budget: Evaluator calls not made because the budget's window was spent
+            (`budget=`; the runs were unaffected and are not evaluated later).
         recent_errors: The newest errors (at most 100), oldest first.
     """
 
@@ -46,6 +49,7 @@ class EvaluationStats:
     feedback: int = 0
     errors: int = 0
     skipped: int = 0
+    over_budget: int = 0
     recent_errors: tuple[str, ...] = ()
 
 
@@ -59,6 +63,8 @@ class EvaluationRunner:
         settings: The evaluators and the sample rate.
         mark_pending: Evaluator feedback marks its owner pending (record-only modes).
         keep_runs: Trajectories expire: a run that got a verdict is kept without a TTL.
+        budget: Caps the evaluators' model calls share with the optimizations (`None`:
+            none; their usage is recorded either way).
         after: Called with the store and the owner after feedback was stored (the middleware
             checks the optimization trigger); `aafter` is its async twin.
     """
@@ -70,6 +76,7 @@ class EvaluationRunner:
         *,
         mark_pending: bool,
         keep_runs: bool = False,
+        budget: Budget | None = None,
         after: Callable[[BaseStore, UserRef], object],
         aafter: Callable[[BaseStore, UserRef], Awaitable[object]],
     ) -> None:
@@ -77,10 +84,12 @@ class EvaluationRunner:
         self.settings = settings
         self._mark_pending = mark_pending
         self._keep_runs = keep_runs
+        self._budget = budget
         self._after = after
         self._aafter = aafter
         self._lock = threading.Lock()
-        self._counts = {"sampled": 0, "evaluated": 0, "feedback": 0, "errors": 0, "skipped": 0}
+        counted = ("sampled", "evaluated", "feedback", "errors", "skipped", "over_budget")
+        self._counts = dict.fromkeys(counted, 0)
         self._recent: deque[str] = deque(maxlen=_KEPT_ERRORS)
         self._background = BackgroundWork("promptopt-evaluate")
 
@@ -122,6 +131,7 @@ class EvaluationRunner:
             record,
             mark_pending=self._mark_pending,
             keep_run=self._keep_runs,
+            budget=self._budget,
         )
 
     def _evaluate(
@@ -145,10 +155,11 @@ class EvaluationRunner:
     def _counted(self, report: EvaluationReport) -> bool:
         """Count a finished evaluation; whether it stored feedback (check the trigger)."""
         with self._lock:
-            self._counts["evaluated"] += 1
+            self._counts["evaluated"] += 0 if report.over_budget else 1
             self._counts["feedback"] += len(report.stored)
             self._counts["errors"] += len(report.errors)
             self._counts["skipped"] += report.skipped
+            self._counts["over_budget"] += report.over_budget
             self._recent.extend(f"{report.trajectory_id}: {error}" for error in report.errors)
         return bool(report.stored)
 

@@ -18,17 +18,26 @@ from langchain_core.messages.utils import convert_to_openai_messages
 from langchain_core.runnables.config import set_config_context
 
 from langchain_prompt_optimization import limits
+from langchain_prompt_optimization.optimizer.budget import (
+    EVALUATION_STATUS,
+    charge_usage,
+    estimate_evaluation,
+    reserve_budget,
+)
 from langchain_prompt_optimization.optimizer.gate import _run_coroutine
+from langchain_prompt_optimization.optimizer.metering import MeteredCall, UsageMeter
 from langchain_prompt_optimization.stores import FeedbackItem, messages_from_json
 from langchain_prompt_optimization.stores.io import Call, call
 from langchain_prompt_optimization.stores.records import EVALUATOR_SOURCE
 
 if TYPE_CHECKING:
+    from langchain_prompt_optimization.optimizer.budget import Budget
     from langchain_prompt_optimization.stores import (
         Example,
         Job,
         StoreLayout,
         TrajectoryRecord,
+        UsageCharge,
         UserRef,
     )
 
@@ -365,12 +374,16 @@ class EvaluationReport:
         stored: Feedback items stored now.
         errors: `"<evaluator>: <error>"` for each evaluator that failed.
         skipped: Evaluators not called: their verdict on this run is already stored.
+        over_budget: Evaluators not called: the budget's window is spent (`budget=`).
+        usage: What the evaluators' model calls spent (`calls`, tokens, `evaluator_calls`).
     """
 
     trajectory_id: str
     stored: tuple[FeedbackItem, ...] = ()
     errors: tuple[str, ...] = ()
     skipped: int = 0
+    over_budget: int = 0
+    usage: dict[str, int] = field(default_factory=dict)
 
 
 def evaluate_run(
@@ -382,11 +395,16 @@ def evaluate_run(
     *,
     mark_pending: bool,
     keep_run: bool = False,
+    budget: Budget | None = None,
 ) -> Job[EvaluationReport]:
     """Call each evaluator on a run and store its verdicts as feedback (idempotent).
 
     Evaluators whose first verdict on this run is stored already are not called again. A
-    failing evaluator is logged and reported in `errors`; the others still run.
+    failing evaluator is logged and reported in `errors`; the others still run. Every
+    model call the evaluators make (an LLM-as-judge's) is metered and charged to the usage
+    ledger of `owner` (source `evaluator`), like an optimization's; with a `budget`, its
+    estimate is reserved first and, when the window is spent, no evaluator is called
+    (`over_budget`).
 
     Args:
         layout: The store layout.
@@ -397,6 +415,7 @@ def evaluate_run(
         mark_pending: Mark the owner in the pending-work index (workers optimize it).
         keep_run: Trajectories expire (a TTL): write the run again, without one, with its
             first stored verdict, so it cannot expire while its feedback waits.
+        budget: Caps the evaluators' model calls share with the owner's optimizations.
     """
     first = {name: evaluator_feedback_id(record.id, name, 0) for name in settings.names}
     done = yield from layout.stored_feedback_ids(owner, list(first.values()))
@@ -408,11 +427,55 @@ def evaluate_run(
     kwargs: dict[str, Any] = {"outputs": openai_messages(record.messages)}
     if reference is not None:
         kwargs["reference_outputs"] = openai_messages(reference.messages)
+    reservation: UsageCharge | None = None
+    if budget is not None:
+        estimate = estimate_evaluation(kwargs["outputs"], len(todo))
+        reservation, reason = yield from reserve_budget(
+            layout, budget, owner, estimate, EVALUATION_STATUS
+        )
+        if reason is not None:
+            logger.info("evaluation of run %s skipped: %s", record.id, reason)
+            return EvaluationReport(
+                record.id, skipped=len(first) - len(todo), over_budget=len(todo)
+            )
+    meter = UsageMeter()
+    try:
+        stored, errors = yield from _judge(
+            layout, todo, kwargs, meter, user, owner, record, mark_pending, keep_run
+        )
+    except Exception:
+        yield from _charge_evaluation(layout, owner, reservation, meter)
+        raise
+    yield from _charge_evaluation(layout, owner, reservation, meter)
+    return EvaluationReport(
+        record.id,
+        stored=tuple(stored),
+        errors=tuple(errors),
+        skipped=len(first) - len(todo),
+        usage=meter.usage(),
+    )
+
+
+def _judge(
+    layout: StoreLayout,
+    todo: list[tuple[str, Evaluator]],
+    kwargs: dict[str, Any],
+    meter: UsageMeter,
+    user: UserRef,
+    owner: UserRef,
+    record: TrajectoryRecord,
+    mark_pending: bool,
+    keep_run: bool,
+) -> Job[tuple[list[FeedbackItem], list[str]]]:
+    """Call the evaluators (metered) and store their verdicts."""
     stored: list[FeedbackItem] = []
     errors: list[str] = []
     for name, evaluator in todo:
         try:
-            found = verdicts((yield from call(EvaluatorCall(evaluator, kwargs))), name)
+            result = yield from call(
+                MeteredCall(EvaluatorCall(evaluator, kwargs), meter, "evaluator")
+            )
+            found = verdicts(result, name)
         except Exception as exc:
             logger.warning(
                 "evaluator %r failed on run %s (%s: %s); the run is not affected",
@@ -441,6 +504,19 @@ def evaluate_run(
                 )
             ):
                 stored.append(item)
-    return EvaluationReport(
-        record.id, stored=tuple(stored), errors=tuple(errors), skipped=len(first) - len(todo)
-    )
+    return stored, errors
+
+
+def _charge_evaluation(
+    layout: StoreLayout, owner: UserRef, reservation: UsageCharge | None, meter: UsageMeter
+) -> Job[None]:
+    """Record what the evaluators' model calls spent (replacing the reservation; one that
+    called no model is withdrawn). A store fault here is logged: the verdicts stand."""
+    usage = meter.usage()
+    try:
+        if reservation is not None and not usage["calls"]:
+            yield from layout.delete_usage_charge(reservation)
+        else:
+            yield from charge_usage(layout, owner, reservation, usage, EVALUATION_STATUS)
+    except Exception:
+        logger.warning("could not record the evaluators' usage of %r", owner.label, exc_info=True)

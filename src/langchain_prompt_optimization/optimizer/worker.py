@@ -197,7 +197,8 @@ class PromptWorker:
         budget: A `Budget` capping the model calls and tokens optimizations spend per
             window (per user, lineage or all), enforced through the store together with
             the apps and other workers sharing it; over budget, an owner stays pending
-            until its next window. `None`: no cap (usage is still recorded).
+            until its next window. The evaluators' model calls (`evaluators=`) count
+            against it too. `None`: no cap (usage is still recorded).
         evaluators: Evaluators for the runs apps queued with
             `EvaluatorSettings(queue_for_workers=True)` (a list of evaluators, or
             `EvaluatorSettings`; the apps' `evaluation_rate` decided which runs are queued).
@@ -298,7 +299,10 @@ class PromptWorker:
     def evaluate_queued(self) -> list[EvaluationReport]:
         """Evaluate up to `evaluation_batch` runs the apps queued, store the verdicts as
         feedback (marking their owners pending), and take the runs off the queue. An
-        evaluator that raises is logged and reported; the run is not evaluated again.
+        evaluator that raises is logged and reported; the run is not evaluated again. With
+        `budget=`, the evaluators' model calls count against it: a run whose owner's window
+        is spent is not evaluated (its report's `over_budget`) and is taken off the queue
+        too (kept, it would hold its place at the head of the queue every pass).
 
         Returns:
             One report per queued run that is still stored (expired runs are dropped).
@@ -329,6 +333,7 @@ class PromptWorker:
                 record,
                 mark_pending=True,
                 keep_run=self._storage.retention.trajectory_ttl_minutes is not None,
+                budget=self._budget,
             )
             return drive(job, self.store)
         except Exception:

@@ -1,4 +1,4 @@
-"""The usage ledger: one record per optimization that called a model, by hour and by day.
+"""The usage ledger: one record per optimization (or evaluation) that called a model.
 
 ```
 (*prefix, "%%usage", "h", <hour>)   key <charge id>  -> UsageCharge
