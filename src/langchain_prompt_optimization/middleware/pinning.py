@@ -286,7 +286,7 @@ class Pinner:
         user: UserRef,
         owner: UserRef,
         store: BaseStore,
-        thread_id: str | None = None,
+        thread_id: str | None,
     ) -> Pinned | None:
         """The run's pin from the pin cache, without store I/O: `None` when the cache holds
         no current read, or a lineage needs a restart (both go through `pin_job`). The
